@@ -1,0 +1,64 @@
+"""NIfTI volumes (``.nii`` / ``.nii.gz``) as ``nibabel`` images, affine and header included."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io import AbstractDataset
+
+from ct_spatial_bench.datasets._io import refuse_if_read_only
+
+
+class NiftiDataset(AbstractDataset[Any, Any]):
+    """Loads a ``nibabel.Nifti1Image`` and saves one (or a ``(array, affine)`` pair).
+
+    Loading keeps nibabel's lazy array proxy, so listing or reading headers costs no decompression;
+    the voxels are decoded on the first ``get_fdata`` / ``dataobj`` access. Saving goes through a
+    temporary file and a rename so a crash leaves no half-written volume.
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        read_only: bool = False,
+        load_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self._read_only = read_only
+        self._load_args = dict(load_args or {})
+        self.metadata = metadata
+
+    def _load(self) -> Any:
+        import nibabel as nib
+
+        return nib.load(str(self._filepath), **self._load_args)
+
+    def _save(self, data: Any) -> None:
+        import os
+        import tempfile
+
+        import nibabel as nib
+
+        refuse_if_read_only(self._read_only, self._filepath, "NIfTI volume")
+        if isinstance(data, tuple):
+            array, affine = data
+            data = nib.Nifti1Image(array, affine)
+        path = Path(self._filepath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        suffix = ".nii.gz" if path.name.endswith(".gz") else ".nii"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+        os.close(fd)
+        try:
+            nib.save(data, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "read_only": self._read_only}

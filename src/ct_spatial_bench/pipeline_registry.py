@@ -1,0 +1,53 @@
+"""The project's pipelines, one per stage, and ``inference_<model>`` for every registered model.
+
+An explicit registry, not ``find_pipelines``: the inference pipelines are generated from the model
+registry, and nothing heavy (torch, transformers, SDKs) is imported at registration.
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline
+
+from ct_spatial_bench.models.registry import MODEL_REGISTRY
+from ct_spatial_bench.pipelines import (
+    inference,
+    judging,
+    metrics,
+    preprocessing,
+    qa_filtering,
+    reporting,
+    sanity_data,
+)
+
+# The models a plain ``kedro run`` evaluates: the offline baselines that bracket the scale.
+DEFAULT_MODELS = ("blind", "geometry")
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    specs_of = {name: entry.input_spec for name, entry in MODEL_REGISTRY.items()}
+    all_specs = tuple(sorted({s for s in specs_of.values() if s}))
+    default_specs = tuple(sorted({specs_of[m] for m in DEFAULT_MODELS if specs_of[m]}))
+
+    inference_pipelines = {
+        f"inference_{name}": inference.create_pipeline(name, spec) for name, spec in specs_of.items()
+    }
+    pipelines: dict[str, Pipeline] = {
+        "sanity_data": sanity_data.create_pipeline(),
+        "qa_filtering": qa_filtering.create_pipeline(),
+        "preprocessing": preprocessing.create_pipeline(all_specs),
+        **inference_pipelines,
+        "judging": judging.create_pipeline(),
+        "metrics": metrics.create_pipeline(),
+        "reporting": reporting.create_pipeline(),
+    }
+    # Everything after the raw data, for a split whose raw data already exists (``--env full``).
+    pipelines["benchmark"] = (
+        pipelines["qa_filtering"]
+        + preprocessing.create_pipeline(default_specs)
+        + sum((inference_pipelines[f"inference_{m}"] for m in DEFAULT_MODELS), Pipeline([]))
+        + judging.create_pipeline(models=list(DEFAULT_MODELS))
+        + pipelines["metrics"]
+        + pipelines["reporting"]
+    )
+    pipelines["__default__"] = pipelines["sanity_data"] + pipelines["benchmark"]
+    return pipelines

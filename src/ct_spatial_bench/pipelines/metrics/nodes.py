@@ -1,0 +1,69 @@
+"""Nodes that score predictions: text similarity, jury decisions, accuracy overall and by category."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def score_text_per_item(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Exact match, token F1, ROUGE and SBERT cosine of each prediction against its answer."""
+    from ct_spatial_bench.metrics.text import per_item_text_metrics
+
+    return per_item_text_metrics(qa_items, predictions, sbert=params.get("sbert", True))
+
+
+def summarise_text_metrics(
+    per_item: list[dict[str, Any]], qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per-model means (and corpus BLEU) over the non-empty predictions, as upstream computes them."""
+    from ct_spatial_bench.metrics.text import text_metrics_summary
+
+    return text_metrics_summary(per_item, qa_items, predictions)
+
+
+def decide_jury(verdicts: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The jury's decision per (model, qa_id) under the configured rule, as saveable rows."""
+    from ct_spatial_bench.judges.jury import jury_decisions
+
+    rule = params.get("jury_rule", "majority")
+    decisions = jury_decisions(verdicts, judges=params.get("jury_judges"), rule=rule)
+    return [
+        {"model": model, "qa_id": qa_id, "rule": rule, "decision": decision}
+        for (model, qa_id), decision in sorted(decisions.items())
+    ]
+
+
+def _as_decisions(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    return {(r["model"], r["qa_id"]): r["decision"] for r in rows}
+
+
+def score_accuracy(
+    qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    decision_rows: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Jury accuracy per model with bootstrap 95% intervals and failed/error/missing counts."""
+    from ct_spatial_bench.metrics.accuracy import accuracy_by_model
+
+    return accuracy_by_model(qa_items, predictions, _as_decisions(decision_rows))
+
+
+def score_categories(
+    qa_items: list[dict[str, Any]], decision_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Jury accuracy per spatial category and model, with n."""
+    from ct_spatial_bench.metrics.accuracy import accuracy_by_category
+
+    return accuracy_by_category(qa_items, _as_decisions(decision_rows))
+
+
+def measure_judge_agreement(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pairwise agreement and Cohen kappa between judges (empty with a single judge)."""
+    from ct_spatial_bench.judges.jury import judge_agreement
+
+    return judge_agreement(verdicts)

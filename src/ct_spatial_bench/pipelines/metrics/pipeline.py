@@ -1,0 +1,27 @@
+from kedro.pipeline import Pipeline, node
+
+from .nodes import (
+    decide_jury,
+    measure_judge_agreement,
+    score_accuracy,
+    score_categories,
+    score_text_per_item,
+    summarise_text_metrics,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([
+        node(score_text_per_item, ["benchmark_qa", "pooled_predictions", "params:metrics"],
+             "text_metrics_per_item", name="score_text_per_item"),
+        node(summarise_text_metrics,
+             ["text_metrics_per_item", "benchmark_qa", "pooled_predictions"],
+             "text_metrics_summary", name="summarise_text_metrics"),
+        node(decide_jury, ["verdicts", "params:metrics"], "jury_decisions", name="decide_jury"),
+        node(score_accuracy, ["benchmark_qa", "pooled_predictions", "jury_decisions"],
+             "model_accuracy", name="score_accuracy"),
+        node(score_categories, ["benchmark_qa", "jury_decisions"], "category_accuracy",
+             name="score_categories"),
+        node(measure_judge_agreement, "verdicts", "judge_agreement",
+             name="measure_judge_agreement"),
+    ])

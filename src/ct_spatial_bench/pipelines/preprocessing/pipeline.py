@@ -1,0 +1,19 @@
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Pipeline, node
+
+from .nodes import preprocess_volumes
+
+
+def create_pipeline(spec_names: tuple[str, ...] = ("ras_hu",), **kwargs) -> Pipeline:
+    """One node decodes every volume once and writes ``model_inputs_<spec>`` for each spec."""
+    spec_names = tuple(sorted(spec_names))
+    func = update_wrapper(partial(preprocess_volumes, spec_names=spec_names), preprocess_volumes)
+    return Pipeline([
+        node(
+            func,
+            inputs=["benchmark_qa", "raw_volumes", "params:preprocessing"],
+            outputs=[f"model_inputs_{name}" for name in spec_names] + ["preprocessing_manifest"],
+            name="preprocess_volumes",
+        ),
+    ])

@@ -1,0 +1,14 @@
+from kedro.pipeline import Pipeline, node
+
+from .nodes import filter_spatial_questions
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([
+        node(
+            filter_spatial_questions,
+            inputs=["qa_candidates", "params:qa_filtering"],
+            outputs=["benchmark_qa", "qa_filter_decisions"],
+            name="filter_spatial_questions",
+        ),
+    ])

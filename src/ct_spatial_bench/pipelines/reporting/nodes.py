@@ -1,0 +1,88 @@
+"""Nodes that turn the metrics of every model into tables, plots and one report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def build_correctness_matrix(
+    qa_items: list[dict[str, Any]], verdicts: list[dict[str, Any]], decision_rows: list[dict]
+) -> Any:
+    """qa_id x (model, judge) and model jury: 1 correct, 0 incorrect, empty failed or missing."""
+    from ct_spatial_bench.reporting.tables import correctness_matrix
+
+    decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    return correctness_matrix(qa_items, verdicts, decisions).reset_index()
+
+
+def build_leaderboard(accuracy_rows: list[dict], text_summary_rows: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.tables import leaderboard
+
+    return leaderboard(accuracy_rows, text_summary_rows)
+
+
+def build_category_table(category_rows: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.tables import category_table
+
+    return category_table(category_rows).reset_index()
+
+
+def tabulate_text_metrics(text_summary_rows: list[dict]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(text_summary_rows)
+
+
+def plot_category_accuracy(category_rows: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.plots import plot_category_accuracy as plot
+
+    return plot(category_rows)
+
+
+def plot_answer_lengths(qa_items: list[dict], predictions: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.plots import plot_answer_lengths as plot
+
+    return plot(qa_items, predictions)
+
+
+def _run_info(qa_items: list[dict], predictions: list[dict], params: dict[str, Any]) -> dict:
+    return {
+        "split": params.get("split_name", ""),
+        "n_questions": len(qa_items),
+        "n_volumes": len({i["case_id"] for i in qa_items}),
+        "models": sorted({p["model"] for p in predictions}),
+        "judges": params.get("judges_label", ""),
+        "jury_rule": params.get("jury_rule", ""),
+        "output_dir": params.get("output_dir", "data/08_reporting"),
+    }
+
+
+def write_summary(
+    leaderboard_df: Any, category_df: Any, qa_items: list[dict], predictions: list[dict],
+    params: dict[str, Any],
+) -> str:
+    """The short summary a person reads first."""
+    from ct_spatial_bench.reporting.summary import summary_markdown
+
+    return summary_markdown(leaderboard_df, category_df.set_index(category_df.columns[0]),
+                            _run_info(qa_items, predictions, params))
+
+
+def write_html_report(
+    leaderboard_df: Any, category_df: Any, text_metrics_df: Any, category_rows: list[dict],
+    qa_items: list[dict], predictions: list[dict], params: dict[str, Any],
+) -> str:
+    """One self-contained HTML page with every table and plot.
+
+    The plots are drawn again here because Kedro's MatplotlibWriter is write-only.
+    """
+    from ct_spatial_bench.reporting.summary import html_report
+
+    figures = {
+        "Accuracy by spatial category": plot_category_accuracy(category_rows),
+        "Answer lengths": plot_answer_lengths(qa_items, predictions),
+    }
+    return html_report(
+        leaderboard_df, category_df.set_index(category_df.columns[0]), text_metrics_df,
+        figures, _run_info(qa_items, predictions, params),
+    )

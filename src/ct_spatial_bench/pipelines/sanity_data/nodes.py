@@ -1,0 +1,20 @@
+"""Nodes that write the embedded sanity split: phantoms, findings, reports and templated QA."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def generate_sanity_split(params: dict[str, Any]) -> tuple[dict, list, list, list]:
+    """Synthesise the phantom CTs with exact spatial ground truth, deterministically from a seed."""
+    from ct_spatial_bench.synthetic import generate_sanity_split as generate
+
+    split = generate(**params)
+    logger.info(
+        "sanity split: %d volumes, %d findings, %d candidate questions",
+        len(split.volumes), len(split.findings), len(split.qa_candidates),
+    )
+    return split.volumes, split.findings, split.reports, split.qa_candidates
