@@ -1,0 +1,163 @@
+"""Jury rules over several judges' verdicts, and how far the judges agree.
+
+A verdict ``failed`` means the judge could not decide (an API error, an unparseable reply); it is
+not a vote, so it is dropped before any rule is applied. An item none of whose verdicts is usable
+is ``failed`` for the jury too. Verdicts are grouped by the key (model, qa_id), never by position:
+upstream's M3D and Med3DVLM jury figures are wrong because a shorter verdict file was zipped with
+the others by position.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT
+from ct_spatial_bench.records import RecordError, validate_verdict
+
+RULES = ("majority", "strict", "mean066")
+MEAN_THRESHOLD = 0.66  # upstream: correct when the mean of the judges' votes is >= 0.66
+
+Key = tuple[str, str]  # (model, qa_id)
+
+
+def verdicts_by_item(
+    verdicts: Iterable[dict[str, Any]], judges: Sequence[str] | None = None
+) -> dict[Key, dict[str, str]]:
+    """``{(model, qa_id): {judge: verdict}}`` for the chosen judges; a repeated verdict is an error.
+
+    A repeat would mean two runs of one judge were concatenated, and silently keeping either would
+    make the result depend on file order.
+    """
+    wanted = set(judges) if judges is not None else None
+    grouped: dict[Key, dict[str, str]] = {}
+    for i, verdict in enumerate(verdicts, start=1):
+        validate_verdict(verdict, where=f"verdict {i}")
+        if wanted is not None and verdict["judge"] not in wanted:
+            continue
+        key = (verdict["model"], verdict["qa_id"])
+        per_judge = grouped.setdefault(key, {})
+        if verdict["judge"] in per_judge:
+            raise RecordError(
+                f"verdict {i}: duplicate verdict of judge {verdict['judge']!r} "
+                f"for model {key[0]!r}, qa_id {key[1]!r}"
+            )
+        per_judge[verdict["judge"]] = verdict["verdict"]
+    return grouped
+
+
+def decide(votes: Sequence[str], rule: str) -> str:
+    """Apply ``rule`` to one item's verdicts.
+
+    majority: correct when more usable votes say correct than incorrect; a tie is incorrect,
+    because a jury that cannot agree has not established the answer is right.
+    strict: correct only when every usable vote says correct.
+    mean066: correct when the share of correct votes is >= 0.66 (upstream's rule; with three
+    judges it is two of three, with two judges both).
+    With a single usable vote every rule returns that vote.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown jury rule {rule!r}; expected one of {RULES}")
+    usable = [v for v in votes if v != FAILED]
+    if not usable:
+        return FAILED
+    n_correct = sum(v == CORRECT for v in usable)
+    if rule == "majority":
+        ok = n_correct > len(usable) - n_correct
+    elif rule == "strict":
+        ok = n_correct == len(usable)
+    else:
+        ok = n_correct / len(usable) >= MEAN_THRESHOLD
+    return CORRECT if ok else INCORRECT
+
+
+def jury_decisions(
+    verdicts: Iterable[dict[str, Any]],
+    judges: Sequence[str] | None = None,
+    rule: str = "majority",
+) -> dict[Key, str]:
+    """``{(model, qa_id): correct | incorrect | failed}`` by ``rule`` over ``judges`` (None: all).
+
+    Only items some chosen judge gave a verdict on appear; an item with no verdict at all is absent
+    (the accuracy counts treat an absent decision as failed).
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown jury rule {rule!r}; expected one of {RULES}")
+    return {key: decide(list(per_judge.values()), rule)
+            for key, per_judge in verdicts_by_item(verdicts, judges).items()}
+
+
+def _as_binary(labels: Sequence[Any]) -> np.ndarray:
+    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
+
+
+def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """Cohen's kappa of two raters' paired binary labels (bools, 0/1, or correct/incorrect).
+
+    When chance agreement is 1 (both raters gave one and the same label throughout) kappa is
+    undefined and NaN is returned, as scikit-learn does, rather than a misleading 1.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired labels differ in length: {len(a)} and {len(b)}")
+    if len(a) == 0:
+        return float("nan")
+    x, y = _as_binary(a), _as_binary(b)
+    observed = float(np.mean(x == y))
+    p_x, p_y = x.mean(), y.mean()
+    chance = float(p_x * p_y + (1 - p_x) * (1 - p_y))
+    if chance >= 1.0:
+        return float("nan")
+    return (observed - chance) / (1 - chance)
+
+
+def fleiss_kappa(table: Any) -> float:
+    """Fleiss' kappa of a subjects x categories table of rating counts (same raters per subject)."""
+    counts = np.asarray(table, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] == 0:
+        raise ValueError("expected a non-empty 2-D table of counts (subjects x categories)")
+    raters = counts.sum(axis=1)
+    if not np.allclose(raters, raters[0]) or raters[0] < 2:
+        raise ValueError("every subject needs the same number of raters, at least two")
+    n = raters[0]
+    p_category = counts.sum(axis=0) / counts.sum()
+    p_subject = ((counts * (counts - 1)).sum(axis=1)) / (n * (n - 1))
+    observed, chance = p_subject.mean(), float((p_category ** 2).sum())
+    if chance >= 1.0:
+        return float("nan")
+    return float((observed - chance) / (1 - chance))
+
+
+def judge_agreement(
+    verdicts: Iterable[dict[str, Any]], by_model: bool = False
+) -> list[dict[str, Any]]:
+    """Pairwise agreement of the judges: judge_a, judge_b, n, kappa, agreement (raw share).
+
+    Each pair is compared on the items both judged usefully (neither verdict failed), matched by
+    (model, qa_id). With ``by_model`` there is one row per model and pair, with a ``model`` field.
+    """
+    grouped = verdicts_by_item(verdicts)
+    judges = sorted({j for per_judge in grouped.values() for j in per_judge})
+    models = sorted({model for model, _ in grouped}) if by_model else [None]
+    rows = []
+    for model in models:
+        for judge_a, judge_b in itertools.combinations(judges, 2):
+            pairs = [
+                (per_judge[judge_a], per_judge[judge_b])
+                for (item_model, _), per_judge in sorted(grouped.items())
+                if (model is None or item_model == model)
+                and per_judge.get(judge_a, FAILED) != FAILED
+                and per_judge.get(judge_b, FAILED) != FAILED
+            ]
+            a = [p[0] for p in pairs]
+            b = [p[1] for p in pairs]
+            row: dict[str, Any] = {} if model is None else {"model": model}
+            row.update(
+                judge_a=judge_a, judge_b=judge_b, n=len(pairs),
+                kappa=cohen_kappa(a, b),
+                agreement=float(np.mean([x == y for x, y in pairs])) if pairs else float("nan"),
+            )
+            rows.append(row)
+    return rows

