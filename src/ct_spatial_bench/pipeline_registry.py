@@ -15,7 +15,9 @@ from ct_spatial_bench.pipelines import (
     metrics,
     preprocessing,
     qa_filtering,
+    qa_generation,
     reporting,
+    reproduce,
     sanity_data,
 )
 
@@ -31,14 +33,25 @@ def register_pipelines() -> dict[str, Pipeline]:
     inference_pipelines = {
         f"inference_{name}": inference.create_pipeline(name, spec) for name, spec in specs_of.items()
     }
+    # The blind control of every model that looks at an image: same prompt, image blanked.
+    blind_controls = {
+        f"inference_{name}_blind": inference.create_pipeline(name, spec, blind=True)
+        for name, spec in specs_of.items() if spec
+    }
     pipelines: dict[str, Pipeline] = {
         "sanity_data": sanity_data.create_pipeline(),
+        "qa_generation": qa_generation.create_pipeline(),
+        # Generated questions through the filter and tagger, apart from the benchmark (issue 5).
+        "qa_curation": qa_generation.create_curation_pipeline(),
         "qa_filtering": qa_filtering.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(all_specs),
         **inference_pipelines,
+        **blind_controls,
         "judging": judging.create_pipeline(),
         "metrics": metrics.create_pipeline(),
         "reporting": reporting.create_pipeline(),
+        # Upstream CT-SpatialVQA's files -> its published tables (not part of __default__).
+        "reproduce": reproduce.create_pipeline(),
     }
     # Everything after the raw data, for a split whose raw data already exists (``--env full``).
     pipelines["benchmark"] = (
@@ -49,5 +62,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         + pipelines["metrics"]
         + pipelines["reporting"]
     )
-    pipelines["__default__"] = pipelines["sanity_data"] + pipelines["benchmark"]
+    # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing
+    # downstream by default (see the qa_curation pipeline).
+    pipelines["__default__"] = (
+        pipelines["sanity_data"] + pipelines["qa_generation"] + pipelines["benchmark"])
     return pipelines

@@ -71,9 +71,8 @@ def test_agreement_script_runs_or_explains(tmp_path):
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason=f"upstream reference data absent at {REFERENCE}")
 def test_agreement_with_upstream_filter_is_substantial():
-    sys.path.insert(0, str(PROJECT / "benchmarks"))
-    from spatial_classifier_agreement import binary_agreement, load_reference
+    from ct_spatial_bench.curation.agreement import binary_agreement, load_reference
 
     items, _ = load_reference(REFERENCE)
-    stats = binary_agreement([t for _, _, t in items], [is_spatial(q, a) for q, a, _ in items])
+    stats = binary_agreement([t for *_, t in items], [is_spatial(q, a) for _, q, a, _ in items])
     assert stats["f1"] > 0.85 and stats["kappa"] > 0.6

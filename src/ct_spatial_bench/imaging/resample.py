@@ -57,3 +57,43 @@ def _crop_or_pad(array: Any, shape: tuple[int, ...]) -> Any:
     common = tuple(slice(0, min(a, b)) for a, b in zip(array.shape, shape))
     out[common] = array[common]
     return out
+
+
+def center_pad_crop(array: Any, shape: tuple[int, ...], pad_value: float = 0.0) -> Any:
+    """Crop or pad every axis of ``array`` about its centre to ``shape`` (no interpolation).
+
+    The crop starts at ``(n - target) // 2`` and the padding puts ``(target - n) // 2`` before,
+    the rest after: what MONAI's CenterSpatialCrop/SpatialPad (Merlin) and CT-CHAT's encoder do.
+    """
+    import numpy as np
+
+    arr = np.asarray(array)
+    crops = []
+    pads = []
+    for size, target in zip(arr.shape, shape):
+        start = max((size - target) // 2, 0)
+        kept = min(size, target)
+        crops.append(slice(start, start + kept))
+        before = (target - kept) // 2
+        pads.append((before, target - kept - before))
+    pads.extend([(0, 0)] * (arr.ndim - len(shape)))  # trailing channel axes stay as they are
+    return np.pad(arr[tuple(crops)], pads, mode="constant", constant_values=pad_value)
+
+
+def crop_foreground(array: Any, spatial_axes: int = 3) -> Any:
+    """Crop to the bounding box of voxels above the minimum (MONAI's CropForeground on a
+    min-max scaled volume, as M3D and Med3DVLM prepared their training data)."""
+    import numpy as np
+
+    arr = np.asarray(array)
+    mask = arr > arr.min()
+    if arr.ndim > spatial_axes:
+        mask = mask.reshape(mask.shape[:spatial_axes] + (-1,)).any(axis=-1)
+    if not mask.any():
+        return arr
+    box = []
+    for axis in range(spatial_axes):
+        other = tuple(a for a in range(spatial_axes) if a != axis)
+        hits = np.flatnonzero(mask.any(axis=other))
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return arr[tuple(box)]

@@ -1,9 +1,17 @@
-"""Applies judges to predictions, joined to the QA by ``qa_id``, one verdict per (item, judge)."""
+"""Applies judges to predictions, joined to the QA by ``qa_id``, one verdict per (item, judge).
+
+Offline judges (the rule judge) run in order, in process. LLM judges go through the async engine
+and the on-disk cache: only items the cache lacks are asked, each distinct (question, answer,
+prediction) once however many models gave that prediction, and all LLM judges at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.judges.base import FAILED, INCORRECT, Judge
@@ -11,41 +19,125 @@ from ct_spatial_bench.records import RecordError, index_by
 
 logger = logging.getLogger(__name__)
 
+REFRESH_CHOICES = (False, True, "failed")
+
 
 def judge_predictions(
-    judges: list[Judge],
+    judges: Sequence[Judge],
     qa_items: list[dict[str, Any]],
     predictions: list[dict[str, Any]],
+    cache_path: str | Path | None = None,
+    refresh: bool | str = False,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Return a verdict per (prediction, judge).
+    """Return a verdict per (prediction, judge), in judge then prediction order.
 
     A prediction that errored is ``incorrect`` without asking a judge (the model failed, and a paid
-    judge call would be wasted); a judge that raises gives ``failed`` for that item, never
-    ``incorrect``. A prediction whose qa_id is not in the benchmark is an error naming it.
+    judge call would be wasted); a judge that raises or never replies gives ``failed`` for that
+    item, never ``incorrect``. A prediction whose qa_id is not in the benchmark is an error naming
+    it. ``cache_path`` (None: in memory) keeps LLM verdicts across runs; ``refresh`` True asks
+    every item again, "failed" asks again only the cached ``failed`` ones.
     """
     from tqdm.auto import tqdm
 
+    from ct_spatial_bench.judges.llm import LLMJudge
+
+    if refresh not in REFRESH_CHOICES:
+        raise ValueError(f"refresh must be one of {REFRESH_CHOICES}, got {refresh!r}")
     qa_by_id = index_by(qa_items)
+    joined = []
+    for pred in predictions:
+        item = qa_by_id.get(pred["qa_id"])
+        if item is None:
+            raise RecordError(f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}")
+        joined.append((item, pred))
+
+    llm_judges = [j for j in judges if isinstance(j, LLMJudge)]
+    llm_results = _run_llm_judges(llm_judges, joined, cache_path, refresh, progress)
     verdicts = []
     for judge in judges:
-        for pred in tqdm(predictions, desc=f"judge {judge.name}", leave=False):
-            item = qa_by_id.get(pred["qa_id"])
-            if item is None:
-                raise RecordError(
-                    f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}"
-                )
-            verdicts.append(_verdict(judge, item, pred))
+        if isinstance(judge, LLMJudge):
+            results = llm_results[judge.name]
+            for item, pred in joined:
+                verdicts.append(_llm_verdict(judge, item, pred, results))
+        else:
+            for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
+                                   disable=not progress):
+                verdicts.append(_verdict(judge, item, pred))
     return verdicts
 
 
-def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
-    base = {
-        "qa_id": pred["qa_id"], "model": pred["model"], "judge": judge.name,
-        "judge_model": judge.model, "prompt_version": judge.prompt_version,
-    }
+def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:
+    """The engine task (with its cache key) for one prediction of one LLM judge."""
+    from ct_spatial_bench.judges.cache import cache_key
+    from ct_spatial_bench.judges.engine import Task
+
+    question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
+    key = cache_key(judge.provider, judge.model, judge.prompt_version, question, answer,
+                    prediction)
+    return Task(key=key, question=question, answer=answer, prediction=prediction)
+
+
+def pending_tasks(judge: Any, joined: Sequence[tuple[dict, dict]], cache: Any,
+                  refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """(tasks to ask, verdicts already cached) for one judge; each distinct task once."""
+    to_ask: dict[str, Any] = {}
+    cached: dict[str, dict[str, Any]] = {}
+    for item, pred in joined:
+        if pred.get("status") == "error":
+            continue
+        task = task_of(judge, item, pred)
+        if task.key in to_ask or task.key in cached:
+            continue
+        hit = None if refresh is True else cache.get(task.key)
+        if hit is not None and not (refresh == "failed" and hit["verdict"] == FAILED):
+            cached[task.key] = hit
+        else:
+            to_ask[task.key] = task
+    return list(to_ask.values()), cached
+
+
+def _run_llm_judges(judges: Sequence[Any], joined: Sequence[tuple[dict, dict]],
+                    cache_path: str | Path | None, refresh: bool | str, progress: bool
+                    ) -> dict[str, dict[str, dict[str, Any]]]:
+    if not judges:
+        return {}
+    from ct_spatial_bench.judges.cache import VerdictCache
+    from ct_spatial_bench.judges.engine import run_judges
+
+    with VerdictCache(cache_path) as cache:
+        work, known = [], {}
+        for judge in judges:
+            tasks, cached = pending_tasks(judge, joined, cache, refresh)
+            logger.info("judge %s (%s): %d cached, %d to ask", judge.name, judge.model,
+                        len(cached), len(tasks))
+            work.append((judge, tasks, len(cached)))
+            known[judge.name] = cached
+        fresh = asyncio.run(run_judges(work, cache, progress=progress))
+    return {judge.name: {**known[judge.name], **new} for judge, new in zip(judges, fresh)}
+
+
+def _base(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
+    return {"qa_id": pred["qa_id"], "model": pred["model"], "judge": judge.name,
+            "judge_model": judge.model, "prompt_version": judge.prompt_version}
+
+
+def _errored(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
+    return {**_base(judge, pred), "verdict": INCORRECT,
+            "reason": f"prediction error: {pred.get('error')}", "raw": "", "tokens": {},
+            "latency_s": 0.0}
+
+
+def _llm_verdict(judge: Any, item: dict[str, Any], pred: dict[str, Any],
+                 results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if pred.get("status") == "error":
-        return {**base, "verdict": INCORRECT, "reason": f"prediction error: {pred.get('error')}",
-                "raw": "", "tokens": {}, "latency_s": 0.0}
+        return _errored(judge, pred)
+    return {**_base(judge, pred), **results[task_of(judge, item, pred).key]}
+
+
+def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
+    if pred.get("status") == "error":
+        return _errored(judge, pred)
     started = time.perf_counter()
     try:
         outcome = judge.judge(item["question"], item["answer"], pred["prediction"])
@@ -53,5 +145,5 @@ def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[s
     except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
         logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
         verdict, reason, raw, tokens = FAILED, f"{type(exc).__name__}: {exc}", "", {}
-    return {**base, "verdict": verdict, "reason": reason, "raw": raw, "tokens": tokens,
-            "latency_s": round(time.perf_counter() - started, 6)}
+    return {**_base(judge, pred), "verdict": verdict, "reason": reason, "raw": raw,
+            "tokens": tokens, "latency_s": round(time.perf_counter() - started, 6)}

@@ -130,8 +130,11 @@ def accuracy_by_category(
     qa_items: Iterable[dict[str, Any]],
     decisions: Mapping[Key, str],
     predictions: Iterable[dict[str, Any]] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """One row per (category, model): n_items, n (judged), n_correct, n_failed, accuracy.
+    """One row per (category, model): n_items, n (judged), n_correct, n_failed, accuracy and its
+    percentile-bootstrap 95% interval (accuracy_ci_low, accuracy_ci_high).
 
     An item with several categories counts in each. All six categories appear for every model even
     when empty (accuracy NaN), so tables and plots keep one shape. Pass ``predictions`` to count
@@ -156,10 +159,12 @@ def accuracy_by_category(
             found = [decisions.get((model, qa_id), None) for qa_id in qa_ids]
             judged = [d for d in found if d in (CORRECT, INCORRECT)]
             n_correct = sum(d == CORRECT for d in judged)
+            low, high = bootstrap_ci([float(d == CORRECT) for d in judged], n_boot, seed)
             rows.append({
                 "category": category, "model": model, "n_items": len(qa_ids),
                 "n": len(judged), "n_correct": n_correct,
                 "n_failed": sum(d == FAILED for d in found),
                 "accuracy": n_correct / len(judged) if judged else float("nan"),
+                "accuracy_ci_low": low, "accuracy_ci_high": high,
             })
     return rows

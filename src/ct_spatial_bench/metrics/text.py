@@ -4,7 +4,8 @@ These are the metrics upstream (CT-SpatialVQA) reports beside its jury accuracy,
 upstream computed them so the published table can be reproduced: predictions and answers stripped,
 pairs with an empty prediction left out of every mean, text lowercased; sacrebleu corpus BLEU with
 its default tokenizer; rouge_score F-measures with the Porter stemmer; SBERT all-MiniLM-L6-v2 cosine
-of each prediction with its own answer. Exact match and token F1 (SQuAD style) are added because
+of each prediction with its own answer; nltk METEOR on whitespace tokens (``metrics.meteor``, which
+makes WordNet available offline). Exact match and token F1 (SQuAD style) are added because
 they are cheap and read well on the short templated answers of the synthetic split.
 
 Predictions are joined to QA items by ``qa_id``, never by position. Heavy libraries are imported
@@ -14,6 +15,7 @@ inside the functions that use them so importing this module costs nothing.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import string
 from collections import Counter
@@ -23,7 +25,11 @@ from typing import Any
 from ct_spatial_bench.records import RecordError, index_by
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
-PER_ITEM_METRICS = ("exact_match", "token_f1", "rouge1_f", "rouge2_f", "rougeL_f", "sbert_cosine")
+PER_ITEM_METRICS = (
+    "exact_match", "token_f1", "meteor", "rouge1_f", "rouge2_f", "rougeL_f", "sbert_cosine",
+)
+
+logger = logging.getLogger(__name__)
 
 _PUNCTUATION = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -141,16 +147,35 @@ def _joined_pairs(
     return pairs
 
 
+def _use_meteor(meteor: bool | str) -> bool:
+    """True, False, or "auto": METEOR when WordNet can be made available, else skipped, said once."""
+    if meteor in (True, False):
+        return bool(meteor)
+    if meteor != "auto":
+        raise ValueError(f"meteor must be true, false or 'auto', not {meteor!r}")
+    from ct_spatial_bench.metrics.meteor import INSTALL_HINT, wordnet_available
+
+    if wordnet_available():
+        return True
+    logger.warning("METEOR left out (NaN): nltk's WordNet is not available; %s", INSTALL_HINT)
+    return False
+
+
 def per_item_text_metrics(
-    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]], sbert: bool = True
+    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]], sbert: bool = True,
+    meteor: bool | str = "auto",
 ) -> list[dict[str, Any]]:
     """One row per (model, qa_id): every per-item metric, and whether the prediction was empty.
 
     An empty prediction (blank, or status error) is not scored: its metrics are None, so it can
     never pull a mean down by accident; the summary counts it separately. With ``sbert=False`` the
-    model is not loaded and ``sbert_cosine`` is None.
+    model is not loaded and ``sbert_cosine`` is None. ``meteor``: True computes METEOR (an error
+    when WordNet cannot be made available), False leaves it None, "auto" computes it when it can.
     """
     pairs = _joined_pairs(qa_items, predictions)
+    meteor_of = None
+    if _use_meteor(meteor):
+        from ct_spatial_bench.metrics.meteor import meteor as meteor_of
     rows = []
     for qa, pred in pairs:
         row: dict[str, Any] = {
@@ -161,6 +186,7 @@ def per_item_text_metrics(
         else:
             ref, text = qa["answer"], pred["prediction"]
             row.update(exact_match=exact_match(ref, text), token_f1=token_f1(ref, text))
+            row["meteor"] = meteor_of(ref, text) if meteor_of else None
             row.update(rouge_f(ref, text))
             row["sbert_cosine"] = None
         rows.append(row)
@@ -189,8 +215,7 @@ def text_metrics_summary(
     doing the same keeps the published table reproducible. Empty predictions are reported in
     ``n_empty`` (of which ``n_errors`` were model failures) so the exclusion is visible.
     BLEU is a corpus score, so it is recomputed here from the texts rather than averaged.
-    METEOR is not computed here: it needs the WordNet data, and the metrics issue that installs
-    that data adds it.
+    A metric that was not computed (SBERT or METEOR switched off) has a NaN mean.
     """
     per_item_rows = list(per_item_rows)
     pairs = _joined_pairs(qa_items, predictions)

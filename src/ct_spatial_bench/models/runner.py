@@ -115,6 +115,9 @@ def _answer_batch(adapter, batch, image, image_error, description, signature):
                     logger.error("%s failed on %s: %s", adapter.name, one.qa_id, exc)
     latency = (time.perf_counter() - started) / max(1, len(batch))
     prompts = getattr(adapter, "last_prompts", None) or [None] * len(batch)
+    if len(prompts) != len(batch):  # a retry one by one leaves only the last item's prompt
+        prompts = [None] * len(batch)
+    run_fields = _run_fields(adapter)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return [
         {
@@ -130,9 +133,27 @@ def _answer_batch(adapter, batch, image, image_error, description, signature):
             "latency_s": round(latency, 6),
             "timestamp": now,
             "run_signature": signature,
+            **run_fields,
         }
         for item, answer, error, prompt in zip(batch, answers, errors, prompts)
     ]
+
+
+def _run_fields(adapter: ModelAdapter) -> dict[str, Any]:
+    """Blind control markers and efficiency figures (parameters, dtype, device, peak GPU memory
+    so far) of the run; the blind twin of a model shares its ``base_model``."""
+    probe = getattr(adapter, "efficiency", None)
+    efficiency = None
+    if probe is not None:
+        try:
+            efficiency = probe()
+        except Exception as exc:  # noqa: BLE001 - a figure we cannot read must not fail an item
+            logger.warning("%s: efficiency figures unavailable: %s", adapter.name, exc)
+    return {
+        "base_model": getattr(adapter, "base_model", adapter.name),
+        "blind": bool(getattr(adapter, "blind", False)),
+        "efficiency": efficiency,
+    }
 
 
 def _group_by_image(items: list[dict[str, Any]], needs_image: bool) -> Iterable[tuple[str, list]]:

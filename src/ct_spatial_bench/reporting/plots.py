@@ -32,12 +32,7 @@ def plot_category_accuracy(category_rows: Iterable[dict[str, Any]]):
     Category names are wrapped onto several lines so the six long names stay readable; an empty
     category (no judged item) has no bar rather than a zero one, which would read as a result.
     """
-    rows = list(category_rows)
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    present = {r["category"] for r in rows}
-    categories = [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES))
-    accuracy = {(r["category"], r["model"]): r["accuracy"] for r in rows}
-
+    categories, models, accuracy = _category_grid(category_rows)
     fig, ax = _new_figure(max(8.0, 1.6 * len(categories) + 0.4 * len(models)), 4.8)
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
@@ -91,5 +86,96 @@ def plot_answer_lengths(
     ax.set_xlabel("words per answer")
     ax.set_title("Answer length: references vs models")
     ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _category_grid(category_rows: Iterable[dict[str, Any]]):
+    """(categories in canonical order, models, {(category, model): accuracy})."""
+    rows = list(category_rows)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    present = {r["category"] for r in rows}
+    categories = [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES))
+    return categories, models, {(r["category"], r["model"]): r["accuracy"] for r in rows}
+
+
+def _short_name(category: str) -> str:
+    from ct_spatial_bench.spatial.categories import CATEGORY_KEYS
+
+    return CATEGORY_KEYS.get(category, category)
+
+
+def plot_category_radar(category_rows: Iterable[dict[str, Any]]):
+    """One closed polygon per model over the spatial categories (accuracy 0-1 on the radius).
+
+    An empty category is drawn at 0 with the point left out, so the polygon stays closed but no
+    marker claims a result there.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    categories, models, accuracy = _category_grid(category_rows)
+    fig = Figure(figsize=(6.5, 6.5))
+    ax = fig.add_subplot(projection="polar")
+    angles = np.linspace(0, 2 * np.pi, max(1, len(categories)), endpoint=False)
+    for model in models:
+        values = [accuracy.get((c, model), float("nan")) for c in categories]
+        shown = [0.0 if v is None or math.isnan(v) else v for v in values]
+        ax.plot([*angles, angles[0]], [*shown, shown[0]], linewidth=1.5, label=model)
+        ax.fill([*angles, angles[0]], [*shown, shown[0]], alpha=0.08)
+    ax.set_xticks(angles)
+    ax.set_xticklabels([_short_name(c) for c in categories], fontsize=9)
+    ax.set_ylim(0, 1)
+    ax.set_title("Jury accuracy by spatial category", pad=18)
+    if models:
+        ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.25, 1.1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_category_heatmap(category_rows: Iterable[dict[str, Any]]):
+    """Models x categories, cells coloured and labelled by accuracy; an empty cell is blank."""
+    import numpy as np
+
+    categories, models, accuracy = _category_grid(category_rows)
+    grid = np.array([[accuracy.get((c, m), np.nan) for c in categories] for m in models],
+                    dtype=float).reshape(len(models), len(categories))
+    fig, ax = _new_figure(max(6.0, 1.2 * len(categories) + 2), max(2.5, 0.5 * len(models) + 1.5))
+    image = ax.imshow(np.ma.masked_invalid(grid), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for i in range(len(models)):
+        for j in range(len(categories)):
+            if not np.isnan(grid[i, j]):
+                colour = "white" if grid[i, j] < 0.6 else "black"
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                        color=colour)
+    ax.set_xticks(range(len(categories)))
+    ax.set_xticklabels([_short_name(c) for c in categories], fontsize=9)
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels(models, fontsize=9)
+    ax.set_title("Jury accuracy: model x spatial category")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def plot_judge_agreement(agreement_rows: Iterable[dict[str, Any]]):
+    """Cohen's kappa and raw agreement of each pair of judges (per model when rows carry one)."""
+    rows = [r for r in agreement_rows if r.get("n")]
+    labels = [(f"{r['model']}: " if r.get("model") else "") + f"{r['judge_a']} vs {r['judge_b']}"
+              for r in rows]
+    fig, ax = _new_figure(8.0, max(2.2, 0.45 * len(rows) + 1.3))
+    ys = range(len(rows))
+    kappas = [0.0 if math.isnan(r["kappa"]) else r["kappa"] for r in rows]
+    ax.barh([y - 0.2 for y in ys], kappas, height=0.38, label="Cohen's kappa")
+    ax.barh([y + 0.2 for y in ys], [r["agreement"] for r in rows], height=0.38,
+            label="raw agreement")
+    ax.set_yticks(list(ys))
+    ax.set_yticklabels([f"{lab} (n={r['n']})" for lab, r in zip(labels, rows)], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(min(0.0, *kappas) if kappas else 0.0, 1)
+    ax.set_title("Judge agreement" if rows else "Judge agreement (fewer than two judges)")
+    ax.grid(axis="x", alpha=0.3)
+    if rows:
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

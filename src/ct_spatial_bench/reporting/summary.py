@@ -135,6 +135,11 @@ def _join(value: Any) -> str:
     return str(value)
 
 
+def html_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as an HTML table, every cell escaped."""
+    return _html_table(frame)
+
+
 def _html_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = "".join(
@@ -163,6 +168,8 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1.5em 0; } img { max-width: 100%; }
 dt { font-weight: bold; } dd { margin: 0 0 0.4em 1.5em; }
+details { margin: 0.3em 0 0.3em 1em; } summary { cursor: pointer; font-weight: bold; }
+table.failures td { text-align: left; vertical-align: top; max-width: 22em; }
 """
 
 
@@ -172,11 +179,14 @@ def html_report(
     text_metrics_df: pd.DataFrame,
     figures: Mapping[str, Any],
     run_info: Mapping[str, Any],
+    sections: Mapping[str, str] | None = None,
 ) -> str:
     """One HTML page: run information, leaderboard, category table, text metrics, figures.
 
     ``figures`` maps a caption to a matplotlib Figure or to the path of a PNG file; either is
     embedded as base64 so the page is a single file that can be mailed or archived.
+    ``sections`` maps a heading to an HTML fragment placed after the figures; fragments must be
+    built with their data escaped (``reporting.failures``, ``html_table``).
     """
     esc = html.escape
     info = "".join(f"<dt>{esc(str(k))}</dt><dd>{esc(_join(v))}</dd>" for k, v in run_info.items())
@@ -202,5 +212,7 @@ def html_report(
             f'<figure><img alt="{esc(str(caption))}" src="data:image/png;base64,'
             f'{_png_base64(figure)}"><figcaption>{esc(str(caption))}</figcaption></figure>'
         )
+    for title, fragment in (sections or {}).items():
+        parts += [f"<h2>{esc(str(title))}</h2>", fragment]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -13,19 +13,23 @@ def answer_questions(
     qa_items: list[dict[str, Any]],
     params: dict[str, Any],
     model_inputs: dict[str, Callable[[], Any]] | None = None,
+    blind: bool = False,
 ) -> list[dict[str, Any]]:
     """Ask the model every question and return one prediction per QA item.
 
     ``params``: ``model`` (registry name), ``batch_size``, ``checkpoint`` (a JSONL path that keeps
     finished predictions, so a killed run resumes), ``volume_path_prefix``, ``max_items`` (a debug
-    cap), ``config`` (passed to the adapter's ``load``).
+    cap), ``config`` (passed to the adapter's ``load``), ``runtime.python`` (run the model in that
+    interpreter through ``models.worker``), ``blind_mode`` (``zero`` or ``withhold``).
+    ``blind``: the model's blind control (same prompt, image blanked), named ``<model>_blind``.
     """
-    from ct_spatial_bench.models.registry import create_adapter
+    from ct_spatial_bench.models.registry import check_configured
     from ct_spatial_bench.models.runner import run_model
     from ct_spatial_bench.records import volume_key
 
-    adapter = create_adapter(params["model"])
     config = dict(params.get("config") or {})
+    check_configured(params["model"], config)
+    adapter = _make_adapter(params, blind)
     config.setdefault("batch_size", params.get("batch_size", 8))
     if getattr(adapter, "needs_answer_prior", False) or adapter.name == "blind":
         config["answer_prior"] = [
@@ -49,7 +53,39 @@ def answer_questions(
                 )
             return model_inputs[key]()
 
-    predictions = run_model(adapter, items, load_image, config, checkpoint=params.get("checkpoint"))
+    try:
+        predictions = run_model(adapter, items, load_image, config,
+                                checkpoint=_checkpoint(params.get("checkpoint"), blind))
+    finally:
+        getattr(getattr(adapter, "inner", adapter), "close", lambda: None)()
     errors = sum(p["status"] == "error" for p in predictions)
     logger.info("%s: %d predictions, %d errors", adapter.name, len(predictions), errors)
     return predictions
+
+
+def _make_adapter(params: dict[str, Any], blind: bool) -> Any:
+    """The registered adapter, in this interpreter or in ``runtime.python``; blind if asked."""
+    from ct_spatial_bench.models.blind_control import BlindControl
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, create_adapter
+    from ct_spatial_bench.models.remote import RemoteAdapter
+
+    name = params["model"]
+    python = (params.get("runtime") or {}).get("python")
+    if python:
+        env = {str(k): str(v) for k, v in ((params.get("runtime") or {}).get("env") or {}).items()}
+        adapter = RemoteAdapter(name, MODEL_REGISTRY[name].input_spec, python, env=env)
+    else:
+        adapter = create_adapter(name)
+    return BlindControl(adapter, params.get("blind_mode", "zero")) if blind else adapter
+
+
+def _checkpoint(path: str | None, blind: bool) -> str | None:
+    """A blind run keeps its own checkpoint beside the model's (``x.jsonl`` -> ``x_blind.jsonl``)."""
+    if not path or not blind:
+        return path
+    from pathlib import Path
+
+    from ct_spatial_bench.models.blind_control import BLIND_SUFFIX
+
+    checkpoint = Path(path)
+    return str(checkpoint.with_name(checkpoint.stem + BLIND_SUFFIX + checkpoint.suffix))

@@ -2,7 +2,7 @@ import warnings
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import judge_all, pool_prediction_files, pool_predictions
+from .nodes import judge_all, pool_prediction_files, pool_predictions, summarise_judge_usage
 
 
 def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
@@ -32,8 +32,10 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
         pool,
         node(
             judge_all,
-            inputs=["benchmark_qa", "pooled_predictions", "params:judging"],
+            inputs=["benchmark_qa", "pooled_predictions", "params:judging", "judge_api_keys"],
             outputs="verdicts",
             name="judge_predictions",
         ),
+        node(summarise_judge_usage, inputs="verdicts", outputs="judge_token_usage",
+             name="summarise_judge_usage"),
     ])

@@ -11,10 +11,11 @@ logger = logging.getLogger(__name__)
 def score_text_per_item(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]], params: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Exact match, token F1, ROUGE and SBERT cosine of each prediction against its answer."""
+    """Exact match, token F1, METEOR, ROUGE and SBERT cosine of each prediction against its answer."""
     from ct_spatial_bench.metrics.text import per_item_text_metrics
 
-    return per_item_text_metrics(qa_items, predictions, sbert=params.get("sbert", True))
+    return per_item_text_metrics(qa_items, predictions, sbert=params.get("sbert", True),
+                                 meteor=params.get("meteor", "auto"))
 
 
 def summarise_text_metrics(
@@ -54,12 +55,14 @@ def score_accuracy(
 
 
 def score_categories(
-    qa_items: list[dict[str, Any]], decision_rows: list[dict[str, Any]]
+    qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    decision_rows: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Jury accuracy per spatial category and model, with n."""
+    """Jury accuracy per spatial category and model, with n; errored predictions count wrong."""
     from ct_spatial_bench.metrics.accuracy import accuracy_by_category
 
-    return accuracy_by_category(qa_items, _as_decisions(decision_rows))
+    return accuracy_by_category(qa_items, _as_decisions(decision_rows), predictions)
 
 
 def measure_judge_agreement(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,3 +70,23 @@ def measure_judge_agreement(verdicts: list[dict[str, Any]]) -> list[dict[str, An
     from ct_spatial_bench.judges.jury import judge_agreement
 
     return judge_agreement(verdicts)
+
+
+def estimate_intervals(
+    per_item: list[dict[str, Any]], qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]], params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Bootstrap 95% interval of every text metric per model (corpus BLEU included)."""
+    from ct_spatial_bench.metrics.statistics import text_metric_intervals
+
+    return text_metric_intervals(per_item, qa_items, predictions,
+                                 n_boot=params.get("n_boot", 1000))
+
+
+def compare_model_pairs(
+    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Exact paired McNemar test of every pair of models on their shared decided items."""
+    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+
+    return paired_mcnemar(_as_decisions(decision_rows), predictions)

@@ -2,11 +2,13 @@ from kedro.pipeline import Pipeline, node
 
 from .nodes import (
     decide_jury,
+    estimate_intervals,
     measure_judge_agreement,
     score_accuracy,
     score_categories,
     score_text_per_item,
     summarise_text_metrics,
+    compare_model_pairs,
 )
 
 
@@ -20,8 +22,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(decide_jury, ["verdicts", "params:metrics"], "jury_decisions", name="decide_jury"),
         node(score_accuracy, ["benchmark_qa", "pooled_predictions", "jury_decisions"],
              "model_accuracy", name="score_accuracy"),
-        node(score_categories, ["benchmark_qa", "jury_decisions"], "category_accuracy",
+        node(score_categories, ["benchmark_qa", "pooled_predictions", "jury_decisions"],
+             "category_accuracy",
              name="score_categories"),
         node(measure_judge_agreement, "verdicts", "judge_agreement",
              name="measure_judge_agreement"),
+        node(estimate_intervals,
+             ["text_metrics_per_item", "benchmark_qa", "pooled_predictions", "params:metrics"],
+             "metric_intervals", name="estimate_intervals"),
+        node(compare_model_pairs, ["jury_decisions", "pooled_predictions"], "paired_tests",
+             name="compare_model_pairs"),
     ])

@@ -6,12 +6,16 @@ from typing import Any
 
 
 def build_correctness_matrix(
-    qa_items: list[dict[str, Any]], verdicts: list[dict[str, Any]], decision_rows: list[dict]
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]], decision_rows: list[dict],
 ) -> Any:
-    """qa_id x (model, judge) and model jury: 1 correct, 0 incorrect, empty failed or missing."""
+    """qa_id x (model, judge) and model jury: 1 correct, 0 incorrect, empty failed or missing;
+    a model's errored prediction counts 0 in its jury column."""
+    from ct_spatial_bench.metrics.accuracy import effective_decisions
     from ct_spatial_bench.reporting.tables import correctness_matrix
 
     decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    decisions = effective_decisions(decisions, predictions)
     return correctness_matrix(qa_items, verdicts, decisions).reset_index()
 
 
@@ -24,7 +28,7 @@ def build_leaderboard(accuracy_rows: list[dict], text_summary_rows: list[dict]) 
 def build_category_table(category_rows: list[dict]) -> Any:
     from ct_spatial_bench.reporting.tables import category_table
 
-    return category_table(category_rows).reset_index()
+    return category_table(category_rows)
 
 
 def tabulate_text_metrics(text_summary_rows: list[dict]) -> Any:
@@ -43,6 +47,24 @@ def plot_answer_lengths(qa_items: list[dict], predictions: list[dict]) -> Any:
     from ct_spatial_bench.reporting.plots import plot_answer_lengths as plot
 
     return plot(qa_items, predictions)
+
+
+def plot_category_radar(category_rows: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.plots import plot_category_radar as plot
+
+    return plot(category_rows)
+
+
+def plot_category_heatmap(category_rows: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.plots import plot_category_heatmap as plot
+
+    return plot(category_rows)
+
+
+def plot_judge_agreement(agreement_rows: list[dict]) -> Any:
+    from ct_spatial_bench.reporting.plots import plot_judge_agreement as plot
+
+    return plot(agreement_rows)
 
 
 def _run_info(qa_items: list[dict], predictions: list[dict], params: dict[str, Any]) -> dict:
@@ -64,25 +86,29 @@ def write_summary(
     """The short summary a person reads first."""
     from ct_spatial_bench.reporting.summary import summary_markdown
 
-    return summary_markdown(leaderboard_df, category_df.set_index(category_df.columns[0]),
+    return summary_markdown(leaderboard_df, category_df,
                             _run_info(qa_items, predictions, params))
 
 
 def write_html_report(
-    leaderboard_df: Any, category_df: Any, text_metrics_df: Any, category_rows: list[dict],
-    qa_items: list[dict], predictions: list[dict], params: dict[str, Any],
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict], decision_rows: list[dict],
+    accuracy_rows: list[dict], text_summary_rows: list[dict], per_item_rows: list[dict],
+    category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
+    paired_rows: list[dict], params: dict[str, Any],
 ) -> str:
-    """One self-contained HTML page with every table and plot.
+    """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
+    their intervals, paired tests, five plots, and the worst failures per model and category.
 
     The plots are drawn again here because Kedro's MatplotlibWriter is write-only.
     """
-    from ct_spatial_bench.reporting.summary import html_report
+    from ct_spatial_bench.metrics.accuracy import effective_decisions
+    from ct_spatial_bench.reporting.report import full_html_report
 
-    figures = {
-        "Accuracy by spatial category": plot_category_accuracy(category_rows),
-        "Answer lengths": plot_answer_lengths(qa_items, predictions),
-    }
-    return html_report(
-        leaderboard_df, category_df.set_index(category_df.columns[0]), text_metrics_df,
-        figures, _run_info(qa_items, predictions, params),
+    decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    return full_html_report(
+        qa_items=qa_items, predictions=predictions, verdicts=verdicts,
+        decisions=effective_decisions(decisions, predictions), accuracy_rows=accuracy_rows,
+        text_summary_rows=text_summary_rows, per_item_rows=per_item_rows,
+        category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
+        paired_rows=paired_rows, run_info=_run_info(qa_items, predictions, params),
     )

@@ -1,0 +1,94 @@
+"""Keep the QA items that need spatial reasoning and tag their categories, recording who decided.
+
+Filters: ``rules`` (the offline classifier), ``llm`` (an :class:`LLMSpatialClassifier`) or
+``keep_all`` (candidates already filtered, as CT-SpatialVQA's are). Taggers: ``rules``, ``llm`` or
+``given`` (the candidates' own tags; an untagged item falls back to the rules). Every kept item's
+``meta`` names the filter and tagger and their versions (``rules-v1`` or the prompt version);
+every candidate gets a decision row. An LLM failure on an item is recorded as ``failed`` for that
+item (dropped by an LLM filter, left untagged by an LLM tagger), never guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ct_spatial_bench.spatial.classifier import classify
+
+logger = logging.getLogger(__name__)
+
+SPATIAL_FILTERS = ("rules", "llm", "keep_all")
+CATEGORY_SOURCES = ("rules", "llm", "given")
+
+
+def _llm_call(fn, question: str, answer: str) -> tuple[Any, str | None]:
+    try:
+        return fn(question, answer), None
+    except Exception as exc:  # noqa: BLE001 - one failed call must not end the run
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _decide_filter(item, rules, spatial_filter: str, llm) -> tuple[bool, dict[str, Any]]:
+    if spatial_filter == "keep_all":
+        return True, {"spatial_filter": "keep_all", "spatial_filter_version": None}
+    if spatial_filter == "rules":
+        return rules.is_spatial, {"spatial_filter": rules.classifier,
+                                  "spatial_filter_version": rules.version}
+    verdict, error = _llm_call(llm.is_spatial, item["question"], item["answer"])
+    info = {"spatial_filter": llm.name, "spatial_filter_version": llm.filter_prompt.version,
+            "llm_is_spatial": verdict}
+    if error:
+        info["spatial_filter_error"] = error
+    return bool(verdict), info
+
+
+def _decide_categories(item, rules, category_source: str, llm) -> tuple[list[str], dict]:
+    given = list(item.get("categories") or [])
+    if category_source == "given" and given:
+        tagger = (item.get("meta") or {}).get("categories_from") or item.get("source") or "given"
+        return given, {"categories_from": tagger, "categories_version": None}
+    if category_source == "llm":
+        categories, error = _llm_call(llm.categories, item["question"], item["answer"])
+        info = {"categories_from": llm.name, "categories_version": llm.tagger_prompt.version}
+        if error:
+            info["categories_error"] = error
+        return list(categories or []), info
+    return list(rules.categories), {"categories_from": rules.classifier,
+                                    "categories_version": rules.version}
+
+
+def filter_and_tag(
+    items: list[dict[str, Any]], spatial_filter: str = "rules", category_source: str = "rules",
+    llm: Any = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept items with categories and provenance in ``meta``, one decision row per item)."""
+    from tqdm.auto import tqdm
+
+    if spatial_filter not in SPATIAL_FILTERS or category_source not in CATEGORY_SOURCES:
+        raise ValueError(f"qa_filtering: spatial_filter must be one of {SPATIAL_FILTERS} and "
+                         f"categories one of {CATEGORY_SOURCES}; got {spatial_filter!r}, "
+                         f"{category_source!r}")
+    if "llm" in (spatial_filter, category_source) and llm is None:
+        raise ValueError("qa_filtering: the llm filter or tagger needs an LLM classifier")
+    kept, decisions = [], []
+    for item in tqdm(items, desc="qa_filtering", leave=False):
+        rules = classify(item["question"], item["answer"])
+        keep, filter_info = _decide_filter(item, rules, spatial_filter, llm)
+        decision = {
+            "qa_id": item["qa_id"], "kept": keep, "rule_is_spatial": rules.is_spatial,
+            "rule_categories": list(rules.categories),
+            "given_categories": list(item.get("categories") or []),
+            "matched_terms": {k: sorted(v) for k, v in rules.matched_terms.items()},
+            **filter_info,
+        }
+        if keep:
+            categories, tag_info = _decide_categories(item, rules, category_source, llm)
+            decision.update(tag_info, categories=categories)
+            meta = {**(item.get("meta") or {}), **filter_info, **tag_info,
+                    "given_categories": list(item.get("categories") or [])}
+            kept.append({**item, "categories": categories, "meta": meta})
+        decisions.append(decision)
+    failed = sum("spatial_filter_error" in d or "categories_error" in d for d in decisions)
+    logger.info("qa_filtering: kept %d of %d candidates (%s filter, %s categories; %d LLM "
+                "failures)", len(kept), len(items), spatial_filter, category_source, failed)
+    return kept, decisions

@@ -1,0 +1,153 @@
+"""Kedro hooks: a selected model must be configured before a run starts, and every run leaves a
+provenance manifest beside its outputs.
+
+``data/08_reporting/manifests/<run_id>.json`` (and a copy as ``manifest.json``, the latest run)
+records the git commit, the resolved parameters with secrets removed, package versions, checksums
+of the pipeline's inputs, the model revisions and decoding settings found in the predictions, and
+the judge models and prompt versions found in the verdicts. A failed run writes one too, with its
+error, so a half-finished result can still be traced. Writing the manifest never breaks a run: a
+problem there is logged and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from ct_spatial_bench import provenance
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_DIR = Path("data") / "08_reporting" / "manifests"
+
+
+def _dataset_location(dataset: Any) -> str | None:
+    for attribute in ("_filepath", "_path", "_normalised_path"):
+        value = getattr(dataset, attribute, None)
+        if value:
+            return str(value)
+    try:
+        described = dataset._describe()
+    except Exception:  # noqa: BLE001 - a dataset that cannot describe itself has no location
+        return None
+    value = described.get("filepath") or described.get("path")
+    return str(value) if value else None
+
+
+_INFERENCE_PARAMS = re.compile(r"^params:(?P<model>[^.]+)\.inference$")
+
+
+# NOTE (issue 6 helper): this module briefly replaced the models helper's hooks.py by accident;
+# ModelConfigurationHook below is a reconstruction from settings.py's comment and
+# models.registry.check_configured. Its author should put the original back if it differs.
+class ModelConfigurationHook:
+    """Stops a run at once when a selected model has no checkpoint (or other required setting)."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
+
+        for name in sorted(pipeline.inputs()):
+            match = _INFERENCE_PARAMS.match(name)
+            if not match or name not in catalog:
+                continue
+            params = catalog.load(name) or {}
+            model = params.get("model", match["model"])
+            if model in MODEL_REGISTRY:
+                check_configured(model, params.get("config") or {})
+
+
+class ProvenanceHook:
+    """Collects what a run used and writes it as a JSON manifest when the run ends."""
+
+    def __init__(self, manifest_dir: str | os.PathLike | None = None) -> None:
+        self._manifest_dir = manifest_dir
+        self._params: dict[str, Any] = {}
+        self._project_path: Path = Path.cwd()
+        self._inputs: dict[str, Any] = {}
+        self._facts: dict[str, set] = {}
+        self._started: str = ""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._project_path = Path(context.project_path)
+        try:
+            self._params = dict(context.params)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("provenance: parameters not recorded (%s)", exc)
+            self._params = {}
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._facts = {}
+        self._inputs = {}
+        for name in sorted(pipeline.inputs()):
+            if name.startswith("params:") or name == "parameters":
+                continue
+            try:
+                dataset = catalog.get(name)
+                location = _dataset_location(dataset) if dataset is not None else None
+                self._inputs[name] = provenance.fingerprint(location) if location else None
+            except Exception as exc:  # noqa: BLE001
+                self._inputs[name] = {"error": str(exc)}
+
+    @hook_impl
+    def after_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any],
+                       outputs: dict[str, Any], is_async: bool, run_id: str) -> None:
+        for value in [*inputs.values(), *outputs.values()]:
+            provenance.collect_runtime_facts(value, self._facts)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], run_result: Any, pipeline: Any,
+                           catalog: Any) -> None:
+        self._write(run_params, pipeline, status="completed")
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any,
+                          catalog: Any) -> None:
+        self._write(run_params, pipeline, status="failed", error=repr(error))
+
+    def manifest(self, run_params: dict[str, Any], pipeline: Any, status: str,
+                 error: str | None = None) -> dict[str, Any]:
+        run_info = {k: run_params.get(k) for k in (
+            "run_id", "env", "pipeline_names", "tags", "node_names", "from_nodes", "to_nodes",
+            "runtime_params", "runner", "kedro_version")}
+        # Kedro passes the runner instance's repr; keep its class, not its memory address.
+        run_info["runner"] = re.sub(r"^<([\w.]+) object at 0x[0-9a-f]+>$", r"\1",
+                                    str(run_info["runner"]))
+        return {
+            "run": provenance.redact(run_info),
+            "status": status,
+            "error": error,
+            "started": self._started,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": provenance.command_line(),
+            "git": provenance.git_state(self._project_path),
+            "parameters": provenance.redact(self._params),
+            "packages": provenance.package_versions(),
+            "inputs": self._inputs,
+            "outputs": sorted(pipeline.all_outputs()) if pipeline is not None else [],
+            **provenance.facts_as_rows(self._facts),
+        }
+
+    def _write(self, run_params: dict[str, Any], pipeline: Any, status: str,
+               error: str | None = None) -> None:
+        try:
+            manifest = self.manifest(run_params, pipeline, status, error)
+            folder = Path(self._manifest_dir or self._project_path / MANIFEST_DIR)
+            folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(manifest, indent=2, sort_keys=False, default=str)
+            run_id = str(run_params.get("run_id") or "run").replace(":", "-")
+            (folder / f"{run_id}.json").write_text(text, encoding="utf-8")
+            (folder.parent / "manifest.json").write_text(text, encoding="utf-8")
+            logger.info("provenance manifest written to %s", folder / f"{run_id}.json")
+        except Exception as exc:  # noqa: BLE001 - provenance must never fail the run
+            logger.warning("provenance manifest not written: %s", exc)

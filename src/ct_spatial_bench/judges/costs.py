@@ -1,0 +1,78 @@
+"""What judging will cost before it runs (the dry run), and what it cost after (token usage).
+
+The plan counts, per judge, the calls the cache cannot answer and their estimated prompt and
+output tokens (about four characters a token; the output is the prompt file's budget), so a run
+over 220,000 items can be priced before a single paid call.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def plan_judging(judges: Sequence[Any], qa_items: list[dict[str, Any]],
+                 predictions: list[dict[str, Any]], cache_path: str | Path | None = None,
+                 refresh: bool | str = False) -> list[dict[str, Any]]:
+    """One row per LLM judge: items, cached, calls and estimated tokens of what is left to ask."""
+    from ct_spatial_bench.judges.cache import VerdictCache
+    from ct_spatial_bench.judges.engine import estimated_call_tokens
+    from ct_spatial_bench.judges.llm import LLMJudge
+    from ct_spatial_bench.judges.runner import pending_tasks
+    from ct_spatial_bench.records import index_by
+
+    qa_by_id = index_by(qa_items)
+    joined = [(qa_by_id[p["qa_id"]], p) for p in predictions if p["qa_id"] in qa_by_id]
+    rows = []
+    with VerdictCache(cache_path) as cache:
+        for judge in (j for j in judges if isinstance(j, LLMJudge)):
+            tasks, cached = pending_tasks(judge, joined, cache, refresh)
+            size = judge.batch_size
+            batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+            prompt_tokens = output_tokens = 0
+            for batch in batches:
+                p, o = estimated_call_tokens(
+                    judge, [(t.question, t.answer, t.prediction) for t in batch])
+                prompt_tokens, output_tokens = prompt_tokens + p, output_tokens + o
+            rows.append({"judge": judge.name, "judge_model": judge.model,
+                         "prompt_version": judge.prompt_version,
+                         "items": len(tasks) + len(cached), "cached": len(cached),
+                         "calls": len(batches), "est_prompt_tokens": prompt_tokens,
+                         "est_output_tokens": output_tokens,
+                         "est_total_tokens": prompt_tokens + output_tokens})
+    return rows
+
+
+def format_plan(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return "judging plan: no LLM judge, nothing to spend"
+    lines = ["judging plan (tokens estimated at ~4 characters a token):",
+             f"{'judge':<18}{'model':<22}{'items':>8}{'cached':>8}{'calls':>8}"
+             f"{'prompt tok':>12}{'output tok':>12}"]
+    for r in rows:
+        lines.append(f"{r['judge']:<18}{r['judge_model']:<22}{r['items']:>8}{r['cached']:>8}"
+                     f"{r['calls']:>8}{r['est_prompt_tokens']:>12}{r['est_output_tokens']:>12}")
+    return "\n".join(lines)
+
+
+def token_usage(verdicts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per judge: verdicts, failed, and the prompt/completion/total tokens their calls cost.
+
+    A cached verdict carries the tokens its original call cost, so this is the cost of the
+    verdicts in hand, whether paid in this run or an earlier one.
+    """
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    sums: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for v in verdicts:
+        key = (v["judge"], v.get("judge_model", ""))
+        row = totals.setdefault(key, {"judge": key[0], "judge_model": key[1],
+                                      "verdicts": 0, "failed": 0})
+        row["verdicts"] += 1
+        row["failed"] += v["verdict"] == "failed"
+        for name, value in (v.get("tokens") or {}).items():
+            sums[key][name] += int(value)
+    return [{**row, "prompt_tokens": sums[key]["prompt"],
+             "completion_tokens": sums[key]["completion"], "total_tokens": sums[key]["total"]}
+            for key, row in sorted(totals.items())]

@@ -1,0 +1,74 @@
+"""Gemini judges through google-genai (default gemini-2.5-flash)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.judges.llm import (Completion, LLMJudge, TransientError, raise_for_status,
+                                         token_counts)
+
+
+class GeminiJudge(LLMJudge):
+    """generateContent with the prompt's system text as ``system_instruction``, temperature 0.
+
+    ``thinking_budget`` defaults to 0: 2.5 Flash otherwise spends its output budget thinking
+    and a one-word verdict can come back empty. ``base_url`` points the client elsewhere (tests).
+    """
+
+    provider = "gemini"
+    default_model = "gemini-2.5-flash"
+    credentials_name = "gemini"
+    api_key_env = "GEMINI_API_KEY"
+
+    def __init__(self, thinking_budget: int | None = 0, **config: Any) -> None:
+        super().__init__(**config)
+        self.thinking_budget = thinking_budget
+
+    async def open(self) -> None:
+        from google import genai
+        from google.genai import types
+
+        options = types.HttpOptions(
+            base_url=self.base_url,
+            timeout=int(self.timeout_s * 1000),  # milliseconds
+            retry_options=types.HttpRetryOptions(attempts=1),  # the engine owns retrying
+        )
+        self._client = genai.Client(api_key=self.api_key, http_options=options)
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+
+    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
+        import aiohttp
+        from google.genai import errors, types
+
+        config = types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=self.temperature,
+            max_output_tokens=max_tokens,
+            thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
+                             if self.thinking_budget is not None else None),
+        )
+        try:
+            response = await self._client.aio.models.generate_content(
+                model=self.model, contents=user, config=config)
+        except errors.APIError as exc:
+            raise_for_status(exc.code, f"{exc.code} {exc.status}: {exc.message}",
+                             getattr(exc.response, "headers", None))
+        except aiohttp.ClientError as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        return _completion(response)
+
+
+def _completion(response: Any) -> Completion:
+    usage = response.usage_metadata
+    tokens = (token_counts(usage.prompt_token_count, usage.candidates_token_count,
+                           usage.total_token_count) if usage else {})
+    text = response.text
+    if text:
+        return Completion(text=text, tokens=tokens)
+    # No text: blocked (prompt_feedback) or stopped for safety; keep why as the refusal.
+    feedback = getattr(response, "prompt_feedback", None)
+    reasons = [str(feedback.block_reason)] if feedback and feedback.block_reason else []
+    reasons += [str(c.finish_reason) for c in (response.candidates or []) if c.finish_reason]
+    return Completion(text=None, tokens=tokens, refusal=", ".join(reasons) or None)

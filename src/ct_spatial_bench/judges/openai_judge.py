@@ -1,0 +1,58 @@
+"""GPT judges through the openai SDK (default gpt-4o-mini; any chat model and base_url)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.judges.llm import (Completion, LLMJudge, TransientError, client_args,
+                                         raise_for_status, token_counts)
+
+
+class OpenAIJudge(LLMJudge):
+    """Chat completions with the prompt as system + user messages, temperature 0."""
+
+    provider = "openai"
+    default_model = "gpt-4o-mini"
+    credentials_name = "openai"
+    api_key_env = "OPENAI_API_KEY"
+
+    async def open(self) -> None:
+        from openai import AsyncOpenAI, DefaultAioHttpClient
+
+        # max_retries=0: the engine owns retrying (paced, counted, honouring Retry-After).
+        # The aiohttp transport costs about 40 % less CPU a call than the default httpx2 one
+        # (benchmarks/judge_throughput.py), which matters with three judges on one event loop.
+        self._client = AsyncOpenAI(**client_args(self), max_retries=0, timeout=self.timeout_s,
+                                   http_client=DefaultAioHttpClient(timeout=self.timeout_s))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
+        import openai
+
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": "system", "content": system},
+                          {"role": "user", "content": user}],
+                temperature=self.temperature,
+                max_tokens=max_tokens,
+            )
+        except openai.APIStatusError as exc:
+            raise_for_status(exc.status_code, f"{exc.status_code}: {exc.message}",
+                             exc.response.headers)
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        return _completion(response)
+
+
+def _completion(response: Any) -> Completion:
+    usage = response.usage
+    tokens = (token_counts(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+              if usage else {})
+    if not response.choices:
+        return Completion(text=None, tokens=tokens)
+    message = response.choices[0].message
+    return Completion(text=message.content, tokens=tokens,
+                      refusal=getattr(message, "refusal", None))

@@ -1,0 +1,87 @@
+"""Judge prompts: versioned files in ``conf/base/judge_prompts/``, rendered for one item or a batch.
+
+A prompt file holds ``version``, ``kind`` (``single``: one item per call answered YES or NO;
+``batch``: k items per call answered as JSON with indices), ``system`` and ``template`` (plus
+``item_template`` and ``batch_size`` for a batch). The version recorded with every verdict, and
+used in the cache key, is the file's ``version`` plus a hash of its text: editing a prompt without
+bumping its version still never reuses verdicts given to the old text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PROMPT = "radiologist_yes_no_v1"
+BATCH_PROMPT = "radiologist_batch_v1"
+_PROMPTS_SUBDIR = Path("conf") / "base" / "judge_prompts"
+KINDS = ("single", "batch")
+
+
+@dataclass(frozen=True)
+class JudgePrompt:
+    name: str
+    version: str  # "<version>@<hash of the file's text>"
+    kind: str
+    system: str
+    template: str
+    item_template: str = ""
+    batch_size: int = 1
+    max_output_tokens: int = 5  # per call (single) or per item (batch)
+
+    def render_single(self, question: str, answer: str, prediction: str) -> tuple[str, str]:
+        """(system, user) messages for one item."""
+        return self.system, self.template.format(
+            question=question, answer=answer, prediction=prediction)
+
+    def render_batch(self, items: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
+        """(system, user) for items numbered from 1; the reply's indices refer to these numbers."""
+        blocks = [self.item_template.format(index=i, question=q, answer=a, prediction=p)
+                  for i, (q, a, p) in enumerate(items, start=1)]
+        return self.system, self.template.format(items="\n\n".join(blocks))
+
+    def max_output(self, n_items: int) -> int:
+        return self.max_output_tokens * (n_items if self.kind == "batch" else 1)
+
+
+def default_prompts_dir() -> Path:
+    """``conf/base/judge_prompts`` of the project run from the current folder, else of this source tree."""
+    here = Path.cwd() / _PROMPTS_SUBDIR
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[3] / _PROMPTS_SUBDIR
+
+
+def load_prompt(name: str = DEFAULT_PROMPT, prompts_dir: str | Path | None = None) -> JudgePrompt:
+    """Read ``<prompts_dir>/<name>.yml``; a missing or malformed file is an error naming it."""
+    import yaml
+
+    folder = Path(prompts_dir) if prompts_dir else default_prompts_dir()
+    path = folder / f"{name}.yml"
+    if not path.is_file():
+        available = sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+        raise FileNotFoundError(f"judge prompt {name!r} not found at {path}; available: {available}")
+    text = path.read_text(encoding="utf-8")
+    spec = yaml.safe_load(text) or {}
+    missing = [k for k in ("version", "kind", "system", "template") if not spec.get(k)]
+    if missing:
+        raise ValueError(f"{path}: missing field(s) {missing}")
+    kind = spec["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"{path}: kind {kind!r} not in {KINDS}")
+    if kind == "batch" and not spec.get("item_template"):
+        raise ValueError(f"{path}: a batch prompt needs 'item_template'")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return JudgePrompt(
+        name=name,
+        version=f"{spec['version']}@{digest}",
+        kind=kind,
+        system=spec["system"].strip(),
+        template=spec["template"],
+        item_template=spec.get("item_template", ""),
+        batch_size=int(spec.get("batch_size", 1)) if kind == "batch" else 1,
+        max_output_tokens=int(spec.get("max_output_tokens_per_item" if kind == "batch"
+                                       else "max_output_tokens", 5 if kind == "single" else 12)),
+    )

@@ -1,0 +1,67 @@
+"""Qwen judges through the dashscope SDK (default qwen-plus)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.judges.llm import (Completion, LLMJudge, TransientError, raise_for_status,
+                                         token_counts)
+
+
+class QwenJudge(LLMJudge):
+    """DashScope text generation, ``result_format="message"``, temperature 0.
+
+    ``base_url`` is DashScope's HTTP API base (``.../api/v1``), passed per call as
+    ``base_address`` rather than by setting the global ``dashscope.base_http_api_url``.
+    """
+
+    provider = "qwen"
+    default_model = "qwen-plus"
+    credentials_name = "dashscope"
+    api_key_env = "DASHSCOPE_API_KEY"
+
+    async def open(self) -> None:
+        import aiohttp
+
+        # Our own session, closed in aclose(), sized to the judge's concurrency.
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max(self.concurrency, 1)))
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
+        import aiohttp
+        from dashscope import AioGeneration
+
+        extra: dict[str, Any] = {"base_address": self.base_url} if self.base_url else {}
+        try:
+            response = await AioGeneration.call(
+                model=self.model,
+                messages=[{"role": "system", "content": system},
+                          {"role": "user", "content": user}],
+                api_key=self.api_key,
+                result_format="message",
+                temperature=self.temperature,
+                max_tokens=max_tokens,
+                request_timeout=self.timeout_s,
+                session=self._session,
+                **extra,
+            )
+        except aiohttp.ClientError as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise_for_status(response.status_code,
+                             f"{response.status_code} {response.code}: {response.message}",
+                             getattr(response, "headers", None))
+        return _completion(response)
+
+
+def _completion(response: Any) -> Completion:
+    usage = response.usage
+    tokens = (token_counts(usage.get("input_tokens"), usage.get("output_tokens"),
+                           usage.get("total_tokens")) if usage else {})
+    choices = (response.output or {}).get("choices") or []
+    if not choices:
+        return Completion(text=(response.output or {}).get("text"), tokens=tokens)
+    return Completion(text=choices[0]["message"].get("content"), tokens=tokens)

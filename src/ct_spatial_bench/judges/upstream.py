@@ -1,0 +1,94 @@
+"""Upstream's prediction and verdict files, which carry no ids, joined by key, never by position.
+
+Upstream prediction rows have ``image_path``, ``question``, ``answer``, ``prediction``; its
+verdict rows have ``question``, ``answer``, ``prediction``, ``is_correct`` (true/false/null).
+A row is matched on (case, question, answer, prediction) as far as it carries them; identical rows
+(the same question asked twice of one case) are told apart by their order among themselves only,
+so a shorter or shifted file can no longer move a verdict onto the wrong item, which is what
+changed upstream's published M3D and Med3DVLM figures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
+
+from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT
+from ct_spatial_bench.records import RecordError
+
+UPSTREAM_VERDICT = {True: CORRECT, False: INCORRECT, None: FAILED}
+
+
+def occurrence_keys(rows: Iterable[Any], key: Callable[[Any], Hashable]) -> list[tuple]:
+    """``(key(row), n)`` where n counts earlier rows with the same key: repeats stay distinct."""
+    seen: dict[Hashable, int] = defaultdict(int)
+    out = []
+    for row in rows:
+        k = key(row)
+        out.append((k, seen[k]))
+        seen[k] += 1
+    return out
+
+
+def upstream_case_id(row: dict[str, Any]) -> str:
+    """The CT-RATE volume a row is about (upstream wrote ``.npy`` paths for preprocessed volumes)."""
+    if row.get("case_id"):
+        return str(row["case_id"])
+    name = os.path.basename(str(row.get("image_path", "")))
+    return name[:-len(".npy")] + ".nii.gz" if name.endswith(".npy") else name
+
+
+def _qa_key(row: dict[str, Any]) -> tuple[str, str, str]:
+    return upstream_case_id(row), row["question"], row["answer"]
+
+
+def _text_key(row: dict[str, Any]) -> tuple[str, str, str]:
+    return row["question"], row["answer"], row.get("prediction") or ""
+
+
+def _match(index: dict, keys: Sequence[tuple], source: str) -> list[Any]:
+    out = []
+    for line, key in enumerate(keys, start=1):
+        if key not in index:
+            raise RecordError(f"{source}, row {line}: no match for {key[0]!r} "
+                              f"(occurrence {key[1] + 1})")
+        out.append(index[key])
+    return out
+
+
+def predictions_from_upstream(qa_items: Sequence[dict[str, Any]],
+                              rows: Sequence[dict[str, Any]], model: str,
+                              source: str = "upstream predictions") -> list[dict[str, Any]]:
+    """Prediction records with ``qa_id``, matched on (case, question, answer) and order."""
+    qa_id_of = dict(zip(occurrence_keys(qa_items, _qa_key), (i["qa_id"] for i in qa_items)))
+    qa_ids = _match(qa_id_of, occurrence_keys(rows, _qa_key), source)
+    return [{"qa_id": qa_id, "model": model, "prediction": row.get("prediction") or "",
+             "status": "ok", "error": None, "prompt": row["question"], "generation": {},
+             "model_revision": "upstream", "latency_s": None, "timestamp": None,
+             "case_id": upstream_case_id(row), "question": row["question"],
+             "answer": row["answer"]}
+            for qa_id, row in zip(qa_ids, rows)]
+
+
+def verdicts_from_upstream(predictions: Sequence[dict[str, Any]],
+                           rows: Sequence[dict[str, Any]], judge: str,
+                           source: str = "upstream verdicts") -> list[dict[str, Any]]:
+    """Verdict records for ``predictions`` (from ``predictions_from_upstream``), one per row,
+    matched on (case if the row has one, question, answer, prediction) and order."""
+    with_case = any(r.get("image_path") or r.get("case_id") for r in rows)
+    key = (lambda r: (upstream_case_id(r), *_text_key(r))) if with_case else _text_key
+    pred_of = dict(zip(occurrence_keys(predictions, key), predictions))
+    matched = _match(pred_of, occurrence_keys(rows, key), source)
+    return [{"qa_id": pred["qa_id"], "model": pred["model"], "judge": judge,
+             "judge_model": judge, "verdict": _verdict(row.get("is_correct"), source, line),
+             "reason": str(row.get("reasoning") or ""), "raw": "", "prompt_version": "upstream",
+             "tokens": {}, "latency_s": None}
+            for line, (pred, row) in enumerate(zip(matched, rows), start=1)]
+
+
+def _verdict(value: Any, source: str, line: int) -> str:
+    if value not in UPSTREAM_VERDICT:
+        raise RecordError(f"{source}, row {line}: is_correct {value!r} is not true, false or null")
+    return UPSTREAM_VERDICT[value]

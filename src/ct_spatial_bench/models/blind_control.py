@@ -1,0 +1,87 @@
+"""The blind control of any model: the same prompt, with the image blanked or withheld.
+
+A model that scores as well blind as sighted answers from its language prior, not the CT.
+Predictions of a blind run carry ``model="<name>_blind"``, ``base_model="<name>"`` and
+``blind=True``, so reporting pairs a model with its blind twin by ``(base_model, qa_id)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelAdapter, ModelInput
+
+BLIND_MODES = ("zero", "withhold")
+BLIND_SUFFIX = "_blind"
+
+
+def blind_name(model: str) -> str:
+    return f"{model}{BLIND_SUFFIX}"
+
+
+def blank_like(image: Any) -> Any:
+    """An input of the same kind, shape and dtype as ``image`` holding only zeros.
+
+    Zeros in the model's own input space (0 HU for a HU volume, 0 for a 0..1 volume, black for
+    RGB slices), so the model still gets its image tokens and the prompt is unchanged.
+    """
+    import numpy as np
+
+    if image is None:
+        return None
+    if hasattr(image, "affine") and hasattr(image, "dataobj"):
+        import nibabel as nib
+
+        data = np.zeros(image.shape, dtype=image.get_data_dtype())
+        return nib.Nifti1Image(data, image.affine)
+    if isinstance(image, (list, tuple)):
+        return type(image)(blank_like(part) for part in image)
+    return np.zeros_like(np.asarray(image))
+
+
+class BlindControl:
+    """Wraps an adapter: every image is zeroed (``mode="zero"``) or replaced by None
+    (``"withhold"``: the adapter then leaves the image out where its model allows)."""
+
+    blind = True
+
+    def __init__(self, inner: ModelAdapter, mode: str = "zero") -> None:
+        if mode not in BLIND_MODES:
+            raise ValueError(f"blind mode must be one of {BLIND_MODES}, got {mode!r}")
+        self.inner = inner
+        self.mode = mode
+        self.name = blind_name(inner.name)
+        self.base_model = inner.name
+        self.input_spec = inner.input_spec
+        self._blank_of: tuple[Any, Any] = (None, None)  # (image, its blank): one per volume
+
+    @property
+    def last_prompts(self) -> list[str]:
+        return getattr(self.inner, "last_prompts", [])
+
+    def load(self, config: dict[str, Any]) -> None:
+        self.inner.load(config)
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        blinded = [
+            ModelInput(qa_id=item.qa_id, question=item.question, image=self._blank(item.image),
+                       meta={**item.meta, "blind": self.mode})
+            for item in batch
+        ]
+        return self.inner.answer(blinded)
+
+    def _blank(self, image: Any) -> Any:
+        if self.mode == "withhold" or image is None:
+            return None
+        if self._blank_of[0] is not image:  # the runner passes one image object per volume
+            self._blank_of = (image, blank_like(image))
+        return self._blank_of[1]
+
+    def describe(self) -> dict[str, Any]:
+        description = dict(self.inner.describe())
+        description["blind"] = self.mode
+        return description
+
+    def efficiency(self) -> dict[str, Any] | None:
+        probe = getattr(self.inner, "efficiency", None)
+        return probe() if probe else None

@@ -1,0 +1,138 @@
+"""What every neural adapter shares: required settings, greedy decoding, device and dtype, the
+model revision and the efficiency figures written into each prediction.
+
+Nothing heavy at import: torch is imported inside the functions that use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GREEDY = {"do_sample": False, "num_beams": 1}
+_SAMPLING_ONLY = ("temperature", "top_p", "top_k", "typical_p")
+
+
+class ModelNotConfigured(ValueError):
+    """A model was asked to run without the settings it cannot guess (e.g. its checkpoint)."""
+
+
+def generation_settings(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """Greedy decoding unless ``config["generation"]`` says otherwise; the settings actually used.
+
+    Sampling-only knobs are dropped under greedy decoding so the record shows no setting that had
+    no effect (and transformers does not warn about them).
+    """
+    settings = {**GREEDY, **defaults, **(config.get("generation") or {})}
+    if not settings.get("do_sample"):
+        for key in _SAMPLING_ONLY:
+            settings.pop(key, None)
+    return settings
+
+
+def missing_settings(adapter_cls: type, config: dict[str, Any]) -> list[str]:
+    """The ``required_config`` keys of an adapter class that ``config`` leaves empty."""
+    return [key for key in getattr(adapter_cls, "required_config", ()) if not config.get(key)]
+
+
+def not_configured_message(model: str, missing: list[str], examples: dict[str, str]) -> str:
+    keys = ", ".join(f"{model}.inference.config.{key}" for key in missing)
+    hints = "; ".join(f"{key}: e.g. {examples[key]}" for key in missing if key in examples)
+    first = missing[0]
+    return (
+        f"inference_{model} cannot start: {keys} is not set ({hints or 'no default exists'}). "
+        f"Set it in conf/base/parameters_inference.yml (or conf/<env>/parameters_inference.yml), "
+        f"or run with --params \"{model}.inference.config.{first}=<value>\". Nothing was run."
+    )
+
+
+def pick_device(config: dict[str, Any]) -> str:
+    if config.get("device"):
+        return str(config["device"])
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_dtype(name: str | None, device: str) -> Any:
+    """``bfloat16``/``float16``/``float32`` by name; float32 on CPU unless asked otherwise."""
+    import torch
+
+    if not name:
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        return {"bfloat16": torch.bfloat16, "float16": torch.float16,
+                "float32": torch.float32}[str(name)]
+    except KeyError:
+        raise ValueError(f"unknown dtype {name!r}; use bfloat16, float16 or float32") from None
+
+
+def model_revision(config: dict[str, Any], model: Any = None) -> str:
+    """``<weights>@<revision>``: the configured revision, else the hub commit the weights came from."""
+    source = str(config.get("model_path") or config.get("model") or "")
+    commit = config.get("revision") or getattr(getattr(model, "config", None), "_commit_hash", None)
+    return f"{source}@{commit}" if commit else f"{source}@local"
+
+
+def efficiency_of(modules: list[Any], device: str) -> dict[str, Any]:
+    """Parameter count, dtype, device and peak GPU memory (MiB) of the loaded modules."""
+    params, dtype = 0, None
+    for module in modules:
+        for parameter in getattr(module, "parameters", lambda: [])():
+            params += parameter.numel()
+            dtype = dtype or str(parameter.dtype).replace("torch.", "")
+    peak = None
+    if device.startswith("cuda"):
+        import torch
+
+        peak = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return {"parameters": params, "dtype": dtype, "device": device, "peak_gpu_memory_mib": peak}
+
+
+class NeuralAdapter:
+    """Base of the adapters that load weights: settings check, decoding, revision, efficiency.
+
+    Subclasses set ``name``, ``input_spec``, ``required_config``, ``config_examples`` and
+    ``generation_defaults``, and implement ``_load(config)`` (keeping the loaded modules in
+    ``self._modules``) and ``answer(batch)`` (filling ``self.last_prompts``).
+    """
+
+    name = ""
+    input_spec: str | None = None
+    required_config: tuple[str, ...] = ("model_path",)
+    config_examples: dict[str, str] = {}
+    generation_defaults: dict[str, Any] = {"max_new_tokens": 256}
+
+    def __init__(self) -> None:
+        self.last_prompts: list[str] = []
+        self._config: dict[str, Any] = {}
+        self._generation: dict[str, Any] = {}
+        self._modules: list[Any] = []
+        self._revision = ""
+        self.device = "cpu"
+
+    def load(self, config: dict[str, Any]) -> None:
+        missing = missing_settings(type(self), config)
+        if missing:
+            raise ModelNotConfigured(not_configured_message(self.name, missing,
+                                                            self.config_examples))
+        self._config = dict(config)
+        self._generation = generation_settings(config, self.generation_defaults)
+        self.device = pick_device(config)
+        self._load(self._config)
+        self._revision = model_revision(self._config, self._modules[0] if self._modules else None)
+
+    def _load(self, config: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"model_revision": self._revision, "generation": dict(self._generation)}
+
+    def efficiency(self) -> dict[str, Any]:
+        return efficiency_of(self._modules, self.device)
+
+    def _dtype(self) -> Any:
+        return torch_dtype(self._config.get("dtype"), self.device)
+
+    def _generate_kwargs(self) -> dict[str, Any]:
+        """Decoding settings for ``generate``; ``stop`` entries are ours, not transformers'."""
+        return {k: v for k, v in self._generation.items() if k != "stop"}

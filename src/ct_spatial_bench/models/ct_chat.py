@@ -1,0 +1,124 @@
+"""CT-CHAT (LLaVA on CT-CLIP's CTViT features), from the authors' ``llava`` and ``CTViT`` code.
+
+ibrahimethemhamamci/CT-CHAT ``llava/serve/encode_script.py``: HU clipped to -1000..1000, resampled
+to 1.5 mm (z) x 0.75 x 0.75 mm, divided by 1000 (-1..1), centre crop/pad (pad -1) to 480x480x240,
+given to CTViT as ``(1, 1, 240, 480, 480)`` (slices first) and encoded with
+``return_encoded_tokens=True``; ``llava/serve/gradio_web_server.py``: the first user turn is
+``"<image>\\n <provided>" + question`` plus ``" <short_answer>"`` for short answers; the
+``llama3`` conversation of ``llava/conversation.py`` (its system prompt, ``<|eot_id|>``);
+``llava/serve/ctchat_validation_llama.py``: ``model.generate(input_ids, images=features,
+image_sizes=[features.size], do_sample=False, max_new_tokens=512, use_cache=True)``.
+CT-SpatialVQA's run left out ``<image>``, so that model never saw the CT; here the prompt has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.components import import_from, resolve_factory, split_image_token
+
+SYSTEM_PROMPT = (  # the llama3 conversation's system prompt (llava/conversation.py), verbatim
+    "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n. You are CT-CHAT, an AI "
+    "assistant specializing in Chest CT imaging, dedicated to providing accurate and relevant "
+    "information exclusively related to Chest CT scans and associated medical topics. You are "
+    "equipped to answer questions and offer detailed analyses only when the CT volume/scan/image "
+    "is provided, indicated by the <provided> token. If this token is not present and users "
+    "inquire about specific findings, pathologies, or request descriptions related to a Chest "
+    "CT, respond by requesting the necessary data with the phrase: \u201cPlease provide the CT "
+    "volume.\u201d Once the <provided> token is present in the question, you are authorized to "
+    "address questions about pathologies, anatomical or clinical findings, diagnostic "
+    "descriptions, report generation, comparisons, or any other questions regarding the image. "
+    "If it does not appear in the question, even when special tokens <multiple_choice>, "
+    "<report_generation>, <long_answer>, and <short_answer> are given, ignore the question and "
+    "ask for the CT volume. Always look for the <provided> token, even if there are special "
+    "tokens. If there is a <provided> token in any question (including new and previous ones), "
+    "never ask for the CT volume again and answer the question. You can ignore the <provided> "
+    "token check and answer the question directly if and only if the question is about general "
+    "medical knowledge, not about the provided CT volume (such as typical findings on a Chest CT "
+    "or management of the patient). For example, \u201cWhat are the typical imaging findings of "
+    "acute respiratory distress syndrome (ARDS) on a chest CT?\u201d is a general question not "
+    "specific. If user asks a CT specific question after non-spesific question, look for the "
+    "<provided> token as well even if the special tokens are given. It is crucial to avoid "
+    "discussing topics outside of Chest CT imaging and directly related medical information, "
+    "ensuring that all responses are clear, concise, and focused on the provided Chest CT data "
+    "for the highest level of accuracy and relevance. If the user greets you with something like "
+    "\u201chello,\u201d respond appropriately."
+)
+USER = "<|start_header_id|>user<|end_header_id|>\n\n"
+ASSISTANT = "<|start_header_id|>assistant<|end_header_id|>\n\n"
+SEPARATOR = "<|eot_id|>"
+ANSWER_TAGS = ("short_answer", "long_answer", "multiple_choice", "report_generation")
+
+
+def load_ct_chat(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
+    """``code_dir``: a CT-CHAT checkout (its ``llava``); ``encoder_path``: CT-CLIP's
+    ``clip_visual_encoder.pth``; ``model_path``/``model_base``: the CT-CHAT weights."""
+    ctvit = import_from(config.get("ctvit_code_dir"), "transformer_maskgit").CTViT(
+        dim=512, codebook_size=8192, image_size=480, patch_size=20, temporal_patch_size=10,
+        spatial_depth=4, temporal_depth=4, dim_head=32, heads=8)
+    ctvit.load(config["encoder_path"])
+    builder = import_from(config.get("code_dir"), "llava.model.builder")
+    mm_utils = import_from(config.get("code_dir"), "llava.mm_utils")
+    path = config["model_path"]
+    tokenizer, model, _, _ = builder.load_pretrained_model(
+        path, config.get("model_base"), mm_utils.get_model_name_from_path(path),
+        device=adapter.device)
+    return {"encoder": ctvit, "model": model, "tokenizer": tokenizer}
+
+
+class CTChat(NeuralAdapter):
+    name = "ct_chat"
+    input_spec = "ct_chat"
+    required_config = ("model_path", "encoder_path")
+    config_examples = {"model_path": "a CT-CHAT checkpoint folder (Llama 3.1 8B)",
+                       "encoder_path": "CT-CLIP's clip_visual_encoder.pth"}
+    generation_defaults = {"max_new_tokens": 512, "use_cache": True}
+
+    def _load(self, config: dict[str, Any]) -> None:
+        parts = resolve_factory(config, load_ct_chat)(config, self)
+        self.encoder = parts["encoder"].to(self.device).eval()
+        self.model = parts["model"].to(self.device).eval()
+        self.tokenizer = parts["tokenizer"]
+        self._modules = [self.model, self.encoder]
+        self.answer_tag = config.get("answer_tag", "short_answer")
+        if self.answer_tag not in ANSWER_TAGS:
+            raise ValueError(f"answer_tag must be one of {ANSWER_TAGS}")
+        self._features: tuple[Any, Any] = (None, None)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "answer_tag": self.answer_tag}
+
+    def prompt_of(self, question: str) -> str:
+        turn = f"<image>\n <provided>{question} <{self.answer_tag}>"
+        return SYSTEM_PROMPT + SEPARATOR + USER + turn + SEPARATOR + ASSISTANT
+
+    def features(self, image: Any) -> Any:
+        """CTViT tokens of the ``(240, 480, 480)`` -1..1 volume, once per volume."""
+        import numpy as np
+        import torch
+
+        if self._features[0] is not image:
+            volume = torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None]
+            with torch.inference_mode():
+                tokens = self.encoder(volume.to(self.device), return_encoded_tokens=True)
+            self._features = (image, tokens)
+        return self._features[1]
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        import torch
+
+        answers, prompts = [], []
+        for item in batch:
+            prompt = self.prompt_of(item.question)
+            ids = torch.tensor([split_image_token(prompt, self.tokenizer)], device=self.device)
+            features = self.features(item.image).to(self.device, self._dtype())
+            with torch.inference_mode():
+                output = self.model.generate(ids, images=features, image_sizes=[features.numel()],
+                                             **self._generate_kwargs())
+            text = self.tokenizer.decode(output[0], skip_special_tokens=True)
+            answers.append(text.split(SEPARATOR)[0].strip())
+            prompts.append(prompt)
+        self.last_prompts = prompts
+        return answers

@@ -1,0 +1,113 @@
+"""Any transformers image-text-to-text model on CT slices (or one montage of them).
+
+LLaVA(-Med), Qwen2-VL/Qwen2.5-VL, Gemma 3 and the other 2D models of MedVLMBench load through
+``AutoProcessor`` + ``AutoModelForImageTextToText``. The input is ``(n, rows, columns, 3)`` uint8
+slices in radiological display (rows anterior to posterior, columns patient right to left).
+One chat message holds the instruction, the slices (each optionally followed by a label such as
+``SLICE 3``) and the question last; decoding is greedy unless configured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import NeuralAdapter
+
+DEFAULT_INSTRUCTION = (
+    "You are a radiologist reading axial slices of a chest CT. The slices are shown in order, "
+    "in radiological convention: the patient's right is on the left of each image and anterior "
+    "is at the top."
+)
+
+# The slice-by-slice prompt of Google's MedGemma CT notebook, which CT-SpatialVQA also used for
+# Lingshu: the instruction, each slice followed by its label, then the query.
+SLICE_BLOCK_PROMPT: dict[str, Any] = {
+    "instruction": (
+        "You are an instructor teaching medical students. You are analyzing a contiguous "
+        "block of CT slices. Please review the slices provided below carefully."
+    ),
+    "slice_label": "SLICE {i}",
+    "layout": "slices",
+}
+QUERY_LEAD = ("\n\nBased on the visual evidence in the slices provided above, "
+              "answer the question below")
+
+
+class HFVisionLanguageModel(NeuralAdapter):
+    name = "hf_vlm"
+    input_spec = "vlm_slices"
+    config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
+    generation_defaults = {"max_new_tokens": 256}
+    # prompt defaults; config["prompt"] overrides any of them
+    prompt_defaults: dict[str, Any] = {
+        "instruction": DEFAULT_INSTRUCTION,
+        "slice_label": None,  # e.g. "SLICE {i}" after each image
+        "question": "{question}",
+        "layout": "slices",  # or "montage": one tiled image
+    }
+
+    def _load(self, config: dict[str, Any]) -> None:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        common = {"revision": config.get("revision"),
+                  "trust_remote_code": bool(config.get("trust_remote_code", False))}
+        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common)
+        self.model = AutoModelForImageTextToText.from_pretrained(
+            config["model_path"], dtype=self._dtype(), **common).to(self.device).eval()
+        self._modules = [self.model]
+        self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "prompt_template": dict(self.prompt)}
+
+    def images_of(self, image: Any) -> list[Any]:
+        """PIL RGB images from the preprocessed slices (none when the image is withheld)."""
+        if image is None:
+            return []
+        import numpy as np
+        from PIL import Image
+
+        from ct_spatial_bench.imaging.slices import montage
+
+        slices = np.asarray(image)
+        if slices.ndim == 3:  # grey slices
+            slices = np.repeat(slices[..., None], 3, axis=-1)
+        if self.prompt["layout"] == "montage":
+            slices = montage(slices)[None]
+        return [Image.fromarray(np.ascontiguousarray(s), mode="RGB") for s in slices]
+
+    def messages(self, question: str, images: list[Any]) -> list[dict[str, Any]]:
+        content: list[dict[str, Any]] = []
+        if self.prompt["instruction"]:
+            content.append({"type": "text", "text": self.prompt["instruction"]})
+        for index, picture in enumerate(images, start=1):
+            content.append({"type": "image", "image": picture})
+            if self.prompt["slice_label"]:
+                content.append({"type": "text", "text": self.prompt["slice_label"].format(i=index)})
+        content.append({"type": "text", "text": self.prompt["question"].format(question=question)})
+        return [{"role": "user", "content": content}]
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        import torch
+
+        answers, prompts = [], []
+        images, images_of = None, object()
+        for item in batch:
+            if item.image is not images_of:  # a volume's questions share its slices
+                images, images_of = self.images_of(item.image), item.image
+            messages = self.messages(item.question, images)
+            inputs = self.processor.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=True, return_dict=True,
+                return_tensors="pt")
+            inputs = {k: (v.to(self.device, self._dtype()) if v.is_floating_point()
+                          else v.to(self.device)) for k, v in inputs.items()}
+            with torch.inference_mode():
+                output = self.model.generate(**inputs, **self._generate_kwargs())
+            new_tokens = output[:, inputs["input_ids"].shape[1]:]
+            answers.append(self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
+                           .strip())
+            prompts.append(self.processor.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=False))
+        self.last_prompts = prompts
+        return answers

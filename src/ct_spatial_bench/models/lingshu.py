@@ -1,0 +1,22 @@
+"""Lingshu-7B (a Qwen2.5-VL model) on windowed CT slices, as CT-SpatialVQA ran it.
+
+CT-SpatialVQA ``benchmarking/inference/medevalkit/run_custom_eval.py``: 32 slices sampled with
+``round(linspace(0, n - 1, 32))``, each an RGB of the MedGemma windows (-1024..1024, -135..215,
+0..80), the instruction first, each slice followed by ``SLICE i``, the question last, greedy.
+Unlike that script we turn every volume to radiological display from its header first (it
+transposed the stored array, so the view depended on the file's storage order).
+"""
+
+from __future__ import annotations
+
+from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVisionLanguageModel
+
+
+class Lingshu(HFVisionLanguageModel):
+    name = "lingshu"
+    input_spec = "lingshu"
+    config_examples = {"model_path": "lingshu-medical-mllm/Lingshu-7B, or a local folder"}
+    generation_defaults = {"max_new_tokens": 256}
+    prompt_defaults = {**SLICE_BLOCK_PROMPT,
+                       "question": QUERY_LEAD + ". Provide concise reasoning and conclude with a "
+                                   "final answer.\n\nQuestion: {question}"}

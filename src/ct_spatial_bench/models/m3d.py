@@ -1,0 +1,78 @@
+"""M3D-LaMed (Phi-3-4B and Llama-2-7B), loaded with the authors' remote code.
+
+BAAI-DCAI/M3D ``README.md`` (Quickstart) and ``Bench/eval/eval_vqa.py``: the image is a
+1x32x256x256 (C, D, H, W) volume min-max scaled to 0..1 (``Data/process/m3d_cap_data_prepare.py``
+also crops the foreground before resizing), given as ``(1, 1, 32, 256, 256)``; the prompt is
+``"<im_patch>" * proj_out_num`` (256), a space, then the question (``Bench/dataset/
+multi_dataset.py``); ``model.generate(images, input_ids, ...)``, greedy (``do_sample=False``) in
+the authors' VQA evaluation. The volume reaches the model in radiological display, as M3D's
+training slices (Radiopaedia images) were: rows anterior to posterior, columns patient right
+to left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import NeuralAdapter
+
+
+class M3DLaMed(NeuralAdapter):
+    name = "m3d"
+    input_spec = "m3d"
+    config_examples = {"model_path": "GoodBaiBai88/M3D-LaMed-Phi-3-4B (or -Llama-2-7B), "
+                                     "or a local folder"}
+    generation_defaults = {"max_new_tokens": 256}
+    image_token = "<im_patch>"
+    default_proj_out_num = 256
+
+    def _load(self, config: dict[str, Any]) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        common = {"revision": config.get("revision"), "trust_remote_code": True}
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            config["model_path"], model_max_length=int(config.get("model_max_length", 512)),
+            padding_side="right", use_fast=False, **common)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            config["model_path"], dtype=self._dtype(), **common).to(self.device).eval()
+        self._modules = [self.model]
+
+    def proj_out_num(self) -> int:
+        """Image tokens the projector emits: the model config's ``proj_out_num`` (256)."""
+        for owner in (self.model, getattr(self.model, "get_model", lambda: None)()):
+            value = getattr(getattr(owner, "config", None), "proj_out_num", None)
+            if value:
+                return int(value)
+        return self.default_proj_out_num
+
+    def prompt_of(self, question: str) -> str:
+        return self.image_token * self.proj_out_num() + " " + question
+
+    def image_tensor(self, image: Any) -> Any:
+        """``(1, 1, D, H, W)`` from the preprocessed ``(D, H, W)`` 0..1 volume."""
+        import numpy as np
+        import torch
+
+        volume = np.asarray(image, dtype=np.float32)
+        return torch.from_numpy(volume)[None, None].to(self.device, self._dtype())
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        import torch
+
+        answers, prompts = [], []
+        for item in batch:
+            if item.image is None:
+                raise ValueError(f"{self.name} needs an image (blind controls zero it instead)")
+            prompt = self.prompt_of(item.question)
+            input_ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"].to(self.device)
+            with torch.inference_mode():
+                output = self.model.generate(self.image_tensor(item.image), input_ids,
+                                             **self._generate_kwargs())
+            if isinstance(output, tuple):  # generate(..., seg_enable=True) also returns masks
+                output = output[0]
+            answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
+                           .strip())
+            prompts.append(prompt)
+        self.last_prompts = prompts
+        return answers

@@ -1,0 +1,21 @@
+"""MedGemma 1.5 4B on CT, as Google's CT notebook prompts it.
+
+Google-Health/medgemma ``notebooks/high_dimensional_ct_hugging_face.ipynb``: at most 85 axial
+slices sampled as ``round(i / 85 * (n - 1))`` for i = 1..85, each an RGB of three HU windows
+(-1024..1024, -135..215, 0..80, rounded to uint8), one user message: the instruction, then each
+slice followed by ``SLICE i``, then the query; ``AutoModelForImageTextToText``, greedy decoding.
+The notebook's instruction names "the center of the abdomen"; ours says chest CT, nothing else.
+"""
+
+from __future__ import annotations
+
+from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVisionLanguageModel
+
+
+class MedGemma(HFVisionLanguageModel):
+    name = "medgemma"
+    input_spec = "medgemma"
+    config_examples = {"model_path": "google/medgemma-1.5-4b-it, or a local folder"}
+    generation_defaults = {"max_new_tokens": 512}
+    prompt_defaults = {**SLICE_BLOCK_PROMPT,
+                       "question": QUERY_LEAD + " concisely.\n\nQuestion: {question}"}

@@ -1,0 +1,64 @@
+"""Merlin's report generator (the ``merlin-vlm`` package) asked the benchmark's questions.
+
+StanfordMIMI/Merlin ``merlin/data/monai_transforms.py``: RAS, 1.5x1.5x3 mm (bilinear), HU
+-1000..1000 to 0..1 (clipped), centre pad/crop to 224x224x160, a ``(B, 1, 224, 224, 160)`` tensor
+in (x, y, z) order (the image encoder permutes it itself). ``documentation/
+report_generation_demo.py``: ``Merlin(RadiologyReport=True)``, ``model.generate(images,
+[prompt], do_sample=False, num_beams=1, repetition_penalty=1.2, max_new_tokens=128)``, prompts
+ending in ``###\\n`` and the answer cut at the next ``###``. Merlin was trained to write
+organ-system reports ("Generate a radiology report for <organ>###\\n"); we put the question where
+the instruction goes and keep everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.components import resolve_factory
+
+
+def load_merlin(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
+    """The package downloads its weights (``stanfordmimi/Merlin``) into its own folder."""
+    from merlin import Merlin
+
+    return {"model": Merlin(RadiologyReport=True)}
+
+
+class MerlinReport(NeuralAdapter):
+    name = "merlin"
+    input_spec = "merlin"
+    config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
+    generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
+    prompt_template = "{question}###\n"
+
+    def _load(self, config: dict[str, Any]) -> None:
+        parts = resolve_factory(config, load_merlin)(config, self)
+        self.model = parts["model"].to(self.device).eval()
+        self._modules = [self.model]
+        self.template = config.get("prompt_template", self.prompt_template)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "prompt_template": self.template}
+
+    def image_tensor(self, image: Any) -> Any:
+        """``(1, 1, 224, 224, 160)`` float32 in (x, y, z) from the preprocessed 0..1 volume."""
+        import numpy as np
+        import torch
+
+        return torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None].to(self.device)
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        import torch
+
+        answers, prompts = [], []
+        for item in batch:
+            prompt = self.template.format(question=item.question)
+            with torch.inference_mode():
+                texts = self.model.generate(self.image_tensor(item.image), [prompt],
+                                            **self._generate_kwargs())
+            answers.append(str(texts[0]).split("###")[0].strip())
+            prompts.append(prompt)
+        self.last_prompts = prompts
+        return answers

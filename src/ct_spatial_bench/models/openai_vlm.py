@@ -1,0 +1,92 @@
+"""Any OpenAI-compatible chat endpoint with images (GPT-4o, a vLLM server) as a model under test.
+
+The same slices and message layout as ``hf_vlm``; each image goes inline as a base64 PNG data URL.
+"Greedy" here is temperature 0 (the API's closest); the key comes from the environment variable
+named by ``api_key_env`` (default ``OPENAI_API_KEY``) and is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
+
+
+def data_url(picture: Any) -> str:
+    """A PIL image as a ``data:image/png;base64,...`` URL (PNG: no compression artefacts)."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class OpenAIVisionLanguageModel(HFVisionLanguageModel):
+    name = "openai_vlm"
+    input_spec = "vlm_slices"
+    required_config = ("model",)
+    config_examples = {"model": "gpt-4o (with base_url for a vLLM or other compatible server)"}
+    generation_defaults = {"temperature": 0.0, "max_tokens": 256}
+
+    def load(self, config: dict[str, Any]) -> None:
+        from ct_spatial_bench.models.common import (
+            ModelNotConfigured, missing_settings, not_configured_message,
+        )
+
+        missing = missing_settings(type(self), config)
+        if missing:
+            raise ModelNotConfigured(not_configured_message(self.name, missing,
+                                                            self.config_examples))
+        from openai import OpenAI
+
+        self._config = dict(config)
+        self._generation = {**self.generation_defaults, **(config.get("generation") or {})}
+        self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
+        key = os.environ.get(config.get("api_key_env", "OPENAI_API_KEY"), "")
+        self.client = OpenAI(api_key=key or "not-needed", base_url=config.get("base_url"),
+                             timeout=float(config.get("timeout_s", 120)),
+                             max_retries=int(config.get("max_retries", 3)))
+        self.device = "api"
+        self._revision = f"{config['model']}@{config.get('base_url') or 'api.openai.com'}"
+        self._served_as: str | None = None
+        self._tokens = {"prompt": 0, "completion": 0}
+
+    def messages(self, question: str, images: list[Any]) -> list[dict[str, Any]]:
+        message = super().messages(question, images)[0]
+        content = [
+            {"type": "image_url", "image_url": {"url": data_url(part["image"])}}
+            if part["type"] == "image" else part
+            for part in message["content"]
+        ]
+        return [{"role": "user", "content": content}]
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        answers, prompts = [], []
+        images, images_of = None, object()
+        for item in batch:
+            if item.image is not images_of:
+                images, images_of = self.images_of(item.image), item.image
+            messages = self.messages(item.question, images)
+            reply = self.client.chat.completions.create(
+                model=self._config["model"], messages=messages, **self._generation)
+            self._served_as = getattr(reply, "model", None) or self._served_as
+            usage = getattr(reply, "usage", None)
+            if usage is not None:
+                self._tokens["prompt"] += usage.prompt_tokens or 0
+                self._tokens["completion"] += usage.completion_tokens or 0
+            answers.append((reply.choices[0].message.content or "").strip())
+            prompts.append(_prompt_text(messages))
+        self.last_prompts = prompts
+        return answers
+
+    def efficiency(self) -> dict[str, Any]:
+        return {"parameters": None, "dtype": None, "device": "api", "peak_gpu_memory_mib": None,
+                "served_model": self._served_as, "tokens": dict(self._tokens)}
+
+
+def _prompt_text(messages: list[dict[str, Any]]) -> str:
+    """The message as text, each image shown as ``<image>`` (the data URLs are not stored)."""
+    return "".join(part["text"] if part["type"] == "text" else "<image>"
+                   for part in messages[0]["content"])

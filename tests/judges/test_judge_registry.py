@@ -1,0 +1,63 @@
+import logging
+
+import pytest
+
+from ct_spatial_bench.judges.costs import format_plan, plan_judging, token_usage
+from ct_spatial_bench.judges.registry import MissingJudgeKeyError, build_judges
+
+SPECS = ["rule", "openai", {"name": "gemini", "config": {"model": "gemini-2.5-pro"}}, "qwen"]
+
+
+def test_judge_without_key_is_skipped_with_a_warning_naming_it(caplog):
+    with caplog.at_level(logging.WARNING):
+        judges = build_judges(SPECS, {"openai": "sk-secret", "gemini": None})
+    assert [j.name for j in judges] == ["rule", "openai"]
+    assert "'gemini'" in caplog.text and "GEMINI_API_KEY" in caplog.text
+    assert "'qwen'" in caplog.text and "DASHSCOPE_API_KEY" in caplog.text
+    assert "sk-secret" not in caplog.text and "sk-secret" not in repr(judges)
+
+
+def test_require_all_judges_makes_a_missing_key_an_error():
+    with pytest.raises(MissingJudgeKeyError, match="'qwen'.*DASHSCOPE_API_KEY"):
+        build_judges(SPECS, {"openai": "k", "gemini": "k"}, require_all=True)
+
+
+def test_config_reaches_the_judge():
+    (judge,) = build_judges([{"name": "gemini", "config": {"model": "gemini-2.5-pro",
+                                                           "name": "gemini_pro"}}], {"gemini": "k"})
+    assert (judge.name, judge.model, judge.provider) == ("gemini_pro", "gemini-2.5-pro", "gemini")
+    (local,) = build_judges([{"name": "openai_compatible",
+                              "config": {"model": "llama", "base_url": "http://127.0.0.1:1/v1"}}])
+    assert local.provider == "openai_compatible" and local.api_key == "EMPTY"
+    with pytest.raises(ValueError, match="base_url"):
+        build_judges([{"name": "openai_compatible", "config": {"model": "llama"}}])
+
+
+def test_dry_run_plan_counts_calls_and_tokens(tmp_path):
+    judges = build_judges(["rule", "openai", {"name": "qwen", "config": {
+        "prompt": "radiologist_batch_v1"}}], {"openai": "k", "dashscope": "k"})
+    items = [{"qa_id": f"q{i}", "question": "Which side?", "answer": "left"} for i in range(25)]
+    preds = [{"qa_id": f"q{i}", "model": m, "prediction": "left", "status": "ok"}
+             for m in ("a", "b") for i in range(25)]
+    preds[0]["status"] = "error"  # never asked
+    rows = {r["judge"]: r for r in plan_judging(judges, items, preds, tmp_path / "c.sqlite")}
+    assert set(rows) == {"openai", "qwen"}  # the rule judge costs nothing
+    # every qa_id has the same question, answer and prediction: one distinct task, one call
+    assert rows["openai"]["calls"] == rows["openai"]["items"] == 1
+    assert rows["openai"]["est_prompt_tokens"] > 50 and rows["openai"]["est_output_tokens"] == 5
+    assert "openai" in format_plan(list(rows.values()))
+
+
+def test_token_usage_sums_per_judge():
+    verdicts = [
+        {"judge": "openai", "judge_model": "gpt-4o", "verdict": "correct",
+         "tokens": {"prompt": 10, "completion": 1, "total": 11}},
+        {"judge": "openai", "judge_model": "gpt-4o", "verdict": "failed", "tokens": {}},
+        {"judge": "rule", "judge_model": "rule-v1", "verdict": "correct", "tokens": {}},
+    ]
+    assert token_usage(verdicts) == [
+        {"judge": "openai", "judge_model": "gpt-4o", "verdicts": 2, "failed": 1,
+         "prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+        {"judge": "rule", "judge_model": "rule-v1", "verdicts": 1, "failed": 0,
+         "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    ]

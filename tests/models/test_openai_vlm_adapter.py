@@ -1,0 +1,72 @@
+"""openai_vlm against a fake OpenAI-compatible server on 127.0.0.1."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
+from ct_spatial_bench.models.common import ModelNotConfigured
+from ct_spatial_bench.models.openai_vlm import OpenAIVisionLanguageModel
+from ct_spatial_bench.models.runner import run_model
+
+SLICES = InputSpec("s", orientation="LPI", slices=3, axis_order="zyx", output="npy",
+                   rgb_windows=((-1000, 1000),) * 3)
+
+
+@pytest.fixture
+def fake_server():
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            requests.append({"path": self.path, "body": body,
+                             "auth": self.headers.get("Authorization")})
+            reply = {"id": "x", "object": "chat.completion", "created": 0, "model": "served-1",
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": " Right lung. "}}],
+                     "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}}
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", requests
+    server.shutdown()
+
+
+def test_asks_the_endpoint_with_inline_slices_at_temperature_zero(fake_server, ras_volume,
+                                                                  monkeypatch):
+    base_url, requests = fake_server
+    monkeypatch.setenv("FAKE_KEY", "sk-test-secret")
+    adapter = OpenAIVisionLanguageModel()
+    adapter.load({"model": "gpt-4o", "base_url": base_url, "api_key_env": "FAKE_KEY"})
+    items = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which lung?"}]
+    [pred] = run_model(adapter, items, lambda _: apply_spec(ras_volume, SLICES), {},
+                       progress=False)
+    assert pred["prediction"] == "Right lung." and pred["status"] == "ok"
+    body = requests[0]["body"]
+    assert body["model"] == "gpt-4o" and body["temperature"] == 0.0
+    parts = body["messages"][0]["content"]
+    urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
+    assert len(urls) == 3 and all(u.startswith("data:image/png;base64,") for u in urls)
+    assert parts[-1]["text"] == "Which lung?"
+    assert requests[0]["auth"] == "Bearer sk-test-secret"
+    assert "sk-test-secret" not in json.dumps(pred)
+    assert pred["prompt"].count("<image>") == 3
+    assert pred["efficiency"]["served_model"] == "served-1"
+
+
+def test_without_a_model_name_it_says_what_to_set():
+    with pytest.raises(ModelNotConfigured, match="openai_vlm.inference.config.model"):
+        OpenAIVisionLanguageModel().load({})

@@ -1,0 +1,181 @@
+"""The 3D adapters with small stand-ins that have the authors' call signatures.
+
+Each test feeds the model's own preprocessing spec (conf/base, with a smaller shape where the
+real one is large) and checks what reaches the model: shape, axis order, value range, the image
+tokens in the prompt, greedy decoding, and that a mirrored patient arrives mirrored.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import lps_copy, mirrored, word_tokenizer
+
+from ct_spatial_bench.imaging.slices import depth_by_rule
+from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.ct_chat import CTChat
+from ct_spatial_bench.models.m3d import M3DLaMed
+from ct_spatial_bench.models.med3dvlm import Med3DVLM
+from ct_spatial_bench.models.merlin import MerlinReport
+from ct_spatial_bench.models.radfm import RadFM, image_placeholder
+from ct_spatial_bench.models.vila_m3 import VilaM3
+
+SPECS = yaml.safe_load(open("conf/base/parameters_preprocessing.yml"))["preprocessing"]["specs"]
+
+
+def spec(name, **changes):
+    return replace(InputSpec.from_params(name, SPECS[name]), **changes)
+
+
+class Recorder(torch.nn.Module):
+    """Records every call; ``reply`` builds what ``generate`` returns."""
+
+    def __init__(self, reply):
+        super().__init__()
+        self.weight = torch.nn.Linear(2, 2)
+        self.calls = []
+        self.reply = reply
+        self.config = type("Config", (), {"proj_out_num": 4})()
+
+    def generate(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.reply(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):  # CTViT's encoder is called, not generate()d
+        self.calls.append((args, kwargs))
+        return torch.zeros(1, 8, 4)
+
+
+def _ask(adapter, image, question="which side"):
+    [answer] = adapter.answer([ModelInput("q", question, image)])
+    return answer
+
+
+def _sent(model, position=0):
+    args, kwargs = model.calls[-1]
+    return args[position] if len(args) > position else None, kwargs
+
+
+@pytest.mark.parametrize("cls,name,authors_shape", [(M3DLaMed, "m3d", [32, 256, 256]),
+                                                    (Med3DVLM, "med3dvlm", [128, 256, 256])])
+def test_m3d_family(cls, name, authors_shape, chest_volume):
+    ras_volume = chest_volume
+    assert SPECS[name]["shape"] == authors_shape
+    tokenizer = word_tokenizer(("<im_patch>",))
+    model = Recorder(lambda images, ids, **kw: torch.tensor([[tokenizer.convert_tokens_to_ids(
+        "left")]]))
+
+    class StandIn(cls):
+        def _load(self, config):
+            self.model, self.tokenizer, self._modules = model, tokenizer, [model]
+
+    adapter = StandIn()
+    adapter.load({"model_path": "stand-in", "device": "cpu"})
+    small = spec(name, shape=(8, 16, 16))
+    assert _ask(adapter, apply_spec(ras_volume, small)) == "left"
+    images, kwargs = _sent(model)
+    ids = model.calls[-1][0][1]
+    assert images.shape == (1, 1, 8, 16, 16) and images.min() >= 0 and images.max() == 1
+    assert adapter.last_prompts[0] == "<im_patch>" * 4 + " which side"
+    assert (ids == tokenizer.convert_tokens_to_ids("<im_patch>")).sum() == 4
+    assert kwargs["do_sample"] is False and adapter.describe()["generation"]["num_beams"] == 1
+    _ask(adapter, apply_spec(mirrored(ras_volume), small))
+    torch.testing.assert_close(_sent(model)[0], images.flip(-1))  # columns: patient R -> L
+    _ask(adapter, apply_spec(lps_copy(ras_volume), small))
+    torch.testing.assert_close(_sent(model)[0], images)
+
+
+def test_merlin_gets_ras_xyz_0_to_1_padded(ras_volume):
+    assert SPECS["merlin"]["shape"] == [224, 224, 160] and SPECS["merlin"]["spacing"] == [1.5,
+                                                                                        1.5, 3.0]
+    model = Recorder(lambda images, prompts, **kw: ["Right lung###Liver"])
+    adapter = MerlinReport()
+    adapter.load({"model_path": "stanfordmimi/Merlin", "device": "cpu",
+                  "factory": lambda config, owner: {"model": model}})
+    small = spec("merlin", shape=(16, 16, 8))
+    assert _ask(adapter, apply_spec(ras_volume, small)) == "Right lung"
+    images, kwargs = _sent(model)
+    assert images.shape == (1, 1, 16, 16, 8) and images.min() == 0 and images.max() > 0.5
+    assert images[0, 0, :2].abs().sum() == 0  # padding is 0 (-1000 HU)
+    assert model.calls[-1][0][1] == ["which side###\n"]
+    assert kwargs["do_sample"] is False and kwargs["repetition_penalty"] == 1.2
+    _ask(adapter, apply_spec(mirrored(ras_volume), small))
+    torch.testing.assert_close(_sent(model)[0], images.flip(2))  # x is the first spatial axis
+
+
+def test_radfm_gets_3_channels_hwd_with_its_image_tokens(ras_volume):
+    assert depth_by_rule(300, 4, 64) == 64 and depth_by_rule(30, 4, 64) == 28
+    assert depth_by_rule(6, 4, 64) == 4  # a tie goes to the smaller depth
+    markers = ["<image>", "</image>"] + [f"<image{i}>" for i in range(32)]
+    tokenizer = word_tokenizer(tuple(markers))
+    model = Recorder(lambda lang_x, vision_x: torch.tensor([[tokenizer.convert_tokens_to_ids(
+        "right")]]))
+    adapter = RadFM()
+    adapter.load({"model_path": "stand-in", "device": "cpu",
+                  "factory": lambda config, owner: {"model": model, "tokenizer": tokenizer}})
+    small = spec("radfm", shape=(16, 16, None))
+    assert _ask(adapter, apply_spec(ras_volume, small)) == "right"
+    (lang_x, vision_x), _ = model.calls[-1]
+    assert vision_x.shape == (1, 1, 3, 16, 16, 8)  # D = 8: the phantom's 8 slices
+    assert torch.equal(vision_x[:, :, 0], vision_x[:, :, 2])
+    assert vision_x.min() == 0 and vision_x.max() == 1
+    assert adapter.last_prompts[0] == image_placeholder(0) + "which side"
+    marker_ids = set(tokenizer.convert_tokens_to_ids(markers))
+    assert sum(int(i) in marker_ids for i in lang_x[0]) == 34
+    _ask(adapter, apply_spec(mirrored(ras_volume), small))
+    torch.testing.assert_close(model.calls[-1][0][1], vision_x.flip(4))  # W: patient R -> L
+    with pytest.raises(ValueError, match="fixes its decoding"):
+        RadFM().load({"model_path": "x", "device": "cpu", "generation": {"do_sample": True},
+                      "factory": lambda config, owner: {"model": model, "tokenizer": tokenizer}})
+
+
+def test_ct_chat_encodes_the_ct_and_puts_it_in_the_prompt(ras_volume):
+    assert SPECS["ct_chat"]["shape"] == [240, 480, 480]
+    assert SPECS["ct_chat"]["spacing"] == [0.75, 0.75, 1.5]
+    tokenizer = word_tokenizer(("<provided>", "<short_answer>"))
+    encoder = Recorder(None)
+    model = Recorder(lambda ids, **kw: torch.tensor([[tokenizer.convert_tokens_to_ids("left")]]))
+    adapter = CTChat()
+    adapter.load({"model_path": "stand-in", "encoder_path": "stand-in", "device": "cpu",
+                  "factory": lambda c, o: {"encoder": encoder, "model": model,
+                                           "tokenizer": tokenizer}})
+    small = spec("ct_chat", shape=(16, 24, 24))
+    assert _ask(adapter, apply_spec(ras_volume, small)) == "left"
+    volume = encoder.calls[-1][0][0]
+    assert encoder.calls[-1][1] == {"return_encoded_tokens": True}
+    assert volume.shape == (1, 1, 16, 24, 24) and volume.min() == -1 and volume.max() <= 1
+    ids, kwargs = _sent(model)
+    assert int((ids == -200).sum()) == 1 and kwargs["images"].shape == (1, 8, 4)
+    assert "<image>\n <provided>which side <short_answer><|eot_id|>" in adapter.last_prompts[0]
+    assert kwargs["do_sample"] is False
+    _ask(adapter, apply_spec(mirrored(ras_volume), small))
+    torch.testing.assert_close(encoder.calls[-1][0][0], volume.flip(-1))
+
+
+def test_vila_m3_shows_the_vista3d_overlay_when_asked_for_it(ras_volume):
+    replies = iter(["<VISTA3D(everything)>", "The right lung."])
+    conversations = []
+
+    def chat(messages, generation):
+        conversations.append(([dict(m) for m in messages], generation))
+        return next(replies)
+
+    def segment(image):
+        return (np.asanyarray(image.dataobj) > 0).astype(np.uint8)
+
+    adapter = VilaM3()
+    adapter.load({"model_path": "stand-in", "vista3d_bundle": "stand-in", "device": "cpu",
+                  "factory": lambda c, o: {"chat": chat, "segment": segment,
+                                           "label_names": {1: "lung tumor"}}})
+    assert _ask(adapter, apply_spec(ras_volume, InputSpec("ras_hu"))) == "The right lung."
+    first, second = conversations[0][0][0], conversations[1][0][-1]
+    assert first["text"] == "<image>This is a CT image.\nwhich side"
+    assert first["images"][0].shape == (10, 12, 3) and first["images"][0].dtype == np.uint8
+    assert second["text"].startswith("The results are <image>. The colors in this image "
+                                     "describe red: lung tumor. Use this result")
+    coloured = np.argwhere(second["images"][0][..., 0] != second["images"][0][..., 1])
+    assert len(coloured) and coloured[:, 1].max() < 6  # the patient's right: the image's left
+    assert conversations[0][1]["do_sample"] is False

@@ -1,0 +1,75 @@
+"""End to end: the sanity split through every stage, as a new user's ``kedro run`` does it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sanity_run(tmp_path_factory):
+    """Run ``__default__`` in a scratch copy of the project so the checkout's data/ is untouched."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
+    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    (root / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
+    mp = pytest.MonkeyPatch()
+    mp.chdir(root)
+    bootstrap_project(root)
+    with KedroSession.create(project_path=root) as session:
+        session.run()
+    yield root
+    mp.undo()
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _accuracy(root: Path) -> dict[str, float]:
+    rows = [json.loads(line) for line in
+            (root / "data/07_model_output/metrics/model_accuracy.jsonl").read_text().splitlines()]
+    return {r["model"]: r["accuracy"] for r in rows}
+
+
+@pytest.mark.slow
+def test_reports_appear(sanity_run):
+    reporting = sanity_run / "data/08_reporting"
+    for name in ("correctness_matrix.csv", "category_performance.csv", "text_metrics.csv",
+                 "leaderboard.csv", "category_accuracy.png", "summary.md", "report.html"):
+        assert (reporting / name).stat().st_size > 0, name
+
+
+@pytest.mark.slow
+def test_geometry_reads_the_volume_and_blind_does_not(sanity_run):
+    accuracy = _accuracy(sanity_run)
+    assert accuracy["geometry"] >= 0.95
+    assert accuracy["blind"] < accuracy["geometry"] - 0.2
+
+
+@pytest.mark.slow
+def test_predictions_carry_their_settings_and_join_by_key(sanity_run):
+    qa = [json.loads(line) for line in
+          (sanity_run / "data/03_primary/benchmark_qa.jsonl").read_text().splitlines()]
+    for model in ("blind", "geometry"):
+        preds = [json.loads(line) for line in (
+            sanity_run / f"data/07_model_output/predictions/{model}.jsonl").read_text().splitlines()]
+        assert sorted(p["qa_id"] for p in preds) == sorted(i["qa_id"] for i in qa)
+        assert all(p["model_revision"] and "generation" in p for p in preds)
+
+
+@pytest.mark.slow
+def test_every_category_is_scored(sanity_run):
+    rows = _rows(sanity_run / "data/08_reporting/category_performance.csv")
+    assert len(rows) == 6
