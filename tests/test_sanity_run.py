@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from conftest import make_scratch_project
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +16,7 @@ def sanity_run(tmp_path_factory):
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    root = tmp_path_factory.mktemp("project")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
-    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
-    (root / "conf" / "local").mkdir()
-    (root / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
+    root = make_scratch_project(tmp_path_factory.mktemp("project"))
     mp = pytest.MonkeyPatch()
     mp.chdir(root)
     bootstrap_project(root)

@@ -40,3 +40,62 @@ def min_max(array: Any) -> Any:
     arr = np.asarray(array, dtype=np.float32)
     lo, hi = float(arr.min()), float(arr.max())
     return np.zeros_like(arr) if hi == lo else (arr - lo) / (hi - lo)
+
+
+class IntensityMap:
+    """An HU window and/or min-max scaling as one clip and one affine map, ``a * v + b``.
+
+    Both are linear after the clip, so they commute with linear interpolation: the clip is applied
+    to the integer voxels a resize reads, the map to the (smaller) result.
+    """
+
+    def __init__(self, clip: tuple[float, float], slope: float, intercept: float,
+                 constant: bool = False) -> None:
+        self.clip, self.slope, self.intercept, self.constant = clip, slope, intercept, constant
+
+    @classmethod
+    def of_spec(cls, data: Any, spec: Any) -> IntensityMap | None:
+        """The map ``spec`` asks for (``window`` then ``normalise``), or None when it asks for none.
+
+        Min-max uses the whole volume's extremes (after the window), as normalising before a crop.
+        """
+        import numpy as np
+
+        if spec.window is None and spec.normalise is None:
+            return None
+        clip = (-np.inf, np.inf)
+        slope, intercept = 1.0, 0.0
+        if spec.window is not None:
+            low, high = spec.window
+            if high <= low:
+                raise ValueError(f"window high ({high}) must exceed low ({low})")
+            r0, r1 = spec.window_range
+            clip = (low, high)
+            slope = (r1 - r0) / (high - low)
+            intercept = r0 - low * slope
+        if spec.normalise == "minmax":
+            lo, hi = (float(np.clip(v, *clip)) * slope + intercept
+                      for v in (data.min(), data.max()))
+            if hi == lo:
+                return cls(clip, 0.0, 0.0, constant=True)
+            slope, intercept = slope / (hi - lo), (intercept - lo) / (hi - lo)
+        if spec.window is None:  # no bounds to apply; keep the integer clip a no-op
+            clip = (float(data.min()), float(data.max()))
+        return cls(clip, slope, intercept)
+
+    def scale(self, array: Any) -> Any:
+        """The affine map on already clipped (e.g. interpolated) values, as float32."""
+        import numpy as np
+
+        out = np.asarray(array, dtype=np.float32)
+        if self.constant:
+            return np.zeros_like(out)
+        out = out * np.float32(self.slope)
+        out += np.float32(self.intercept)
+        return out
+
+    def apply(self, array: Any) -> Any:
+        """Clip, then map."""
+        import numpy as np
+
+        return self.scale(np.clip(array, *self.clip))

@@ -5,58 +5,63 @@ from __future__ import annotations
 from typing import Any
 
 
-def resample_to_spacing(image: Any, spacing: tuple[float, float, float], order: int = 1) -> Any:
-    """Resample a (RAS-ordered) image to ``spacing`` mm; the new affine keeps the same world box.
+def spacing_plans(shape: tuple[int, ...], affine: Any, spacing: tuple[float, float, float],
+                  order: int = 1, grid: str = "monai") -> tuple[list, Any]:
+    """The per-axis plans and new affine of resampling to ``spacing`` mm.
 
-    Works in the stored dtype until the interpolation (scipy casts internally per output voxel),
-    and returns the stored dtype so HU stay integers.
+    ``grid="monai"``: MONAI's ``Spacing`` (Merlin): the first voxel keeps its world position and
+    the grid has ``round((n-1) * in/out + 1)`` voxels of exactly ``spacing``. ``grid="resize"``:
+    CT-CLIP's ``resize_array`` (CT-CHAT): torch ``interpolate`` to ``int(n * in/out)`` voxels, the
+    volume's extent kept, so the spacing is only close to ``spacing``.
     """
+    import numpy as np
+
+    from ct_spatial_bench.imaging.interpolate import resize_plan, spacing_plan
+
+    current = np.sqrt((np.asarray(affine, dtype=float)[:3, :3] ** 2).sum(axis=0))
+    target = np.asarray(spacing, dtype=float)
+    if grid == "monai":
+        plans = [spacing_plan(int(n), float(c), float(t), order)
+                 for n, c, t in zip(shape[:3], current, target)]
+        scale, offset = target / current, np.zeros(3)
+    elif grid == "resize":
+        sizes = [max(1, int(n * c / t)) for n, c, t in zip(shape[:3], current, target)]
+        plans = [resize_plan(int(n), m, order) for n, m in zip(shape[:3], sizes)]
+        scale = np.array(shape[:3], dtype=float) / np.array(sizes, dtype=float)
+        offset = (scale - 1) / 2  # half-pixel centres
+    else:
+        raise ValueError(f"spacing grid must be 'monai' or 'resize', got {grid!r}")
+    voxel_map = np.eye(4)
+    voxel_map[:3, :3] = np.diag(scale)
+    voxel_map[:3, 3] = offset
+    return plans, np.asarray(affine, dtype=float) @ voxel_map
+
+
+def resample_to_spacing(image: Any, spacing: tuple[float, float, float], order: int = 1) -> Any:
+    """Resample an image to ``spacing`` mm as MONAI's ``Spacing`` does (float32 voxels)."""
     import nibabel as nib
     import numpy as np
-    from scipy import ndimage
 
-    from ct_spatial_bench.imaging.orientation import voxel_spacing
+    from ct_spatial_bench.imaging.interpolate import interpolate
 
-    current = np.array(voxel_spacing(image))
-    target = np.asarray(spacing, dtype=float)
-    if np.allclose(current, target):
+    plans, affine = spacing_plans(image.shape, image.affine, spacing, order)
+    if all(p.is_identity() for p in plans):
         return image
-    data = np.asanyarray(image.dataobj)
-    zoom = current / target
-    out_shape = np.maximum(1, np.round(np.array(data.shape[:3]) * zoom)).astype(int)
-    resampled = ndimage.zoom(data, out_shape / np.array(data.shape[:3]), order=order, mode="nearest")
-    if np.issubdtype(data.dtype, np.integer):
-        resampled = np.rint(resampled).astype(data.dtype)
-    affine = image.affine.copy()
-    affine[:3, :3] = image.affine[:3, :3] / current * target
-    out = nib.Nifti1Image(resampled, affine)
+    out = nib.Nifti1Image(interpolate(np.asanyarray(image.dataobj), plans), affine)
     out.set_qform(affine, code=1)
     out.set_sform(affine, code=1)
     return out
 
 
 def resize_to_shape(array: Any, shape: tuple[int, ...], order: int = 1) -> Any:
-    """Resize ``array`` to exactly ``shape`` by interpolation (float32 out)."""
-    import numpy as np
-    from scipy import ndimage
-
-    arr = np.asarray(array, dtype=np.float32)
-    if arr.shape == tuple(shape):
-        return arr
-    factors = np.array(shape, dtype=float) / np.array(arr.shape, dtype=float)
-    out = ndimage.zoom(arr, factors, order=order, mode="nearest")
-    if out.shape != tuple(shape):  # zoom can round a side by one voxel
-        out = _crop_or_pad(out, shape)
-    return out
-
-
-def _crop_or_pad(array: Any, shape: tuple[int, ...]) -> Any:
+    """Resize ``array`` to exactly ``shape`` as torch's ``interpolate`` does (MONAI ``Resize``)."""
     import numpy as np
 
-    out = np.zeros(shape, dtype=array.dtype)
-    common = tuple(slice(0, min(a, b)) for a, b in zip(array.shape, shape))
-    out[common] = array[common]
-    return out
+    from ct_spatial_bench.imaging.interpolate import interpolate, resize_plan
+
+    arr = np.asarray(array)
+    plans = [resize_plan(n, t, order) for n, t in zip(arr.shape, shape)]
+    return np.asarray(interpolate(arr, plans), dtype=np.float32)
 
 
 def center_pad_crop(array: Any, shape: tuple[int, ...], pad_value: float = 0.0) -> Any:

@@ -16,6 +16,7 @@ class InputSpec:
     name: str
     orientation: str = "RAS"  # nibabel axis codes the voxel axes are turned to, e.g. "LPS"
     spacing: tuple[float, float, float] | None = None
+    spacing_grid: str = "monai"  # "monai": MONAI Spacing; "resize": CT-CLIP's resize to int(n*in/out)
     window: tuple[float, float] | None = None  # HU low, high; None keeps HU
     window_range: tuple[float, float] = (0.0, 1.0)  # what the window maps to (CT-CHAT: -1..1)
     normalise: str | None = None  # "minmax": the volume's own min..max to 0..1 (M3D, RadFM)
@@ -56,15 +57,21 @@ class InputSpec:
 
 
 def apply_spec(image: Any, spec: InputSpec) -> Any:
-    """Turn a decoded volume into what ``spec`` asks for (a NIfTI image or an ndarray)."""
+    """Turn a decoded volume into what ``spec`` asks for (a NIfTI image or an ndarray).
+
+    The voxels stay in their stored integer type through reorienting, slice sampling and
+    cropping; resampling reads only the voxels the output needs (a pad/crop that follows is
+    folded into the resampling plan) and an HU window is applied where it costs least: clipped
+    before a resize blends values, mapped to its range after. The result equals the plain MONAI
+    chain (Orientation, Spacing, ScaleIntensityRange, CropForeground, Resize, pad/crop).
+    """
     import nibabel as nib
     import numpy as np
 
-    from ct_spatial_bench.imaging.intensity import hounsfield, min_max, window
+    from ct_spatial_bench.imaging.intensity import IntensityMap, hounsfield
+    from ct_spatial_bench.imaging.interpolate import interpolate, resize_plan
     from ct_spatial_bench.imaging.orientation import reorient
-    from ct_spatial_bench.imaging.resample import (
-        center_pad_crop, crop_foreground, resample_to_spacing, resize_to_shape,
-    )
+    from ct_spatial_bench.imaging.resample import center_pad_crop, crop_foreground
     from ct_spatial_bench.imaging.slices import rgb_of_windows, sample_slice_indices
 
     permutation = spec.permutation()
@@ -72,43 +79,44 @@ def apply_spec(image: Any, spec: InputSpec) -> Any:
     if spec.output != "npy" and (permutation != (0, 1, 2) or reshapes_freely):
         raise ValueError(f"input spec {spec.name!r}: axis_order {spec.axis_order!r}, slices, "
                          "crop_foreground and pad_crop need output 'npy'")
+    if spec.normalise not in (None, "minmax"):
+        raise ValueError(f"input spec {spec.name!r}: normalise must be 'minmax' or null")
+    if spec.fit not in ("resize", "pad_crop"):
+        raise ValueError(f"input spec {spec.name!r}: fit must be 'resize' or 'pad_crop'")
     image = reorient(image, spec.orientation)
-    hu = hounsfield(image)
-    image = nib.Nifti1Image(hu, image.affine)
+    data, affine = hounsfield(image), image.affine
     if spec.spacing is not None:
-        image = resample_to_spacing(image, spec.spacing)
-    data = np.asanyarray(image.dataobj)
+        data, affine = _resample_to_spacing(data, affine, spec, permutation)
     if spec.slices:
         data = data[:, :, sample_slice_indices(data.shape[2], spec.slices, spec.slice_sampling)]
     if spec.rgb_windows is not None:
         data = rgb_of_windows(data, spec.rgb_windows)
-    elif spec.window is not None:
-        data = window(data, *spec.window, out_range=spec.window_range)
-    if spec.normalise == "minmax":
-        data = min_max(data)
-    elif spec.normalise is not None:
-        raise ValueError(f"input spec {spec.name!r}: normalise must be 'minmax' or null")
+    intensity = None if spec.rgb_windows is not None else IntensityMap.of_spec(data, spec)
     if spec.crop_foreground:
-        data = crop_foreground(data)
+        data = crop_foreground(data if intensity is None else np.clip(data, *intensity.clip))
     if spec.shape is not None:
-        target = _target_xyz(spec, permutation, data.shape[:3]) + tuple(data.shape[3:])
+        target = _target_xyz(spec, permutation, data.shape[:3])
+        resized_from = data.shape[:3]
         if spec.fit == "resize":
-            resized = resize_to_shape(data, target, order=spec.resize_order)
-            data = resized if data.dtype != np.uint8 else np.clip(np.round(resized), 0, 255).astype(
-                np.uint8)
-        elif spec.fit == "pad_crop":
-            data = center_pad_crop(data, target[:3], spec.pad_value)
+            plans = [resize_plan(n, t, spec.resize_order) for n, t in zip(data.shape, target)]
+            clip = None if intensity is None else intensity.clip
+            resized = interpolate(data, plans, clip=clip)
+            if data.dtype == np.uint8:
+                resized = np.clip(np.round(resized), 0, 255).astype(np.uint8)
+            data = resized if intensity is None else intensity.scale(resized)
         else:
-            raise ValueError(f"input spec {spec.name!r}: fit must be 'resize' or 'pad_crop'")
+            data = center_pad_crop(data, tuple(min(n, t) for n, t in zip(data.shape, target)))
+            data = data if intensity is None else intensity.apply(data)
+            data = center_pad_crop(data, target, spec.pad_value)
+    elif intensity is not None:
+        data = intensity.apply(data)
     if spec.output == "npy":
         order = permutation + tuple(range(3, data.ndim))
         return np.ascontiguousarray(np.transpose(data, order))
-    affine = image.affine
-    if spec.shape is not None:
-        scale = np.array(image.shape[:3]) / np.array(data.shape[:3])
-        affine = affine.copy()
-        affine[:3, :3] = affine[:3, :3] * scale
-    out = nib.Nifti1Image(data, affine)
+    if spec.shape is not None:  # torch's half-pixel resize: output voxel i is source
+        scale = np.array(resized_from) / np.array(data.shape[:3])  # (i + 0.5) * scale - 0.5
+        affine = affine @ _scaling_affine(scale, (scale - 1) / 2)
+    out = nib.Nifti1Image(np.ascontiguousarray(data), affine)
     out.set_qform(affine, code=1)
     out.set_sform(affine, code=1)
     return out
@@ -129,3 +137,30 @@ def _target_xyz(spec: InputSpec, permutation: tuple[int, int, int],
         elif voxel_axis == 2:
             target[2] = depth_by_rule(int(current[2]), spec.depth_multiple, spec.max_depth)
     return tuple(target)
+
+
+def _resample_to_spacing(data: Any, affine: Any, spec: InputSpec,
+                         permutation: tuple[int, int, int]) -> tuple[Any, Any]:
+    """Resample to ``spec.spacing`` as MONAI's Spacing does; with a pad/crop to follow, only the
+    voxels that the centre crop keeps are computed."""
+    from ct_spatial_bench.imaging.interpolate import interpolate
+    from ct_spatial_bench.imaging.resample import spacing_plans
+
+    plans, affine = spacing_plans(data.shape[:3], affine, spec.spacing, grid=spec.spacing_grid)
+    if spec.shape is not None and spec.fit == "pad_crop" and not (
+            spec.slices or spec.crop_foreground):
+        target = _target_xyz(spec, permutation, tuple(p.size for p in plans))
+        starts = [max((p.size - t) // 2, 0) for p, t in zip(plans, target)]
+        plans = [p.center_crop(t) for p, t in zip(plans, target)]
+        affine = affine @ _scaling_affine((1.0, 1.0, 1.0), starts)
+    return interpolate(data, plans), affine
+
+
+def _scaling_affine(scale: Any, offset: Any) -> Any:
+    """The voxel-to-voxel affine ``source = scale * output + offset`` per axis."""
+    import numpy as np
+
+    out = np.eye(4)
+    out[:3, :3] = np.diag(np.asarray(scale, dtype=float))
+    out[:3, 3] = np.asarray(offset, dtype=float)
+    return out

@@ -1,0 +1,27 @@
+"""`kedro viz build` works offline and shows the stages as layers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_scratch_project
+
+
+@pytest.mark.slow
+def test_viz_build_shows_stages_as_layers(tmp_path):
+    root = make_scratch_project(tmp_path)
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    kedro = Path(sys.executable).with_name("kedro")
+    subprocess.run([str(kedro), "viz", "build"], cwd=root, env=env, check=True,
+                   capture_output=True, timeout=300)
+    graph = json.loads((root / "build" / "api" / "main").read_text())
+    assert graph["layers"] == ["raw", "intermediate", "primary", "model_input", "model_output",
+                               "reporting"]
+    names = {node["name"] for node in graph["nodes"]}
+    assert {"generate_sanity_split", "filter_spatial_questions", "preprocess_volumes",
+            "judge_predictions"} <= names
