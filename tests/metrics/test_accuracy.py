@@ -2,12 +2,12 @@ import json
 import math
 import os
 import random
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from ct_spatial_bench.judges.jury import jury_decisions
+from ct_spatial_bench.judges.upstream import occurrence_keys
 from ct_spatial_bench.metrics.accuracy import (
     accuracy_by_category,
     accuracy_by_model,
@@ -108,17 +108,6 @@ def test_bootstrap_ci():
     assert all(math.isnan(x) for x in bootstrap_ci([]))
 
 
-def _occurrence_keys(rows, key):
-    """(key, n) where n counts earlier rows with the same key: identical rows stay distinct."""
-    seen = defaultdict(int)
-    out = []
-    for row in rows:
-        k = key(row)
-        out.append((k, seen[k]))
-        seen[k] += 1
-    return out
-
-
 def _upstream_radfm_jury():
     """RadFM's three judges' verdicts, given qa_ids by key, never by position.
 
@@ -127,20 +116,20 @@ def _upstream_radfm_jury():
     prediction); identical rows are told apart by their occurrence among themselves.
     """
     items = load_qa_items(UPSTREAM / "dataset" / "spatial_qa_filtered_full_nifti.jsonl")
-    qa_id_of = dict(zip(_occurrence_keys(items, lambda r: (r["case_id"], r["question"],
+    qa_id_of = dict(zip(occurrence_keys(items, lambda r: (r["case_id"], r["question"],
                                                              r["answer"])),
                         (item["qa_id"] for item in items)))
     preds = list(iter_jsonl(UPSTREAM / "predictions" / "radfm_predictions_full.jsonl"))
     case = lambda r: os.path.basename(r["image_path"]).replace(".npy", ".nii.gz")  # noqa: E731
-    pred_qa_ids = [qa_id_of[k] for k in _occurrence_keys(
+    pred_qa_ids = [qa_id_of[k] for k in occurrence_keys(
         preds, lambda r: (case(r), r["question"], r["answer"]))]
     text_key = lambda r: (r["question"], r["answer"], r["prediction"])  # noqa: E731
-    qa_id_of_text = dict(zip(_occurrence_keys(preds, text_key), pred_qa_ids))
+    qa_id_of_text = dict(zip(occurrence_keys(preds, text_key), pred_qa_ids))
     verdicts = []
     for judge, name in [("gpt", "radfm_gpt_eval.json"), ("qwen", "radfm_qwen_eval.json"),
                         ("gemini", "radfm_gemini2.5_eval_full.json")]:
         rows = json.loads((UPSTREAM / "judgments" / name).read_text())
-        for key, row in zip(_occurrence_keys(rows, text_key), rows):
+        for key, row in zip(occurrence_keys(rows, text_key), rows):
             verdict = {True: "correct", False: "incorrect", None: "failed"}[row["is_correct"]]
             verdicts.append({"qa_id": qa_id_of_text[key], "model": "radfm", "judge": judge,
                              "verdict": verdict})
