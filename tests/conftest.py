@@ -27,18 +27,3 @@ def ras_volume():
     image.set_sform(affine, code=1)
     return image
 
-
-PROJECT_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-
-
-def make_scratch_project(root):
-    """A copy of the project's pyproject and conf in ``root``, so a test's ``kedro run`` writes
-    its data/ there and never into the checkout. The package itself is the installed one."""
-    import shutil
-
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
-    shutil.copy(PROJECT_ROOT / ".telemetry", root)
-    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
-    (root / "conf" / "local").mkdir()
-    (root / "src").mkdir()  # Kedro checks the source folder exists
-    return root

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_scratch_project
+from project_helpers import make_scratch_project
 
 
 @pytest.mark.slow

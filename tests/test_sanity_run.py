@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_scratch_project
+from project_helpers import make_scratch_project
 
 
 @pytest.fixture(scope="module")

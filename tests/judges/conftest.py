@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fake_llm_server import GOOD_KEY, FakeLLMServer
+from fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS, FakeLLMServer  # noqa: F401
 
-PROVIDERS = ("openai", "gemini", "qwen")
 # The fake server counts DashScope requests under the protocol's name.
-PROTOCOL = {"openai": "openai", "gemini": "gemini", "qwen": "dashscope"}
 
 
 @pytest.fixture

@@ -32,6 +32,9 @@ _SINGLE = re.compile(r"Reference answer: (.*)\nPrediction: (.*)")
 _BATCH = re.compile(r"\[(\d+)\]\nQuestion: .*\nReference answer: (.*)\nPrediction: (.*)")
 GOOD_KEY = "test-key"
 
+PROVIDERS = ("openai", "gemini", "qwen")
+PROTOCOL = {"openai": "openai", "gemini": "gemini", "qwen": "dashscope"}
+
 
 def _directives(prediction: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2) or 10**9) for m in _DIRECTIVE.finditer(prediction)}

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import PROTOCOL, PROVIDERS
+from fake_llm_server import PROTOCOL, PROVIDERS
 from fake_llm_server import GOOD_KEY
 from ct_spatial_bench.judges.runner import judge_predictions
 

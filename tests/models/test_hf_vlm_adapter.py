@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import lps_copy, mirrored
+from adapter_helpers import lps_copy, mirrored
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.base import ModelInput

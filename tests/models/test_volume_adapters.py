@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import lps_copy, mirrored, word_tokenizer
+from adapter_helpers import lps_copy, mirrored, word_tokenizer
 
 from ct_spatial_bench.imaging.slices import depth_by_rule
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec

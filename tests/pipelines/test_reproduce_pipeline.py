@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_scratch_project
+from project_helpers import make_scratch_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM = (PROJECT_ROOT / ".." / "shared" / "reference" / "ct_spatialvqa").resolve()

@@ -37,30 +37,57 @@ def decompress_file(path: str | os.PathLike, backend: str | None = None) -> byte
     return gzip.decompress(compressed)
 
 
+def read_header(path: str | os.PathLike) -> Any:
+    """The NIfTI header of a ``.nii`` or ``.nii.gz`` file, reading only its first bytes."""
+    import gzip
+
+    import nibabel as nib
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return nib.Nifti1Header.from_fileobj(handle)
+
+
+def decode_file(path: str | os.PathLike, backend: str | None = None) -> Any:
+    """The volume at ``path`` decoded into memory, voxels in HU (see ``decode_volume``)."""
+    import nibabel as nib
+
+    backend = backend or gzip_backend()
+    if backend != "isal" or not str(path).endswith(".gz"):
+        return decode_volume(nib.load(str(path)), backend)
+    header, data = _read_inflated(decompress_file(path, "isal"), str(path))
+    return _in_memory(data, header.get_best_affine())
+
+
 def decode_volume(image: Any, backend: str | None = None) -> Any:
     """``image`` (a lazy ``nibabel`` image) fully decoded into memory, voxels in HU.
 
     The returned ``Nifti1Image`` holds a plain array, so reorienting, windowing or resampling it
     for several specs never decompresses the file again.
     """
-    import nibabel as nib
-
     from ct_spatial_bench.imaging.intensity import hounsfield
 
     backend = backend or gzip_backend()
     filename = image.get_filename() if hasattr(image, "get_filename") else None
     if backend == "isal" and filename and str(filename).endswith(".gz"):
-        data = _read_inflated(decompress_file(filename, "isal"), filename)
+        data = _read_inflated(decompress_file(filename, "isal"), filename)[1]
     else:
         data = hounsfield(image)
-    decoded = nib.Nifti1Image(data, image.affine)
-    decoded.set_qform(image.affine, code=1)
-    decoded.set_sform(image.affine, code=1)
-    return decoded
+    return _in_memory(data, image.affine)
 
 
-def _read_inflated(raw: bytes, filename: str) -> Any:
-    """The voxels of an inflated NIfTI file as an array viewing ``raw``, scaled to HU if needed."""
+def _in_memory(data: Any, affine: Any) -> Any:
+    import nibabel as nib
+
+    image = nib.Nifti1Image(data, affine)
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    return image
+
+
+def _read_inflated(raw: bytes, filename: str) -> tuple[Any, Any]:
+    """The header and the voxels of an inflated NIfTI file, the voxels an array viewing ``raw``
+    (no copy) and scaled to HU only where the header asks for it."""
     import io
 
     import nibabel as nib
@@ -77,7 +104,7 @@ def _read_inflated(raw: bytes, filename: str) -> Any:
     data = np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
     if not dtype.isnative:
         data = data.astype(dtype.newbyteorder("="))
-    return _apply_scaling(data, *header.get_slope_inter())
+    return header, _apply_scaling(data, *header.get_slope_inter())
 
 
 def _apply_scaling(data: Any, slope: float | None, inter: float | None) -> Any:

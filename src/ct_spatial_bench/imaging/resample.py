@@ -25,7 +25,7 @@ def spacing_plans(shape: tuple[int, ...], affine: Any, spacing: tuple[float, flo
                  for n, c, t in zip(shape[:3], current, target)]
         scale, offset = target / current, np.zeros(3)
     elif grid == "resize":
-        sizes = [max(1, int(n * c / t)) for n, c, t in zip(shape[:3], current, target)]
+        sizes = [max(1, int(n * c / t + 1e-6)) for n, c, t in zip(shape[:3], current, target)]
         plans = [resize_plan(int(n), m, order) for n, m in zip(shape[:3], sizes)]
         scale = np.array(shape[:3], dtype=float) / np.array(sizes, dtype=float)
         offset = (scale - 1) / 2  # half-pixel centres
@@ -94,11 +94,11 @@ def crop_foreground(array: Any, spatial_axes: int = 3) -> Any:
     mask = arr > arr.min()
     if arr.ndim > spatial_axes:
         mask = mask.reshape(mask.shape[:spatial_axes] + (-1,)).any(axis=-1)
-    if not mask.any():
+    # Two passes over the volume: the last axis collapsed (a plane), then the other axes.
+    plane = mask.any(axis=spatial_axes - 1)
+    if not plane.any():
         return arr
-    box = []
-    for axis in range(spatial_axes):
-        other = tuple(a for a in range(spatial_axes) if a != axis)
-        hits = np.flatnonzero(mask.any(axis=other))
-        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
-    return arr[tuple(box)]
+    hits = [np.flatnonzero(plane.any(axis=tuple(a for a in range(spatial_axes - 1) if a != axis)))
+            for axis in range(spatial_axes - 1)]
+    hits.append(np.flatnonzero(mask.any(axis=tuple(range(spatial_axes - 1)))))
+    return arr[tuple(slice(int(h[0]), int(h[-1]) + 1) for h in hits)]

@@ -11,6 +11,7 @@ from ct_spatial_bench.judges.base import Judge
 
 JUDGE_REGISTRY: dict[str, str] = {
     "rule": "ct_spatial_bench.judges.rule:RuleJudge",
+    "offline": "ct_spatial_bench.judges.offline:OfflineJudge",
     "openai": "ct_spatial_bench.judges.openai_judge:OpenAIJudge",
     "gemini": "ct_spatial_bench.judges.gemini_judge:GeminiJudge",
     "qwen": "ct_spatial_bench.judges.qwen_judge:QwenJudge",

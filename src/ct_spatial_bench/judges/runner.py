@@ -60,11 +60,50 @@ def judge_predictions(
             results = llm_results[judge.name]
             for item, pred in joined:
                 verdicts.append(_llm_verdict(judge, item, pred, results))
+        elif hasattr(judge, "judge_batch"):  # offline judges that vectorise (issue 7)
+            verdicts.extend(_batch_verdicts(judge, joined, progress))
         else:
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
                                    disable=not progress):
                 verdicts.append(_verdict(judge, item, pred))
     return verdicts
+
+
+BATCH_SIZE = 4096
+
+
+def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
+                    progress: bool) -> list[dict[str, Any]]:
+    """Verdicts of a judge with ``judge_batch(items)``, in chunks; a chunk that raises is
+    ``failed`` item by item, never ``incorrect``."""
+    from tqdm.auto import tqdm
+
+    out = []
+    with tqdm(total=len(joined), desc=f"judge {judge.name}", leave=False,
+              disable=not progress) as bar:
+        for start in range(0, len(joined), BATCH_SIZE):
+            chunk = joined[start:start + BATCH_SIZE]
+            todo = [(item, pred) for item, pred in chunk if pred.get("status") != "error"]
+            started, error = time.perf_counter(), ""
+            try:
+                outcomes = judge.judge_batch([(item["question"], item["answer"],
+                                               pred["prediction"]) for item, pred in todo])
+            except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed'
+                logger.warning("judge %s failed on a batch of %d: %s", judge.name, len(todo), exc)
+                outcomes = [None] * len(todo)
+                error = f"{type(exc).__name__}: {exc}"
+            each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
+            by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
+            for _, pred in chunk:
+                if pred.get("status") == "error":
+                    out.append(_errored(judge, pred))
+                    continue
+                o = by_id[id(pred)]
+                out.append({**_base(judge, pred), "verdict": o.verdict if o else FAILED,
+                            "reason": o.reason if o else error, "raw": o.raw if o else "",
+                            "tokens": o.tokens if o else {}, "latency_s": each})
+            bar.update(len(chunk))
+    return out
 
 
 def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:

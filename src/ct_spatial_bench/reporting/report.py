@@ -48,6 +48,7 @@ def full_html_report(
     paired_rows: list[dict[str, Any]],
     run_info: Mapping[str, Any],
     extra_sections: Mapping[str, str] | None = None,
+    after_leaderboard: Mapping[str, str] | None = None,
     failures_per_cell: int = 10,
 ) -> str:
     """One self-contained page; ``agreement_rows`` may carry a ``model`` field (per-model kappa)."""
@@ -77,4 +78,5 @@ def full_html_report(
     return html_report(
         leaderboard(accuracy_rows, text_summary_rows), category_table(category_rows),
         pd.DataFrame(text_summary_rows), figures, run_info, sections=sections,
+        after_leaderboard=after_leaderboard,
     )

@@ -180,13 +180,15 @@ def html_report(
     figures: Mapping[str, Any],
     run_info: Mapping[str, Any],
     sections: Mapping[str, str] | None = None,
+    after_leaderboard: Mapping[str, str] | None = None,
 ) -> str:
     """One HTML page: run information, leaderboard, category table, text metrics, figures.
 
     ``figures`` maps a caption to a matplotlib Figure or to the path of a PNG file; either is
     embedded as base64 so the page is a single file that can be mailed or archived.
     ``sections`` maps a heading to an HTML fragment placed after the figures; fragments must be
-    built with their data escaped (``reporting.failures``, ``html_table``).
+    built with their data escaped (``reporting.failures``, ``html_table``);
+    ``after_leaderboard`` likewise, placed right after the leaderboard.
     """
     esc = html.escape
     info = "".join(f"<dt>{esc(str(k))}</dt><dd>{esc(_join(v))}</dd>" for k, v in run_info.items())
@@ -200,6 +202,9 @@ def html_report(
         "incorrect; items the judges could not decide and items without a prediction are outside "
         "the denominator.</p>",
         _html_table(_leaderboard_view(leaderboard_df)),
+        # issue 9: the probes' "does it look?" table sits beside the leaderboard
+        *[part for title, fragment in (after_leaderboard or {}).items()
+          for part in (f"<h2>{esc(str(title))}</h2>", fragment)],
         "<h2>Accuracy by spatial category</h2>", _html_table(category_df),
         "<h2>Text metrics</h2>",
         "<p>Over non-empty predictions only, as upstream computes them.</p>",

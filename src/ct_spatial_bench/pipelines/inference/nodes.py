@@ -14,6 +14,7 @@ def answer_questions(
     params: dict[str, Any],
     model_inputs: dict[str, Callable[[], Any]] | None = None,
     blind: bool = False,
+    prior_items: list[dict[str, Any]] | None = None,  # issue 9 (probes): the blind prior's items
 ) -> list[dict[str, Any]]:
     """Ask the model every question and return one prediction per QA item.
 
@@ -22,9 +23,16 @@ def answer_questions(
     cap), ``config`` (passed to the adapter's ``load``), ``runtime.python`` (run the model in that
     interpreter through ``models.worker``), ``blind_mode`` (``zero`` or ``withhold``).
     ``blind``: the model's blind control (same prompt, image blanked), named ``<model>_blind``.
+    ``prior_items``: the items the blind prior is built from when they differ from those asked
+    (the probes ask a subset, with mirrored answers, and must get the benchmark's prior).
+    Issue 8: ``shard_index`` / ``num_shards`` answer only shard i of N (a volume's questions stay
+    together, ``shard_by: volume``, or ``qa_id``) with a checkpoint of its own, returned as a
+    ``PredictionPart`` that the predictions dataset writes as a part for ``merge_<model>``;
+    ``backend: dask`` runs the shards on a Dask cluster (``models.dask_backend``).
     """
     from ct_spatial_bench.models.registry import check_configured
     from ct_spatial_bench.models.runner import run_model
+    from ct_spatial_bench.models.sharding import select_shard, shard_checkpoint
     from ct_spatial_bench.records import volume_key
 
     config = dict(params.get("config") or {})
@@ -33,9 +41,21 @@ def answer_questions(
     config.setdefault("batch_size", params.get("batch_size", 8))
     if getattr(adapter, "needs_answer_prior", False) or adapter.name == "blind":
         config["answer_prior"] = [
-            {"qa_id": i["qa_id"], "question": i["question"], "answer": i["answer"]} for i in qa_items
+            {"qa_id": i["qa_id"], "question": i["question"], "answer": i["answer"]}
+            for i in (qa_items if prior_items is None else prior_items)
         ]
     items = qa_items[: params["max_items"]] if params.get("max_items") else qa_items
+    index, num_shards = int(params.get("shard_index", 0)), int(params.get("num_shards", 1))
+    items = select_shard(items, index, num_shards, params.get("shard_by", "volume"))
+    checkpoint = shard_checkpoint(_checkpoint(params.get("checkpoint"), blind), index, num_shards)
+    if params.get("backend", "local") == "dask":  # issue 8: shards on a Dask cluster
+        from functools import partial
+
+        from ct_spatial_bench.models.dask_backend import run_on_dask
+
+        make_adapter = partial(_make_adapter, params, blind)  # loaded once per worker
+        predictions = run_on_dask(params, items, model_inputs, config, make_adapter, checkpoint)
+        return _as_part(predictions, index, num_shards, adapter.name)
     adapter.load(config)
 
     load_image = None
@@ -54,13 +74,21 @@ def answer_questions(
             return model_inputs[key]()
 
     try:
-        predictions = run_model(adapter, items, load_image, config,
-                                checkpoint=_checkpoint(params.get("checkpoint"), blind))
+        predictions = run_model(adapter, items, load_image, config, checkpoint=checkpoint)
     finally:
         getattr(getattr(adapter, "inner", adapter), "close", lambda: None)()
+    return _as_part(predictions, index, num_shards, adapter.name)
+
+
+def _as_part(predictions: list[dict[str, Any]], index: int, num_shards: int,
+             name: str) -> list[dict[str, Any]]:
+    """The predictions, as a ``PredictionPart`` when this run is one shard of several."""
+    from ct_spatial_bench.models.sharding import PredictionPart
+
     errors = sum(p["status"] == "error" for p in predictions)
-    logger.info("%s: %d predictions, %d errors", adapter.name, len(predictions), errors)
-    return predictions
+    where = f" (shard {index} of {num_shards})" if num_shards > 1 else ""
+    logger.info("%s%s: %d predictions, %d errors", name, where, len(predictions), errors)
+    return PredictionPart(predictions, index, num_shards) if num_shards > 1 else predictions
 
 
 def _make_adapter(params: dict[str, Any], blind: bool) -> Any:

@@ -29,3 +29,19 @@ def create_pipeline(model: str, input_spec: str | None = None, blind: bool = Fal
         namespace=model,
         inputs=shared,
     )
+
+
+def create_merge_pipeline(model: str, blind: bool = False, **kwargs) -> Pipeline:
+    """``merge_<model>`` (issue 8): the parts of a sharded ``inference_<model>`` run
+    (``<model>.prediction_parts``) joined by ``qa_id`` into ``<model>.predictions``."""
+    from .merge import merge_predictions
+
+    suffix = "_blind" if blind else ""
+    return Pipeline(
+        [node(merge_predictions,
+              inputs={"qa_items": "benchmark_qa", "prediction_parts": f"prediction_parts{suffix}",
+                      "params": "params:inference"},
+              outputs=f"predictions{suffix}", name=f"merge_predictions{suffix}")],
+        namespace=model,
+        inputs={"benchmark_qa"},
+    )

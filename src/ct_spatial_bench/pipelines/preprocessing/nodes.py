@@ -17,35 +17,31 @@ def preprocess_volumes(
 ) -> tuple:
     """Decode each volume the benchmark asks about once and apply every spec to it.
 
-    Returns one ``{volume_key: output}`` dict per spec, in ``spec_names`` order, then a manifest
-    row per volume (source orientation, shape, spacing, and an error where it could not be read).
-    A missing or unreadable volume is logged and recorded; the other volumes go on.
+    Volumes are processed by ``params["workers"]`` processes (1: in this process; null: one per
+    CPU); each finished output is written at once under ``params["output_dir"]/<spec>/`` (the
+    folders of the ``model_inputs_<spec>`` datasets), so memory holds one volume per worker and
+    a rerun makes only what is missing. The ``model_inputs_<spec>`` outputs therefore receive no
+    further partitions here (an empty dict saves nothing); they are the read side for inference.
+    The last output is a manifest row per volume (source orientation, shape, spacing, the specs
+    made and reused, seconds, and an error where it could not be read); a bad volume is logged
+    and recorded, and the other volumes go on.
     """
-    from tqdm.auto import tqdm
+    from pathlib import Path
 
-    from ct_spatial_bench.imaging.orientation import axis_codes, voxel_spacing
-    from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
+    from ct_spatial_bench.imaging.batch import OutputTarget, preprocess_all
+    from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.records import volume_key
 
-    specs = [InputSpec.from_params(name, params["specs"][name]) for name in spec_names]
+    output_dir = Path(params.get("output_dir", "data/05_model_input"))
+    targets = [OutputTarget(InputSpec.from_params(name, params["specs"][name]), output_dir / name)
+               for name in spec_names]
     prefix = params.get("volume_path_prefix", "")
     keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
-    outputs: dict[str, dict[str, Any]] = {spec.name: {} for spec in specs}
-    manifest = []
-    for key in tqdm(keys, desc="preprocessing", leave=False):
-        row: dict[str, Any] = {"volume_key": key, "status": "ok", "error": None}
-        try:
-            if key not in raw_volumes:
-                raise FileNotFoundError(f"no volume {key!r} under the raw volume folder")
-            image = raw_volumes[key]()
-            row.update(source_orientation=axis_codes(image), source_shape=list(image.shape[:3]),
-                       source_spacing=list(voxel_spacing(image)))
-            for spec in specs:
-                outputs[spec.name][key] = apply_spec(image, spec)
-        except Exception as exc:  # noqa: BLE001 - one bad volume must not end the run
-            row.update(status="error", error=f"{type(exc).__name__}: {exc}")
-            logger.error("preprocessing %s: %s", key, row["error"])
-        manifest.append(row)
+    jobs = [(key, raw_volumes.get(key)) for key in keys]
+    manifest = preprocess_all(jobs, targets, workers=params.get("workers", 1),
+                              backend=params.get("gzip_backend"))
     failed = sum(r["status"] == "error" for r in manifest)
-    logger.info("preprocessing: %d volumes, %d failed, specs %s", len(keys), failed, spec_names)
-    return (*[outputs[name] for name in spec_names], manifest)
+    made = sum(bool(r["made"]) for r in manifest)
+    logger.info("preprocessing: %d volumes (%d made, %d already done, %d failed), specs %s",
+                len(keys), made, len(keys) - made - failed, failed, spec_names)
+    return (*[{} for _ in spec_names], manifest)

@@ -95,6 +95,7 @@ def write_html_report(
     accuracy_rows: list[dict], text_summary_rows: list[dict], per_item_rows: list[dict],
     category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
     paired_rows: list[dict], params: dict[str, Any],
+    probe_tables: dict[str, Any] | None = None,
 ) -> str:
     """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
     their intervals, paired tests, five plots, and the worst failures per model and category.
@@ -111,4 +112,36 @@ def write_html_report(
         text_summary_rows=text_summary_rows, per_item_rows=per_item_rows,
         category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
         paired_rows=paired_rows, run_info=_run_info(qa_items, predictions, params),
+        **_probe_sections(probe_tables),
     )
+
+
+def write_html_report_with_probes(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict], decision_rows: list[dict],
+    accuracy_rows: list[dict], text_summary_rows: list[dict], per_item_rows: list[dict],
+    category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
+    paired_rows: list[dict], params: dict[str, Any], does_it_look: Any, blind_gap: Any,
+    robustness: Any, representations: Any, probe_params: dict[str, Any],
+) -> str:
+    """The report with the probes' tables (issue 9), each None until its pipeline has run."""
+    return write_html_report(
+        qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
+        per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
+        probe_tables={"look": does_it_look, "gap": blind_gap, "robustness": robustness,
+                      "representations": representations, "flip": probe_params.get("flip") or {}})
+
+
+def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:
+    """``after_leaderboard`` (does it look?) and ``extra_sections`` (the probes' details)."""
+    if tables is None:
+        return {}
+    from ct_spatial_bench.probes.laterality import rule_text
+    from ct_spatial_bench.probes.report import probe_sections
+    from ct_spatial_bench.spatial.categories import LATERALITY
+
+    flip = tables["flip"]
+    rule = rule_text(flip.get("categories") or [LATERALITY], flip.get("exclude_lobes", True))
+    sections = probe_sections(tables["look"], tables["gap"], rule, tables["robustness"],
+                              tables["representations"])
+    first = next(iter(sections))
+    return {"after_leaderboard": {first: sections.pop(first)}, "extra_sections": sections}

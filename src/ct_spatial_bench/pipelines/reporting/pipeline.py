@@ -10,7 +10,7 @@ from .nodes import (
     plot_category_radar,
     plot_judge_agreement,
     tabulate_text_metrics,
-    write_html_report,
+    write_html_report_with_probes,
     write_summary,
 )
 
@@ -40,10 +40,13 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["leaderboard", "category_performance", "benchmark_qa", "pooled_predictions",
               "params:reporting"],
              "summary", name="write_summary"),
-        node(write_html_report,
+        node(write_html_report_with_probes,
              ["benchmark_qa", "pooled_predictions", "verdicts", "jury_decisions",
               "model_accuracy", "text_metrics_summary", "text_metrics_per_item",
               "category_accuracy", "judge_agreement", "metric_intervals", "paired_tests",
-              "params:reporting"],
+              "params:reporting",
+              # issue 9: the probes' tables (None until the probes have run)
+              "probe_does_it_look", "probe_blind_gap", "probe_robustness",
+              "probe_representations", "params:probes"],
              "html_report", name="write_html_report"),
     ])

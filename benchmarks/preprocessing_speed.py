@@ -1,0 +1,168 @@
+"""Preprocessing speed: decode-once preprocessing against the gzip floor and the MONAI chain.
+
+Makes CT-RATE-sized synthetic volumes (512x512x300 int16 ``.nii.gz``, a body with lungs, bone and
+noise so they compress like CT) and gives each the full split's number of questions per volume
+(9,077 questions / 1,601 volumes = 5.67). In one run it measures, per volume:
+
+- the floor: inflating the same file (igzip from ``isal`` where installed, and zlib);
+- ours: ``imaging.batch.preprocess_all`` making the spec the MONAI chain makes (and, apart, all
+  the specs of ``conf/base/parameters_preprocessing.yml`` from one decode);
+- the MONAI chain as upstream ran it, once per question: LoadImage, Orientation,
+  ScaleIntensityRange, Resize.
+
+Goals: ours <= 1.5x the floor per volume; >= 5x faster than the per-question chain over the split.
+
+    python benchmarks/preprocessing_speed.py                # 4 volumes of 512x512x300 (~4 min)
+    python benchmarks/preprocessing_speed.py --quick        # 3 volumes of 256x256x120
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS_PER_VOLUME = 9077 / 1601
+CHAIN_SPEC = {"orientation": "LPS", "window": [-1000, 1000], "shape": [32, 256, 256],
+              "axis_order": "zyx", "output": "npy"}
+
+
+def make_volume(path: Path, shape: tuple[int, int, int], seed: int) -> None:
+    """A chest-like int16 phantom: air, a body ellipse, two lungs, a spine, CT-like noise."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    nx, ny, nz = shape
+    x, y = np.meshgrid(np.linspace(-1, 1, nx), np.linspace(-1, 1, ny), indexing="ij")
+    plane = np.full((nx, ny), -1000, dtype=np.int16)
+    plane[(x / 0.85) ** 2 + (y / 0.6) ** 2 < 1] = 40
+    for side in (-0.4, 0.4):
+        plane[((x - side) / 0.3) ** 2 + (y / 0.4) ** 2 < 1] = -850
+    plane[(x ** 2 + (y - 0.45) ** 2) < 0.01] = 700
+    volume = np.repeat(plane[:, :, None], nz, axis=2)
+    volume += rng.normal(0, 12, size=volume.shape).astype(np.int16)
+    affine = np.diag([-0.75, -0.75, 1.5, 1.0])  # LPS storage, as CT-RATE's volumes
+    nib.save(nib.Nifti1Image(volume, affine), str(path))
+
+
+def question_counts(n_volumes: int) -> list[int]:
+    """Questions per volume summing to the split's ratio (5.67 on average)."""
+    total = round(n_volumes * QUESTIONS_PER_VOLUME)
+    counts = [total // n_volumes] * n_volumes
+    for i in range(total - sum(counts)):
+        counts[i] += 1
+    return counts
+
+
+def timed(func, *args) -> float:
+    started = time.perf_counter()
+    func(*args)
+    return time.perf_counter() - started
+
+
+def monai_chain():
+    from monai import transforms as mt
+
+    xyz = [CHAIN_SPEC["shape"][CHAIN_SPEC["axis_order"].index(a)] for a in "xyz"]
+    return mt.Compose([
+        mt.LoadImage(image_only=True, ensure_channel_first=True),
+        mt.Orientation(axcodes=CHAIN_SPEC["orientation"]),
+        mt.ScaleIntensityRange(*CHAIN_SPEC["window"], 0.0, 1.0, clip=True),
+        mt.Resize(spatial_size=xyz, mode="trilinear"),
+    ])
+
+
+def ours(paths: list[Path], specs: dict, out: Path, workers: int) -> float:
+    from ct_spatial_bench.datasets import NiftiDataset
+    from ct_spatial_bench.imaging.batch import OutputTarget, preprocess_all
+    from ct_spatial_bench.imaging.specs import InputSpec
+
+    targets = [OutputTarget(InputSpec.from_params(n, s), out / n) for n, s in specs.items()]
+    jobs = [(p.name, NiftiDataset(str(p)).load) for p in paths]
+    started = time.perf_counter()
+    rows = preprocess_all(jobs, targets, workers=workers, progress=False)
+    elapsed = time.perf_counter() - started
+    bad = [r for r in rows if r["status"] != "ok"]
+    if bad:
+        sys.exit(f"preprocessing failed: {bad[0]['error']}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--volumes", type=int, default=4)
+    parser.add_argument("--shape", type=int, nargs=3, default=(512, 512, 300))
+    parser.add_argument("--quick", action="store_true", help="3 volumes of 256x256x120")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the parallel run")
+    parser.add_argument("--folder", type=Path, default=None, help="keep the volumes here")
+    args = parser.parse_args()
+    if args.quick:
+        args.volumes, args.shape = 3, (256, 256, 120)
+
+    import torch
+    import yaml
+
+    from ct_spatial_bench.imaging.decode import decompress_file, gzip_backend
+
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="ct_speed_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    shape = tuple(args.shape)
+    paths = []
+    for index in range(args.volumes):
+        path = folder / f"synthetic_{'x'.join(map(str, shape))}_{index}.nii.gz"
+        if not path.is_file():
+            make_volume(path, shape, index)
+        paths.append(path)
+    counts = question_counts(len(paths))
+    size_mb = statistics.mean(p.stat().st_size for p in paths) / 1e6
+    print(f"{len(paths)} volumes {shape} int16, {size_mb:.0f} MB compressed on average; "
+          f"{sum(counts)} questions ({sum(counts) / len(paths):.2f} per volume); "
+          f"gzip backend {gzip_backend()}; torch threads {torch.get_num_threads()}")
+
+    backends = ["zlib"] + (["isal"] if gzip_backend() == "isal" else [])
+    floor = {b: statistics.mean(timed(decompress_file, p, b) for p in paths) for b in backends}
+    best_floor = min(floor.values())
+
+    chain = monai_chain()
+    monai_per_volume = []  # every question decodes and transforms its volume, as upstream did
+    for path, count in zip(paths, counts):
+        monai_per_volume.append([timed(chain, str(path)) for _ in range(count)])
+    monai_split = sum(sum(times) for times in monai_per_volume)
+    monai_one = statistics.mean(t for times in monai_per_volume for t in times)
+
+    all_specs = yaml.safe_load((ROOT / "conf/base/parameters_preprocessing.yml").read_text())
+    all_specs = all_specs["preprocessing"]["specs"]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        ours_chain = ours(paths, {"chain": CHAIN_SPEC}, out / "one", workers=1)
+        ours_all = ours(paths, all_specs, out / "all", workers=1)
+        ours_parallel = ours(paths, {"chain": CHAIN_SPEC}, out / "par", workers=args.workers)
+        rerun = ours(paths, {"chain": CHAIN_SPEC}, out / "par", workers=args.workers)
+
+    n = len(paths)
+    per = {name: seconds / n for name, seconds in (("ours", ours_chain), ("all", ours_all),
+                                                    ("parallel", ours_parallel))}
+    print("\nseconds per volume (one process unless stated)")
+    for backend, seconds in floor.items():
+        print(f"  gzip floor ({backend:>4})                 {seconds:7.3f}")
+    print(f"  ours, the chain's spec                 {per['ours']:7.3f}   "
+          f"{per['ours'] / best_floor:.2f}x the floor (goal <= 1.5x)")
+    print(f"  ours, all {len(all_specs)} specs from one decode      {per['all']:7.3f}   "
+          f"{per['all'] / best_floor:.2f}x the floor")
+    print(f"  ours, {args.workers} processes (wall / volume)     {per['parallel']:7.3f}")
+    print(f"  ours, rerun (all outputs exist)        {rerun / n:7.3f}")
+    print(f"  MONAI chain, one question              {monai_one:7.3f}")
+    print(f"\nover the split's shape ({sum(counts)} questions on {n} volumes)")
+    print(f"  MONAI chain per question: {monai_split:8.2f} s")
+    print(f"  ours, decode once:        {ours_chain:8.2f} s   "
+          f"{monai_split / ours_chain:.1f}x faster (goal >= 5x)")
+
+
+if __name__ == "__main__":
+    main()

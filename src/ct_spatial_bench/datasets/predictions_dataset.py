@@ -1,0 +1,40 @@
+"""A model's predictions: one JSON Lines file, or one part per shard of a sharded run (issue 8)."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from ct_spatial_bench.datasets.jsonlines_dataset import JsonLinesDataset
+
+
+class PredictionsDataset(JsonLinesDataset):
+    """``filepath`` holds the model's (merged) predictions; a shard's run saves a
+    ``models.sharding.PredictionPart``, which goes to ``parts_path/shard-<i>-of-<n>.jsonl``
+    instead, leaving the merged file alone until ``merge_<model>`` writes it.
+
+    Example catalog entry::
+
+        "{model}.predictions":
+          type: ct_spatial_bench.datasets.predictions_dataset.PredictionsDataset
+          filepath: data/07_model_output/predictions/{model}.jsonl
+          parts_path: data/07_model_output/prediction_parts/{model}
+    """
+
+    def __init__(self, filepath: str, parts_path: str | None = None, read_only: bool = False,
+                 metadata: dict[str, Any] | None = None) -> None:
+        super().__init__(filepath, read_only=read_only, metadata=metadata)
+        self._parts_path = PurePosixPath(parts_path) if parts_path else None
+
+    def _save(self, data: list[dict[str, Any]]) -> None:
+        name = getattr(data, "name", None)  # a PredictionPart names its shard
+        if name is None:
+            super()._save(data)
+            return
+        if self._parts_path is None:
+            raise ValueError(f"{self._filepath}: a shard's predictions ({name}) need the "
+                             "dataset's parts_path")
+        JsonLinesDataset(str(self._parts_path / f"{name}.jsonl"))._save(list(data))
+
+    def _describe(self) -> dict[str, Any]:
+        return {**super()._describe(), "parts_path": str(self._parts_path)}

@@ -1,0 +1,32 @@
+"""Node that joins the parts of a sharded inference run into the model's predictions (issue 8)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def merge_predictions(
+    qa_items: list[dict[str, Any]],
+    prediction_parts: dict[str, Callable[[], list[dict[str, Any]]]],
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Join ``shard-i-of-N`` parts by ``qa_id`` into one list in question order.
+
+    The questions expected are those an unsharded run asks (``max_items`` applies); the parts
+    must be one complete set (``num_shards`` > 1 chooses it when parts of several N are on disk),
+    with no ``qa_id`` twice and none missing, or the merge stops saying which shard to rerun.
+    """
+    from ct_spatial_bench.models.sharding import merge_parts
+
+    items = qa_items[: params["max_items"]] if params.get("max_items") else qa_items
+    num_shards = int(params.get("num_shards", 1))  # 1 (unset): the one set of parts on disk
+    parts = {name: load() for name, load in prediction_parts.items()}
+    merged = merge_parts(parts, [item["qa_id"] for item in items],
+                         num_shards if num_shards > 1 else None)
+    logger.info("%s: merged %d parts into %d predictions", params.get("model"), len(parts),
+                len(merged))
+    return merged

@@ -1,0 +1,89 @@
+"""Nodes that fit the offline judge on upstream's public jury verdicts and evaluate it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def build_training_table(params: dict[str, Any]) -> dict[str, Any]:
+    """Upstream's QA, predictions and verdicts (joined by key) as features and jury labels."""
+    from ct_spatial_bench.judges.offline_training import training_table
+    from ct_spatial_bench.reproduction.summary import load_upstream_benchmark
+
+    loaded = load_upstream_benchmark(params["source_dir"])
+    started = time.perf_counter()
+    table = training_table(loaded["qa_items"], loaded["predictions"], loaded["verdicts"],
+                           rule=params.get("jury_rule", "mean066"))
+    table["sources"] = [{k: s[k] for k in ("model", "kind", "path", "sha256", "rows")}
+                        for s in loaded["sources"]]
+    table["feature_seconds"] = round(time.perf_counter() - started, 1)
+    logger.info("offline judge: %d labelled items, features in %.0f s", len(table["y"]),
+                table["feature_seconds"])
+    return table
+
+
+def evaluate_across_models(table: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Train on each model, test on the other(s): kappa, accuracy, categories, disagreements."""
+    from ct_spatial_bench.judges.offline_evaluation import cross_model_evaluation
+
+    evaluation = cross_model_evaluation(table, params.get("grid"), params.get("folds", 4),
+                                        params.get("features", "text"), params.get("ablation"))
+    evaluation["feature_seconds"] = table.get("feature_seconds")
+    return evaluation
+
+
+def render_evaluation(evaluation: dict[str, Any]) -> str:
+    from ct_spatial_bench.judges.offline_evaluation import evaluation_markdown
+
+    return evaluation_markdown(evaluation)
+
+
+def train_on_every_model(table: dict[str, Any], evaluation: dict[str, Any],
+                         params: dict[str, Any]) -> dict[str, Any]:
+    """The shipped artefact: fitted on all labelled items, with the cross-model figures."""
+    import numpy as np
+
+    from ct_spatial_bench.judges.offline_training import (build_artefact, feature_columns,
+                                                          fit_offline_judge)
+
+    X, names = feature_columns(table, params.get("features", "text"))
+    ensemble, threshold, selection = fit_offline_judge(
+        X, table["y"], table["groups"], params.get("grid"), params.get("folds", 4))
+    models = table["models"]
+    training = {"label": f"jury {params.get('jury_rule', 'mean066')}",
+                "items": {m: int((models == m).sum()) for m in sorted(set(models.tolist()))},
+                "correct_rate": round(float(np.mean(table["y"])), 4),
+                "sources": table.get("sources", []),
+                "retrain": "kedro run --pipelines train_offline_judge"}
+    summary = {f"{d['train']}->{d['test']}": {
+        "kappa": d["offline"]["kappa"], "accuracy": d["offline"]["accuracy"],
+        "rule_kappa": d["baselines"]["rule"]["kappa"]} for d in evaluation["directions"]}
+    return build_artefact(ensemble, threshold, selection, training, names, summary)
+
+
+def judge_offline(qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]]
+                  ) -> list[dict[str, Any]]:
+    """The shipped offline judge's verdict on every prediction (used by ``reproduce``)."""
+    from ct_spatial_bench.judges.offline import OfflineJudge
+    from ct_spatial_bench.judges.runner import judge_predictions
+
+    return judge_predictions([OfflineJudge()], qa_items, predictions)
+
+
+def add_offline_agreement(summary_df: Any, verdicts: list[dict[str, Any]],
+                          offline_verdicts: list[dict[str, Any]]) -> Any:
+    """``offline_kappa`` and ``offline_accuracy`` columns: the offline judge against the jury
+    (upstream's rule, mean vote >= 0.66), per model. For the models the shipped artefact was
+    trained on (RadFM, Merlin) these are in-sample figures; the honest cross-model ones are in
+    data/08_reporting/offline_judge/evaluation.md."""
+    from ct_spatial_bench.judges.offline_evaluation import agreement_with_jury
+
+    by_model = agreement_with_jury(verdicts, offline_verdicts, rule="mean066")
+    out = summary_df.copy()
+    for column in ("offline_kappa", "offline_accuracy"):
+        out[column] = [by_model.get(m, {}).get(column, float("nan")) for m in out["model"]]
+    return out

@@ -1,0 +1,1 @@
+"""Probes of whether a model reads the CT: blind gap, left-right flip, perturbations, views."""

@@ -1,0 +1,161 @@
+"""The offline judge: features on known inputs, the exported trees, the shipped artefact."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT, Judge
+from ct_spatial_bench.judges.offline import (DEFAULT_MODEL_PATH, OfflineJudge, TreeEnsemble,
+                                             load_artefact)
+from ct_spatial_bench.judges.offline_features import (FEATURE_NAMES, SBERT_FEATURES,
+                                                      EmbeddingCache, clean_prediction,
+                                                      feature_matrix, sbert_similarities,
+                                                      text_features)
+
+
+def hashed_encoder(texts):
+    """A deterministic stand-in for SBERT: unit bag-of-words vectors from hashed words."""
+    out = np.zeros((len(texts), 64), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in text.lower().split():
+            out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1, norms)
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return OfflineJudge(encode=hashed_encoder)
+
+
+def test_clean_prediction_drops_end_tokens_and_invented_follow_ups():
+    raw = "The nodule is in the right lower lobe.Question: What size?Answer: 5 mm.###</s>"
+    assert clean_prediction(raw) == "The nodule is in the right lower lobe."
+    assert clean_prediction("No.###</s>") == "No."
+    assert clean_prediction(None) == ""
+
+
+def test_text_features_on_known_inputs():
+    same = text_features("Which lung?", "Right lung.", "the right lung</s>")
+    assert same["exact_match"] == 1.0 and same["stem_f1"] == 1.0 and same["rule_correct"] == 1.0
+
+    side = text_features("Which lung has the nodule?", "The left lung.", "The right lung.")
+    assert side["conflict_side"] == 1.0 and side["spatial_conflicts"] >= 1
+    assert side["rule_correct"] == 0.0 and side["rule_spatial conflict"] == 1.0
+
+    yes_no = text_features("Is there pleural effusion?", "No pleural effusion.", "Yes.")
+    assert yes_no["yes_no_question"] == 1.0
+    assert (yes_no["answer_polarity"], yes_no["prediction_polarity"]) == (-1.0, 1.0)
+    assert yes_no["polarity_agreement"] == -1.0 and yes_no["bare_yes_no_prediction"] == 1.0
+
+    sizes = text_features("What size is the nodule?", "It measures 12 mm.", "About 1.2 cm.")
+    assert sizes["sizes_match"] == 1.0
+    assert text_features("What size?", "12 mm", "3 cm")["sizes_match"] == -1.0
+
+    novel = text_features("Where is the nodule in the right lung?", "Right lower lobe.",
+                          "The nodule is in the right lung.")
+    assert novel["novel_recall"] == 0.0  # "lower lobe" is the answer; "right lung" was given
+
+
+def test_text_features_are_complete_and_finite():
+    for item in [("", "", ""), ("Where?", "Left.", "</s>"), ("How many?", "two", "3 nodes")]:
+        features = text_features(*item)
+        assert tuple(features) + SBERT_FEATURES == FEATURE_NAMES
+        assert all(np.isfinite(v) for v in features.values())
+
+
+def test_sbert_similarities_encode_each_text_once():
+    calls = []
+
+    def counting(texts):
+        calls.append(list(texts))
+        return hashed_encoder(texts)
+
+    cache = EmbeddingCache(counting)
+    items = [("Which side?", "Left", "left"), ("Which side?", "Left", "")]
+    sims = sbert_similarities(items, cache)
+    assert sims.shape == (2, len(SBERT_FEATURES))
+    assert sims[0, 0] == pytest.approx(1.0) and sims[1, 0] == 0.0
+    sbert_similarities(items, cache)
+    assert len(calls) == 1 and len(calls[0]) == len(set(calls[0]))
+
+
+def test_tree_ensemble_walks_its_trees():
+    # Tree 0: x0 <= 0.5 ? -1 : +1.  Tree 1 is a single leaf of 0.5.
+    trees = TreeEnsemble(0.25, roots=[0, 3], feature=[0, -1, -1, -1], threshold=[0.5, 0, 0, 0],
+                         left=[1, -1, -1, -1], right=[2, -1, -1, -1], value=[0, -1, 1, 0.5])
+    scores = trees.decision_function(np.array([[0.0], [0.5], [0.9]]))
+    assert scores.tolist() == [-0.25, -0.25, 1.75]
+    assert TreeEnsemble(**trees.to_dict()).decision_function(np.array([[1.0]]))[0] == 1.75
+
+
+def test_exported_trees_match_scikit_learn():
+    from ct_spatial_bench.judges.offline_training import _classifier, export_trees
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    classifier = _classifier({"max_iter": 20, "max_leaf_nodes": 8, "learning_rate": 0.1})
+    classifier.fit(X, y)
+    exported = export_trees(classifier).predict_proba(X)
+    assert np.allclose(exported, classifier.predict_proba(X)[:, 1], atol=1e-9)
+
+
+def test_shipped_artefact_is_small_and_matches_the_features():
+    assert DEFAULT_MODEL_PATH.stat().st_size < 2_000_000
+    artefact = load_artefact()
+    assert tuple(artefact["features"]) == FEATURE_NAMES
+    assert 0.0 < artefact["threshold"] < 1.0
+    assert artefact["training"]["retrain"]
+
+
+def test_offline_judge_judges_without_network_and_is_deterministic(judge):
+    assert isinstance(judge, Judge) and judge.name == "offline"
+    items = [("Which lung has the nodule?", "The left lung.", "The left lung.</s>"),
+             ("Which lung has the nodule?", "The left lung.", "The right lung."),
+             ("Is there pleural effusion?", "No pleural effusion.", "Yes, a large effusion."),
+             ("Which lung has the nodule?", "The left lung.", "  ")]
+    first = [j.verdict for j in judge.judge_batch(items)]
+    assert first == [CORRECT, INCORRECT, INCORRECT, INCORRECT]
+    assert [judge.judge(*item).verdict for item in items] == first
+    assert OfflineJudge(encode=hashed_encoder).judge_batch(items)[1].raw == \
+        judge.judge_batch(items)[1].raw
+
+
+def test_a_feature_mismatch_is_refused(tmp_path):
+    import json
+
+    artefact = json.loads(DEFAULT_MODEL_PATH.read_text())
+    artefact["features"] = artefact["features"][:-1]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(artefact))
+    with pytest.raises(ValueError, match="retrain"):
+        OfflineJudge(model_path=path)
+
+
+def test_runner_uses_batches_and_a_failing_batch_is_failed(judge, monkeypatch):
+    from ct_spatial_bench.judges.registry import create_judge
+    from ct_spatial_bench.judges.runner import judge_predictions
+
+    assert create_judge("offline").name == "offline"
+    qa = [{"qa_id": "a", "question": "Which side?", "answer": "Left"},
+          {"qa_id": "b", "question": "Which side?", "answer": "Right"}]
+    preds = [{"qa_id": "a", "model": "m", "prediction": "Left", "status": "ok"},
+             {"qa_id": "b", "model": "m", "prediction": "", "status": "error", "error": "boom"}]
+    verdicts = judge_predictions([judge], qa, preds, progress=False)
+    assert [(v["qa_id"], v["verdict"]) for v in verdicts] == [("a", CORRECT), ("b", INCORRECT)]
+
+    def explode(items, progress=False):
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(judge, "judge_batch", explode)
+    verdicts = judge_predictions([judge], qa, preds, progress=False)
+    assert [v["verdict"] for v in verdicts] == [FAILED, INCORRECT]
+
+
+def test_feature_matrix_shape():
+    X = feature_matrix([("Where?", "Left.", "Left.")] * 3, EmbeddingCache(hashed_encoder))
+    assert X.shape == (3, len(FEATURE_NAMES)) and np.isfinite(X).all()

@@ -1,0 +1,20 @@
+"""Helpers for tests that run Kedro pipelines in a scratch copy of the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_scratch_project(root):
+    """A copy of the project's pyproject and conf in ``root``, so a test's ``kedro run`` writes
+    its data/ there and never into the checkout. The package itself is the installed one."""
+    import shutil
+
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
+    shutil.copy(PROJECT_ROOT / ".telemetry", root)
+    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    (root / "src").mkdir()  # Kedro checks the source folder exists
+    return root
