@@ -49,7 +49,7 @@ class IntensityMap:
     to the integer voxels a resize reads, the map to the (smaller) result.
     """
 
-    def __init__(self, clip: tuple[float, float], slope: float, intercept: float,
+    def __init__(self, clip: tuple[float, float] | None, slope: float, intercept: float,
                  constant: bool = False) -> None:
         self.clip, self.slope, self.intercept, self.constant = clip, slope, intercept, constant
 
@@ -77,11 +77,9 @@ class IntensityMap:
             lo, hi = (float(np.clip(v, *clip)) * slope + intercept
                       for v in (data.min(), data.max()))
             if hi == lo:
-                return cls(clip, 0.0, 0.0, constant=True)
+                return cls(None, 0.0, 0.0, constant=True)
             slope, intercept = slope / (hi - lo), (intercept - lo) / (hi - lo)
-        if spec.window is None:  # no bounds to apply; keep the integer clip a no-op
-            clip = (float(data.min()), float(data.max()))
-        return cls(clip, slope, intercept)
+        return cls(clip if spec.window is not None else None, slope, intercept)
 
     def scale(self, array: Any) -> Any:
         """The affine map on already clipped (e.g. interpolated) values, as float32."""
@@ -95,7 +93,7 @@ class IntensityMap:
         return out
 
     def apply(self, array: Any) -> Any:
-        """Clip, then map."""
+        """Clip (to the window, if any), then map."""
         import numpy as np
 
-        return self.scale(np.clip(array, *self.clip))
+        return self.scale(array if self.clip is None else np.clip(array, *self.clip))

@@ -33,7 +33,7 @@ def reorient(image: Any, target: str = "RAS") -> Any:
     affine = image.affine @ inv_ornt_aff(transform, image.shape[:3])
     header = image.header.copy()
     header.set_data_dtype(reoriented.dtype)
-    out = nib.Nifti1Image(np.ascontiguousarray(reoriented), affine, header)
+    out = nib.Nifti1Image(reoriented, affine, header)  # a view: flips and transposes copy nothing
     out.set_qform(affine, code=1)
     out.set_sform(affine, code=1)
     return out

@@ -93,7 +93,8 @@ def apply_spec(image: Any, spec: InputSpec) -> Any:
         data = rgb_of_windows(data, spec.rgb_windows)
     intensity = None if spec.rgb_windows is not None else IntensityMap.of_spec(data, spec)
     if spec.crop_foreground:
-        data = crop_foreground(data if intensity is None else np.clip(data, *intensity.clip))
+        bounds = None if intensity is None else intensity.clip  # the window moves the minimum
+        data = crop_foreground(data if bounds is None else np.clip(data, *bounds))
     if spec.shape is not None:
         target = _target_xyz(spec, permutation, data.shape[:3])
         resized_from = data.shape[:3]
@@ -116,7 +117,7 @@ def apply_spec(image: Any, spec: InputSpec) -> Any:
     if spec.shape is not None:  # torch's half-pixel resize: output voxel i is source
         scale = np.array(resized_from) / np.array(data.shape[:3])  # (i + 0.5) * scale - 0.5
         affine = affine @ _scaling_affine(scale, (scale - 1) / 2)
-    out = nib.Nifti1Image(np.ascontiguousarray(data), affine)
+    out = nib.Nifti1Image(data, affine)  # written in file order when saved: no copy here
     out.set_qform(affine, code=1)
     out.set_sform(affine, code=1)
     return out

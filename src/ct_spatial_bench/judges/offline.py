@@ -88,6 +88,9 @@ def load_artefact(path: str | Path = DEFAULT_MODEL_PATH) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{path}: trained on features this code does not compute ({unknown}); "
                          "retrain it with `kedro run --pipelines train_offline_judge`")
+    if max(artefact["trees"]["feature"], default=-1) >= len(artefact["features"]):
+        raise ValueError(f"{path}: its trees read more features than it lists; retrain it with "
+                         "`kedro run --pipelines train_offline_judge`")
     return artefact
 
 

@@ -228,7 +228,8 @@ def agreement_with_jury(jury_verdicts: Sequence[dict[str, Any]],
             (int(jury == "correct"), int(verdict["verdict"] == "correct")))
     out = {}
     for model, model_pairs in pairs.items():
-        result = agreement(*map(np.array, zip(*model_pairs)))
-        out[model] = {"offline_kappa": result["kappa"], "offline_accuracy": result["accuracy"],
-                      "offline_n": result["n"]}
+        jury, judge = (np.array(column) for column in zip(*model_pairs))
+        out[model] = {"offline_kappa": float(cohen_kappa(jury, judge)),
+                      "offline_accuracy": float((jury == judge).mean()),
+                      "offline_n": len(model_pairs)}
     return out

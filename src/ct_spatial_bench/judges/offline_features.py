@@ -22,7 +22,6 @@ import functools
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -35,7 +34,8 @@ _END_TOKENS = re.compile(r"</s>|<s>|<\|[a-z_]+\|>|<unk>|#{2,}", re.IGNORECASE)
 _CONTINUATION = re.compile(r"\b(?:question|q)\s*:|\banswer\s*:", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+(?:\.\d+)?")
 _NORMAL = re.compile(r"\b(?:normal|natural|preserved|unremarkable|patent|open|intact|clear"
-                     r"|usual|regular|within (?:normal )?limits|no (?:pathologic\w*|abnormal\w*))\b")
+                     r"|usual|regular|within (?:normal )?limits"
+                     r"|no (?:pathologic\w*|abnormal\w*))\b")
 _UNSPECIFIED = re.compile(r"\bnot (?:specif\w*|mention\w*|stated|described|clear)|\bunclear\b"
                           r"|\bdoes not (?:specify|mention|state)")
 _WH_WORDS = ("where", "which", "what", "how", "is_are", "does_do", "other")
@@ -57,16 +57,11 @@ def clean_prediction(text: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-@functools.lru_cache(maxsize=1)
-def _porter() -> Any:
-    from nltk.stem.porter import PorterStemmer
-
-    return PorterStemmer()
-
-
 @functools.lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    return _porter().stem(word)
+    from nltk.stem.porter import PorterStemmer  # nltk: already a dependency (METEOR)
+
+    return PorterStemmer().stem(word)
 
 
 def stems(text: str) -> list[str]:

@@ -25,7 +25,7 @@ from .offline_features import FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache, feat
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_GRID = {"learning_rate": [0.05, 0.1], "max_leaf_nodes": [8, 16],
+DEFAULT_GRID = {"learning_rate": [0.1], "max_leaf_nodes": [8, 16],
                 "max_iter": [150, 300]}
 THRESHOLDS = np.round(np.arange(0.20, 0.81, 0.02), 2)
 SEED = 0

@@ -21,14 +21,22 @@ def read_upstream_files(params: dict[str, Any]) -> tuple[list, list, list, Any]:
 def tabulate_reproduction(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     text_summary_rows: list[dict], params: dict[str, Any],
+    offline_verdicts: list[dict] | None = None,
 ) -> Any:
     """summary.csv: upstream's text-metric columns and the jury accuracy under every rule."""
     import pandas as pd
 
     from ct_spatial_bench.reproduction.summary import reproduction_summary
 
-    return pd.DataFrame(reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
-                                             n_boot=params.get("n_boot", 1000)))
+    table = pd.DataFrame(reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
+                                              n_boot=params.get("n_boot", 1000)))
+    # --- issue 7: offline_kappa / offline_accuracy, the offline judge against the jury ---
+    if offline_verdicts is not None:
+        from ct_spatial_bench.pipelines.offline_judge.nodes import add_offline_agreement
+
+        table = add_offline_agreement(table, verdicts, offline_verdicts)
+    # --- end issue 7 ---
+    return table
 
 
 def tabulate_reproduction_categories(

@@ -16,6 +16,7 @@ from ct_spatial_bench.pipelines.metrics.nodes import (
     summarise_text_metrics,
 )
 
+from ..offline_judge.nodes import judge_offline
 from .nodes import (
     as_table,
     compare_with_published,
@@ -37,7 +38,12 @@ def create_pipeline(**kwargs) -> Pipeline:
              "text_metrics_per_item", name="score_upstream_text"),
         node(summarise_text_metrics, ["text_metrics_per_item", "qa_items", "predictions"],
              "text_metrics_summary", name="summarise_upstream_text"),
-        node(tabulate_reproduction, [*RECORDS, "text_metrics_summary", "params:reproduce"],
+        # issue 7: the offline judge on every model read; summary.csv gets its agreement with
+        # the jury (offline_kappa, offline_accuracy). Its verdicts stay out of "verdicts".
+        node(judge_offline, ["qa_items", "predictions"], "offline_verdicts",
+             name="judge_offline"),
+        node(tabulate_reproduction,
+             [*RECORDS, "text_metrics_summary", "params:reproduce", "offline_verdicts"],
              "summary_table", name="tabulate_reproduction"),
         node(tabulate_reproduction_categories, RECORDS,
              ["category_accuracy", "category_performance_table"],
