@@ -1,4 +1,4 @@
-"""Project commands (Kedro loads ``<package>.cli``): ``kedro slurm submit`` (issue 8).
+"""Project commands (Kedro loads ``<package>.cli``): ``kedro slurm submit``.
 
     kedro slurm submit --env full --models m3d,merlin --dry-run   # print the scripts
     kedro slurm submit --env full --models m3d,merlin             # write and submit them

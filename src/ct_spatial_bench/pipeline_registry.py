@@ -44,7 +44,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         f"inference_{name}_blind": inference.create_pipeline(name, spec, blind=True)
         for name, spec in specs_of.items() if spec
     }
-    # issue 8: merge_<model> joins the parts of a sharded inference_<model> run (never combined
+    # merge_<model> joins the parts of a sharded inference_<model> run (never combined
     # with inference_<model> itself: both write <model>.predictions).
     merge_pipelines = {
         f"merge_{name}": inference.create_merge_pipeline(name) for name in specs_of
@@ -56,19 +56,19 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines: dict[str, Pipeline] = {
         "sanity_data": sanity_data.create_pipeline(),
         "qa_generation": qa_generation.create_pipeline(),
-        # Generated questions through the filter and tagger, apart from the benchmark (issue 5).
+        # Generated questions through the filter and tagger, apart from the benchmark.
         "qa_curation": qa_generation.create_curation_pipeline(),
         "qa_filtering": qa_filtering.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(all_specs),
         **inference_pipelines,
         **blind_controls,
-        **merge_pipelines,  # issue 8
+        **merge_pipelines,
         "judging": judging.create_pipeline(),
         "metrics": metrics.create_pipeline(),
         "reporting": reporting.create_pipeline(),
         # Upstream CT-SpatialVQA's files -> its published tables (not part of __default__).
         "reproduce": reproduce.create_pipeline(),
-        # Fit the offline judge on upstream's public verdicts (issue 7; not in __default__).
+        # Fit the offline judge on upstream's public verdicts (not in __default__).
         "train_offline_judge": offline_judge.create_pipeline(),
     }
     # Everything after the raw data, for a split whose raw data already exists (``--env full``).
@@ -80,7 +80,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         + pipelines["metrics"]
         + pipelines["reporting"]
     )
-    # issue 9: does a model look? The blind gap and the left-right flip (one rerun of the
+    # does a model look? The blind gap and the left-right flip (one rerun of the
     # laterality items' volumes) are cheap enough for the sanity default; the perturbations (a
     # rerun of every volume per strength) run with `kedro run --pipelines probes`, which also
     # redraws the report. Not in `benchmark`: on the full split the flip reruns ~1,000 volumes.
@@ -92,7 +92,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         if spec in SLICE_SPECS:
             pipelines[f"probes_representations_{name}"] = (
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
-    # (end issue 9)
     # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing
     # downstream by default (see the qa_curation pipeline).
     pipelines["__default__"] = (

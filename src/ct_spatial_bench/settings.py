@@ -5,7 +5,7 @@ from kedro.config import OmegaConfigLoader
 from ct_spatial_bench.hooks import ModelConfigurationHook, ProvenanceHook
 
 # Stops a run at once when a selected model has no checkpoint configured; every run writes a
-# provenance manifest to data/08_reporting/manifests/ (issue 6).
+# provenance manifest to data/08_reporting/manifests/.
 HOOKS = (ModelConfigurationHook(), ProvenanceHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader

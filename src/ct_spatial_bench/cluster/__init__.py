@@ -1,1 +1,1 @@
-"""Running the benchmark on a cluster: SLURM job scripts and their dependency chain (issue 8)."""
+"""Running the benchmark on a cluster: SLURM job scripts and their dependency chain."""

@@ -1,4 +1,4 @@
-"""A model's predictions: one JSON Lines file, or one part per shard of a sharded run (issue 8)."""
+"""A model's predictions: one JSON Lines file, or one part per shard of a sharded run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Input representations of a CT for 2D (slice-reading) models: the ablation of issue 9.
+"""Input representations of a CT for 2D (slice-reading) models: the representation ablation.
 
 Every view is a stack of uint8 RGB images ``(n, rows, columns, 3)`` in radiological display, as
 the slice specs produce them: axial slices top to bottom with the patient's right on the image's

@@ -60,7 +60,7 @@ def judge_predictions(
             results = llm_results[judge.name]
             for item, pred in joined:
                 verdicts.append(_llm_verdict(judge, item, pred, results))
-        elif hasattr(judge, "judge_batch"):  # offline judges that vectorise (issue 7)
+        elif hasattr(judge, "judge_batch"):  # offline judges that vectorise
             verdicts.extend(_batch_verdicts(judge, joined, progress))
         else:
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,

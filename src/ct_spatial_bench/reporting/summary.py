@@ -202,7 +202,7 @@ def html_report(
         "incorrect; items the judges could not decide and items without a prediction are outside "
         "the denominator.</p>",
         _html_table(_leaderboard_view(leaderboard_df)),
-        # issue 9: the probes' "does it look?" table sits beside the leaderboard
+        # the probes' "does it look?" table sits beside the leaderboard
         *[part for title, fragment in (after_leaderboard or {}).items()
           for part in (f"<h2>{esc(str(title))}</h2>", fragment)],
         "<h2>Accuracy by spatial category</h2>", _html_table(category_df),

@@ -1,4 +1,4 @@
-"""Node that joins the parts of a sharded inference run into the model's predictions (issue 8)."""
+"""Node that joins the parts of a sharded inference run into the model's predictions."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ def answer_questions(
     params: dict[str, Any],
     model_inputs: dict[str, Callable[[], Any]] | None = None,
     blind: bool = False,
-    prior_items: list[dict[str, Any]] | None = None,  # issue 9 (probes): the blind prior's items
+    prior_items: list[dict[str, Any]] | None = None,  # probes: the blind prior's items
 ) -> list[dict[str, Any]]:
     """Ask the model every question and return one prediction per QA item.
 
@@ -48,7 +48,7 @@ def answer_questions(
     index, num_shards = int(params.get("shard_index", 0)), int(params.get("num_shards", 1))
     items = select_shard(items, index, num_shards, params.get("shard_by", "volume"))
     checkpoint = shard_checkpoint(_checkpoint(params.get("checkpoint"), blind), index, num_shards)
-    if params.get("backend", "local") == "dask":  # issue 8: shards on a Dask cluster
+    if params.get("backend", "local") == "dask":  # shards on a Dask cluster
         from functools import partial
 
         from ct_spatial_bench.models.dask_backend import run_on_dask

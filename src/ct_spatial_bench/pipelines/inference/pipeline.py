@@ -32,7 +32,7 @@ def create_pipeline(model: str, input_spec: str | None = None, blind: bool = Fal
 
 
 def create_merge_pipeline(model: str, blind: bool = False, **kwargs) -> Pipeline:
-    """``merge_<model>`` (issue 8): the parts of a sharded ``inference_<model>`` run
+    """``merge_<model>``: the parts of a sharded ``inference_<model>`` run
     (``<model>.prediction_parts``) joined by ``qa_id`` into ``<model>.predictions``."""
     from .merge import merge_predictions
 

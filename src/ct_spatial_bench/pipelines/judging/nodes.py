@@ -54,7 +54,7 @@ def judge_all(
     defaults = {"prompts_dir": params["prompts_dir"]} if params.get("prompts_dir") else {}
     judges = build_judges(params["judges"], api_keys, params.get("require_all_judges", False),
                           defaults)
-    if not judges and params.get("fallback_judge"):  # issue 7: keyless runs judge offline
+    if not judges and params.get("fallback_judge"):  # keyless runs judge offline
         logger.warning("judging: no configured judge has its API key; using the %r judge "
                        "(judging.fallback_judge)", params["fallback_judge"])
         judges = build_judges([params["fallback_judge"]])

@@ -1,4 +1,4 @@
-"""``probes``: does a model read the CT? (issue 9)
+"""``probes``: does a model read the CT?
 
 ``create_flip_pipeline``: the blind gap and the left-right flip of the laterality items for
 ``models``, and the "does it look?" table (cheap: one rerun of the laterality items' volumes).

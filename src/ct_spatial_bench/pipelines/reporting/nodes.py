@@ -123,7 +123,7 @@ def write_html_report_with_probes(
     paired_rows: list[dict], params: dict[str, Any], does_it_look: Any, blind_gap: Any,
     robustness: Any, representations: Any, probe_params: dict[str, Any],
 ) -> str:
-    """The report with the probes' tables (issue 9), each None until its pipeline has run."""
+    """The report with the probes' tables, each None until its pipeline has run."""
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,

@@ -45,7 +45,7 @@ def create_pipeline(**kwargs) -> Pipeline:
               "model_accuracy", "text_metrics_summary", "text_metrics_per_item",
               "category_accuracy", "judge_agreement", "metric_intervals", "paired_tests",
               "params:reporting",
-              # issue 9: the probes' tables (None until the probes have run)
+              # the probes' tables (None until the probes have run)
               "probe_does_it_look", "probe_blind_gap", "probe_robustness",
               "probe_representations", "params:probes"],
              "html_report", name="write_html_report"),

@@ -30,12 +30,12 @@ def tabulate_reproduction(
 
     table = pd.DataFrame(reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
                                               n_boot=params.get("n_boot", 1000)))
-    # --- issue 7: offline_kappa / offline_accuracy, the offline judge against the jury ---
+    # --- offline_kappa / offline_accuracy, the offline judge against the jury ---
     if offline_verdicts is not None:
         from ct_spatial_bench.pipelines.offline_judge.nodes import add_offline_agreement
 
         table = add_offline_agreement(table, verdicts, offline_verdicts)
-    # --- end issue 7 ---
+    # --- end ---
     return table
 
 

@@ -38,7 +38,7 @@ def create_pipeline(**kwargs) -> Pipeline:
              "text_metrics_per_item", name="score_upstream_text"),
         node(summarise_text_metrics, ["text_metrics_per_item", "qa_items", "predictions"],
              "text_metrics_summary", name="summarise_upstream_text"),
-        # issue 7: the offline judge on every model read; summary.csv gets its agreement with
+        # the offline judge on every model read; summary.csv gets its agreement with
         # the jury (offline_kappa, offline_accuracy). Its verdicts stay out of "verdicts".
         node(judge_offline, ["qa_items", "predictions"], "offline_verdicts",
              name="judge_offline"),
