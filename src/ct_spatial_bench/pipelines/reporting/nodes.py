@@ -67,27 +67,33 @@ def plot_judge_agreement(agreement_rows: list[dict]) -> Any:
     return plot(agreement_rows)
 
 
-def _run_info(qa_items: list[dict], predictions: list[dict], params: dict[str, Any]) -> dict:
+def _run_info(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
+    decision_rows: list[dict], params: dict[str, Any],
+) -> dict:
+    """What was run, read from the records themselves (the judges that actually gave verdicts,
+    the rule the jury used), so the report cannot disagree with the data."""
+    judges = sorted({f"{v['judge']} ({v['judge_model']})" for v in verdicts})
     return {
         "split": params.get("split_name", ""),
         "n_questions": len(qa_items),
         "n_volumes": len({i["case_id"] for i in qa_items}),
         "models": sorted({p["model"] for p in predictions}),
-        "judges": params.get("judges_label", ""),
-        "jury_rule": params.get("jury_rule", ""),
+        "judges": ", ".join(judges),
+        "jury_rule": ", ".join(sorted({r["rule"] for r in decision_rows})),
         "output_dir": params.get("output_dir", "data/08_reporting"),
     }
 
 
 def write_summary(
     leaderboard_df: Any, category_df: Any, qa_items: list[dict], predictions: list[dict],
-    params: dict[str, Any],
+    verdicts: list[dict], decision_rows: list[dict], params: dict[str, Any],
 ) -> str:
     """The short summary a person reads first."""
     from ct_spatial_bench.reporting.summary import summary_markdown
 
     return summary_markdown(leaderboard_df, category_df,
-                            _run_info(qa_items, predictions, params))
+                            _run_info(qa_items, predictions, verdicts, decision_rows, params))
 
 
 def write_html_report(
@@ -111,7 +117,8 @@ def write_html_report(
         decisions=effective_decisions(decisions, predictions), accuracy_rows=accuracy_rows,
         text_summary_rows=text_summary_rows, per_item_rows=per_item_rows,
         category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
-        paired_rows=paired_rows, run_info=_run_info(qa_items, predictions, params),
+        paired_rows=paired_rows,
+        run_info=_run_info(qa_items, predictions, verdicts, decision_rows, params),
         **_probe_sections(probe_tables),
     )
 

@@ -38,7 +38,7 @@ def create_pipeline(**kwargs) -> Pipeline:
              name="plot_judge_agreement"),
         node(write_summary,
              ["leaderboard", "category_performance", "benchmark_qa", "pooled_predictions",
-              "params:reporting"],
+              "verdicts", "jury_decisions", "params:reporting"],
              "summary", name="write_summary"),
         node(write_html_report_with_probes,
              ["benchmark_qa", "pooled_predictions", "verdicts", "jury_decisions",
