@@ -100,3 +100,38 @@ def test_output_dir_is_where_the_catalog_reads_each_spec():
         suffix = entry.get("filename_suffix", ".npy")
         assert entry["path"] == f"{params['output_dir']}/{name}", name
         assert suffix == (".npy" if spec.get("output") == "npy" else ".nii.gz"), name
+
+
+def test_ct_rate_metadata_fills_what_a_raw_header_lacks_and_spares_a_fixed_one(tmp_path):
+    """A raw CT-RATE volume (unit spacing, stored values 0..4095, no scaling) gets spacing and HU
+    from the metadata CSV; a fixed one already in HU with real spacing is left alone."""
+    import nibabel as nib
+
+    from ct_spatial_bench.imaging.orientation import voxel_spacing
+
+    raw = np.full((6, 5, 4), 24, dtype=np.int16)  # air at intercept -1024
+    raw[2:4, 2:3, 1:3] = 1064  # +40 HU soft tissue
+    nib.save(nib.Nifti1Image(raw, np.eye(4)), str(tmp_path / "valid_1_a_1.nii.gz"))
+    fixed = (raw.astype(np.int32) - 1024).astype(np.int16)
+    nib.save(nib.Nifti1Image(fixed, np.diag([0.7, 0.7, 1.5, 1.0])),
+             str(tmp_path / "valid_2_a_1.nii.gz"))
+    csv_path = tmp_path / "validation_metadata.csv"
+    csv_path.write_text(
+        "VolumeName,XYSpacing,ZSpacing,RescaleSlope,RescaleIntercept\n"
+        'valid_1_a_1.nii.gz,"[0.5, 0.5]",2.0,1,-1024\n'
+        'valid_2_a_1.nii.gz,"[0.7, 0.7]",1.5,1,-1024\n')
+    loaders = {k: NiftiDataset(str(tmp_path / f"{k}.nii.gz")).load
+               for k in ("valid_1_a_1", "valid_2_a_1")}
+    out = tmp_path / "inputs"
+    params = {**_params(out, specs={"ras_hu": SPECS["ras_hu"]}),
+              "ct_rate_metadata": str(csv_path)}
+    *_, manifest = preprocess_volumes(_qa(loaders), loaders, params, ("ras_hu",))
+    by_key = {row["volume_key"]: row for row in manifest}
+    assert by_key["valid_1_a_1"]["ct_rate_metadata"] == {"spacing_from": "metadata",
+                                                         "rescale_from": "metadata"}
+    assert by_key["valid_2_a_1"]["ct_rate_metadata"]["spacing_from"] == "header"
+    for key in loaders:
+        written = nib.load(str(out / "ras_hu" / f"{key}.nii.gz"))
+        np.testing.assert_array_equal(np.asanyarray(written.dataobj), fixed)
+    raw_out = nib.load(str(out / "ras_hu" / "valid_1_a_1.nii.gz"))
+    assert voxel_spacing(raw_out) == pytest.approx((0.5, 0.5, 2.0))

@@ -68,8 +68,13 @@ def prepare_targets(targets: Iterable[OutputTarget]) -> None:
 
 
 def preprocess_volume(key: str, load: Callable[[], Any] | None,
-                      targets: list[OutputTarget], backend: str | None = None) -> dict[str, Any]:
-    """Make every missing output of one volume; return its manifest row (never raises)."""
+                      targets: list[OutputTarget], backend: str | None = None,
+                      ct_rate_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make every missing output of one volume; return its manifest row (never raises).
+
+    ``ct_rate_metadata`` (this volume's row of CT-RATE's metadata CSV) fills in spacing and HU
+    rescale only where the header lacks them, so a "fixed" volume is never rescaled twice.
+    """
     from types import SimpleNamespace
 
     from ct_spatial_bench.imaging.decode import (
@@ -99,6 +104,12 @@ def preprocess_volume(key: str, load: Callable[[], Any] | None,
             backend = backend or gzip_backend()
             decoded = decode_file(path, backend) if path else decode_volume(image, backend)
             row["gzip_backend"] = backend
+            if ct_rate_metadata is not None:
+                from ct_spatial_bench.imaging.ct_rate import apply_ct_rate_metadata
+
+                decoded, row["ct_rate_metadata"] = apply_ct_rate_metadata(decoded,
+                                                                          ct_rate_metadata)
+                row["source_spacing"] = list(voxel_spacing(decoded))
             by_orientation: dict[str, Any] = {}  # specs sharing an orientation share the flip
             for target in todo:
                 orientation = target.spec.orientation
@@ -152,9 +163,14 @@ def save_output(path: Path, output: Any) -> None:
 
 def preprocess_all(jobs: list[tuple[str, Callable[[], Any] | None]], targets: list[OutputTarget],
                    workers: int | None = 1, backend: str | None = None,
-                   progress: bool = True) -> list[dict[str, Any]]:
+                   progress: bool = True,
+                   ct_rate_metadata: dict[str, dict[str, Any]] | None = None,
+                   ) -> list[dict[str, Any]]:
     """Run ``preprocess_volume`` over ``(key, load)`` jobs with ``workers`` processes
-    (1: in this process; None or 0: one per CPU). Returns the manifest rows sorted by key."""
+    (1: in this process; None or 0: one per CPU). Returns the manifest rows sorted by key.
+
+    ``ct_rate_metadata`` maps CT-RATE VolumeNames (``valid_1_a_1.nii.gz``) to their metadata; a
+    job's volume is looked up by its key's file name."""
     from tqdm.auto import tqdm
 
     prepare_targets(targets)
@@ -162,11 +178,16 @@ def preprocess_all(jobs: list[tuple[str, Callable[[], Any] | None]], targets: li
     finished = [job for job in jobs if all(t.path(job[0]).is_file() for t in targets)]
     todo = [job for job in jobs if job not in finished]
     workers = resolve_workers(workers, len(todo))
-    rows = [_logged(preprocess_volume(key, load, targets, backend)) for key, load in finished]
+    def metadata_of(key: str) -> dict[str, Any] | None:
+        return (ct_rate_metadata or {}).get(f"{Path(key).name}.nii.gz")
+
+    rows = [_logged(preprocess_volume(key, load, targets, backend, metadata_of(key)))
+            for key, load in finished]
     with tqdm(total=len(todo), desc="preprocessing", disable=not progress, leave=False) as bar:
         if workers <= 1:
             for key, load in todo:
-                rows.append(_logged(preprocess_volume(key, load, targets, backend)))
+                rows.append(_logged(preprocess_volume(key, load, targets, backend,
+                                                      metadata_of(key))))
                 bar.update()
         else:
             import multiprocessing
@@ -174,8 +195,8 @@ def preprocess_all(jobs: list[tuple[str, Callable[[], Any] | None]], targets: li
 
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                futures = [pool.submit(preprocess_volume, key, load, targets, backend)
-                           for key, load in todo]
+                futures = [pool.submit(preprocess_volume, key, load, targets, backend,
+                                       metadata_of(key)) for key, load in todo]
                 for future in as_completed(futures):
                     rows.append(_logged(future.result()))
                     bar.update()

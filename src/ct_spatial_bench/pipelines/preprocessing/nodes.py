@@ -23,8 +23,10 @@ def preprocess_volumes(
     a rerun makes only what is missing. The ``model_inputs_<spec>`` outputs therefore receive no
     further partitions here (an empty dict saves nothing); they are the read side for inference.
     The last output is a manifest row per volume (source orientation, shape, spacing, the specs
-    made and reused, seconds, and an error where it could not be read); a bad volume is logged
-    and recorded, and the other volumes go on.
+    made and reused, seconds, where spacing and rescale came from, and an error where it could
+    not be read); a bad volume is logged and recorded, and the other volumes go on.
+    ``params["ct_rate_metadata"]``: CT-RATE's metadata CSV, for volumes whose headers lack spacing
+    or rescale (the "fixed" release carries them; then leave it null).
     """
     from pathlib import Path
 
@@ -38,8 +40,13 @@ def preprocess_volumes(
     prefix = params.get("volume_path_prefix", "")
     keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
     jobs = [(key, raw_volumes.get(key)) for key in keys]
+    metadata = None
+    if params.get("ct_rate_metadata"):
+        from ct_spatial_bench.imaging.ct_rate import load_ct_rate_metadata
+
+        metadata = load_ct_rate_metadata(params["ct_rate_metadata"])
     manifest = preprocess_all(jobs, targets, workers=params.get("workers", 1),
-                              backend=params.get("gzip_backend"))
+                              backend=params.get("gzip_backend"), ct_rate_metadata=metadata)
     failed = sum(r["status"] == "error" for r in manifest)
     made = sum(bool(r["made"]) for r in manifest)
     logger.info("preprocessing: %d volumes (%d made, %d already done, %d failed), specs %s",
