@@ -200,16 +200,23 @@ class GeometryBaseline:
                 "generation": {"method": "hu-thresholds+components", **self.thresholds}}
 
     def answer(self, batch: list[ModelInput]) -> list[str]:
-        return [self.answer_one(item.question, item.image) for item in batch]
+        # A batch's questions share their volume's image object: look its scene up once per
+        # object, not once per question (scene_of hashes the whole volume to find its cache key).
+        scenes: dict[int, Scene] = {}
+        return [self.answer_one(item.question, item.image, scenes) for item in batch]
 
-    def answer_one(self, question: str, image: Any) -> str:
+    def answer_one(self, question: str, image: Any,
+                   scenes: dict[int, Scene] | None = None) -> str:
         from ct_spatial_bench.synthetic.questions import TEMPLATES
 
         template_id = next((tid for tid, tpl in TEMPLATES.items()
                             if tpl.pattern.match(question or "")), None)
         if template_id is None or image is None:
             return UNKNOWN
-        answerer = _Answerer(self.scene_of(image), self.thresholds)
+        scenes = {} if scenes is None else scenes
+        if id(image) not in scenes:
+            scenes[id(image)] = self.scene_of(image)
+        answerer = _Answerer(scenes[id(image)], self.thresholds)
         if template_id in NODULE_TEMPLATES:
             nodule = _largest(answerer.scene.nodules)
             return getattr(answerer, template_id)(nodule) if nodule else "No nodule seen"
