@@ -1,24 +1,8 @@
-"""Small file helpers shared by the project's datasets."""
+"""The read-only guard shared by the project's datasets (atomic writes live in ``fileio``)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` so a crash never leaves a half-written file under ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def refuse_if_read_only(read_only: bool, filepath: str | os.PathLike, what: str) -> None:

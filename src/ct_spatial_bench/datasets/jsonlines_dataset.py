@@ -8,7 +8,8 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from ct_spatial_bench.datasets._io import atomic_write_bytes, refuse_if_read_only
+from ct_spatial_bench.datasets._io import refuse_if_read_only
+from ct_spatial_bench.fileio import atomic_write_bytes
 from ct_spatial_bench.records import iter_jsonl
 
 

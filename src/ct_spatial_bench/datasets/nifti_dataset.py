@@ -8,6 +8,7 @@ from typing import Any
 from kedro.io import AbstractDataset
 
 from ct_spatial_bench.datasets._io import refuse_if_read_only
+from ct_spatial_bench.fileio import atomic_destination
 
 
 class NiftiDataset(AbstractDataset[Any, Any]):
@@ -36,26 +37,15 @@ class NiftiDataset(AbstractDataset[Any, Any]):
         return nib.load(str(self._filepath), **self._load_args)
 
     def _save(self, data: Any) -> None:
-        import os
-        import tempfile
-
         import nibabel as nib
 
         refuse_if_read_only(self._read_only, self._filepath, "NIfTI volume")
         if isinstance(data, tuple):
             array, affine = data
             data = nib.Nifti1Image(array, affine)
-        path = Path(self._filepath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        suffix = ".nii.gz" if path.name.endswith(".gz") else ".nii"
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-        os.close(fd)
-        try:
+        suffix = ".nii.gz" if self._filepath.name.endswith(".gz") else ".nii"
+        with atomic_destination(self._filepath, suffix) as tmp:
             nib.save(data, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     def _exists(self) -> bool:
         return Path(self._filepath).is_file()

@@ -8,7 +8,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from ct_spatial_bench.datasets._io import atomic_write_bytes
+from ct_spatial_bench.fileio import atomic_write_bytes
 
 
 class NpyDataset(AbstractDataset[Any, Any]):

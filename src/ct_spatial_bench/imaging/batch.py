@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -140,13 +139,11 @@ def save_output(path: Path, output: Any) -> None:
     import nibabel as nib
     import numpy as np
 
+    from ct_spatial_bench.fileio import atomic_destination
     from ct_spatial_bench.imaging.decode import gzip_backend
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".npy" if path.name.endswith(".npy") else ".nii.gz"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
+    with atomic_destination(path, suffix) as tmp:
         if suffix == ".npy":
             np.save(tmp, np.asarray(output), allow_pickle=False)
         elif gzip_backend() == "isal":  # ISA-L deflates several times faster than zlib
@@ -155,10 +152,6 @@ def save_output(path: Path, output: Any) -> None:
             Path(tmp).write_bytes(igzip.compress(output.to_bytes(), compresslevel=1))
         else:
             nib.save(output, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def preprocess_all(jobs: list[tuple[str, Callable[[], Any] | None]], targets: list[OutputTarget],
