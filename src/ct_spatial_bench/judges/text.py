@@ -8,7 +8,8 @@ read inside "nodule" or "node".
 from __future__ import annotations
 
 import re
-from collections import Counter
+
+from ct_spatial_bench.metrics.text import bag_f1
 
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 _PUNCTUATION = re.compile(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)")  # keep decimal points in "5.5"
@@ -55,14 +56,7 @@ def content_tokens(text: str) -> list[str]:
 
 def token_f1(reference: str, prediction: str) -> float:
     """SQuAD-style token F1 on content words (stopwords removed)."""
-    ref, pred = content_tokens(reference), content_tokens(prediction)
-    if not ref or not pred:
-        return float(ref == pred)
-    common = sum((Counter(ref) & Counter(pred)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    return bag_f1(content_tokens(reference), content_tokens(prediction))
 
 
 def is_yes_no_question(question: str) -> bool:

@@ -49,10 +49,13 @@ def exact_match(ref: str, pred: str) -> float:
 
 def token_f1(ref: str, pred: str) -> float:
     """SQuAD token F1 on normalised words; two empty texts agree (1.0), one empty scores 0.0."""
-    ref_tokens = normalise_answer(ref).split()
-    pred_tokens = normalise_answer(pred).split()
+    return bag_f1(normalise_answer(ref).split(), normalise_answer(pred).split())
+
+
+def bag_f1(ref_tokens: Sequence[str], pred_tokens: Sequence[str]) -> float:
+    """F1 of two bags of tokens (repeats count); two empty bags agree (1.0), one empty scores 0."""
     if not ref_tokens or not pred_tokens:
-        return float(ref_tokens == pred_tokens)
+        return float(len(ref_tokens) == len(pred_tokens))
     overlap = sum((Counter(ref_tokens) & Counter(pred_tokens)).values())
     if overlap == 0:
         return 0.0
