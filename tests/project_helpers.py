@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Upstream CT-SpatialVQA's public files, beside the checkout; tests that read them skip without.
+UPSTREAM_REFERENCE = (PROJECT_ROOT.parent / "shared" / "reference" / "ct_spatialvqa").resolve()
 
 
 def make_scratch_project(root):

@@ -5,8 +5,7 @@ import pytest
 
 from ct_spatial_bench.curation.agreement import (
     binary_agreement, measure_curation_agreement, render_markdown)
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "ct_spatialvqa"
+from project_helpers import UPSTREAM_REFERENCE as SHARED
 
 
 def test_binary_agreement_figures():

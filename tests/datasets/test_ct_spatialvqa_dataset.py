@@ -5,8 +5,7 @@ import pytest
 
 from ct_spatial_bench.datasets.ct_spatialvqa_dataset import CTSpatialVQADataset
 from ct_spatial_bench.datasets.reports_dataset import RadiologyReportsDataset
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "ct_spatialvqa"
+from project_helpers import UPSTREAM_REFERENCE as SHARED
 
 
 def _write(folder: Path):

@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pytest
 
@@ -7,8 +6,8 @@ from ct_spatial_bench.judges.jury import jury_decisions
 from ct_spatial_bench.judges.upstream import (occurrence_keys, predictions_from_upstream,
                                               verdicts_from_upstream)
 from ct_spatial_bench.records import RecordError, iter_jsonl, load_qa_items
+from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "ct_spatialvqa"
 
 
 def qa(qa_id, case, question, answer):

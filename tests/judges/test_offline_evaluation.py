@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +10,8 @@ from ct_spatial_bench.judges.offline_evaluation import (agreement, cross_model_e
                                                         disagreements, evaluation_markdown,
                                                         per_category)
 from ct_spatial_bench.judges.offline_features import FEATURE_NAMES
+from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = PROJECT_ROOT.parent / "shared" / "reference" / "ct_spatialvqa"
 
 
 def test_agreement_counts_the_confusion_matrix():

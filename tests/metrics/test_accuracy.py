@@ -2,7 +2,6 @@ import json
 import math
 import os
 import random
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,8 @@ from ct_spatial_bench.spatial.categories import (
     DEPTH,
     LATERALITY,
 )
+from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "ct_spatialvqa"
 
 
 def qa(qa_id, categories):

@@ -12,8 +12,8 @@ from ct_spatial_bench.metrics.meteor import (
     lexnames_text,
     wordnet_available,
 )
+from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "ct_spatialvqa"
 
 
 def fake_wordnet(folder: Path) -> Path:

@@ -2,7 +2,6 @@ import math
 import os
 import random
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from ct_spatial_bench.metrics.text import (
     token_f1,
 )
 from ct_spatial_bench.records import RecordError, iter_jsonl, load_qa_items
+from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "ct_spatialvqa"
 
 
 def qa(qa_id, answer):

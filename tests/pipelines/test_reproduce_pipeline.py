@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 from project_helpers import make_scratch_project
+from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = (PROJECT_ROOT / ".." / "shared" / "reference" / "ct_spatialvqa").resolve()
 TEXT_COLUMNS = ("bleu", "meteor", "rouge1_f", "rouge2_f", "rougeL_f", "sbert_cosine")
 
 
