@@ -106,7 +106,7 @@ def write_html_report(
     """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
     their intervals, paired tests, five plots, and the worst failures per model and category.
 
-    The plots are drawn again here because Kedro's MatplotlibWriter is write-only.
+    The plots are drawn again here because kedro-datasets' MatplotlibDataset cannot be loaded.
     """
     from ct_spatial_bench.metrics.accuracy import effective_decisions
     from ct_spatial_bench.reporting.report import full_html_report
