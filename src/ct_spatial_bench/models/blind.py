@@ -30,6 +30,7 @@ class BlindBaseline:
 
     name = "blind"
     input_spec = None
+    needs_answer_prior = True  # the inference node passes the benchmark's answers as the prior
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter] = defaultdict(Counter)

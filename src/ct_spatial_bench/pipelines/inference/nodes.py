@@ -25,7 +25,7 @@ def answer_questions(
     ``blind``: the model's blind control (same prompt, image blanked), named ``<model>_blind``.
     ``prior_items``: the items the blind prior is built from when they differ from those asked
     (the probes ask a subset, with mirrored answers, and must get the benchmark's prior).
-    Issue 8: ``shard_index`` / ``num_shards`` answer only shard i of N (a volume's questions stay
+    ``shard_index`` / ``num_shards`` answer only shard i of N (a volume's questions stay
     together, ``shard_by: volume``, or ``qa_id``) with a checkpoint of its own, returned as a
     ``PredictionPart`` that the predictions dataset writes as a part for ``merge_<model>``;
     ``backend: dask`` runs the shards on a Dask cluster (``models.dask_backend``).
@@ -39,7 +39,7 @@ def answer_questions(
     check_configured(params["model"], config)
     adapter = _make_adapter(params, blind)
     config.setdefault("batch_size", params.get("batch_size", 8))
-    if getattr(adapter, "needs_answer_prior", False) or adapter.name == "blind":
+    if getattr(adapter, "needs_answer_prior", False):
         config["answer_prior"] = [
             {"qa_id": i["qa_id"], "question": i["question"], "answer": i["answer"]}
             for i in (qa_items if prior_items is None else prior_items)
