@@ -106,7 +106,10 @@ def test_an_array_job_and_its_afterok_chain_run(tmp_path, slurm_env, monkeypatch
         Job("inference_x", f'echo "shard $SLURM_ARRAY_TASK_ID" > {out}/shard-$SLURM_ARRAY_TASK_ID',
             small, array=3),
         Job("merge_x", f"cat {out}/shard-* > {out}/merged", small, after=["inference_x"]),
-        Job("judging", f"wc -l < {out}/merged > {out}/judged", small, after=["merge_x"]),
+        # Written then renamed: the shell creates a redirect's target before the command fills it,
+            # so polling for the file alone would race with its writer.
+            Job("judging", f"wc -l < {out}/merged > {out}/judged.part && mv {out}/judged.part {out}/judged",
+                small, after=["merge_x"]),
     ]
     paths = write_scripts(jobs, tmp_path / "scripts", project_dir=tmp_path,
                           log_dir=tmp_path / "logs", setup=[])
