@@ -37,7 +37,10 @@ def register_pipelines() -> dict[str, Pipeline]:
     default_specs = tuple(sorted({specs_of[m] for m in DEFAULT_MODELS if specs_of[m]}))
 
     inference_pipelines = {
-        f"inference_{name}": inference.create_pipeline(name, spec) for name, spec in specs_of.items()
+        f"inference_{name}": inference.create_pipeline(
+            name, spec, answer_prior="blind_answer_prior" if MODEL_REGISTRY[name].answer_prior
+            else None)
+        for name, spec in specs_of.items()
     }
     # The blind control of every model that looks at an image: same prompt, image blanked.
     blind_controls = {

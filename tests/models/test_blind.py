@@ -1,13 +1,17 @@
 from ct_spatial_bench.models.base import ModelAdapter, ModelInput
 from ct_spatial_bench.models.blind import BlindBaseline
 
+LUNG = "Which lung contains the nodule?"
 
-def _prior():
-    rows = [("a", "Which lung contains the nodule?", "Right lung"),
-            ("b", "Which lung contains the nodule?", "Right lung"),
-            ("c", "Which lung contains the nodule?", "Left lung"),
-            ("d", "Is the nodule subpleural?", "No")]
-    return [{"qa_id": q, "question": t, "answer": a} for q, t, a in rows]
+
+def _prior(rows):
+    return [{"qa_id": q, "case_id": c, "question": t, "answer": a} for q, c, t, a in rows]
+
+
+def _loaded(rows) -> BlindBaseline:
+    model = BlindBaseline()
+    model.load({"answer_prior": _prior(rows)})
+    return model
 
 
 def test_is_an_adapter_without_image():
@@ -15,17 +19,30 @@ def test_is_an_adapter_without_image():
     assert BlindBaseline.input_spec is None
 
 
-def test_leave_one_out_majority():
-    model = BlindBaseline()
-    model.load({"answer_prior": _prior()})
-    answers = model.answer([ModelInput("a", "Which lung contains the nodule?"),
-                            ModelInput("c", "Which lung contains the nodule?")])
-    # without its own vote, "a" sees Right 1 / Left 1 (tie -> alphabetical), "c" sees Right 2
-    assert answers == ["Left lung", "Right lung"]
+def test_a_disjoint_prior_is_used_whole():
+    model = _loaded([("p1", "x1", LUNG, "Right lung"), ("p2", "x2", LUNG, "Right lung"),
+                     ("p3", "x3", LUNG, "Left lung")])
+    assert model.answer([ModelInput("asked", LUNG)]) == ["Right lung"]
 
 
-def test_own_answer_is_never_the_only_evidence():
-    model = BlindBaseline()
-    model.load({"answer_prior": _prior()})
-    # "d" is the only question of its form: the item's own answer must not leak
-    assert model.answer([ModelInput("d", "Is the nodule subpleural?")]) == ["Yes"]
+def test_the_asked_case_is_left_out_of_the_prior():
+    model = _loaded([("a", "case1", LUNG, "Left lung"), ("b", "case1", LUNG, "Left lung"),
+                     ("c", "case2", LUNG, "Right lung")])
+    # case1's own two answers would outvote case2's; without them only "Right lung" remains
+    assert model.answer([ModelInput("a", LUNG)]) == ["Right lung"]
+    assert model.answer([ModelInput("c", LUNG)]) == ["Left lung"]
+
+
+def test_a_balanced_form_is_not_systematically_wrong_with_a_disjoint_prior():
+    # Leaving out the item alone would answer every one of these wrongly (its own vote lost).
+    asked = [("q1", "c1", "Yes"), ("q2", "c2", "No"), ("q3", "c3", "Yes"), ("q4", "c4", "No")]
+    prior = [(f"p{i}", f"x{i}", "Is the nodule subpleural?", a)
+             for i, a in enumerate(["Yes", "Yes", "No"])]
+    model = _loaded(prior)
+    answers = model.answer([ModelInput(q, "Is the nodule subpleural?") for q, _, _ in asked])
+    assert sum(a == truth for a, (_, _, truth) in zip(answers, asked)) == 2
+
+
+def test_nothing_of_the_asked_case_leaks_when_it_is_the_only_evidence():
+    model = _loaded([("d", "case1", "Is the nodule subpleural?", "No")])
+    assert model.answer([ModelInput("d", "Is the nodule subpleural?")]) == ["Yes"]  # fallback

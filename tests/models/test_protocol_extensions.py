@@ -94,7 +94,7 @@ def test_worker_serves_a_model_from_another_interpreter():
     finally:
         remote.close()
     assert [p["prediction"] for p in preds] == ["Left", "Left", "Yes"]
-    assert preds[0]["model_revision"] == "blind-v1"
+    assert preds[0]["model_revision"] == "blind-v2"
 
 
 def test_worker_errors_come_back_as_errors():
@@ -112,7 +112,7 @@ def test_worker_protocol_keeps_stdout_for_replies():
     out = subprocess.run([sys.executable, "-c", "print('noise');" + code], input=request,
                          capture_output=True, text=True, check=True)
     replies = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    assert replies[0]["ok"] and replies[0]["describe"]["model_revision"] == "blind-v1"
+    assert replies[0]["ok"] and replies[0]["describe"]["model_revision"] == "blind-v2"
 
 
 @pytest.mark.slow

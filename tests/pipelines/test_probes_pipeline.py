@@ -54,7 +54,9 @@ def test_geometry_follows_the_flip_and_blind_does_not(probes_run):
     assert int(geometry["n_items"]) == int(blind["n_items"]) > 0
     assert float(geometry["flip_consistency"]) == 1.0
     assert float(blind["flip_consistency"]) == 0.0 and float(blind["same_side_rate"]) == 1.0
-    assert float(geometry["blind_gap"]) > 0.5 and geometry["blind_gap_flagged"] == "False"
+    # geometry is right on every item, so its gap is what the blind prior misses; the paired test
+    # must find it above zero
+    assert 0 < float(geometry["blind_gap"]) < 1 and geometry["blind_gap_flagged"] == "False"
 
 
 @pytest.mark.slow

@@ -21,39 +21,43 @@ def question_forms(question: str) -> list[str]:
 
 
 class BlindBaseline:
-    """Answers with the commonest reference answer among *other* questions of the same form.
+    """Answers with the commonest reference answer among questions of the same form.
 
     It is a prior, not a model: it shows how much of a score the question wording alone earns.
-    The item's own answer is always left out (leave-one-out), so it never sees what it is asked.
-    The prior comes from ``config["answer_prior"]``: ``[{"qa_id", "question", "answer"}, ...]``.
+    The prior comes from ``config["answer_prior"]``: ``[{"qa_id", "case_id", "question",
+    "answer"}, ...]``. Best from cases never asked (the sanity split draws extra phantoms for it).
+    When the prior holds the asked items themselves (the full split), every row of the asked
+    item's case is left out, so it never learns from the scan it is asked about. Leaving out the
+    item alone would not do: on a form answered "Yes" and "No" equally often, the item's own
+    answer would always lose the vote and the floor would read 0.
     """
 
     name = "blind"
     input_spec = None
-    needs_answer_prior = True  # the inference node passes the benchmark's answers as the prior
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter] = defaultdict(Counter)
-        self._own: dict[str, tuple[list[str], str]] = {}
+        self._case_counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+        self._case_of: dict[str, str] = {}
         self._fallback = "Yes"
 
     def load(self, config: dict[str, Any]) -> None:
         for row in config.get("answer_prior", []):
-            forms = question_forms(row["question"])
-            for form in forms:
+            case = row.get("case_id") or row["qa_id"]
+            for form in question_forms(row["question"]):
                 self._counts[form][row["answer"]] += 1
-            self._own[row["qa_id"]] = (forms, row["answer"])
+                self._case_counts[case][form][row["answer"]] += 1
+            self._case_of[row["qa_id"]] = case
         self._fallback = config.get("fallback_answer", self._fallback)
 
     def answer(self, batch: list[ModelInput]) -> list[str]:
         return [self._answer_one(item) for item in batch]
 
     def _answer_one(self, item: ModelInput) -> str:
-        own_forms, own_answer = self._own.get(item.qa_id, ([], None))
+        own_case = self._case_counts.get(self._case_of.get(item.qa_id, ""), {})
         for form in question_forms(item.question):
             counts = Counter(self._counts.get(form, {}))
-            if form in own_forms and own_answer is not None:
-                counts[own_answer] -= 1
+            counts.subtract(own_case.get(form, Counter()))
             counts = +counts  # drop non-positive counts
             if counts:
                 # Ties go to the alphabetically first answer, so the baseline is deterministic.
@@ -63,6 +67,6 @@ class BlindBaseline:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "model_revision": "blind-v1",
-            "generation": {"method": "leave-one-out majority answer by question form"},
+            "model_revision": "blind-v2",
+            "generation": {"method": "majority answer by question form, the asked case left out"},
         }

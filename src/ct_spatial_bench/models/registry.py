@@ -18,6 +18,8 @@ class ModelEntry:
     target: str  # "module:Class"
     input_spec: str | None  # preprocessing spec it reads; None: question text only
     description: str
+    # Reads the catalog's ``blind_answer_prior`` (QA items of cases it is not asked about).
+    answer_prior: bool = False
 
 
 MODEL_REGISTRY: dict[str, ModelEntry] = {
@@ -28,7 +30,8 @@ MODEL_REGISTRY: dict[str, ModelEntry] = {
             "ct_spatial_bench.models.blind:BlindBaseline",
             None,
             "Answers from the question text alone: the commonest answer to questions of the same "
-            "form, leaving the item itself out. The floor any model that looks must beat.",
+            "form in cases it is not asked about. The floor any model that looks must beat.",
+            answer_prior=True,
         ),
         ModelEntry(
             "geometry",

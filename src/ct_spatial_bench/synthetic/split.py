@@ -82,3 +82,24 @@ def generate_sanity_split(
         cases.append(case.anatomy)
         seconds[case.key] = round(time.perf_counter() - start, 3)
     return SanitySplit(volumes, findings, reports, questions, cases, seconds)
+
+
+def generate_prior_questions(
+    n_cases: int,
+    first_index: int,
+    seed: int = 0,
+    shape: Sequence[int] = (176, 144, 128),
+    spacing: Sequence[float] = (1.5, 1.5, 3.0),
+    **split_params: Any,
+) -> list[dict[str, Any]]:
+    """Questions about ``n_cases`` more phantoms of the same generator, from ``first_index`` on.
+
+    They are never rendered to disk or asked: they give answer-prior baselines (the blind one)
+    questions of the same forms about cases disjoint from the split's, so that a prior's score
+    on the split is honest. Other split parameters are accepted and ignored.
+    """
+    questions: list[dict[str, Any]] = []
+    for index in range(first_index, first_index + n_cases):
+        case = generate_case(index, seed=seed, shape=tuple(shape), spacing=tuple(spacing))
+        questions.extend(case_questions(case.case_id, index, case.findings, case.orientation))
+    return questions

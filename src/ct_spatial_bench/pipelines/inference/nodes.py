@@ -14,7 +14,7 @@ def answer_questions(
     params: dict[str, Any],
     model_inputs: dict[str, Callable[[], Any]] | None = None,
     blind: bool = False,
-    prior_items: list[dict[str, Any]] | None = None,  # probes: the blind prior's items
+    answer_prior: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Ask the model every question and return one prediction per QA item.
 
@@ -23,8 +23,8 @@ def answer_questions(
     cap), ``config`` (passed to the adapter's ``load``), ``runtime.python`` (run the model in that
     interpreter through ``models.worker``), ``blind_mode`` (``zero`` or ``withhold``).
     ``blind``: the model's blind control (same prompt, image blanked), named ``<model>_blind``.
-    ``prior_items``: the items the blind prior is built from when they differ from those asked
-    (the probes ask a subset, with mirrored answers, and must get the benchmark's prior).
+    ``answer_prior``: QA items whose answers an adapter that answers from a prior learns
+    (the blind baseline; the catalog's ``blind_answer_prior``), passed on as ``config``.
     ``shard_index`` / ``num_shards`` answer only shard i of N (a volume's questions stay
     together, ``shard_by: volume``, or ``qa_id``) with a checkpoint of its own, returned as a
     ``PredictionPart`` that the predictions dataset writes as a part for ``merge_<model>``;
@@ -39,10 +39,10 @@ def answer_questions(
     check_configured(params["model"], config)
     adapter = _make_adapter(params, blind)
     config.setdefault("batch_size", params.get("batch_size", 8))
-    if getattr(adapter, "needs_answer_prior", False):
+    if answer_prior is not None:
         config["answer_prior"] = [
-            {"qa_id": i["qa_id"], "question": i["question"], "answer": i["answer"]}
-            for i in (qa_items if prior_items is None else prior_items)
+            {key: i.get(key) for key in ("qa_id", "case_id", "question", "answer")}
+            for i in answer_prior
         ]
     items = qa_items[: params["max_items"]] if params.get("max_items") else qa_items
     index, num_shards = int(params.get("shard_index", 0)), int(params.get("num_shards", 1))

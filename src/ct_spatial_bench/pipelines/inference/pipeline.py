@@ -6,19 +6,23 @@ from .nodes import answer_questions
 
 
 def create_pipeline(model: str, input_spec: str | None = None, blind: bool = False,
-                    **kwargs) -> Pipeline:
+                    answer_prior: str | None = None, **kwargs) -> Pipeline:
     """``inference_<model>``: its datasets and parameters live under the model's namespace
     (``<model>.predictions``, ``params:<model>.inference``).
 
     ``blind=True`` builds the blind control ``inference_<model>_blind`` in the same namespace and
     with the same parameters: node ``<model>.answer_questions_blind``, output
     ``<model>.predictions_blind`` (predictions named ``<model>_blind``).
+    ``answer_prior``: the dataset of QA items a model that answers from a prior learns from.
     """
     inputs = {"qa_items": "benchmark_qa", "params": "params:inference"}
     shared = {"benchmark_qa"}
     if input_spec is not None:
         inputs["model_inputs"] = f"model_inputs_{input_spec}"
         shared.add(f"model_inputs_{input_spec}")
+    if answer_prior is not None:
+        inputs["answer_prior"] = answer_prior
+        shared.add(answer_prior)
     func, suffix = answer_questions, ""
     if blind:
         func = update_wrapper(partial(answer_questions, blind=True), answer_questions)

@@ -25,9 +25,9 @@ def select_flip_items(qa_items: list[dict], params: dict[str, Any]) -> tuple[lis
 
 
 def answer_mirrored(
-    flip_items: list[dict], qa_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
+    flip_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
     inference_params: dict[str, Any], preprocessing_params: dict[str, Any],
-    params: dict[str, Any],
+    params: dict[str, Any], answer_prior: list[dict] | None = None,
 ) -> list[dict[str, Any]]:
     """The model's answers to the mirrored items, each volume mirrored left-right in patient
     space before the model's own preprocessing."""
@@ -37,7 +37,7 @@ def answer_mirrored(
 
     plane_x = params.get("flip", {}).get("plane_x")
     settings = {"probe": "mirror_lr", "plane_x": plane_x}
-    return _answer_transformed(flip_items, qa_items, raw_volumes, inference_params,
+    return _answer_transformed(flip_items, answer_prior, raw_volumes, inference_params,
                                preprocessing_params, params, "mirror_lr", settings,
                                partial(mirror_left_right, plane_x=plane_x))
 
@@ -45,7 +45,7 @@ def answer_mirrored(
 def answer_perturbed(
     qa_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
     inference_params: dict[str, Any], preprocessing_params: dict[str, Any],
-    params: dict[str, Any],
+    params: dict[str, Any], answer_prior: list[dict] | None = None,
 ) -> list[dict[str, Any]]:
     """The model's answers on perturbed volumes, for every (perturbation, strength) configured."""
     from functools import partial
@@ -60,7 +60,7 @@ def answer_perturbed(
         for strength in strengths:
             settings = {"perturbation": kind, "strength": strength, "seed": seed}
             predictions += _answer_transformed(
-                items, qa_items, raw_volumes, inference_params, preprocessing_params, params,
+                items, answer_prior, raw_volumes, inference_params, preprocessing_params, params,
                 f"{kind}:{strength}", settings,
                 partial(perturb, kind=kind, strength=float(strength), seed=seed))
     return predictions
@@ -69,7 +69,7 @@ def answer_perturbed(
 def answer_representations(
     qa_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
     inference_params: dict[str, Any], preprocessing_params: dict[str, Any],
-    params: dict[str, Any],
+    params: dict[str, Any], answer_prior: list[dict] | None = None,
 ) -> list[dict[str, Any]]:
     """A slice-reading model's answers for every configured input representation (view, number
     of slices, overlay), each recorded in its predictions."""
@@ -91,13 +91,13 @@ def answer_representations(
         label = f"{view}-{slices}" + ("+overlay" if overlay else "")
         render = partial(render_view, view=view, slices=slices, rgb_windows=windows,
                          overlay=overlay)
-        rows = _answer_prepared(items, qa_items, raw_volumes, inference_params, params, label,
+        rows = _answer_prepared(items, answer_prior, raw_volumes, inference_params, params, label,
                                 settings, render)
         predictions += [{**row, "representation": settings} for row in rows]
     return predictions
 
 
-def _answer_transformed(items, prior_items, raw_volumes, inference_params, preprocessing_params,
+def _answer_transformed(items, answer_prior, raw_volumes, inference_params, preprocessing_params,
                         params, variant, settings, transform) -> list[dict[str, Any]]:
     """Run the model on ``transform``-ed volumes preprocessed with its own spec."""
     from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
@@ -111,11 +111,11 @@ def _answer_transformed(items, prior_items, raw_volumes, inference_params, prepr
         def prepare(image: Any) -> Any:
             return apply_spec(transform(image), spec)
 
-    return _answer_prepared(items, prior_items, raw_volumes, inference_params, params, variant,
+    return _answer_prepared(items, answer_prior, raw_volumes, inference_params, params, variant,
                             settings, prepare)
 
 
-def _answer_prepared(items, prior_items, raw_volumes, inference_params, params, variant,
+def _answer_prepared(items, answer_prior, raw_volumes, inference_params, params, variant,
                      settings, prepare) -> list[dict[str, Any]]:
     """Run the model as ``inference_<model>`` does, each volume turned into its input by
     ``prepare`` (None: a model without an image), with a checkpoint of its own per variant
@@ -131,7 +131,7 @@ def _answer_prepared(items, prior_items, raw_volumes, inference_params, params, 
     run_params = {**inference_params,
                   "checkpoint": str(checkpoint / f"{model}__{variant.replace(':', '_')}"
                                                  f"-{digest[:8]}.jsonl")}
-    predictions = answer_questions(items, run_params, model_inputs, prior_items=prior_items)
+    predictions = answer_questions(items, run_params, model_inputs, answer_prior=answer_prior)
     return [{**p, "variant": variant, "probe": settings} for p in predictions]
 
 

@@ -34,8 +34,13 @@ def _quiet(build):
 
 
 def _model_inputs(model: str) -> dict[str, str]:
-    return {"raw_volumes": "raw_volumes", "inference_params": f"params:{model}.inference",
-            "preprocessing_params": "params:preprocessing", "params": "params:probes"}
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY
+
+    inputs = {"raw_volumes": "raw_volumes", "inference_params": f"params:{model}.inference",
+              "preprocessing_params": "params:preprocessing", "params": "params:probes"}
+    if MODEL_REGISTRY[model].answer_prior:
+        inputs["answer_prior"] = "blind_answer_prior"
+    return inputs
 
 
 def create_flip_pipeline(models: Sequence[str] = ("blind", "geometry"), **kwargs) -> Pipeline:
@@ -44,8 +49,7 @@ def create_flip_pipeline(models: Sequence[str] = ("blind", "geometry"), **kwargs
             node(select_flip_items, ["benchmark_qa", "params:probes"],
                  ["probe_flip_items", "probe_flip_exclusions"], name="probes.select_flip_items"),
             *[node(answer_mirrored,
-                   {"flip_items": "probe_flip_items", "qa_items": "benchmark_qa",
-                    **_model_inputs(m)},
+                   {"flip_items": "probe_flip_items", **_model_inputs(m)},
                    f"{m}.predictions_mirrored", name=f"probes.{m}.answer_mirrored")
               for m in models],
             node(score_flip, {"flip_items": "probe_flip_items",
