@@ -173,9 +173,15 @@ def plot_judge_agreement(agreement_rows: Iterable[dict[str, Any]]):
     ax.set_yticklabels([f"{lab} (n={r['n']})" for lab, r in zip(labels, rows)], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(min(0.0, *kappas) if kappas else 0.0, 1)
-    ax.set_title("Judge agreement" if rows else "Judge agreement (fewer than two judges)")
+    ax.set_title("Judge agreement")
     ax.grid(axis="x", alpha=0.3)
     if rows:
         ax.legend(fontsize=8, loc="lower right")
+    else:  # an empty frame would read as a broken plot
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "Agreement needs two or more judges on the same items; this run had\n"
+                "fewer. Add judges under judging.judges (parameters_judging.yml).",
+                ha="center", va="center", fontsize=9, transform=ax.transAxes)
     fig.tight_layout()
     return fig
