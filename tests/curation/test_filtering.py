@@ -1,11 +1,8 @@
-import json
-
 import pytest
 
 from ct_spatial_bench.curation.filtering import filter_and_tag
-from ct_spatial_bench.curation.llm_classifier import (
-    LLMSpatialClassifier, validate_tagger_reply)
-from ct_spatial_bench.curation.llm_client import LLMConfig, ReplyError, load_prompt
+from ct_spatial_bench.curation.llm_classifier import LLMSpatialClassifier, validate_tagger_reply
+from ct_spatial_bench.curation.llm_client import ReplyError, load_prompt
 from ct_spatial_bench.spatial.categories import ADJACENCY, LATERALITY, LONGITUDINAL
 
 
@@ -21,21 +18,15 @@ ITEMS = [
 ]
 
 
-def _fake_reply(user: str) -> str:
-    if "FAIL" in user:
-        return "garbage"
-    if "is_spatial" in user:
-        return json.dumps({"is_spatial": "lobe" in user})
-    return json.dumps({"categories": ["Laterality & Bilateral Symmetry", "longitudinal"]})
+def _classifier(llm, cache_path=None):
+    return LLMSpatialClassifier(llm, filter_prompt=load_prompt("spatial_filter_v1"),
+                                tagger_prompt=load_prompt("category_tagger_v1"),
+                                cache_path=cache_path, progress=False)
 
 
 @pytest.fixture
-def llm(tmp_path, fake_openai):
-    server = fake_openai(_fake_reply)
-    return LLMSpatialClassifier(
-        LLMConfig(model="gemini-2.5-flash", base_url=server.base_url, api_key_env=None),
-        filter_prompt=load_prompt("spatial_filter_v1"),
-        tagger_prompt=load_prompt("category_tagger_v1"), cache_path=str(tmp_path / "c.jsonl"))
+def llm(make_llm, tmp_path):
+    return _classifier(make_llm("gemini", model="gemini-2.5-flash"), tmp_path / "c.sqlite")
 
 
 def test_rules_filter_records_classifier_and_version():
@@ -54,8 +45,11 @@ def test_keep_all_with_given_categories_keeps_upstream_tags():
     assert kept[0]["meta"]["categories_from"] == "rules"  # untagged: rules fill in
 
 
-def test_llm_filter_and_tagger_record_model_and_prompt_version(llm):
-    kept, decisions = filter_and_tag(ITEMS, "llm", "llm", llm)
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+def test_llm_filter_and_tagger_record_model_and_prompt_version(provider, make_llm,
+                                                                curation_server, tmp_path):
+    llm = _classifier(make_llm(provider, model="gemini-2.5-flash"), tmp_path / "c.sqlite")
+    kept, decisions = filter_and_tag(ITEMS, "llm", "llm", llm, progress=False)
     assert [k["qa_id"] for k in kept] == ["c::0"]
     meta = kept[0]["meta"]
     assert meta["spatial_filter"] == "llm:gemini-2.5-flash"
@@ -63,12 +57,17 @@ def test_llm_filter_and_tagger_record_model_and_prompt_version(llm):
     assert meta["categories_version"].startswith("category_tagger_v1@")
     assert kept[0]["categories"] == [LATERALITY, LONGITUDINAL]
     # The unparseable reply is a recorded failure, not a "not spatial" guess.
-    assert "spatial_filter_error" in decisions[2] and decisions[2]["llm_is_spatial"] is None
+    assert "ReplyError" in decisions[2]["spatial_filter_error"]
+    assert decisions[2]["llm_is_spatial"] is None
     assert decisions[1]["llm_is_spatial"] is False and "spatial_filter_error" not in decisions[1]
+    assert curation_server.requests == 3 + 1  # three to filter, the one kept to tag
+    # Rerun: only the failed item is asked again.
+    again, _ = filter_and_tag(ITEMS, "llm", "llm", llm, progress=False)
+    assert again == kept and curation_server.requests == 5
 
 
 def test_llm_tagger_failure_leaves_the_item_untagged_and_says_so(llm):
-    kept, _ = filter_and_tag(ITEMS, "keep_all", "llm", llm)
+    kept, _ = filter_and_tag(ITEMS, "keep_all", "llm", llm, progress=False)
     failed = kept[2]
     assert failed["categories"] == [] and "categories_error" in failed["meta"]
 

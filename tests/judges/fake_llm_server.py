@@ -5,10 +5,16 @@ Speaks OpenAI chat completions (``/v1/chat/completions``), Gemini generateConten
 (``/api/v1/services/aigc/text-generation/generation``). It answers YES when the prediction equals
 the reference answer (ignoring case and directives), else NO. Directives inside a prediction make
 it misbehave for that item: ``[[429x2]]`` (the first two asks get 429 with Retry-After),
-``[[500x1]]``, ``[[timeoutx1]]`` (the first ask answers after ``slow_s``), ``[[garbage]]``,
-``[[refuse]]``, ``[[incorrect]]`` (replies the word INCORRECT), ``[[drop]]`` (left out of a
-batch reply). Every request is counted per (protocol, prediction), so tests can prove an item
-was never asked twice. Batch replies come back in shuffled order.
+``[[500x1]]``, ``[[timeoutx1]]`` (the first ask answers after ``slow_s``), ``[[garbage]]``
+(``[[garbagex1]]``: only the first ask), ``[[refuse]]``, ``[[incorrect]]`` (replies the word
+INCORRECT), ``[[drop]]`` (left out of a batch reply). Every request is counted per (protocol,
+prediction), so tests can prove an item was never asked twice. Batch replies come back in
+shuffled order.
+
+Given ``answer`` (``user message -> (subject, reply text)``) it answers any prompt, not only a
+judge's: the subject stands for the prediction (requests are counted by it, its directives
+apply) and the reply text is sent as is (the curation tests' JSON). ``bodies`` keeps the last
+request body per protocol, so a test can see what the SDK sent.
 
 Run as a script (``python fake_llm_server.py --port 0 --latency 0.2``) it serves in its own
 process and prints its port; ``GET /stats`` returns the counts.
@@ -46,8 +52,10 @@ def _clean(text: str) -> str:
 
 class FakeLLMServer:
     def __init__(self, latency_s: float = 0.0, slow_s: float = 3.0, retry_after: str = "1",
-                 seed: int = 0) -> None:
+                 seed: int = 0, answer=None) -> None:
         self.latency_s, self.slow_s, self.retry_after = latency_s, slow_s, retry_after
+        self.answer = answer
+        self.bodies: dict = {}  # protocol -> the last request body
         self.random = random.Random(seed)
         self.asked: Counter = Counter()     # (protocol, prediction) -> requests received
         self.answered: Counter = Counter()  # (protocol, prediction) -> 200 replies sent
@@ -71,9 +79,14 @@ class FakeLLMServer:
 
     async def _reply(self, protocol: str, user: str, headers) -> tuple[int, str | None, dict]:
         """(HTTP status, reply text or None for a refusal, extra headers)."""
-        batch = _BATCH.findall(user)
-        items = [(int(i), a, p) for i, a, p in batch] or [
-            (0, a, p) for a, p in _SINGLE.findall(user)[:1]]
+        answered_text = None
+        if self.answer is not None:
+            subject, answered_text = self.answer(user)
+            batch, items = [], [(0, "", subject)]
+        else:
+            batch = _BATCH.findall(user)
+            items = [(int(i), a, p) for i, a, p in batch] or [
+                (0, a, p) for a, p in _SINGLE.findall(user)[:1]]
         predictions = [p for _, _, p in items]
         attempt = self._attempt(protocol, predictions)
         if headers.get("auth") != GOOD_KEY:
@@ -92,7 +105,7 @@ class FakeLLMServer:
             return 500, "internal error", {}
         if attempt <= rules.get("timeout", 0):
             await asyncio.sleep(self.slow_s)
-        if "garbage" in rules:
+        if attempt <= rules.get("garbage", 0):
             return 200, "The weather today is mild with light winds.", {}
         if "refuse" in rules:
             return 200, None, {}
@@ -102,6 +115,8 @@ class FakeLLMServer:
         with self._lock:
             for p in predictions:
                 self.answered[(protocol, p)] += 1
+        if answered_text is not None:
+            return 200, answered_text, {}
         if not batch:
             return 200, verdicts[0][1], {}
         reply = [{"index": i, "verdict": v} for i, v, p in verdicts if "drop" not in _directives(p)]
@@ -114,7 +129,7 @@ class FakeLLMServer:
 
     # ---------------------------------------------------------------- protocols
     async def openai(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = self.bodies["openai"] = await request.json()
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         status, text, extra = await self._reply("openai", body["messages"][-1]["content"],
                                                 {"auth": key})
@@ -131,7 +146,7 @@ class FakeLLMServer:
             "usage": {"prompt_tokens": 50, "completion_tokens": 2, "total_tokens": 52}})
 
     async def gemini(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = self.bodies["gemini"] = await request.json()
         user = body["contents"][-1]["parts"][0]["text"]
         status, text, extra = await self._reply(
             "gemini", user, {"auth": request.headers.get("x-goog-api-key")})
@@ -146,7 +161,7 @@ class FakeLLMServer:
                               "totalTokenCount": 61}})
 
     async def dashscope(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = self.bodies["dashscope"] = await request.json()
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         status, text, extra = await self._reply(
             "dashscope", body["input"]["messages"][-1]["content"], {"auth": key})
@@ -210,6 +225,50 @@ class FakeLLMServer:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+def cached_rows(path, table: str) -> int:
+    """Rows in ``table`` of the SQLite cache at ``path`` (0 before it exists), read-only."""
+    import sqlite3
+    from pathlib import Path
+
+    if not Path(path).exists():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    except sqlite3.OperationalError:  # the writer has not created the table yet
+        return 0
+    finally:
+        db.close()
+
+
+def run_and_kill(server: FakeLLMServer, code: str, args, cache, table: str,
+                 answers: int) -> None:
+    """Run ``code`` in a child Python (``sys.argv[1]`` is ``args`` as JSON) against ``server``,
+    which stops answering after ``answers`` replies; SIGKILL the child, like a crashed job, once
+    every reply sent is committed to ``table`` of ``cache`` and nothing has moved for 0.5 s."""
+    import json
+    import os
+    import signal
+    import subprocess
+
+    server.stop_answering_after = answers  # then requests hang, as a run about to die
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], env=env)
+    deadline, stable_since, last = time.monotonic() + 60, None, None
+    while time.monotonic() < deadline:
+        answered = sum(server.answered.values())
+        state = (answered, cached_rows(cache, table))
+        if answered >= answers and state[0] == state[1]:
+            stable_since = stable_since if state == last else time.monotonic()
+            if time.monotonic() - stable_since > 0.5:
+                break
+        last = state
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    server.stop_answering_after = None
 
 
 def main(argv: list[str]) -> None:

@@ -28,7 +28,7 @@ def test_config_reaches_the_judge():
     assert (judge.name, judge.model, judge.provider) == ("gemini_pro", "gemini-2.5-pro", "gemini")
     (local,) = build_judges([{"name": "openai_compatible",
                               "config": {"model": "llama", "base_url": "http://127.0.0.1:1/v1"}}])
-    assert local.provider == "openai_compatible" and local.api_key == "EMPTY"
+    assert local.provider == "openai_compatible" and local.client.api_key == "EMPTY"
     with pytest.raises(ValueError, match="base_url"):
         build_judges([{"name": "openai_compatible", "config": {"model": "llama"}}])
 

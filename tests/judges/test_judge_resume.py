@@ -1,16 +1,7 @@
 """The cache: a killed run resumes without asking any answered item twice; reruns call nothing."""
 
-import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-from pathlib import Path
+from fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS, cached_rows, run_and_kill
 
-from fake_llm_server import PROTOCOL, PROVIDERS
-from fake_llm_server import GOOD_KEY
 from ct_spatial_bench.judges.runner import judge_predictions
 
 N_ITEMS = 40
@@ -42,18 +33,6 @@ judge_predictions(judges, items, preds, cache_path=cache, progress=False)
 """ % GOOD_KEY
 
 
-def cached_count(path: Path) -> int:
-    if not path.exists():
-        return 0
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
-    except sqlite3.OperationalError:  # the child has not created the table yet
-        return 0
-    finally:
-        db.close()
-
-
 def make_judges(make_judge):
     return [make_judge(p, concurrency=2) for p in PROVIDERS]
 
@@ -62,28 +41,12 @@ def test_killed_run_resumes_without_asking_any_answered_item_twice(fake_server, 
                                                                      tmp_path):
     items, preds = qa_and_predictions()
     cache = tmp_path / "judge_cache.sqlite"
-    fake_server.stop_answering_after = 25  # then requests hang, as a run about to die
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps([fake_server.urls, items, preds, str(cache)])],
-        env=env)
-    deadline, stable_since, last = time.monotonic() + 60, None, None
-    while time.monotonic() < deadline:  # every answered item committed, nothing moving
-        answered = sum(fake_server.answered.values())
-        state = (answered, cached_count(cache))
-        if answered >= 25 and state[0] == state[1]:
-            stable_since = stable_since if state == last else time.monotonic()
-            if time.monotonic() - stable_since > 0.5:
-                break
-        last = state
-        time.sleep(0.05)
-    child.send_signal(signal.SIGKILL)
-    child.wait(10)
+    run_and_kill(fake_server, CHILD, [fake_server.urls, items, preds, str(cache)], cache,
+                 "verdicts", answers=25)
     first_answers = sum(fake_server.answered.values())
     assert 25 <= first_answers < 3 * N_ITEMS
-    assert cached_count(cache) == first_answers
+    assert cached_rows(cache, "verdicts") == first_answers
 
-    fake_server.stop_answering_after = None
     verdicts = judge_predictions(make_judges(make_judge), items, preds, cache_path=cache,
                                  progress=False)
     assert len(verdicts) == 3 * N_ITEMS
@@ -91,7 +54,7 @@ def test_killed_run_resumes_without_asking_any_answered_item_twice(fake_server, 
     # The server's own count: every item was answered exactly once over both runs.
     distinct = {(PROTOCOL[p], prediction_text(i)) for p in PROVIDERS for i in range(N_ITEMS)}
     assert {key: fake_server.answered[key] for key in distinct} == dict.fromkeys(distinct, 1)
-    assert cached_count(cache) == len(distinct)
+    assert cached_rows(cache, "verdicts") == len(distinct)
 
     before = fake_server.requests
     again = judge_predictions(make_judges(make_judge), items, preds, cache_path=cache,

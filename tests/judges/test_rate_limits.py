@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from ct_spatial_bench.judges.limits import RateLimits, TokenBucket
-from ct_spatial_bench.judges.llm import retry_after_seconds
+from ct_spatial_bench.llm.limits import RateLimits, TokenBucket
+from ct_spatial_bench.llm.client import retry_after_seconds
 
 
 def test_bucket_paces_after_its_burst():

@@ -1,3 +1,4 @@
+import logging
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,38 @@ def test_generation_node_on_sanity_report_rows():
     items, log = generate_candidate_qa(rows, params)
     assert log[0]["status"] == "ok" and items and items[0]["image_path"] == "case_000"
     assert items[0]["answer"].startswith("A 8 mm solid nodule")
+
+
+def test_conf_llm_settings_build_the_shared_provider_clients():
+    from ct_spatial_bench.curation.llm_client import curation_llm
+
+    params = _config("base")["parameters"]
+    keys = {"openai": "k", "gemini": "k"}
+    generation = curation_llm(params["qa_generation"]["llm"], keys, "qa_generation", "templates")
+    assert (generation.client.provider, generation.client.model) == ("openai", "gpt-4o")
+    assert params["qa_generation"]["cache_path"].endswith(".sqlite")
+    llm = params["qa_filtering"]["llm"]
+    filtering = curation_llm(llm, keys, "qa_filtering", "rules",
+                             other_keys=("filter_prompt", "tagger_prompt", "cache_path"))
+    assert (filtering.client.provider, filtering.client.model) == ("gemini", "gemini-2.5-flash")
+    assert filtering.max_tokens == 200 and llm["cache_path"].endswith(".sqlite")
+
+
+def test_llm_steps_without_their_key_fall_back_offline_with_a_warning(caplog):
+    params = _config("base")["parameters"]
+    rows = [{"case_id": "case_000", "findings_text": "A nodule in the left lower lobe.",
+             "impressions_text": ""}]
+    with caplog.at_level(logging.WARNING):
+        items, log = generate_candidate_qa(rows, {**params["qa_generation"], "generator": "llm"},
+                                           {"openai": None})
+        kept, _ = filter_spatial_questions(
+            items, {**params["qa_filtering"], "spatial_filter": "llm", "categories": "llm"},
+            {"gemini": None})
+    assert "'openai'" in caplog.text and "OPENAI_API_KEY" in caplog.text
+    assert "'gemini'" in caplog.text and "GEMINI_API_KEY" in caplog.text
+    assert log[0]["generator"] == "templates" and items[0]["source"] == "templates"
+    assert kept and kept[0]["meta"]["spatial_filter"] == "rules"
+    assert kept[0]["meta"]["categories_from"] == "rules"
 
 
 def test_full_env_resolves_ct_rate_paths_and_given_categories():

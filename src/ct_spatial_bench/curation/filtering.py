@@ -4,8 +4,10 @@ Filters: ``rules`` (the offline classifier), ``llm`` (an :class:`LLMSpatialClass
 ``keep_all`` (candidates already filtered, as CT-SpatialVQA's are). Taggers: ``rules``, ``llm`` or
 ``given`` (the candidates' own tags; an untagged item falls back to the rules). Every kept item's
 ``meta`` names the filter and tagger and their versions (``rules-v1`` or the prompt version);
-every candidate gets a decision row. An LLM failure on an item is recorded as ``failed`` for that
-item (dropped by an LLM filter, left untagged by an LLM tagger), never guessed.
+every candidate gets a decision row. The LLM filter asks about every candidate at once, then the
+LLM tagger about every kept one (``LLMSpatialClassifier``), each step with its progress bar. An
+LLM failure on an item is recorded as an error for that item (dropped by an LLM filter, left
+untagged by an LLM tagger), never guessed, and asked again by the next run.
 """
 
 from __future__ import annotations
@@ -21,48 +23,41 @@ SPATIAL_FILTERS = ("rules", "llm", "keep_all")
 CATEGORY_SOURCES = ("rules", "llm", "given")
 
 
-def _llm_call(fn, question: str, answer: str) -> tuple[Any, str | None]:
-    try:
-        return fn(question, answer), None
-    except Exception as exc:  # noqa: BLE001 - one failed call must not end the run
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def _decide_filter(item, rules, spatial_filter: str, llm) -> tuple[bool, dict[str, Any]]:
+def _decide_filter(rules, spatial_filter: str, reply, llm) -> tuple[bool, dict[str, Any]]:
     if spatial_filter == "keep_all":
         return True, {"spatial_filter": "keep_all", "spatial_filter_version": None}
     if spatial_filter == "rules":
         return rules.is_spatial, {"spatial_filter": rules.classifier,
                                   "spatial_filter_version": rules.version}
-    verdict, error = _llm_call(llm.is_spatial, item["question"], item["answer"])
     info = {"spatial_filter": llm.name, "spatial_filter_version": llm.filter_prompt.version,
-            "llm_is_spatial": verdict}
-    if error:
-        info["spatial_filter_error"] = error
-    return bool(verdict), info
+            "llm_is_spatial": reply.value}
+    if reply.error:
+        info["spatial_filter_error"] = reply.error
+    return bool(reply.value), info
 
 
-def _decide_categories(item, rules, category_source: str, llm) -> tuple[list[str], dict]:
+def _decide_categories(item, rules, category_source: str, reply, llm) -> tuple[list[str], dict]:
     given = list(item.get("categories") or [])
     if category_source == "given" and given:
         tagger = (item.get("meta") or {}).get("categories_from") or item.get("source") or "given"
         return given, {"categories_from": tagger, "categories_version": None}
     if category_source == "llm":
-        categories, error = _llm_call(llm.categories, item["question"], item["answer"])
         info = {"categories_from": llm.name, "categories_version": llm.tagger_prompt.version}
-        if error:
-            info["categories_error"] = error
-        return list(categories or []), info
+        if reply.error:
+            info["categories_error"] = reply.error
+        return list(reply.value or []), info
     return list(rules.categories), {"categories_from": rules.classifier,
                                     "categories_version": rules.version}
 
 
 def filter_and_tag(
     items: list[dict[str, Any]], spatial_filter: str = "rules", category_source: str = "rules",
-    llm: Any = None,
+    llm: Any = None, progress: bool = True,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(kept items with categories and provenance in ``meta``, one decision row per item)."""
     from tqdm.auto import tqdm
+
+    from ct_spatial_bench.records import index_by
 
     if spatial_filter not in SPATIAL_FILTERS or category_source not in CATEGORY_SOURCES:
         raise ValueError(f"qa_filtering: spatial_filter must be one of {SPATIAL_FILTERS} and "
@@ -70,19 +65,28 @@ def filter_and_tag(
                          f"{category_source!r}")
     if "llm" in (spatial_filter, category_source) and llm is None:
         raise ValueError("qa_filtering: the llm filter or tagger needs an LLM classifier")
+    index_by(items)  # replies are matched to items by qa_id: a duplicate is an error
+    rules = {item["qa_id"]: classify(item["question"], item["answer"])
+             for item in tqdm(items, desc="qa_filtering rules", leave=False,
+                              disable=not progress)}
+    filter_replies = llm.is_spatial(items) if spatial_filter == "llm" else {}
+    decided = [(item, *_decide_filter(rules[item["qa_id"]], spatial_filter,
+                                      filter_replies.get(item["qa_id"]), llm)) for item in items]
+    kept_items = [item for item, keep, _ in decided if keep]
+    tag_replies = llm.categories(kept_items) if category_source == "llm" else {}
     kept, decisions = [], []
-    for item in tqdm(items, desc="qa_filtering", leave=False):
-        rules = classify(item["question"], item["answer"])
-        keep, filter_info = _decide_filter(item, rules, spatial_filter, llm)
+    for item, keep, filter_info in decided:
+        rule = rules[item["qa_id"]]
         decision = {
-            "qa_id": item["qa_id"], "kept": keep, "rule_is_spatial": rules.is_spatial,
-            "rule_categories": list(rules.categories),
+            "qa_id": item["qa_id"], "kept": keep, "rule_is_spatial": rule.is_spatial,
+            "rule_categories": list(rule.categories),
             "given_categories": list(item.get("categories") or []),
-            "matched_terms": {k: sorted(v) for k, v in rules.matched_terms.items()},
+            "matched_terms": {k: sorted(v) for k, v in rule.matched_terms.items()},
             **filter_info,
         }
         if keep:
-            categories, tag_info = _decide_categories(item, rules, category_source, llm)
+            categories, tag_info = _decide_categories(item, rule, category_source,
+                                                      tag_replies.get(item["qa_id"]), llm)
             decision.update(tag_info, categories=categories)
             meta = {**(item.get("meta") or {}), **filter_info, **tag_info,
                     "given_categories": list(item.get("categories") or [])}

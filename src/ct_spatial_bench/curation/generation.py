@@ -2,8 +2,10 @@
 
 Each report yields QA items in the project's record form, ``qa_id`` = ``<case_id>::<index>`` in
 reply order, ``source`` naming the generator, and ``meta`` holding the generator, its prompt or
-template version and the decoding settings. A report whose reply is unusable is logged (with the
-case id and the reason) and skipped; the other reports go on.
+template version and the decoding settings. LLM replies go through the shared provider layer
+(``curation.llm_client.json_replies``: every report at once within the provider's limits, each
+valid reply cached). A report whose reply is unusable is logged (with the case id and the
+reason) and skipped; the other reports go on, and the next run asks for it again.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ct_spatial_bench.curation.llm_client import (
-    LLMConfig, Prompt, ReplyCache, ReplyError, cached_json_reply, make_client)
+from ct_spatial_bench.curation.llm_client import CurationLLM, Prompt, ReplyError, json_replies
 from ct_spatial_bench.curation.reports import report_text
 from ct_spatial_bench.curation.templated import (
-    GENERATOR_NAME, GENERATOR_VERSION, templated_qa_pairs)
+    GENERATOR_NAME,
+    GENERATOR_VERSION,
+    templated_qa_pairs,
+)
 from ct_spatial_bench.records import make_qa_id
 
 logger = logging.getLogger(__name__)
@@ -72,33 +76,41 @@ def generate_qa(
     generator: str = "templates",
     *,
     prompt: Prompt | None = None,
-    llm: LLMConfig | None = None,
+    llm: CurationLLM | None = None,
     cache_path: str | None = None,
     min_pairs: int = 7,
     max_pairs: int = 10,
     image_path_of=lambda report: report.get("image_path", ""),
-    client: Any = None,
+    progress: bool = True,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """QA items for every report, and one log row per report (status, count, cache, error).
 
-    ``generator="llm"`` needs ``prompt`` and ``llm``; replies are cached at ``cache_path``.
-    ``min_pairs`` applies to LLM replies only (the prompt asks for 7-10); templates yield what
-    the report's spatial statements allow, possibly none.
+    ``generator="llm"`` needs ``prompt`` and ``llm``; valid replies are cached at ``cache_path``
+    (SQLite; None: in memory). ``min_pairs`` applies to LLM replies only (the prompt asks for
+    7-10); templates yield what the report's spatial statements allow, possibly none.
     """
     from tqdm.auto import tqdm
 
     if generator not in GENERATORS:
         raise ValueError(f"unknown generator {generator!r}; expected one of {GENERATORS}")
+    if generator == "llm" and (prompt is None or llm is None):
+        raise ValueError("the llm generator needs a prompt and an LLM")
+    texts = {report["case_id"]: report_text(report) for report in reports}
+    replies = {}
     if generator == "llm":
-        if prompt is None or llm is None:
-            raise ValueError("the llm generator needs a prompt and LLM settings")
-        cache = ReplyCache(cache_path)
-        client = client if client is not None else make_client(llm)
+        fields = {case_id: {"report": text, "min_pairs": str(min_pairs),
+                            "max_pairs": str(max_pairs)} for case_id, text in texts.items() if text}
+        replies = json_replies(llm, prompt, fields,
+                               lambda reply: validate_qa_reply(reply, min_pairs, max_pairs),
+                               cache_path, desc="qa_generation (llm)", item_kind="report",
+                               progress=progress)
     items: list[dict[str, Any]] = []
     log: list[dict[str, Any]] = []
-    for report in tqdm(reports, desc=f"qa_generation ({generator})", leave=False):
-        text = report_text(report)
-        row: dict[str, Any] = {"case_id": report["case_id"], "generator": generator,
+    # The LLM's bar is the engine's; assembling its replies takes no time.
+    for report in tqdm(reports, desc="qa_generation (templates)", leave=False,
+                       disable=not progress or generator == "llm"):
+        case_id, text = report["case_id"], texts[report["case_id"]]
+        row: dict[str, Any] = {"case_id": case_id, "generator": generator,
                                "status": "ok", "n_pairs": 0, "error": None}
         if not text:
             row.update(status="skipped", error="report has no Findings or Impressions")
@@ -108,21 +120,16 @@ def generate_qa(
             pairs = templated_qa_pairs(text, max_pairs=max_pairs)
             meta = {"generator": GENERATOR_NAME, "generator_version": GENERATOR_VERSION}
         else:
-            try:
-                pairs, info = cached_json_reply(
-                    client, llm, cache, prompt, text,
-                    lambda reply: validate_qa_reply(reply, min_pairs, max_pairs),
-                    report=text, min_pairs=str(min_pairs), max_pairs=str(max_pairs))
-            except Exception as exc:  # noqa: BLE001 - one bad reply must not end the run
-                row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-                logger.error("qa_generation %s: %s", report["case_id"], row["error"])
+            reply = replies[case_id]
+            row.update(cached=reply.cached, tokens=reply.tokens)
+            if reply.error:  # logged, naming the report, by json_replies
+                row.update(status="failed", error=reply.error)
                 log.append(row)
                 continue
-            row.update(cached=info["cached"], tokens=info.get("tokens"))
-            meta = {"generator": f"llm:{llm.model}", "prompt_version": prompt.version,
+            pairs = reply.value
+            meta = {"generator": llm.name, "prompt_version": prompt.version,
                     "generation": llm.settings()}
-        source = meta["generator"]
-        items.extend(_items(report, pairs, source, meta, image_path_of(report)))
+        items.extend(_items(report, pairs, meta["generator"], meta, image_path_of(report)))
         row["n_pairs"] = len(pairs)
         log.append(row)
     failed = sum(r["status"] == "failed" for r in log)

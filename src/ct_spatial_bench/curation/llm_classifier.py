@@ -1,9 +1,10 @@
 """The LLM spatial filter and category tagger (upstream's Gemini steps), beside the rules.
 
-Two prompts, each versioned in ``conf/base/prompts``: the filter answers ``{"is_spatial": bool}``
-for a QA pair, the tagger ``{"categories": [...]}`` with names from the six categories. Replies
-are validated and cached by (model, prompt version, question + answer). The result has the
-same shape as the rules classifier's, with ``classifier="llm:<model>"`` and the prompt version.
+Two prompts, each versioned in ``conf/base/curation_prompts``: the filter answers
+``{"is_spatial": bool}`` for a QA pair, the tagger ``{"categories": [...]}`` with names from the
+six categories. Each step asks about all its items at once through the shared provider layer
+(``curation.llm_client.json_replies``), validating each reply and caching the valid ones by
+(provider, model, prompt version, filled prompt).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ import logging
 from typing import Any
 
 from ct_spatial_bench.curation.llm_client import (
-    LLMConfig, Prompt, ReplyCache, ReplyError, cached_json_reply, make_client)
+    CurationLLM,
+    JsonReply,
+    Prompt,
+    ReplyError,
+    json_replies,
+)
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 logger = logging.getLogger(__name__)
@@ -37,35 +43,34 @@ def validate_tagger_reply(reply: dict[str, Any]) -> list[str]:
     return [cat for cat in CATEGORIES if cat in chosen]
 
 
-def _pair_text(question: str, answer: str) -> str:
-    return f"Q: {question}\nA: {answer}"
-
-
 class LLMSpatialClassifier:
-    """Asks the configured endpoint whether a QA pair is spatial and which categories it has."""
+    """Asks an LLM whether QA pairs are spatial and which categories they have, many at once."""
 
-    def __init__(self, llm: LLMConfig, filter_prompt: Prompt | None = None,
+    def __init__(self, llm: CurationLLM, filter_prompt: Prompt | None = None,
                  tagger_prompt: Prompt | None = None, cache_path: str | None = None,
-                 client: Any = None):
+                 progress: bool = True):
         self.llm = llm
         self.filter_prompt = filter_prompt
         self.tagger_prompt = tagger_prompt
-        self.cache = ReplyCache(cache_path)
-        self.client = client if client is not None else make_client(llm)
-        self.name = f"llm:{llm.model}"
+        self.cache_path = cache_path
+        self.progress = progress
+        self.name = llm.name
 
-    def _ask(self, prompt: Prompt, validate, question: str, answer: str):
-        value, _ = cached_json_reply(
-            self.client, self.llm, self.cache, prompt, _pair_text(question, answer), validate,
-            question=question, answer=answer, categories="\n".join(f"- {c}" for c in CATEGORIES))
-        return value
+    def _ask(self, prompt: Prompt | None, what: str, validate, items: list[dict[str, Any]]
+             ) -> dict[str, JsonReply]:
+        if prompt is None:
+            raise ValueError(f"no {what} prompt configured")
+        categories = "\n".join(f"- {c}" for c in CATEGORIES)
+        fields = {item["qa_id"]: {"question": item["question"], "answer": item["answer"],
+                                  "categories": categories} for item in items}
+        return json_replies(self.llm, prompt, fields, validate, self.cache_path,
+                            desc=f"qa_filtering {what} (llm)", item_kind="QA item",
+                            progress=self.progress)
 
-    def is_spatial(self, question: str, answer: str) -> bool:
-        if self.filter_prompt is None:
-            raise ValueError("no spatial filter prompt configured")
-        return self._ask(self.filter_prompt, validate_filter_reply, question, answer)
+    def is_spatial(self, items: list[dict[str, Any]]) -> dict[str, JsonReply]:
+        """``{qa_id: reply}``, the value of each a bool."""
+        return self._ask(self.filter_prompt, "spatial filter", validate_filter_reply, items)
 
-    def categories(self, question: str, answer: str) -> list[str]:
-        if self.tagger_prompt is None:
-            raise ValueError("no category tagger prompt configured")
-        return self._ask(self.tagger_prompt, validate_tagger_reply, question, answer)
+    def categories(self, items: list[dict[str, Any]]) -> dict[str, JsonReply]:
+        """``{qa_id: reply}``, the value of each a list of canonical category names."""
+        return self._ask(self.tagger_prompt, "category tagger", validate_tagger_reply, items)

@@ -1,14 +1,14 @@
-"""A minimal JSON-reply LLM client for curation, with its own on-disk reply cache.
+"""Curation's LLM steps on the shared provider layer (``ct_spatial_bench.llm``): prompts, the
+step's settings, and JSON replies validated before they are cached.
 
-Curation asks an OpenAI-compatible endpoint (OpenAI, vLLM, any ``base_url``) for a JSON object
-and keeps every *valid* reply in an append-only JSON Lines file keyed by (model, prompt version,
-input text), written before the next call starts: a rerun or a crash re-pays nothing, and an
-invalid reply is retried next time instead of being remembered.
-
-This is deliberately small and synchronous. The judges' async engine and SQLite cache
-(``ct_spatial_bench.judges``) are meant to take it over: :func:`cached_json_reply` maps onto
-"engine.complete(model, prompt_version, key_text, messages)" with the same key, at which point
-this module keeps only :class:`Prompt` and the validation helpers.
+A step's ``llm`` settings name a ``provider`` (openai, gemini, qwen, openai_compatible, as for the
+judges) and its ``config`` (model, base_url, temperature, concurrency, requests_per_minute,
+tokens_per_minute, max_retries, timeout_s), plus ``max_tokens`` per reply and ``json_mode``. Keys
+come from conf credentials like the judges'. :func:`json_replies` sends a step's prompts through
+the async engine (concurrency, rate limits, retries honouring Retry-After, a progress bar) and
+commits each *valid* reply to an SQLite cache keyed by (provider, model, prompt version, input
+text) as it arrives: a rerun makes no call, and a reply that is not the JSON asked for is an
+error for that item only, cached as nothing, so the next run asks again.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import hashlib
 import json
 import logging
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 _PROMPTS_SUBDIR = Path("conf") / "base" / "curation_prompts"
+STEP_SETTINGS = ("provider", "config", "max_tokens", "json_mode")
 
 
 class ReplyError(ValueError):
@@ -45,9 +45,9 @@ class Prompt:
     system: str
     template: str
 
-    def messages(self, **fields: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": self.system},
-                {"role": "user", "content": self.template.format(**fields)}]
+    def render(self, **fields: str) -> tuple[str, str]:
+        """(system, user) messages with ``fields`` filled in."""
+        return self.system, self.template.format(**fields)
 
 
 def default_prompts_dir() -> Path:
@@ -76,105 +76,6 @@ def load_prompt(name: str, prompts_dir: str | os.PathLike | None = None) -> Prom
                   template=str(spec["template"]))
 
 
-@dataclass(frozen=True)
-class LLMConfig:
-    """Where and how to ask. The key is read from the environment variable ``api_key_env``."""
-
-    model: str
-    base_url: str | None = None
-    api_key_env: str | None = "OPENAI_API_KEY"
-    temperature: float = 0.0
-    max_tokens: int = 2000
-    timeout_s: float = 120.0
-    max_retries: int = 2
-    json_mode: bool = True
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> LLMConfig:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown LLM settings {sorted(unknown)}; expected {sorted(known)}")
-        return cls(**params)
-
-    def settings(self) -> dict[str, Any]:
-        """What goes into each output record (never the key)."""
-        return {"model": self.model, "base_url": self.base_url, "temperature": self.temperature,
-                "max_tokens": self.max_tokens}
-
-
-class ReplyCache:
-    """Valid replies on disk, one JSON object per line, keyed by a hash of the request."""
-
-    def __init__(self, path: str | os.PathLike | None):
-        self.path = Path(path) if path else None
-        self._replies: dict[str, dict[str, Any]] = {}
-        if self.path and self.path.exists():
-            with open(self.path, encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:  # a line cut by a crash: that call is re-made
-                        continue
-                    self._replies[record["key"]] = record
-
-    @staticmethod
-    def key(model: str, prompt_version: str, text: str) -> str:
-        payload = json.dumps([model, prompt_version, text], ensure_ascii=False)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self._replies.get(key)
-
-    def put(self, key: str, record: dict[str, Any]) -> None:
-        record = {"key": key, **record}
-        self._replies[key] = record
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def __len__(self) -> int:
-        return len(self._replies)
-
-
-def make_client(config: LLMConfig) -> Any:
-    """An ``openai.OpenAI`` client for ``config``; a missing key is an error naming the variable.
-
-    ``api_key_env: null`` declares an endpoint that needs no key (a local vLLM server).
-    """
-    import openai
-
-    if config.api_key_env is None:
-        api_key = "not-needed"
-    else:
-        api_key = os.environ.get(config.api_key_env)
-        if not api_key:
-            raise RuntimeError(
-                f"no API key for {config.model}: set {config.api_key_env}, or use the offline "
-                "mode (qa_generation.generator: templates, qa_filtering: rules)")
-    return openai.OpenAI(api_key=api_key, base_url=config.base_url,
-                         timeout=config.timeout_s, max_retries=config.max_retries)
-
-
-def request_json(client: Any, config: LLMConfig, messages: list[dict[str, str]]
-                 ) -> tuple[str, dict[str, int]]:
-    """One chat completion asking for a JSON object; returns (reply text, token usage)."""
-    kwargs: dict[str, Any] = {"model": config.model, "messages": messages,
-                              "temperature": config.temperature, "max_tokens": config.max_tokens}
-    if config.json_mode:
-        kwargs["response_format"] = {"type": "json_object"}
-    response = client.chat.completions.create(**kwargs)
-    text = response.choices[0].message.content or ""
-    usage = getattr(response, "usage", None)
-    tokens = {"prompt": getattr(usage, "prompt_tokens", 0) or 0,
-              "completion": getattr(usage, "completion_tokens", 0) or 0}
-    return text, tokens
-
-
 def parse_json_object(text: str) -> dict[str, Any]:
     """The JSON object in ``text``, tolerating a Markdown code fence around it."""
     stripped = text.strip()
@@ -193,31 +94,132 @@ def parse_json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def cached_json_reply(
-    client: Any,
-    config: LLMConfig,
-    cache: ReplyCache,
-    prompt: Prompt,
-    key_text: str,
-    validate: Callable[[dict[str, Any]], Any],
-    **fields: str,
-) -> tuple[Any, dict[str, Any]]:
-    """The validated reply for ``prompt`` filled with ``fields``, from the cache or the endpoint.
+@dataclass
+class CurationLLM:
+    """A provider client (``ct_spatial_bench.llm``) and the reply settings of one curation step."""
 
-    ``key_text`` is the input the reply depends on (the report, the question and answer).
-    Returns ``(validate(reply), info)`` where ``info`` says whether it was cached, the tokens and
-    the latency. A reply that fails ``validate`` raises :class:`ReplyError` and is not cached.
+    client: Any
+    max_tokens: int = 2000
+    json_mode: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"llm:{self.client.model}"
+
+    def settings(self) -> dict[str, Any]:
+        """The decoding settings every output record carries (never the key)."""
+        return {**self.client.settings(), "max_tokens": self.max_tokens,
+                "json_mode": self.json_mode}
+
+
+def curation_llm(settings: Mapping[str, Any], api_keys: Mapping[str, str | None] | None,
+                 step: str, fallback: str, other_keys: tuple[str, ...] = ()
+                 ) -> CurationLLM | None:
+    """The step's LLM from its settings, or None (with a warning naming the provider, the
+    variable to set and ``fallback``, the offline path taken instead) when its key is absent.
+
+    ``other_keys`` are settings of the step read elsewhere (its prompts); any other key than
+    those and :data:`STEP_SETTINGS` is an error, so a misspelt or outdated setting is not lost.
     """
-    key = ReplyCache.key(config.model, prompt.version, key_text)
-    hit = cache.get(key)
-    if hit is not None:
-        return validate(parse_json_object(hit["reply"])), {**hit["info"], "cached": True}
-    if client is None:
-        raise RuntimeError("no LLM client and no cached reply")
-    started = time.perf_counter()
-    text, tokens = request_json(client, config, prompt.messages(**fields))
-    info = {"tokens": tokens, "latency_s": round(time.perf_counter() - started, 3),
-            "model": config.model, "prompt_version": prompt.version}
-    value = validate(parse_json_object(text))
-    cache.put(key, {"reply": text, "info": info})
-    return value, {**info, "cached": False}
+    from ct_spatial_bench.llm.providers import create_client, with_api_key
+
+    unknown = sorted(set(settings) - set(STEP_SETTINGS) - set(other_keys))
+    if unknown or "provider" not in settings:
+        problem = f"unknown setting(s) {unknown}" if unknown else "no 'provider'"
+        raise ValueError(f"{step}.llm: {problem}; expected {list(STEP_SETTINGS)}, the provider "
+                         "one of openai, gemini, qwen, openai_compatible (model, base_url and "
+                         "limits go in config; API keys come from conf credentials)")
+    provider = settings["provider"]
+    config, no_key = with_api_key(provider, settings.get("config") or {}, api_keys)
+    if no_key:
+        logger.warning("%s: LLM provider %r %s; falling back to %s", step, provider, no_key,
+                       fallback)
+        return None
+    return CurationLLM(create_client(provider, config), int(settings.get("max_tokens", 2000)),
+                       bool(settings.get("json_mode", True)))
+
+
+@dataclass
+class JsonReply:
+    """One item's outcome: its validated ``value``, or the ``error`` that kept it from one."""
+
+    value: Any = None
+    error: str | None = None
+    cached: bool = False
+    tokens: dict[str, int] = field(default_factory=dict)
+    latency_s: float = 0.0
+
+
+def json_replies(
+    llm: CurationLLM,
+    prompt: Prompt,
+    fields_by_item: Mapping[str, Mapping[str, str]],
+    validate,
+    cache_path: str | os.PathLike | None,
+    desc: str,
+    item_kind: str = "item",
+    progress: bool = True,
+) -> dict[str, JsonReply]:
+    """``{item id: JsonReply}`` for ``prompt`` filled with each item's fields.
+
+    ``fields_by_item`` maps an item id (a case id, a qa_id) to its prompt fields; items whose
+    filled prompts are the same share one call. ``validate(reply dict)`` returns the value or
+    raises :class:`ReplyError`. Cached replies are validated again (one today's checks refuse is
+    asked again). Every error is logged naming ``desc``, ``item_kind`` and the item id.
+    """
+    import asyncio
+
+    from ct_spatial_bench.llm.cache import ReplyCache
+    from ct_spatial_bench.llm.engine import Call, run_calls
+
+    client, outcomes = llm.client, {}
+    pending: dict[str, tuple[str, str, list[str]]] = {}  # cache key -> (system, user, item ids)
+
+    def settle(item_ids: list[str], outcome: JsonReply) -> None:
+        for item_id in item_ids:
+            outcomes[item_id] = outcome
+            if outcome.error:
+                logger.error("%s: %s %s: %s", desc, item_kind, item_id, outcome.error)
+
+    with ReplyCache(cache_path) as cache:
+        for item_id, fields in fields_by_item.items():
+            system, user = prompt.render(**fields)
+            key = ReplyCache.key(client.provider, client.model, prompt.version, user)
+            hit = cache.get(key) if key not in pending else None
+            try:
+                if hit is not None:
+                    outcomes[item_id] = JsonReply(validate(parse_json_object(hit["text"])),
+                                                  cached=True, tokens=hit["tokens"],
+                                                  latency_s=hit["latency_s"])
+                    continue
+            except ReplyError:
+                pass
+            pending.setdefault(key, (system, user, []))[2].append(item_id)
+
+        def on_reply(call: Call, completion: Any, latency: float) -> None:
+            key, item_ids = call.payload
+            tokens, latency = completion.tokens, round(latency, 6)
+            try:
+                if completion.text is None or completion.refusal:
+                    raise ReplyError(f"no reply text ({completion.refusal or 'empty reply'})")
+                value = validate(parse_json_object(completion.text))
+            except ReplyError as exc:  # not cached: the next run asks again
+                settle(item_ids, JsonReply(error=f"ReplyError: {exc}", tokens=tokens,
+                                           latency_s=latency))
+                return
+            cache.put(key, client.provider, client.model, prompt.version, completion.text,
+                      tokens, latency)
+            settle(item_ids, JsonReply(value, tokens=tokens, latency_s=latency))
+
+        def on_failure(call: Call, reason: str) -> None:
+            settle(call.payload[1], JsonReply(error=reason))
+
+        calls = [Call(system, user, llm.max_tokens, (key, ids), size=len(ids))
+                 for key, (system, user, ids) in pending.items()]
+        logger.info("%s (%s, %s): %d %ss cached, %d calls to make", desc, llm.name,
+                    prompt.version, len(outcomes), item_kind, len(calls))
+        if calls:
+            asyncio.run(run_calls(client, calls, on_reply, on_failure, desc=desc,
+                                  done_before=len(outcomes), progress=progress,
+                                  json_mode=llm.json_mode))
+    return outcomes

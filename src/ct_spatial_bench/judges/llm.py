@@ -1,176 +1,63 @@
-"""What every LLM judge shares; a provider file adds only its SDK call and its error mapping.
+"""An LLM judge: a provider client (``ct_spatial_bench.llm``) and a versioned judge prompt.
 
-A provider implements ``open()``/``aclose()`` (make and close its async SDK client inside the
-running event loop) and ``complete(system, user, max_tokens) -> Completion``, raising
-``TransientError`` for what is worth retrying (429, 408, 5xx, timeouts, dropped connections) with
-the server's Retry-After when it sent one. SDK retries are off: the engine owns retrying, so a
-retry is counted, paced and capped in one place.
+The provider (openai, gemini, qwen, openai_compatible) makes the calls; its settings (model,
+base_url, key, concurrency, requests- and tokens-per-minute, retries, timeout) are the judge's
+config beside ``name``, ``prompt`` and ``prompts_dir``.
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.judges.base import FAILED, Judgement
 from ct_spatial_bench.judges.prompts import DEFAULT_PROMPT, load_prompt
 
-RETRYABLE_STATUS = frozenset({408, 409, 429})  # plus every 5xx
-
-
-def is_retryable_status(status: int | None) -> bool:
-    return status is not None and (status in RETRYABLE_STATUS or status >= 500)
-
-
-class TransientError(Exception):
-    """A call that may succeed if repeated; ``retry_after`` is the server's wait, in seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    lowered = {str(k).lower(): v for k, v in dict(headers).items()}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = lowered.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-class FatalJudgeError(Exception):
-    """An error no retry and no other item will fix (a rejected key, an unknown model)."""
-
-
-def raise_for_status(status: int | None, message: str, headers: Mapping[str, str] | None) -> None:
-    """Map a failed HTTP status to the engine's errors; other statuses fail the item only."""
-    if is_retryable_status(status):
-        raise TransientError(message, retry_after_seconds(headers))
-    if status in (401, 403, 404):
-        raise FatalJudgeError(message)
-    raise RuntimeError(message)
-
-
-@dataclass
-class Completion:
-    """A provider's reply: its text (or its refusal) and the tokens it cost."""
-
-    text: str | None
-    tokens: dict[str, int] = field(default_factory=dict)
-    refusal: str | None = None
-
-
-def token_counts(prompt: int | None, completion: int | None, total: int | None = None
-                 ) -> dict[str, int]:
-    prompt, completion = int(prompt or 0), int(completion or 0)
-    return {"prompt": prompt, "completion": completion, "total": int(total or prompt + completion)}
-
 
 class LLMJudge:
-    """A judge behind a paid or remote API.
+    """A judge behind a paid or remote API; ``name`` defaults to the provider's."""
 
-    ``provider`` names the API (part of the cache key); ``credentials_name`` is the entry in
-    conf credentials holding the key (None: a key is optional), ``api_key_env`` its variable.
-    """
+    def __init__(self, provider: str, name: str | None = None, prompt: str = DEFAULT_PROMPT,
+                 prompts_dir: str | Path | None = None, **client_config: Any) -> None:
+        from ct_spatial_bench.llm.providers import create_client
 
-    provider = ""
-    default_model: str | None = None
-    credentials_name: str | None = None
-    api_key_env: str | None = None
-
-    def __init__(
-        self,
-        model: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        name: str | None = None,
-        prompt: str = DEFAULT_PROMPT,
-        prompts_dir: str | Path | None = None,
-        temperature: float = 0.0,
-        concurrency: int = 8,
-        requests_per_minute: float | None = None,
-        tokens_per_minute: float | None = None,
-        max_retries: int = 6,
-        timeout_s: float = 60.0,
-        backoff_base_s: float = 1.0,
-        backoff_max_s: float = 60.0,
-    ) -> None:
-        self.model = model or self.default_model
-        if not self.model:
-            raise ValueError(f"judge {name or self.provider!r} needs a 'model'")
-        self.name = name or self.provider
-        self.api_key = api_key
-        self.base_url = base_url
+        self.client = create_client(provider, client_config)
+        self.name = name or provider
         self.prompt = load_prompt(prompt, prompts_dir)
         self.prompt_version = self.prompt.version
-        self.temperature = temperature
-        self.concurrency = int(concurrency)
-        self.requests_per_minute = requests_per_minute
-        self.tokens_per_minute = tokens_per_minute
-        self.max_retries = int(max_retries)
-        self.timeout_s = float(timeout_s)
-        self.backoff_base_s = float(backoff_base_s)
-        self.backoff_max_s = float(backoff_max_s)
 
-    def __repr__(self) -> str:  # never shows the key
-        return f"{type(self).__name__}(name={self.name!r}, model={self.model!r})"
+    @property
+    def provider(self) -> str:
+        return self.client.provider
+
+    @property
+    def model(self) -> str:
+        return self.client.model
 
     @property
     def batch_size(self) -> int:
         return self.prompt.batch_size
 
-    # -- what a provider implements
-    async def open(self) -> None:
-        raise NotImplementedError
+    def __repr__(self) -> str:  # never shows the key
+        return f"LLMJudge(name={self.name!r}, client={self.client!r})"
 
-    async def aclose(self) -> None:
-        raise NotImplementedError
-
-    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
-        raise NotImplementedError
-
-    # -- the Judge protocol, for a single item outside the engine
     def judge(self, question: str, answer: str, prediction: str) -> Judgement:
         """Judge one item now, with the engine's retries (no cache: use the runner for that)."""
         import asyncio
 
-        from ct_spatial_bench.judges.engine import ask_with_retries, judgements_of
-        from ct_spatial_bench.judges.limits import RateLimits
+        from ct_spatial_bench.judges.engine import call_of, judgements_of
+        from ct_spatial_bench.llm.engine import ask_with_retries
+        from ct_spatial_bench.llm.limits import RateLimits
 
         async def run() -> Judgement:
-            await self.open()
+            await self.client.open()
             try:
-                items = [(question, answer, prediction)]
-                completion, _ = await ask_with_retries(self, items, RateLimits())
+                call = call_of(self, [(question, answer, prediction)])
+                completion, _ = await ask_with_retries(self.client, call, RateLimits())
                 return judgements_of(self, completion, 1)[0]
             except Exception as exc:  # noqa: BLE001 - no reply is 'failed', never 'incorrect'
                 return Judgement(verdict=FAILED, reason=f"{type(exc).__name__}: {exc}")
             finally:
-                await self.aclose()
+                await self.client.aclose()
 
         return asyncio.run(run())
-
-
-def client_args(judge: LLMJudge) -> dict[str, Any]:
-    """Keyword arguments common to SDK clients: the key, and the base URL only when one is set."""
-    args: dict[str, Any] = {"api_key": judge.api_key}
-    if judge.base_url:
-        args["base_url"] = judge.base_url
-    return args

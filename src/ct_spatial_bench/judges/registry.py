@@ -1,4 +1,8 @@
-"""Judges by name, imported only when a run asks for them."""
+"""Judges by name, imported only when a run asks for them.
+
+``rule`` and ``offline`` run in process; every LLM provider of ``ct_spatial_bench.llm.providers``
+(openai, gemini, qwen, openai_compatible) is also a judge, an ``LLMJudge`` on that provider.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ct_spatial_bench.judges.base import Judge
+from ct_spatial_bench.llm.providers import PROVIDERS
 
-JUDGE_REGISTRY: dict[str, str] = {
+OFFLINE_JUDGES: dict[str, str] = {
     "rule": "ct_spatial_bench.judges.rule:RuleJudge",
     "offline": "ct_spatial_bench.judges.offline:OfflineJudge",
-    "openai": "ct_spatial_bench.judges.openai_judge:OpenAIJudge",
-    "gemini": "ct_spatial_bench.judges.gemini_judge:GeminiJudge",
-    "qwen": "ct_spatial_bench.judges.qwen_judge:QwenJudge",
-    "openai_compatible": "ct_spatial_bench.judges.openai_compatible:OpenAICompatibleJudge",
 }
 
 logger = logging.getLogger(__name__)
@@ -25,13 +26,21 @@ class MissingJudgeKeyError(RuntimeError):
     """A configured judge has no API key and the configuration requires every judge."""
 
 
-def _judge_class(name: str) -> type:
-    try:
-        target = JUDGE_REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown judge {name!r}; registered: {sorted(JUDGE_REGISTRY)}") from None
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+def judge_names() -> list[str]:
+    return sorted([*OFFLINE_JUDGES, *PROVIDERS])
+
+
+def create_judge(name: str, config: Mapping[str, Any] | None = None) -> Judge:
+    """The judge registered as ``name`` built from ``config`` (an LLM judge's key included)."""
+    config = dict(config or {})
+    if name in PROVIDERS:
+        from ct_spatial_bench.judges.llm import LLMJudge
+
+        return LLMJudge(name, **config)
+    if name not in OFFLINE_JUDGES:
+        raise KeyError(f"unknown judge {name!r}; registered: {judge_names()}")
+    module_name, class_name = OFFLINE_JUDGES[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)(**config)
 
 
 def build_judges(
@@ -47,30 +56,20 @@ def build_judges(
     ``require_all``, which makes it an error. ``defaults`` (e.g. ``prompts_dir``) go to every LLM
     judge whose config does not set them.
     """
-    from ct_spatial_bench.judges.llm import LLMJudge
+    from ct_spatial_bench.llm.providers import with_api_key
 
     judges, missing = [], []
     for spec in specs:
         name, config = (spec, {}) if isinstance(spec, str) else (spec["name"], spec.get("config"))
         config = dict(config or {})
-        judge_cls = _judge_class(name)
-        if issubclass(judge_cls, LLMJudge):
-            config = {**(defaults or {}), **config}
-            entry = judge_cls.credentials_name
-            if entry and not config.get("api_key"):
-                config["api_key"] = (api_keys or {}).get(entry)
-                if not config["api_key"]:
-                    label = config.get("name", name)
-                    missing.append(f"judge {label!r} has no API key (set {judge_cls.api_key_env}, "
-                                   f"read by conf credentials entry {entry!r})")
-                    continue
-        judges.append(judge_cls(**config))
+        if name in PROVIDERS:
+            config, no_key = with_api_key(name, {**(defaults or {}), **config}, api_keys)
+            if no_key:
+                missing.append(f"judge {config.get('name', name)!r} {no_key}")
+                continue
+        judges.append(create_judge(name, config))
     for message in missing:
         if require_all:
             raise MissingJudgeKeyError(message + "; require_all_judges is true")
         logger.warning("%s: skipped", message)
     return judges
-
-
-def create_judge(name: str, config: dict[str, Any] | None = None) -> Judge:
-    return _judge_class(name)(**(config or {}))

@@ -22,24 +22,29 @@ def _image_path_of(template: str):
 
 
 def generate_candidate_qa(
-    radiology_reports: Any, params: dict[str, Any]
+    radiology_reports: Any, params: dict[str, Any], api_keys: dict[str, str | None] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Ask for QA pairs about each report; return the candidates and one log row per report.
 
-    ``params.generator``: ``templates`` (offline, the default) or ``llm`` (``params.llm`` says
-    which endpoint and model; ``params.prompt`` names the prompt in conf/base/curation_prompts).
+    ``params.generator``: ``templates`` (offline, the default) or ``llm`` (``params.llm`` names
+    the provider and its config, as for a judge; ``params.prompt`` names the prompt in
+    conf/base/curation_prompts). ``api_keys`` are conf credentials' keys; an LLM whose key is
+    absent falls back to the templates with a warning naming it.
     """
     from ct_spatial_bench.curation.generation import generate_qa
-    from ct_spatial_bench.curation.llm_client import LLMConfig, load_prompt
+    from ct_spatial_bench.curation.llm_client import curation_llm, load_prompt
     from ct_spatial_bench.curation.reports import normalise_reports
 
     reports = normalise_reports(radiology_reports, source="radiology_reports")
     generator = params.get("generator", "templates")
     llm_kwargs: dict[str, Any] = {}
     if generator == "llm":
-        llm_kwargs = {"prompt": load_prompt(params["prompt"]),
-                      "llm": LLMConfig.from_params(params["llm"]),
-                      "cache_path": params.get("cache_path")}
+        llm = curation_llm(params["llm"], api_keys, "qa_generation", "the templates generator")
+        if llm is None:
+            generator = "templates"
+        else:
+            llm_kwargs = {"prompt": load_prompt(params["prompt"]), "llm": llm,
+                          "cache_path": params.get("cache_path")}
     return generate_qa(
         reports, generator, min_pairs=params.get("min_pairs", 7),
         max_pairs=params.get("max_pairs", 10),

@@ -1,15 +1,22 @@
-"""GPT judges through the openai SDK (default gpt-4o-mini; any chat model and base_url)."""
+"""OpenAI chat completions through the openai SDK (default gpt-4o-mini; any chat model and
+base_url), and any OpenAI-compatible server (vLLM, llama.cpp, a local model)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.judges.llm import (Completion, LLMJudge, TransientError, client_args,
-                                         raise_for_status, token_counts)
+from ct_spatial_bench.llm.client import (
+    Completion,
+    LLMClient,
+    TransientError,
+    client_args,
+    raise_for_status,
+    token_counts,
+)
 
 
-class OpenAIJudge(LLMJudge):
-    """Chat completions with the prompt as system + user messages, temperature 0."""
+class OpenAIClient(LLMClient):
+    """Chat completions with the prompt as system + user messages."""
 
     provider = "openai"
     default_model = "gpt-4o-mini"
@@ -21,16 +28,18 @@ class OpenAIJudge(LLMJudge):
 
         # max_retries=0: the engine owns retrying (paced, counted, honouring Retry-After).
         # The aiohttp transport costs about 40 % less CPU a call than the default httpx2 one
-        # (benchmarks/judge_throughput.py), which matters with three judges on one event loop.
+        # (benchmarks/judge_throughput.py), which matters with three clients on one event loop.
         self._client = AsyncOpenAI(**client_args(self), max_retries=0, timeout=self.timeout_s,
                                    http_client=DefaultAioHttpClient(timeout=self.timeout_s))
 
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
+    async def complete(self, system: str, user: str, max_tokens: int,
+                       json_mode: bool = False) -> Completion:
         import openai
 
+        extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
@@ -38,6 +47,7 @@ class OpenAIJudge(LLMJudge):
                           {"role": "user", "content": user}],
                 temperature=self.temperature,
                 max_tokens=max_tokens,
+                **extra,
             )
         except openai.APIStatusError as exc:
             raise_for_status(exc.status_code, f"{exc.status_code}: {exc.message}",
@@ -45,6 +55,23 @@ class OpenAIJudge(LLMJudge):
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         return _completion(response)
+
+
+class OpenAICompatibleClient(OpenAIClient):
+    """``OpenAIClient`` pointed at ``base_url`` (e.g. ``http://localhost:8000/v1``) with a named
+    model. Local servers usually take any key, so none is required; one given is sent."""
+
+    provider = "openai_compatible"
+    default_model = None
+    credentials_name = None
+    api_key_env = None
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None,
+                 **config: Any) -> None:
+        if not base_url:
+            raise ValueError("LLM provider 'openai_compatible' needs a 'base_url', "
+                             "e.g. http://localhost:8000/v1")
+        super().__init__(base_url=base_url, api_key=api_key or "EMPTY", **config)
 
 
 def _completion(response: Any) -> Completion:

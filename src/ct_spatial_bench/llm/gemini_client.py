@@ -1,15 +1,20 @@
-"""Gemini judges through google-genai (default gemini-2.5-flash)."""
+"""Gemini through google-genai (default gemini-2.5-flash)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.judges.llm import (Completion, LLMJudge, TransientError, raise_for_status,
-                                         token_counts)
+from ct_spatial_bench.llm.client import (
+    Completion,
+    LLMClient,
+    TransientError,
+    raise_for_status,
+    token_counts,
+)
 
 
-class GeminiJudge(LLMJudge):
-    """generateContent with the prompt's system text as ``system_instruction``, temperature 0.
+class GeminiClient(LLMClient):
+    """generateContent with the system text as ``system_instruction``.
 
     ``thinking_budget`` defaults to 0: 2.5 Flash otherwise spends its output budget thinking
     and a one-word verdict can come back empty. ``base_url`` points the client elsewhere (tests).
@@ -38,7 +43,8 @@ class GeminiJudge(LLMJudge):
     async def aclose(self) -> None:
         await self._client.aio.aclose()
 
-    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
+    async def complete(self, system: str, user: str, max_tokens: int,
+                       json_mode: bool = False) -> Completion:
         import aiohttp
         from google.genai import errors, types
 
@@ -46,6 +52,7 @@ class GeminiJudge(LLMJudge):
             system_instruction=system,
             temperature=self.temperature,
             max_output_tokens=max_tokens,
+            response_mime_type="application/json" if json_mode else None,
             thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
                              if self.thinking_budget is not None else None),
         )

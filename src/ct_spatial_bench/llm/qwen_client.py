@@ -1,15 +1,20 @@
-"""Qwen judges through the dashscope SDK (default qwen-plus)."""
+"""Qwen through the dashscope SDK (default qwen-plus)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.judges.llm import (Completion, LLMJudge, TransientError, raise_for_status,
-                                         token_counts)
+from ct_spatial_bench.llm.client import (
+    Completion,
+    LLMClient,
+    TransientError,
+    raise_for_status,
+    token_counts,
+)
 
 
-class QwenJudge(LLMJudge):
-    """DashScope text generation, ``result_format="message"``, temperature 0.
+class QwenClient(LLMClient):
+    """DashScope text generation, ``result_format="message"``.
 
     ``base_url`` is DashScope's HTTP API base (``.../api/v1``), passed per call as
     ``base_address`` rather than by setting the global ``dashscope.base_http_api_url``.
@@ -23,18 +28,21 @@ class QwenJudge(LLMJudge):
     async def open(self) -> None:
         import aiohttp
 
-        # Our own session, closed in aclose(), sized to the judge's concurrency.
+        # Our own session, closed in aclose(), sized to the client's concurrency.
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max(self.concurrency, 1)))
 
     async def aclose(self) -> None:
         await self._session.close()
 
-    async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
+    async def complete(self, system: str, user: str, max_tokens: int,
+                       json_mode: bool = False) -> Completion:
         import aiohttp
         from dashscope import AioGeneration
 
         extra: dict[str, Any] = {"base_address": self.base_url} if self.base_url else {}
+        if json_mode:
+            extra["response_format"] = {"type": "json_object"}
         try:
             response = await AioGeneration.call(
                 model=self.model,

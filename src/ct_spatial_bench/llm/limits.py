@@ -1,9 +1,9 @@
-"""Requests-per-minute and tokens-per-minute limits for one judge, shared by its workers.
+"""Requests-per-minute and tokens-per-minute limits for one client, shared by its workers.
 
 Token buckets refilled continuously, holding at most ``burst_s`` seconds' worth, so a run starts
 at the limit's pace instead of spending a minute's quota in its first second. Tokens are taken at
 the estimate before a call and corrected to the reply's real count after it. A 429 with
-Retry-After pauses every worker of that judge, not only the one that was refused.
+Retry-After pauses every worker of that client, not only the one that was refused.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class TokenBucket:
 
 
 class RateLimits:
-    """The RPM and TPM buckets of one judge (either may be None: unlimited) and its pause."""
+    """The RPM and TPM buckets of one client (either may be None: unlimited) and its pause."""
 
     def __init__(self, requests_per_minute: float | None = None,
                  tokens_per_minute: float | None = None) -> None:

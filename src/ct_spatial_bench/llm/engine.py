@@ -1,0 +1,139 @@
+"""The async engine every LLM request goes through: concurrency, rate limits, retries, progress.
+
+``run_calls`` sends one client's calls with at most ``client.concurrency`` in flight, paced by its
+requests- and tokens-per-minute buckets, under one progress bar. A call that fails transiently
+(429, 408, 5xx, a timeout, a dropped connection) is retried with exponential backoff and jitter,
+waiting at least the server's Retry-After. Each reply goes to the caller's ``on_reply`` before the
+worker takes its next call, so a caller that commits it to its cache there loses at most the calls
+in flight when a run is killed. A call that never got a reply goes to ``on_failure`` (the caller
+caches nothing, so the next run asks again); a fatal error (bad key, unknown model) stops the
+client instead of paying for thousands of identical failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ct_spatial_bench.llm.client import Completion, FatalLLMError, LLMClient, TransientError
+from ct_spatial_bench.llm.limits import RateLimits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: its messages, its output budget, and what the caller needs back with the
+    reply (``payload``); ``size`` is how many items it answers, for the progress bar."""
+
+    system: str
+    user: str
+    max_output: int
+    payload: Any = None
+    size: int = 1
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token for English text: enough to pace a rate limit and to budget."""
+    return len(text) // 4 + 1
+
+
+def backoff_delay(client: LLMClient, attempt: int, retry_after: float | None) -> float:
+    """Seconds before retry ``attempt`` + 1: the server's Retry-After (plus up to 10 % so paused
+    workers do not return in lockstep), else exponential with equal jitter, capped."""
+    if retry_after is not None:
+        return retry_after * (1.0 + random.uniform(0.0, 0.1))
+    ceiling = min(client.backoff_max_s, client.backoff_base_s * 2 ** attempt)
+    return ceiling / 2 + random.uniform(0.0, ceiling / 2)
+
+
+async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
+                           json_mode: bool = False) -> tuple[Completion, float]:
+    """One call (retried while transient); returns the reply and its latency."""
+    estimate = estimate_tokens(call.system) + estimate_tokens(call.user) + call.max_output
+    for attempt in range(client.max_retries + 1):
+        await limits.acquire(estimate)
+        started = time.perf_counter()
+        try:
+            # The SDK's own timeout should fire first; this one guards against a hung client.
+            completion = await asyncio.wait_for(
+                client.complete(call.system, call.user, call.max_output, json_mode),
+                client.timeout_s + 5.0)
+        except (TransientError, asyncio.TimeoutError) as exc:
+            limits.settle(estimate, 0)  # a refused or lost call is not billed
+            retry_after = getattr(exc, "retry_after", None)
+            if attempt == client.max_retries:
+                raise TransientError(f"gave up after {attempt + 1} attempts: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+            if retry_after is not None:
+                limits.pause(retry_after)
+            delay = backoff_delay(client, attempt, retry_after)
+            logger.debug("%s: %s; retry %d in %.2f s", client.provider, exc, attempt + 1, delay)
+            await asyncio.sleep(delay)
+            continue
+        limits.settle(estimate, completion.tokens.get("total"))
+        return completion, time.perf_counter() - started
+    raise AssertionError("unreachable")
+
+
+async def run_calls(
+    client: LLMClient,
+    calls: Sequence[Call],
+    on_reply: Callable[[Call, Completion, float], None],
+    on_failure: Callable[[Call, str], None],
+    *,
+    desc: str,
+    done_before: int = 0,
+    position: int = 0,
+    progress: bool = True,
+    json_mode: bool = False,
+) -> None:
+    """Send every call through ``client``; ``on_reply(call, completion, latency_s)`` or
+    ``on_failure(call, reason)`` is called once per call, in the order replies arrive.
+
+    ``desc`` labels the progress bar and the log lines; ``done_before`` items (answered from a
+    cache) start the bar. A reply ``on_reply`` cannot handle is a failure of that call only.
+    """
+    from tqdm.auto import tqdm
+
+    limits = RateLimits(client.requests_per_minute, client.tokens_per_minute)
+    semaphore = asyncio.Semaphore(client.concurrency)
+    fatal: list[str] = []
+    bar = tqdm(total=sum(c.size for c in calls) + done_before, initial=done_before, desc=desc,
+               position=position, unit="item", disable=not progress, leave=True)
+
+    async def ask(call: Call) -> None:
+        async with semaphore:
+            if fatal:
+                on_failure(call, f"stopped: {fatal[0]}")
+                bar.update(call.size)
+                return
+            try:
+                completion, latency = await ask_with_retries(client, call, limits, json_mode)
+            except Exception as exc:  # noqa: BLE001 - no reply fails this call, not the run
+                reason = f"no reply: {type(exc).__name__}: {exc}"
+                if isinstance(exc, FatalLLMError) and not fatal:
+                    fatal.append(reason)
+                    logger.error("%s stopped: %s", desc, reason)
+                else:
+                    logger.warning("%s: %s", desc, reason)
+                on_failure(call, reason)
+            else:
+                try:
+                    on_reply(call, completion, latency)
+                except Exception as exc:  # one unreadable reply fails its call, not the run
+                    logger.exception("%s: reply not handled", desc)
+                    on_failure(call, f"reply not handled: {type(exc).__name__}: {exc}")
+            bar.update(call.size)
+
+    await client.open()
+    try:
+        await asyncio.gather(*(ask(call) for call in calls))
+    finally:
+        await client.aclose()
+        bar.close()
