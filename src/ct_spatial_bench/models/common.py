@@ -66,6 +66,17 @@ def torch_dtype(name: str | None, device: str) -> Any:
         raise ValueError(f"unknown dtype {name!r}; use bfloat16, float16 or float32") from None
 
 
+def dtype_keyword(dtype: Any) -> dict[str, Any]:
+    """``from_pretrained``'s dtype argument under the installed transformers: ``dtype`` from 4.56
+    on, ``torch_dtype`` before. Older versions do not know ``dtype``: they hand it on to the
+    model's config or constructor, so the weights load as float32 (or the load fails)."""
+    import transformers
+    from packaging.version import Version
+
+    modern = Version(transformers.__version__) >= Version("4.56")
+    return {"dtype" if modern else "torch_dtype": dtype}
+
+
 def model_revision(config: dict[str, Any], model: Any = None) -> str:
     """``<weights>@<revision>``: the configured revision, else the hub commit the weights came from."""
     source = str(config.get("model_path") or config.get("model") or "")
@@ -132,6 +143,9 @@ class NeuralAdapter:
 
     def _dtype(self) -> Any:
         return torch_dtype(self._config.get("dtype"), self.device)
+
+    def _dtype_keyword(self) -> dict[str, Any]:
+        return dtype_keyword(self._dtype())
 
     def _generate_kwargs(self) -> dict[str, Any]:
         """Decoding settings for ``generate``; ``stop`` entries are ours, not transformers'."""

@@ -54,7 +54,7 @@ class HFVisionLanguageModel(NeuralAdapter):
                   "trust_remote_code": bool(config.get("trust_remote_code", False))}
         self.processor = AutoProcessor.from_pretrained(config["model_path"], **common)
         self.model = AutoModelForImageTextToText.from_pretrained(
-            config["model_path"], dtype=self._dtype(), **common).to(self.device).eval()
+            config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
         self._modules = [self.model]
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
 

@@ -35,7 +35,7 @@ class M3DLaMed(NeuralAdapter):
             config["model_path"], model_max_length=int(config.get("model_max_length", 512)),
             padding_side="right", use_fast=False, **common)
         self.model = AutoModelForCausalLM.from_pretrained(
-            config["model_path"], dtype=self._dtype(), **common).to(self.device).eval()
+            config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
         self._modules = [self.model]
 
     def proj_out_num(self) -> int:

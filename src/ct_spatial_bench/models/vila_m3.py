@@ -7,21 +7,52 @@ turn is ``model cards + "<image>" + "This is a CT image.\\n" + question``; when 
 ``<VISTA3D(...)>`` (or always, ``expert: always``) VISTA3D segments the volume, the slice is shown
 again with the labels coloured (``Dye``: label2rgb over the grey slice), and the expert turn
 ``"The results are <image>. The colors in this image describe red: liver, ... "`` plus
-``"Use this result to respond to this prompt:\\n" + question`` is asked; greedy decoding.
+``"Use this result to respond to this prompt:\\n" + question`` is asked; greedy decoding. The
+reply's ``<VISTA3D(group)>`` picks the labels VISTA3D is prompted with (a group of
+``label_groups_dict.json``, "everything" by default); a request the demo refuses (an unknown
+group, several arguments) or a reply saying "segmented" ends the exchange at the first reply, as
+in the demo. The default loader is ``vila_m3_loader.load_vila_m3``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
 from ct_spatial_bench.models.common import NeuralAdapter
 from ct_spatial_bench.models.components import resolve_factory
+from ct_spatial_bench.models.vila_m3_loader import load_vila_m3
 
 WINDOW = (50 - 400 / 2, 50 + 400 / 2)
 COLORS = ("red", "blue", "yellow", "magenta", "green", "indigo", "darkorange", "cyan", "pink",
           "brown", "orange", "lime", "orange", "gold", "yellowgreen", "darkgreen")
 OVERLAY_ALPHA = 0.3  # skimage.color.label2rgb's default
+EXPERT = "VISTA3D"
+
+
+def expert_request(reply: str, label_groups: dict[str, Any]) -> str | None:
+    """The label group a reply asks VISTA3D for, read as the demo reads it (exactly one ``<...>``,
+    naming VISTA3D; its ``(argument)``, or "everything"); None when it asks for no expert or for
+    one the demo refuses."""
+    tags = re.findall(r"<(.*?)>", reply)
+    if len(tags) != 1 or EXPERT not in tags[0]:
+        return None
+    arguments = re.findall(r"\((.*?)\)", tags[0][len(EXPERT):])
+    if len(arguments) > 1:
+        return None
+    group = arguments[0] if arguments and arguments[0] else "everything"
+    return group if group in label_groups else None
+
+
+def label_names_of(label_groups: dict[str, Any]) -> dict[int, str]:
+    """Label id to name: the first group naming the id (groups that are file paths are skipped)."""
+    names: dict[int, str] = {}
+    for group in label_groups.values():
+        if isinstance(group, dict):
+            for name, label in group.items():
+                names.setdefault(int(label), name)
+    return names
 
 
 def display_slice(volume_ras: Any, index: int | None = None) -> Any:
@@ -62,17 +93,18 @@ class VilaM3(NeuralAdapter):
     input_spec = "ras_hu"
     required_config = ("model_path", "vista3d_bundle")
     config_examples = {"model_path": "MONAI/Llama3-VILA-M3-8B, or a local folder",
-                       "vista3d_bundle": "a folder holding MONAI's vista3d bundle"}
+                       "vista3d_bundle": "the unzipped vista3d bundle (vista3d_v0.5.4/vista3d)"}
     generation_defaults = {"max_new_tokens": 1024, "min_new_tokens": 2}
 
     def _load(self, config: dict[str, Any]) -> None:
-        parts = resolve_factory(config, _load_vila_m3)(config, self)
+        parts = resolve_factory(config, load_vila_m3)(config, self)
         self.chat, self.segment = parts["chat"], parts["segment"]
-        self.label_names: dict[int, str] = parts.get("label_names", {})
+        self.label_groups: dict[str, Any] = parts["label_groups"]
+        self.label_names = label_names_of(self.label_groups)
         self.model_cards = config.get("model_cards", parts.get("model_cards", ""))
         self.expert_mode = config.get("expert", "on_request")  # or "always", "never"
         self._modules = [m for m in (parts.get("model"),) if m is not None]
-        self._seg: tuple[Any, Any] = (None, None)
+        self._seg: tuple[Any, str | None, Any] = (None, None, None)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "expert": self.expert_mode}
@@ -87,34 +119,32 @@ class VilaM3(NeuralAdapter):
             first = self.model_cards + "<image>" + "This is a CT image.\n" + item.question
             messages = [{"role": "user", "text": first, "images": [picture]}]
             reply = self.chat(messages, self._generate_kwargs())
-            wants_expert = "<VISTA3D" in reply and self.expert_mode != "never"
-            if wants_expert or self.expert_mode == "always":
+            if self.expert_mode == "always":
+                group = "everything"
+            elif self.expert_mode == "never" or "segmented" in reply:  # demo: nothing to add
+                group = None
+            else:
+                group = expert_request(reply, self.label_groups)
+            if group is not None:
                 messages += [{"role": "assistant", "text": reply, "images": []},
-                             self._expert_turn(item, volume)]
+                             self._expert_turn(item, volume, group)]
                 reply = self.chat(messages, self._generate_kwargs())
             answers.append(reply.strip())
             prompts.append("\n".join(m["text"] for m in messages if m["role"] == "user"))
         self.last_prompts = prompts
         return answers
 
-    def _expert_turn(self, item: ModelInput, volume: Any) -> dict[str, Any]:
+    def _expert_turn(self, item: ModelInput, volume: Any, group: str) -> dict[str, Any]:
         import numpy as np
 
-        if self._seg[0] is not item.image:
-            self._seg = (item.image, np.asarray(self.segment(item.image)))
+        if self._seg[0] is not item.image or self._seg[1] != group:
+            prompt = None if group == "everything" else list(self.label_groups[group].values())
+            self._seg = (item.image, group, np.asarray(self.segment(item.image, prompt)))
         grey = grey_slice(display_slice(volume))
-        coloured, colours = overlay(grey, display_slice(self._seg[1]))
+        coloured, colours = overlay(grey, display_slice(self._seg[2]))
         described = ", ".join(f"{colour}: {self.label_names[label]}"
                               for label, colour in colours.items() if label in self.label_names)
         text = ("The results are <image>. The colors in this image describe " + described + ". "
                 + "Use this result to respond to this prompt:\n" + item.question)
         return {"role": "user", "text": text, "images": [coloured]}
 
-
-def _load_vila_m3(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
-    """The VILA runtime (``code_dir``: a VILA checkout with its ``llava``) and VISTA3D through
-    MONAI's bundle workflow; see the models README for the environment."""
-    raise NotImplementedError(
-        "vila_m3 needs the VILA runtime and a VISTA3D bundle, which no public package provides: "
-        "set vila_m3.inference.config.factory to a loader returning {'chat', 'segment', "
-        "'label_names'} (see src/ct_spatial_bench/models/README.md)")

@@ -1,0 +1,82 @@
+"""VILA-M3's default loader on stand-ins of the framework checkout and the VISTA3D bundle.
+
+The chat goes through stand-in ``llava`` modules with VILA's signatures (``vila_m3_standins``);
+the expert is a MONAI bundle run by the real ``monai.bundle.create_workflow``. Checked: the
+conversation the demo builds, the slices sent, greedy decoding with the demo's stopping, the
+label prompt of the requested group reaching the bundle, and the overlay's label names.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+from vila_m3_standins import write_m3_checkout, write_vista3d_bundle
+
+from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
+from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.common import ModelNotConfigured
+from ct_spatial_bench.models.vila_m3 import VilaM3, expert_request, label_names_of
+
+GROUPS = {"everything": "../experts/vista3d/label_dict.json",
+          "lung tumor": {"lung": 20, "lung tumor": 23, "left lung lower lobe": 29},
+          "organs": {"liver": 1, "left lung lower lobe": 29}}
+
+
+@pytest.fixture
+def isolated_imports(monkeypatch):
+    """The stand-in ``llava`` and the bundle folder leave sys.path and sys.modules as found."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield
+    for name in [n for n in sys.modules if n == "llava" or n.startswith("llava.")]:
+        del sys.modules[name]
+
+
+def test_expert_requests_are_read_as_the_demo_reads_them():
+    assert expert_request("<VISTA3D(lung tumor)>", GROUPS) == "lung tumor"
+    assert expert_request("Let me call <VISTA3D>.", GROUPS) == "everything"
+    assert expert_request("<VISTA3D()>", GROUPS) == "everything"
+    for refused in ("<VISTA3D(kidney stone)>", "<VISTA3D(organs)(lung tumor)>",
+                    "<VISTA3D(organs)> <BRATS>", "no expert", "<CXR>"):
+        assert expert_request(refused, GROUPS) is None
+    assert label_names_of(GROUPS) == {20: "lung", 23: "lung tumor", 29: "left lung lower lobe",
+                                      1: "liver"}
+
+
+@pytest.mark.slow
+def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, isolated_imports):
+    checkout = write_m3_checkout(tmp_path / "framework", GROUPS)
+    adapter = VilaM3()
+    adapter.load({"model_path": "/models/Llama3-VILA-M3-8B/", "device": "cpu",
+                  "m3_dir": str(checkout),
+                  "vista3d_bundle": str(write_vista3d_bundle(tmp_path / "vista3d"))})
+    builder, mm_utils = sys.modules["llava.model.builder"], sys.modules["llava.mm_utils"]
+    assert builder.LOADED == [("/models/Llama3-VILA-M3-8B/", "Llama3-VILA-M3-8B", "cpu")]
+    assert sys.modules["llava.utils"].DISABLED == [True]
+    builder.REPLIES += ["<VISTA3D(lung tumor)><|eot_id|>", "The right lung.<|eot_id|>"]
+
+    image = apply_spec(ras_volume, InputSpec("ras_hu"))
+    assert adapter.answer([ModelInput("q", "which side", image)]) == ["The right lung."]
+    first, second = mm_utils.PROMPTS
+    assert first == ("<system><|eot_id|><user><image>This is a CT image.\nwhich side<|eot_id|>"
+                     "<assistant>")
+    expert = ("<user>The results are <image>. The colors in this image describe red: left lung "
+              "lower lobe. Use this result to respond to this prompt:\nwhich side<|eot_id|>")
+    assert second == (first[:-len("<assistant>")] + "<assistant><VISTA3D(lung tumor)><|eot_id|>"
+                      + expert + "<assistant>")  # the stop string was cut from the reply
+
+    calls = builder.GENERATED
+    assert [int((c["input_ids"] == -200).sum()) for c in calls] == [1, 2]
+    grey, coloured = mm_utils.IMAGES[1]
+    np.testing.assert_array_equal(mm_utils.IMAGES[0][0], grey)
+    assert grey.shape == (10, 12, 3) and calls[1]["images"][0].shape == (2, 3, 10, 12)
+    tinted = np.argwhere(coloured[..., 0] != coloured[..., 1])
+    assert len(tinted) and tinted[:, 1].max() < 6  # the block, patient's right: image's left
+    settings = {k: v for k, v in calls[0].items() if k not in ("input_ids", "images")}
+    assert settings.pop("stopping_criteria")[0].keywords == ["<|eot_id|>"]
+    assert settings == {"use_cache": True, "pad_token_id": 0, "do_sample": False, "num_beams": 1,
+                        "max_new_tokens": 1024, "min_new_tokens": 2}
+
+
+def test_default_loader_says_which_setting_is_missing():
+    with pytest.raises(ModelNotConfigured, match="m3_dir"):
+        VilaM3().load({"model_path": "x", "vista3d_bundle": "y", "device": "cpu"})
