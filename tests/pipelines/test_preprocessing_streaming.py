@@ -1,5 +1,6 @@
-"""preprocess_volumes: one decode per volume for every spec, parallel, written as it goes,
-resumable, and in the folders the catalog reads."""
+"""The preprocessing pipeline through Kedro's runner and a test catalog: one decode per volume for
+every spec, parallel, each volume saved by the catalog as it finishes, a rerun (or a killed run's
+rerun) decodes nothing already made, and the outputs go wherever the catalog says."""
 
 from __future__ import annotations
 
@@ -7,55 +8,101 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from project_helpers import PROJECT_ROOT
 
-from ct_spatial_bench.datasets import NiftiDataset
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.pipelines.preprocessing.nodes import preprocess_volumes
+from ct_spatial_bench.pipelines.preprocessing import create_pipeline
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPECS = {
     "ras_hu": {"orientation": "RAS", "output": "nifti"},
     "small": {"orientation": "LPS", "window": [-1000, 1000], "shape": [4, 6, 5],
               "axis_order": "zyx", "output": "npy"},
 }
+NPY = {"dataset": "ct_spatial_bench.datasets.NpyDataset", "filename_suffix": ".npy"}
+NIFTI = {"dataset": "ct_spatial_bench.datasets.NiftiDataset", "filename_suffix": ".nii.gz"}
 
 
-def _volumes(folder: Path, count: int) -> dict:
+class Killed(BaseException):
+    """Stands for a SIGKILL: nothing in the run may catch it."""
+
+
+def _volumes(folder: Path, count: int) -> list[str]:
     import nibabel as nib
 
     rng = np.random.default_rng(0)
-    loaders = {}
+    folder.mkdir(parents=True, exist_ok=True)
     for index in range(count):
         data = rng.integers(-1000, 1000, size=(9, 8, 7)).astype(np.int16)
-        path = folder / f"case_{index}.nii.gz"
-        nib.save(nib.Nifti1Image(data, np.diag([0.8, 0.8, 2.0, 1.0])), str(path))
-        loaders[f"case_{index}"] = NiftiDataset(str(path)).load
-    return loaders
+        nib.save(nib.Nifti1Image(data, np.diag([0.8, 0.8, 2.0, 1.0])),
+                 str(folder / f"case_{index}.nii.gz"))
+    return [f"case_{index}" for index in range(count)]
 
 
 def _qa(keys) -> list[dict]:
     return [{"qa_id": f"{k}::{i}", "image_path": f"{k}.nii.gz"} for k in keys for i in range(3)]
 
 
-def _params(out: Path, specs=SPECS, workers=1) -> dict:
-    return {"output_dir": str(out), "workers": workers, "specs": specs}
+def _entries(root: Path, specs=SPECS, kind="ct_spatial_bench.datasets.ModelInputsDataset"):
+    """Test catalog entries for each spec's model inputs under ``root`` (and their listing)."""
+    entries = {}
+    for name, spec in specs.items():
+        entry = {"type": kind, "path": str(root / name),
+                 **(NPY if spec.get("output") == "npy" else NIFTI)}
+        entries[f"model_inputs_{name}"] = entry
+        entries[f"existing_model_inputs_{name}"] = {
+            "type": "ct_spatial_bench.datasets.optional_dataset.OptionalDataset", "dataset": entry}
+    return entries
+
+
+def _run(tmp_path: Path, keys, specs=SPECS, workers=1, entries=None, **params):
+    """Run the preprocessing pipeline as ``kedro run`` does, on a catalog made here."""
+    from kedro.io import DataCatalog
+    from kedro.runner import SequentialRunner
+
+    config = {
+        "raw_volumes": {"type": "partitions.PartitionedDataset", "path": str(tmp_path / "raw"),
+                        **NIFTI},
+        "preprocessing_manifest": {"type": "ct_spatial_bench.datasets.JsonLinesDataset",
+                                   "filepath": str(tmp_path / "manifest.jsonl")},
+        **(entries or _entries(tmp_path / "inputs", specs)),
+    }
+    catalog = DataCatalog.from_config(config)
+    catalog["benchmark_qa"] = _qa(keys)
+    catalog["params:preprocessing"] = {"workers": workers, "specs": specs, **params}
+    SequentialRunner().run(create_pipeline(tuple(specs)), catalog)
+    return {row["volume_key"]: row for row in catalog.load("preprocessing_manifest")}
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """Counts full decodes of a volume (reading a header is not one), by volume file name."""
+    import ct_spatial_bench.imaging.decode as decode
+
+    counted: list[str] = []
+
+    def counting(func):
+        def wrapper(source, *args, **kwargs):
+            name = getattr(source, "get_filename", lambda: source)()
+            counted.append(Path(str(name)).name.removesuffix(".nii.gz"))
+            return func(source, *args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(decode, "decode_file", counting(decode.decode_file))
+    monkeypatch.setattr(decode, "decode_volume", counting(decode.decode_volume))
+    return counted
 
 
 @pytest.mark.slow
 def test_parallel_outputs_equal_apply_spec_and_a_missing_volume_is_recorded(tmp_path):
     import nibabel as nib
 
-    loaders = _volumes(tmp_path, 3)
+    keys = _volumes(tmp_path / "raw", 3)
+    manifest = _run(tmp_path, [*keys, "absent"], workers=2)
+    assert manifest["absent"]["status"] == "error" and "absent" in manifest["absent"]["error"]
     out = tmp_path / "inputs"
-    *saved, manifest = preprocess_volumes(_qa([*loaders, "absent"]), loaders,
-                                          _params(out, workers=2), ("ras_hu", "small"))
-    assert saved == [{}, {}]  # written as they finish, not held for the catalog to save
-    by_key = {row["volume_key"]: row for row in manifest}
-    assert by_key["absent"]["status"] == "error" and "absent" in by_key["absent"]["error"]
-    for key in loaders:
-        assert by_key[key]["made"] == ["ras_hu", "small"] and by_key[key]["status"] == "ok"
-        source = nib.load(str(tmp_path / f"{key}.nii.gz"))
+    for key in keys:
+        assert manifest[key]["made"] == ["ras_hu", "small"] and manifest[key]["status"] == "ok"
+        source = nib.load(str(tmp_path / "raw" / f"{key}.nii.gz"))
         expected = apply_spec(source, InputSpec.from_params("small", SPECS["small"]))
         np.testing.assert_array_equal(np.load(out / "small" / f"{key}.npy"), expected)
         written = nib.load(str(out / "ras_hu" / f"{key}.nii.gz"))
@@ -64,42 +111,103 @@ def test_parallel_outputs_equal_apply_spec_and_a_missing_volume_is_recorded(tmp_
                                       np.asanyarray(source.dataobj))
 
 
-def test_a_rerun_decodes_nothing_and_a_changed_spec_is_remade(tmp_path, monkeypatch):
-    import ct_spatial_bench.imaging.decode as decode
+def test_a_bad_volume_is_named_and_the_others_are_made(tmp_path, caplog):
+    keys = _volumes(tmp_path / "raw", 2)
+    bad = tmp_path / "raw" / "broken.nii.gz"
+    bad.write_bytes(b"not a NIfTI volume")
+    with caplog.at_level("ERROR"):
+        manifest = _run(tmp_path, [*keys, "broken"])
+    assert manifest["broken"]["status"] == "error" and str(bad) in manifest["broken"]["error"]
+    assert str(bad) in caplog.text
+    assert all(manifest[k]["status"] == "ok" for k in keys)
+    assert sorted(p.name for p in (tmp_path / "inputs" / "small").glob("*.npy")) == [
+        "case_0.npy", "case_1.npy"]
 
-    loaders = _volumes(tmp_path, 2)
-    out = tmp_path / "inputs"
-    preprocess_volumes(_qa(loaders), loaders, _params(out), ("ras_hu", "small"))
-    stamp = (out / "small" / "case_0.npy").stat().st_mtime_ns
 
-    def no_decoding(*args, **kwargs):
-        raise AssertionError("a finished volume was decoded again")
+def test_a_rerun_decodes_nothing_and_a_changed_spec_is_remade(tmp_path, decodes):
+    keys = _volumes(tmp_path / "raw", 2)
+    _run(tmp_path, keys)
+    assert sorted(decodes) == keys
+    stamp = (tmp_path / "inputs" / "small" / "case_0.npy").stat().st_mtime_ns
 
-    monkeypatch.setattr(decode, "decode_volume", no_decoding)
-    *_, manifest = preprocess_volumes(_qa(loaders), loaders, _params(out), ("ras_hu", "small"))
-    assert all(r["made"] == [] and r["reused"] == ["ras_hu", "small"] for r in manifest)
-    assert (out / "small" / "case_0.npy").stat().st_mtime_ns == stamp
-    monkeypatch.undo()
+    decodes.clear()
+    manifest = _run(tmp_path, keys)
+    assert decodes == []
+    assert all(r["made"] == [] and r["reused"] == ["ras_hu", "small"] for r in manifest.values())
+    assert (tmp_path / "inputs" / "small" / "case_0.npy").stat().st_mtime_ns == stamp
 
     changed = {**SPECS, "small": {**SPECS["small"], "shape": [3, 3, 3]}}
-    *_, manifest = preprocess_volumes(_qa(loaders), loaders, _params(out, changed),
-                                      ("ras_hu", "small"))
-    assert all(r["made"] == ["small"] and r["reused"] == ["ras_hu"] for r in manifest)
-    assert np.load(out / "small" / "case_0.npy").shape == (3, 3, 3)
+    manifest = _run(tmp_path, keys, specs=changed)
+    assert sorted(decodes) == keys  # one decode per volume, for the changed spec only
+    assert all(r["made"] == ["small"] and r["reused"] == ["ras_hu"] for r in manifest.values())
+    assert np.load(tmp_path / "inputs" / "small" / "case_0.npy").shape == (3, 3, 3)
 
 
-def test_output_dir_is_where_the_catalog_reads_each_spec():
-    """The node writes where ``model_inputs_<spec>`` reads: same folder, same suffix."""
-    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
-    params = yaml.safe_load(
-        (PROJECT_ROOT / "conf/base/parameters_preprocessing.yml").read_text())["preprocessing"]
-    for name, spec in params["specs"].items():
-        entry = catalog.get(f"model_inputs_{name}") or {
-            "path": catalog["model_inputs_{spec}"]["path"].replace("{spec}", name),
-            "filename_suffix": catalog["model_inputs_{spec}"]["filename_suffix"]}
-        suffix = entry.get("filename_suffix", ".npy")
-        assert entry["path"] == f"{params['output_dir']}/{name}", name
-        assert suffix == (".npy" if spec.get("output") == "npy" else ".nii.gz"), name
+def test_a_killed_run_resumes_without_decoding_what_it_finished(tmp_path, decodes, monkeypatch):
+    import ct_spatial_bench.imaging.decode as decode
+
+    keys = _volumes(tmp_path / "raw", 3)
+    counted_decode = decode.decode_file
+
+    def killed_at_case_1(path, *args, **kwargs):
+        if "case_1" in str(path):
+            raise Killed
+        return counted_decode(path, *args, **kwargs)
+
+    monkeypatch.setattr(decode, "decode_file", killed_at_case_1)
+    with pytest.raises(Killed):
+        _run(tmp_path, keys)
+    assert sorted(p.name for p in (tmp_path / "inputs" / "small").glob("*.npy")) == ["case_0.npy"]
+    kept = (tmp_path / "manifest.jsonl").read_text()  # saved with each volume, kill or not
+    assert '"case_0"' in kept and '"case_1"' not in kept
+
+    monkeypatch.setattr(decode, "decode_file", counted_decode)
+    decodes.clear()
+    manifest = _run(tmp_path, keys)
+    assert sorted(decodes) == ["case_1", "case_2"]
+    assert manifest["case_0"]["reused"] == ["ras_hu", "small"] and manifest["case_0"]["made"] == []
+
+
+def test_outputs_go_where_a_swapped_catalog_puts_them(tmp_path, monkeypatch, decodes):
+    """A test catalog moves ras_hu elsewhere and stores small with a plain PartitionedDataset:
+    the node writes nothing itself, so the outputs land exactly there."""
+    monkeypatch.chdir(tmp_path)
+    keys = _volumes(tmp_path / "raw", 2)
+    elsewhere = tmp_path / "elsewhere"
+    entries = {**_entries(elsewhere, {"ras_hu": SPECS["ras_hu"]}),
+               **_entries(tmp_path / "plain", {"small": SPECS["small"]},
+                          kind="partitions.PartitionedDataset")}
+    _run(tmp_path, keys, entries=entries)
+    assert sorted(p.name for p in (elsewhere / "ras_hu").glob("*.nii.gz")) == [
+        "case_0.nii.gz", "case_1.nii.gz"]
+    assert sorted(p.name for p in (tmp_path / "plain" / "small").glob("*.npy")) == [
+        "case_0.npy", "case_1.npy"]
+    assert not (tmp_path / "inputs").exists() and not (tmp_path / "data").exists()
+
+    decodes.clear()  # a plain dataset cannot say which spec made its files: they are kept
+    manifest = _run(tmp_path, keys, entries=entries)
+    assert decodes == [] and all(r["made"] == [] for r in manifest.values())
+
+
+@pytest.mark.parametrize("env", ["base", "full"])
+def test_existing_model_inputs_are_the_model_inputs_datasets_themselves(env):
+    """Each spec's listing (read before the run) and output are one dataset in every env."""
+    from kedro.config import OmegaConfigLoader
+    from kedro.io import DataCatalog
+
+    from ct_spatial_bench.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env=None if env == "base" else env,
+                               **CONFIG_LOADER_ARGS)
+    catalog = DataCatalog.from_config(loader["catalog"], credentials=loader["credentials"])
+    specs = loader["parameters"]["preprocessing"]["specs"]
+    for name, spec in specs.items():
+        output = catalog.get(f"model_inputs_{name}")
+        listing = catalog.get(f"existing_model_inputs_{name}")._dataset  # noqa: SLF001
+        assert type(listing) is type(output), name
+        assert listing._init_args == output._init_args, name  # noqa: SLF001
+        suffix = ".npy" if spec.get("output") == "npy" else ".nii.gz"
+        assert output._filename_suffix == suffix, name  # noqa: SLF001
 
 
 def test_ct_rate_metadata_fills_what_a_raw_header_lacks_and_spares_a_fixed_one(tmp_path):
@@ -111,27 +219,24 @@ def test_ct_rate_metadata_fills_what_a_raw_header_lacks_and_spares_a_fixed_one(t
 
     raw = np.full((6, 5, 4), 24, dtype=np.int16)  # air at intercept -1024
     raw[2:4, 2:3, 1:3] = 1064  # +40 HU soft tissue
-    nib.save(nib.Nifti1Image(raw, np.eye(4)), str(tmp_path / "valid_1_a_1.nii.gz"))
+    (tmp_path / "raw").mkdir()
+    nib.save(nib.Nifti1Image(raw, np.eye(4)), str(tmp_path / "raw" / "valid_1_a_1.nii.gz"))
     fixed = (raw.astype(np.int32) - 1024).astype(np.int16)
     nib.save(nib.Nifti1Image(fixed, np.diag([0.7, 0.7, 1.5, 1.0])),
-             str(tmp_path / "valid_2_a_1.nii.gz"))
+             str(tmp_path / "raw" / "valid_2_a_1.nii.gz"))
     csv_path = tmp_path / "validation_metadata.csv"
     csv_path.write_text(
         "VolumeName,XYSpacing,ZSpacing,RescaleSlope,RescaleIntercept\n"
         'valid_1_a_1.nii.gz,"[0.5, 0.5]",2.0,1,-1024\n'
         'valid_2_a_1.nii.gz,"[0.7, 0.7]",1.5,1,-1024\n')
-    loaders = {k: NiftiDataset(str(tmp_path / f"{k}.nii.gz")).load
-               for k in ("valid_1_a_1", "valid_2_a_1")}
-    out = tmp_path / "inputs"
-    params = {**_params(out, specs={"ras_hu": SPECS["ras_hu"]}),
-              "ct_rate_metadata": str(csv_path)}
-    *_, manifest = preprocess_volumes(_qa(loaders), loaders, params, ("ras_hu",))
-    by_key = {row["volume_key"]: row for row in manifest}
-    assert by_key["valid_1_a_1"]["ct_rate_metadata"] == {"spacing_from": "metadata",
-                                                         "rescale_from": "metadata"}
-    assert by_key["valid_2_a_1"]["ct_rate_metadata"]["spacing_from"] == "header"
-    for key in loaders:
-        written = nib.load(str(out / "ras_hu" / f"{key}.nii.gz"))
+    keys = ["valid_1_a_1", "valid_2_a_1"]
+    manifest = _run(tmp_path, keys, specs={"ras_hu": SPECS["ras_hu"]},
+                    ct_rate_metadata=str(csv_path))
+    assert manifest["valid_1_a_1"]["ct_rate_metadata"] == {"spacing_from": "metadata",
+                                                           "rescale_from": "metadata"}
+    assert manifest["valid_2_a_1"]["ct_rate_metadata"]["spacing_from"] == "header"
+    for key in keys:
+        written = nib.load(str(tmp_path / "inputs" / "ras_hu" / f"{key}.nii.gz"))
         np.testing.assert_array_equal(np.asanyarray(written.dataobj), fixed)
-    raw_out = nib.load(str(out / "ras_hu" / "valid_1_a_1.nii.gz"))
+    raw_out = nib.load(str(tmp_path / "inputs" / "ras_hu" / "valid_1_a_1.nii.gz"))
     assert voxel_spacing(raw_out) == pytest.approx((0.5, 0.5, 2.0))

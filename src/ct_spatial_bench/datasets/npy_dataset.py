@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io import AbstractDataset
 
-from ct_spatial_bench.fileio import atomic_write_bytes
+from ct_spatial_bench.fileio import atomic_destination
 
 
 class NpyDataset(AbstractDataset[Any, Any]):
@@ -32,9 +31,9 @@ class NpyDataset(AbstractDataset[Any, Any]):
     def _save(self, data: Any) -> None:
         import numpy as np
 
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(data), allow_pickle=False)
-        atomic_write_bytes(self._filepath, buffer.getvalue())
+        # straight into the temporary file: a model input can be hundreds of MB, not worth a copy
+        with atomic_destination(self._filepath, ".npy") as tmp:
+            np.save(tmp, np.asarray(data), allow_pickle=False)
 
     def _exists(self) -> bool:
         return Path(self._filepath).is_file()

@@ -1,10 +1,13 @@
-"""Preprocess many volumes: each decoded once for every spec, in parallel, resumable.
+"""Preprocess many volumes: each decoded once for all the specs it still lacks, in parallel.
 
-A worker decodes one volume (``imaging.decode``), applies every spec that still lacks an output
-and writes each result at once (atomically), so memory holds one volume per worker and a killed
-run loses at most the volumes in flight. An output already on disk is not made again; a spec
-folder stamped with another fingerprint (the spec or the algorithm changed) is cleared first, so a
-stale input never survives a change. Workers are spawned processes (safe with torch or CUDA
+``preprocess_stream`` runs ``preprocess_volume`` over ``VolumeJob``s in ``workers`` processes and
+yields each finished volume's outputs (arrays, or NIfTI images for ``output: nifti`` specs) with
+its manifest row as soon as it is ready. It writes nothing: whoever consumes the stream saves the
+outputs (the preprocessing node hands them to the catalog's ``model_inputs_<spec>`` datasets), so
+where and how they are stored is the catalog's business. Which specs a volume still lacks is the
+caller's to say; a volume that lacks none is only read for its header. A worker holds one decoded
+volume and its outputs; at most one volume more than the workers is in flight, so memory stays
+bounded however many volumes there are. Workers are spawned processes (safe with torch or CUDA
 already loaded in the parent).
 """
 
@@ -15,7 +18,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,52 +29,45 @@ logger = logging.getLogger(__name__)
 
 # Bump when apply_spec's arithmetic changes, so outputs made by the old code are made again.
 ALGORITHM_VERSION = 2
-FINGERPRINT_FILE = ".spec.json"
+
+Outputs = dict[str, Any]  # spec name -> the volume's output for that spec
+
+
+def spec_fingerprint(spec: InputSpec) -> str:
+    """Names the spec's settings and the algorithm: outputs made under another one are stale."""
+    blob = json.dumps({"spec": asdict(spec), "algorithm": ALGORITHM_VERSION},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class SpecPartitions(dict):
+    """One spec's model inputs by volume key, with the fingerprint of the spec that made them
+    (None: unknown). What the preprocessing node saves, and what a ``ModelInputsDataset`` loads;
+    to any other dataset it is a plain dict."""
+
+    def __init__(self, partitions: Any = (), fingerprint: str | None = None) -> None:
+        super().__init__(partitions)
+        self.fingerprint = fingerprint
 
 
 @dataclass(frozen=True)
-class OutputTarget:
-    """Where one spec's outputs go: ``folder/<volume key><suffix>``."""
+class VolumeJob:
+    """One volume to preprocess: ``load`` reads it (None: no such volume); ``specs`` are the
+    specs it still lacks, ``reused`` the names of those it already has (for the manifest)."""
 
-    spec: InputSpec
-    folder: Path
-
-    @property
-    def suffix(self) -> str:
-        return ".npy" if self.spec.output == "npy" else ".nii.gz"
-
-    def path(self, key: str) -> Path:
-        return self.folder / f"{key}{self.suffix}"
-
-    def fingerprint(self) -> str:
-        blob = json.dumps({"spec": asdict(self.spec), "algorithm": ALGORITHM_VERSION},
-                          sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    key: str
+    load: Callable[[], Any] | None
+    specs: tuple[InputSpec, ...] = ()
+    reused: tuple[str, ...] = ()
+    ct_rate_metadata: dict[str, Any] | None = None
 
 
-def prepare_targets(targets: Iterable[OutputTarget]) -> None:
-    """Stamp each spec folder with its fingerprint, clearing outputs made under another one."""
-    for target in targets:
-        stamp = target.folder / FINGERPRINT_FILE
-        wanted = {"spec": target.spec.name, "fingerprint": target.fingerprint()}
-        if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
-            continue
-        stale = list(target.folder.rglob(f"*{target.suffix}")) if target.folder.is_dir() else []
-        if stale:
-            logger.warning("preprocessing %s: spec changed, remaking %d outputs in %s",
-                           target.spec.name, len(stale), target.folder)
-        for path in stale:
-            path.unlink()
-        target.folder.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(wanted) + "\n")
+def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[str, Any], Outputs]:
+    """Make ``job.specs`` for one volume from a single decode; return its manifest row and the
+    outputs by spec name. Never raises: a failure is the row's ``error`` (naming the volume's
+    file), and the outputs made before it are still returned.
 
-
-def preprocess_volume(key: str, load: Callable[[], Any] | None,
-                      targets: list[OutputTarget], backend: str | None = None,
-                      ct_rate_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Make every missing output of one volume; return its manifest row (never raises).
-
-    ``ct_rate_metadata`` (this volume's row of CT-RATE's metadata CSV) fills in spacing and HU
+    ``job.ct_rate_metadata`` (this volume's row of CT-RATE's metadata CSV) fills in spacing and HU
     rescale only where the header lacks them, so a "fixed" volume is never rescaled twice.
     """
     from types import SimpleNamespace
@@ -82,45 +78,43 @@ def preprocess_volume(key: str, load: Callable[[], Any] | None,
     from ct_spatial_bench.imaging.orientation import axis_codes, reorient, voxel_spacing
     from ct_spatial_bench.imaging.specs import apply_spec
 
-    row: dict[str, Any] = {"volume_key": key, "status": "ok", "error": None,
-                           "made": [], "reused": [], "seconds": None}
+    row: dict[str, Any] = {"volume_key": job.key, "source": None, "status": "ok", "error": None,
+                           "made": [], "reused": sorted(job.reused), "seconds": None}
+    outputs: Outputs = {}
     started = time.perf_counter()
     try:
-        if load is None:
-            raise FileNotFoundError(f"no volume {key!r} under the raw volume folder")
-        path = source_path(load)
+        if job.load is None:
+            raise FileNotFoundError(f"no volume {job.key!r} under the raw volume folder")
+        path = row["source"] = source_path(job.load)
         if path is not None:  # the header alone, without nibabel's (slower) gzip opener
             header = read_header(path)
             image = SimpleNamespace(affine=header.get_best_affine(),
                                     shape=header.get_data_shape())
         else:
-            image = load()
+            image = job.load()
         row.update(source_orientation=axis_codes(image), source_shape=list(image.shape[:3]),
                    source_spacing=list(voxel_spacing(image)))
-        todo = [t for t in targets if not t.path(key).is_file()]
-        row["reused"] = sorted(t.spec.name for t in targets if t not in todo)
-        if todo:
+        if job.specs:
             backend = backend or gzip_backend()
             decoded = decode_file(path, backend) if path else decode_volume(image, backend)
             row["gzip_backend"] = backend
-            if ct_rate_metadata is not None:
+            if job.ct_rate_metadata is not None:
                 from ct_spatial_bench.imaging.ct_rate import apply_ct_rate_metadata
 
                 decoded, row["ct_rate_metadata"] = apply_ct_rate_metadata(decoded,
-                                                                          ct_rate_metadata)
+                                                                          job.ct_rate_metadata)
                 row["source_spacing"] = list(voxel_spacing(decoded))
             by_orientation: dict[str, Any] = {}  # specs sharing an orientation share the flip
-            for target in todo:
-                orientation = target.spec.orientation
-                if orientation not in by_orientation:
-                    by_orientation[orientation] = reorient(decoded, orientation)
-                save_output(target.path(key), apply_spec(by_orientation[orientation],
-                                                         target.spec))
-                row["made"].append(target.spec.name)
+            for spec in job.specs:
+                if spec.orientation not in by_orientation:
+                    by_orientation[spec.orientation] = reorient(decoded, spec.orientation)
+                outputs[spec.name] = apply_spec(by_orientation[spec.orientation], spec)
+                row["made"].append(spec.name)
     except Exception as exc:  # noqa: BLE001 - one bad volume must not end the run
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        where = f" ({row['source']})" if row["source"] else ""
+        row.update(status="error", error=f"{type(exc).__name__}{where}: {exc}")
     row["seconds"] = round(time.perf_counter() - started, 4)
-    return row
+    return row, outputs
 
 
 def source_path(load: Callable[[], Any]) -> str | None:
@@ -134,66 +128,57 @@ def source_path(load: Callable[[], Any]) -> str | None:
     return str(path) if path and Path(str(path)).is_file() else None
 
 
-def save_output(path: Path, output: Any) -> None:
-    """Write an ndarray (``.npy``) or a NIfTI image through a temporary file and a rename."""
-    import nibabel as nib
-    import numpy as np
+def preprocess_stream(jobs: Iterable[VolumeJob], workers: int | None = 1,
+                      backend: str | None = None, progress: bool = True,
+                      ) -> Iterator[list[tuple[dict[str, Any], Outputs]]]:
+    """Yield ``(row, outputs)`` of every job, in chunks: first one chunk of the volumes that lack
+    no spec (always yielded, possibly empty), then the others as they finish (several at once
+    when several finished while the caller was busy), each chunk sorted by volume key.
 
-    from ct_spatial_bench.fileio import atomic_destination
-    from ct_spatial_bench.imaging.decode import gzip_backend
-
-    suffix = ".npy" if path.name.endswith(".npy") else ".nii.gz"
-    with atomic_destination(path, suffix) as tmp:
-        if suffix == ".npy":
-            np.save(tmp, np.asarray(output), allow_pickle=False)
-        elif gzip_backend() == "isal":  # ISA-L deflates several times faster than zlib
-            from isal import igzip
-
-            Path(tmp).write_bytes(igzip.compress(output.to_bytes(), compresslevel=1))
-        else:
-            nib.save(output, tmp)
-
-
-def preprocess_all(jobs: list[tuple[str, Callable[[], Any] | None]], targets: list[OutputTarget],
-                   workers: int | None = 1, backend: str | None = None,
-                   progress: bool = True,
-                   ct_rate_metadata: dict[str, dict[str, Any]] | None = None,
-                   ) -> list[dict[str, Any]]:
-    """Run ``preprocess_volume`` over ``(key, load)`` jobs with ``workers`` processes
-    (1: in this process; None or 0: one per CPU). Returns the manifest rows sorted by key.
-
-    ``ct_rate_metadata`` maps CT-RATE VolumeNames (``valid_1_a_1.nii.gz``) to their metadata; a
-    job's volume is looked up by its key's file name."""
+    ``workers``: processes (1: in this process; None or 0: one per CPU).
+    """
     from tqdm.auto import tqdm
 
-    prepare_targets(targets)
-    # Finished volumes (every output on disk) are only listed, here, with no process started.
-    finished = [job for job in jobs if all(t.path(job[0]).is_file() for t in targets)]
-    todo = [job for job in jobs if job not in finished]
+    jobs = list(jobs)
+    todo = [job for job in jobs if job.specs]
+    yield [_logged(preprocess_volume(job, backend)) for job in jobs if not job.specs]
     workers = resolve_workers(workers, len(todo))
-    def metadata_of(key: str) -> dict[str, Any] | None:
-        return (ct_rate_metadata or {}).get(f"{Path(key).name}.nii.gz")
+    finished = _in_this_process(todo, backend) if workers <= 1 else _in_processes(
+        todo, backend, workers)
+    quiet = {} if progress else {"disable": True}  # (unset, tqdm honours TQDM_DISABLE)
+    with tqdm(total=len(todo), desc="preprocessing", leave=False, **quiet) as bar:
+        for chunk in finished:
+            bar.update(len(chunk))
+            yield [_logged(result) for result in sorted(chunk, key=lambda r: r[0]["volume_key"])]
 
-    rows = [_logged(preprocess_volume(key, load, targets, backend, metadata_of(key)))
-            for key, load in finished]
-    with tqdm(total=len(todo), desc="preprocessing", disable=not progress, leave=False) as bar:
-        if workers <= 1:
-            for key, load in todo:
-                rows.append(_logged(preprocess_volume(key, load, targets, backend,
-                                                      metadata_of(key))))
-                bar.update()
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                futures = [pool.submit(preprocess_volume, key, load, targets, backend,
-                                       metadata_of(key)) for key, load in todo]
-                for future in as_completed(futures):
-                    rows.append(_logged(future.result()))
-                    bar.update()
-    return sorted(rows, key=lambda r: r["volume_key"])
+def _in_this_process(jobs: list[VolumeJob], backend: str | None,
+                     ) -> Iterator[list[tuple[dict[str, Any], Outputs]]]:
+    for job in jobs:
+        yield [preprocess_volume(job, backend)]
+
+
+def _in_processes(jobs: list[VolumeJob], backend: str | None, workers: int,
+                  ) -> Iterator[list[tuple[dict[str, Any], Outputs]]]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    queue = iter(jobs)
+    pending: set = set()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def top_up() -> None:  # every worker busy, and one volume ready for the first to finish
+        while len(pending) <= workers and (job := next(queue, None)) is not None:
+            pending.add(pool.submit(preprocess_volume, job, backend))
+
+    try:
+        top_up()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            top_up()  # the workers go on while the caller saves what is done
+            yield [future.result() for future in done]
+    finally:  # also when the caller stops early: do not wait for volumes nobody will save
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def resolve_workers(workers: int | None, jobs: int) -> int:
@@ -203,7 +188,8 @@ def resolve_workers(workers: int | None, jobs: int) -> int:
     return max(1, min(int(workers), max(jobs, 1)))
 
 
-def _logged(row: dict[str, Any]) -> dict[str, Any]:
+def _logged(result: tuple[dict[str, Any], Outputs]) -> tuple[dict[str, Any], Outputs]:
+    row = result[0]
     if row["status"] == "error":
         logger.error("preprocessing %s: %s", row["volume_key"], row["error"])
-    return row
+    return result

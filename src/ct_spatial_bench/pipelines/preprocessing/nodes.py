@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -13,42 +13,74 @@ def preprocess_volumes(
     qa_items: list[dict[str, Any]],
     raw_volumes: dict[str, Callable[[], Any]],
     params: dict[str, Any],
+    *existing_inputs: Mapping[str, Any] | None,
     spec_names: tuple[str, ...],
-) -> tuple:
-    """Decode each volume the benchmark asks about once and apply every spec to it.
+) -> Iterator[tuple]:
+    """Decode each volume the benchmark asks about once and make every spec it still lacks.
 
-    Volumes are processed by ``params["workers"]`` processes (1: in this process; null: one per
-    CPU); each finished output is written at once under ``params["output_dir"]/<spec>/`` (the
-    folders of the ``model_inputs_<spec>`` datasets), so memory holds one volume per worker and
-    a rerun makes only what is missing. The ``model_inputs_<spec>`` outputs therefore receive no
-    further partitions here (an empty dict saves nothing); they are the read side for inference.
-    The last output is a manifest row per volume (source orientation, shape, spacing, the specs
-    made and reused, seconds, where spacing and rescale came from, and an error where it could
-    not be read); a bad volume is logged and recorded, and the other volumes go on.
+    A generator: each chunk it yields is saved by Kedro as it comes, one ``SpecPartitions`` per
+    spec (the chunk's volumes that now have that spec, with the spec's fingerprint) into
+    ``model_inputs_<spec>``, then the manifest so far, so a killed run keeps every volume finished
+    before it. ``existing_inputs`` are, per spec in ``spec_names``, what ``model_inputs_<spec>``
+    already held when the run started (``existing_model_inputs_<spec>``: Kedro lets no node read
+    its own output); a volume's spec is made only where it is missing or was made by another
+    version of the spec. Volumes run in ``params["workers"]`` processes (1: in this process; null:
+    one per CPU). The manifest has a row per volume (source file, orientation, shape, spacing, the
+    specs made and reused, seconds, where spacing and rescale came from, and an error where it
+    could not be read); a bad volume is logged and recorded, and the other volumes go on.
     ``params["ct_rate_metadata"]``: CT-RATE's metadata CSV, for volumes whose headers lack spacing
     or rescale (the "fixed" release carries them; then leave it null).
     """
     from pathlib import Path
 
-    from ct_spatial_bench.imaging.batch import OutputTarget, preprocess_all
+    from ct_spatial_bench.imaging.batch import (
+        SpecPartitions, VolumeJob, preprocess_stream, spec_fingerprint,
+    )
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.records import volume_key
 
-    output_dir = Path(params.get("output_dir", "data/05_model_input"))
-    targets = [OutputTarget(InputSpec.from_params(name, params["specs"][name]), output_dir / name)
-               for name in spec_names]
-    prefix = params.get("volume_path_prefix", "")
-    keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
-    jobs = [(key, raw_volumes.get(key)) for key in keys]
+    specs = [InputSpec.from_params(name, params["specs"][name]) for name in spec_names]
+    fingerprints = {spec.name: spec_fingerprint(spec) for spec in specs}
+    present = {spec.name: _still_valid(existing, spec.name, fingerprints[spec.name])
+               for spec, existing in zip(specs, existing_inputs, strict=True)}
     metadata = None
     if params.get("ct_rate_metadata"):
         from ct_spatial_bench.imaging.ct_rate import load_ct_rate_metadata
 
         metadata = load_ct_rate_metadata(params["ct_rate_metadata"])
-    manifest = preprocess_all(jobs, targets, workers=params.get("workers", 1),
-                              backend=params.get("gzip_backend"), ct_rate_metadata=metadata)
-    failed = sum(r["status"] == "error" for r in manifest)
-    made = sum(bool(r["made"]) for r in manifest)
+    prefix = params.get("volume_path_prefix", "")
+    keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
+    jobs = [VolumeJob(
+        key, raw_volumes.get(key),
+        specs=tuple(s for s in specs if key not in present[s.name]),
+        reused=tuple(s.name for s in specs if key in present[s.name]),
+        ct_rate_metadata=(metadata or {}).get(f"{Path(key).name}.nii.gz"),
+    ) for key in keys]
+    manifest: list[dict[str, Any]] = []
+    for chunk in preprocess_stream(jobs, workers=params.get("workers", 1),
+                                   backend=params.get("gzip_backend")):
+        manifest = sorted([*manifest, *(row for row, _ in chunk)], key=lambda r: r["volume_key"])
+        yield (*[SpecPartitions({row["volume_key"]: outputs[name] for row, outputs in chunk
+                                 if name in outputs}, fingerprint=fingerprints[name])
+                 for name in spec_names], manifest)
+    failed = sum(row["status"] == "error" for row in manifest)
+    made = sum(bool(row["made"]) for row in manifest)
     logger.info("preprocessing: %d volumes (%d made, %d already done, %d failed), specs %s",
                 len(keys), made, len(keys) - made - failed, failed, spec_names)
-    return (*[{} for _ in spec_names], manifest)
+
+
+def _still_valid(existing: Mapping[str, Any] | None, spec: str, fingerprint: str) -> set[str]:
+    """The volume keys whose ``spec`` input exists and was made by this version of the spec."""
+    from ct_spatial_bench.imaging.batch import SpecPartitions
+
+    if not existing:
+        return set()
+    if not isinstance(existing, SpecPartitions):
+        logger.warning("model_inputs_%s: the catalog's dataset does not record which spec made "
+                       "its %d inputs; they are kept as they are", spec, len(existing))
+        return set(existing)
+    if existing.fingerprint != fingerprint:
+        logger.info("model_inputs_%s: the spec changed; its %d inputs are made again",
+                    spec, len(existing))
+        return set()
+    return set(existing)
