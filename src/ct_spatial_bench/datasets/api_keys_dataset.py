@@ -13,7 +13,7 @@ class ApiKeysDataset(AbstractDataset[None, dict[str, Any]]):
     Kedro resolves every nested ``credentials: <entry>`` from credentials.yml, whose values read
     the environment (``${oc.env:OPENAI_API_KEY,null}``), so keys never sit in the catalog::
 
-        judge_api_keys:
+        llm_api_keys:
           type: ct_spatial_bench.datasets.api_keys_dataset.ApiKeysDataset
           providers:
             openai: {credentials: openai}

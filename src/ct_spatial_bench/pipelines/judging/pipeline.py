@@ -32,7 +32,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
         pool,
         node(
             judge_all,
-            inputs=["benchmark_qa", "pooled_predictions", "params:judging", "judge_api_keys"],
+            inputs=["benchmark_qa", "pooled_predictions", "params:judging", "llm_api_keys"],
             outputs="verdicts",
             name="judge_predictions",
         ),

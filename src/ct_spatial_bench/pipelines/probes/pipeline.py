@@ -77,7 +77,7 @@ def _variant_pipeline(models: Sequence[str], answer, kind: str, output: str) -> 
             node(score_variants,
                  {"qa_items": "benchmark_qa", "predictions": "pooled_predictions",
                   "decision_rows": "jury_decisions", "judging_params": "params:judging",
-                  "metrics_params": "params:metrics", "api_keys": "judge_api_keys",
+                  "metrics_params": "params:metrics", "api_keys": "llm_api_keys",
                   **{m: f"{m}.predictions_{kind}" for m in models}},
                  output, name=f"probes.score_{kind}"),
         ])

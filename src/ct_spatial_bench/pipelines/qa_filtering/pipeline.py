@@ -7,7 +7,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         node(
             filter_spatial_questions,
-            inputs=["qa_candidates", "params:qa_filtering", "judge_api_keys"],
+            inputs=["qa_candidates", "params:qa_filtering", "llm_api_keys"],
             outputs=["benchmark_qa", "qa_filter_decisions"],
             name="filter_spatial_questions",
         ),

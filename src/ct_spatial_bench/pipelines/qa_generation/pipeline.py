@@ -7,8 +7,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         node(
             generate_candidate_qa,
-            # judge_api_keys: the conf credentials' LLM keys, shared with the judges
-            inputs=["radiology_reports", "params:qa_generation", "judge_api_keys"],
+            # llm_api_keys: the LLM keys from the conf credentials, shared with the judges
+            inputs=["radiology_reports", "params:qa_generation", "llm_api_keys"],
             outputs=["generated_qa_candidates", "qa_generation_log"],
             name="generate_candidate_qa",
         ),
@@ -24,7 +24,7 @@ def create_curation_pipeline(**kwargs) -> Pipeline:
     return create_pipeline() + Pipeline([
         node(
             filter_spatial_questions,
-            inputs=["generated_qa_candidates", "params:qa_filtering", "judge_api_keys"],
+            inputs=["generated_qa_candidates", "params:qa_filtering", "llm_api_keys"],
             outputs=["generated_benchmark_qa", "generated_qa_filter_decisions"],
             name="filter_generated_questions",
         ),
