@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -11,7 +10,6 @@ from ct_spatial_bench.judges.offline_evaluation import (agreement, cross_model_e
                                                         per_category)
 from ct_spatial_bench.judges.offline_features import FEATURE_NAMES
 from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
-
 
 
 def test_agreement_counts_the_confusion_matrix():
@@ -49,6 +47,21 @@ def test_cross_model_evaluation_trains_on_one_model_and_tests_on_the_other():
     assert "a -> b" in report and "Commonest disagreements" in report
 
 
+def test_the_training_label_is_chosen_by_cross_validation_on_the_training_side():
+    table = _table()
+    flipped = np.where(np.arange(len(table["y"])) % 7 == 0, 1 - table["y"], table["y"])
+    table["votes"] = np.stack([table["y"], flipped], axis=1).astype(float)
+    grid = {"label": ["jury", "judges"], "learning_rate": [0.1], "max_leaf_nodes": [4],
+            "max_iter": [30]}
+    evaluation = cross_model_evaluation(table, grid, folds=3, ablation=None, repeats=2)
+    for direction in evaluation["directions"]:
+        assert [p["params"]["label"] for p in direction["cv_grid"]] == ["jury", "judges"]
+        best = max(direction["cv_grid"], key=lambda p: p["cv_kappa"])
+        assert direction["params"] == best["params"]
+        assert direction["cv_kappa"] == best["cv_kappa"]
+    assert "| judges |" in evaluation_markdown(evaluation)
+
+
 def test_disagreements_are_grouped_and_ranked():
     items = [{"qa_id": str(i), "question": q, "answer": "x", "prediction": "y"}
              for i, q in enumerate(["Where?", "Where?", "Is it?", "Where?"])]
@@ -77,6 +90,9 @@ def test_evaluation_runs_on_a_slice_of_upstreams_verdicts():
     table = training_table(loaded["qa_items"], predictions, loaded["verdicts"],
                            cache=EmbeddingCache(hashed_encoder), progress=False)
     assert set(table["models"].tolist()) == {"radfm", "merlin"}
+    assert table["judges"] == ["gemini", "gpt", "qwen"]  # Merlin's Gemini verdicts are not public
+    merlin = table["models"] == "merlin"
+    assert np.isnan(table["votes"][merlin, 0]).all() and not np.isnan(table["votes"][~merlin]).any()
     grid = {"learning_rate": [0.1], "max_leaf_nodes": [8], "max_iter": [60]}
     evaluation = cross_model_evaluation(table, grid, folds=3)
     for direction in evaluation["directions"]:

@@ -60,6 +60,33 @@ def test_text_features_on_known_inputs():
     assert novel["novel_recall"] == 0.0  # "lower lobe" is the answer; "right lung" was given
 
 
+def test_answer_features_read_the_prediction_against_the_question():
+    restated = text_features("Are the vertebral heights normal?", "Yes",
+                             "The vertebral heights are normal.")
+    assert restated["polarity_resolved_agreement"] == 1.0  # a plain "normal" statement is a yes
+    assert restated["polarity_agreement"] == 0.0  # which the surface polarity cannot tell
+    normal_for_no = text_features("Are there any abnormalities in the aorta?",
+                                  "The aorta diameter is normal.", "No.")
+    assert normal_for_no["polarity_resolved_agreement"] == 1.0
+
+    yes_to_which = text_features("Which lung has the nodule?", "The left lung.", "yes")
+    assert yes_to_which["yes_no_to_open_question"] == 1.0
+    assert yes_to_which["bare_yes_no_to_open_question"] == 1.0
+    no_to_choice = text_features("Is the trachea central or lateral?", "In the midline.", "No.")
+    assert no_to_choice["yes_no_to_choice"] == 1.0
+    choice = text_features("Is the effusion unilateral or bilateral?", "Both sides.",
+                           "The effusion is unilateral.")
+    assert choice["choice_present"] == 1.0 and choice["choice_agreement"] == -1.0
+
+    lobe_only = text_features("Where is the nodule?", "Right lower lobe, superior segment.",
+                              "The nodule is in the right lower lobe.")
+    assert lobe_only["required_lobe"] == 1.0 and lobe_only["required_segment"] == -1.0
+    distal = text_features("Where is the hernia?", "In the lower esophagus.",
+                           "In the distal esophagus. It is small.")
+    assert distal["canon_content_recall"] == 1.0  # "distal" is read as "lower"
+    assert distal["first_recall"] == 1.0 and distal["prediction_sentences"] == 2.0
+
+
 def test_text_features_are_complete_and_finite():
     for item in [("", "", ""), ("Where?", "Left.", "</s>"), ("How many?", "two", "3 nodes")]:
         features = text_features(*item)
@@ -102,6 +129,32 @@ def test_exported_trees_match_scikit_learn():
     classifier.fit(X, y)
     exported = export_trees(classifier).predict_proba(X)
     assert np.allclose(exported, classifier.predict_proba(X)[:, 1], atol=1e-9)
+
+
+def test_judges_labels_give_one_row_per_vote():
+    from ct_spatial_bench.judges.offline_training import fit_classifier
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] > 0).astype(int)
+    votes = np.stack([y, y, np.where(X[:, 1] > 1.5, np.nan, y)], axis=1).astype(float)
+    params = {"label": "judges", "max_iter": 5, "max_leaf_nodes": 4, "learning_rate": 0.1}
+    model = fit_classifier(X, y, votes, params)
+    assert model.n_iter_ == 5 and (model.predict_proba(X)[:, 1] >= 0.5).mean() > 0.3
+    with pytest.raises(ValueError, match="votes"):
+        fit_classifier(X, y, None, params)
+    with pytest.raises(ValueError, match="label"):
+        fit_classifier(X, y, votes, {**params, "label": "gemini"})
+
+
+def test_threshold_is_the_centre_of_the_best_plateau():
+    from ct_spatial_bench.judges.offline_training import THRESHOLDS, plateau_threshold
+
+    curve = np.full(len(THRESHOLDS), 0.5)
+    curve[2] = 0.9  # a lone spike
+    curve[15:22] = 0.8  # a plateau
+    threshold, smoothed = plateau_threshold(curve, window=3)
+    assert threshold == THRESHOLDS[18] and smoothed == pytest.approx(0.8)
 
 
 def test_shipped_artefact_is_small_and_matches_the_features():

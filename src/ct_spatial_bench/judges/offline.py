@@ -1,14 +1,17 @@
 """The offline judge: a small learned model over rule and SBERT features, trained on the jury.
 
 No network, no hub, no keys. It reads a JSON artefact (``offline_model.json`` beside this file,
-well under 1 MB) holding gradient-boosted trees fitted by scikit-learn on upstream
-CT-SpatialVQA's public verdicts (RadFM: three LLM judges, Merlin: two; label = the jury's mean
-vote >= 0.66), and runs them with numpy alone: scikit-learn is needed to retrain, not to judge.
-Retrain with ``kedro run --pipelines train_offline_judge`` (see judges/offline_training.py).
+well under 2 MB) holding gradient-boosted trees fitted by scikit-learn on upstream
+CT-SpatialVQA's public verdicts (RadFM: three LLM judges, Merlin: two; the target is the jury's
+decision, mean vote >= 0.66, learnt from that decision or from every judge's vote, whichever
+grouped cross-validation prefers), and runs them with numpy alone: scikit-learn is needed to
+retrain, not to judge. Retrain with ``kedro run --pipelines train_offline_judge`` (see
+judges/offline_training.py); the artefact's ``training`` records how it was chosen.
 
 The artefact lists the features its trees read. The shipped one reads the text features only:
-the SBERT similarities gave no agreement across models in the training pipeline's ablation and
-cost most of the time, so SBERT is loaded only for an artefact trained with them.
+in the training pipeline's ablation the SBERT similarities moved the cross-model agreement by
+less than a hundredth either way and cost most of the time, so SBERT is loaded only for an
+artefact trained with them.
 ``judge_batch`` judges many items at once (SBERT, when used, encodes each distinct text once in
 large batches); the judging runner uses it when a judge has it. ``judge`` is the one-item call.
 """

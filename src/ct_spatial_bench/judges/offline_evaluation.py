@@ -107,36 +107,40 @@ def disagreements(items: Sequence[dict[str, Any]], y: np.ndarray, predicted: np.
     return out
 
 
-def _fit_and_score(X: np.ndarray, y: np.ndarray, groups: np.ndarray, train: np.ndarray,
-                   test: np.ndarray, grid: dict[str, list] | None, folds: int
+def _fit_and_score(X: np.ndarray, table: dict[str, Any], train: np.ndarray, test: np.ndarray,
+                   grid: dict[str, list] | None, folds: int, repeats: int
                    ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """Fit on ``train`` (CV inside it), return p(correct) on ``test``, threshold, selection."""
-    ensemble, threshold, selection = fit_offline_judge(X[train], y[train], groups[train], grid,
-                                                       folds)
+    votes = table.get("votes")
+    ensemble, threshold, selection = fit_offline_judge(
+        X[train], table["y"][train], table["groups"][train], grid, folds,
+        None if votes is None else votes[train], repeats)
     return ensemble.predict_proba(X[test]), threshold, selection
 
 
 def cross_model_evaluation(table: dict[str, Any], grid: dict[str, list] | None = None,
                            folds: int = 4, feature_set: str = "text",
-                           ablation: str | None = "all") -> dict[str, Any]:
+                           ablation: str | None = "all", repeats: int = 2) -> dict[str, Any]:
     """Every ordered (train model, test model) pair: the offline judge and the baselines.
 
-    ``feature_set`` is the judge's ("text" or "all"); ``ablation`` names another set fitted and
-    scored the same way, so the report shows what the features left out would have given.
+    ``feature_set`` is the judge's ("text" or "all"); ``ablation`` names another set, refitted
+    with the grid point chosen for the judge (its threshold again by CV on the training side),
+    so the report shows what the features left out would have given.
     """
-    y, models, groups = table["y"], table["models"], table["groups"]
+    y, models = table["y"], table["models"]
     X, _ = feature_columns(table, feature_set)
     names = sorted(set(models.tolist()))
     directions = []
     for train_model, test_model in ((a, b) for a in names for b in names if a != b):
         train, test = models == train_model, models == test_model
-        probabilities, threshold, selection = _fit_and_score(X, y, groups, train, test, grid,
-                                                             folds)
+        probabilities, threshold, selection = _fit_and_score(X, table, train, test, grid, folds,
+                                                             repeats)
         predicted = (probabilities >= threshold).astype(int)
         test_items = [item for item, keep in zip(table["items"], test) if keep]
         direction = {
             "train": train_model, "test": test_model, "threshold": threshold,
             "cv_kappa": selection["cv_kappa"], "params": selection["params"],
+            "cv_grid": selection["grid"],
             "offline": agreement(y[test], predicted),
             "baselines": baselines(table["X"][train], y[train], table["X"][test], y[test],
                                    table["feature_names"]),
@@ -145,13 +149,15 @@ def cross_model_evaluation(table: dict[str, Any], grid: dict[str, list] | None =
         }
         if ablation and ablation != feature_set:
             X_other, _ = feature_columns(table, ablation)
-            p_other, t_other, _ = _fit_and_score(X_other, y, groups, train, test, grid, folds)
-            direction["ablation"] = {"features": ablation, **agreement(
-                y[test], (p_other >= t_other).astype(int))}
+            chosen = {k: [v] for k, v in selection["params"].items()}
+            p_other, t_other, other = _fit_and_score(X_other, table, train, test, chosen,
+                                                     folds, repeats)
+            direction["ablation"] = {"features": ablation, "cv_kappa": other["cv_kappa"],
+                                     **agreement(y[test], (p_other >= t_other).astype(int))}
             direction["ablation"].pop("confusion")
         directions.append(direction)
     return {"label": "jury mean vote >= 0.66 (upstream's rule)", "features": feature_set,
-            "directions": directions,
+            "directions": directions, "folds": folds, "repeats": repeats,
             "thresholds_searched": [float(THRESHOLDS[0]), float(THRESHOLDS[-1])]}
 
 
@@ -159,29 +165,55 @@ def _kappa(result: dict[str, Any] | None) -> str:
     if not result:
         return "-"
     label = f" ({result['features']})" if "features" in result else ""
-    return f"{result['kappa']:.3f}{label}"
+    cv = f", CV {result['cv_kappa']:.3f}" if "cv_kappa" in result else ""
+    return f"{result['kappa']:.3f}{label}{cv}"
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _grid_lines(direction: dict[str, Any]) -> list[str]:
+    """The CV table of every grid point searched on the training side."""
+    grid = direction.get("cv_grid") or []
+    if not grid:
+        return []
+    keys = sorted({k for point in grid for k in point["params"]})
+    lines = ["", f"Cross-validation on {direction['train']} (the choice is the highest smoothed "
+             "kappa):", "", "| " + " | ".join(keys) + " | threshold | CV kappa (smoothed) | "
+             "CV kappa (peak) |", "|" + "---|" * (len(keys) + 3)]
+    for point in grid:
+        lines.append("| " + " | ".join(str(point["params"].get(k, "")) for k in keys)
+                     + f" | {point['threshold']:.2f} | {point['cv_kappa']:.4f} | "
+                     f"{point.get('cv_kappa_peak', float('nan')):.4f} |")
+    return lines
+
+
 def evaluation_markdown(evaluation: dict[str, Any], seconds: dict[str, float] | None = None
                         ) -> str:
     """The report a reader opens: headline kappas, baselines, categories, confusions, examples."""
     lines = ["# Offline judge: agreement with the LLM jury on models it never saw", "",
-             f"Label: {evaluation['label']}. Fitted on one model's items (hyperparameters and "
-             "threshold by grouped cross-validation there), tested on the other's.", "",
-             f"The judge's features: {evaluation.get('features', 'text')}; the ablation column "
-             "refits the same way on the other feature set.", "",
-             "| train -> test | n | offline kappa | offline accuracy | ablation kappa | "
-             "rule kappa | SBERT-threshold kappa | exact-match kappa |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"Target: {evaluation['label']}. Fitted on one model's items, tested on the "
+             "other's. Everything chosen is chosen by grouped cross-validation (folds by CT "
+             f"volume, {evaluation.get('folds', 4)} folds x {evaluation.get('repeats', 1)} "
+             "reshufflings) inside the training model's items, scored against its jury: the "
+             "training label (`jury`: the jury's decision; `judges`: every judge's vote as a "
+             "row of its own), the hyperparameters, and the threshold (centre of the best "
+             "plateau of the CV kappa). The test side is only scored.", "",
+             f"The judge's features: {evaluation.get('features', 'text')} (set in "
+             "parameters_offline_judge.yml, not chosen by CV); the ablation column refits the "
+             "chosen grid point on the other feature set (its threshold again by CV on the "
+             "training side) and gives its CV kappa there, so the reader sees whether CV would "
+             "have chosen it.", "",
+             "| train -> test | n | offline kappa | offline accuracy | its CV kappa on train | "
+             "ablation kappa | rule kappa | SBERT-threshold kappa | exact-match kappa |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for d in evaluation["directions"]:
         b = d["baselines"]
         lines.append(f"| {d['train']} -> {d['test']} | {d['offline']['n']} | "
                      f"**{d['offline']['kappa']:.3f}** | {_pct(d['offline']['accuracy'])} | "
-                     f"{_kappa(d.get('ablation'))} | {b['rule']['kappa']:.3f} | "
+                     f"{d['cv_kappa']:.3f} | {_kappa(d.get('ablation'))} | "
+                     f"{b['rule']['kappa']:.3f} | "
                      f"{_kappa(b.get('sbert_threshold'))} | {b['exact_match']['kappa']:.3f} |")
     for d in evaluation["directions"]:
         c = d["offline"]["confusion"]
@@ -198,6 +230,7 @@ def evaluation_markdown(evaluation: dict[str, Any], seconds: dict[str, float] | 
                   "| category | n | kappa | accuracy |", "|---|---|---|---|"]
         lines += [f"| {r['category']} | {r['n']} | {r['kappa']:.3f} | {_pct(r['accuracy'])} |"
                   for r in d["per_category"]]
+        lines += _grid_lines(d)
         lines += ["", "Commonest disagreements:", ""]
         for kind in d["disagreements"]:
             lines.append(f"- **{kind['kind']}**: {kind['count']}")

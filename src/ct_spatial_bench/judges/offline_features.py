@@ -26,13 +26,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
+from .offline_answer_features import WORD, answer_features, overlap
 from .rule import RuleJudge, _answer_terms, _asserted, _sizes_match
 from .text import (NEGATION_CUE, STOPWORDS, answer_polarity, counts, is_yes_no_question,
                    measurements_mm, normalise_answer)
 
 _END_TOKENS = re.compile(r"</s>|<s>|<\|[a-z_]+\|>|<unk>|#{2,}", re.IGNORECASE)
 _CONTINUATION = re.compile(r"\b(?:question|q)\s*:|\banswer\s*:", re.IGNORECASE)
-_WORD = re.compile(r"[a-z0-9]+(?:\.\d+)?")
 _NORMAL = re.compile(r"\b(?:normal|natural|preserved|unremarkable|patent|open|intact|clear"
                      r"|usual|regular|within (?:normal )?limits"
                      r"|no (?:pathologic\w*|abnormal\w*))\b")
@@ -66,19 +66,8 @@ def _stem(word: str) -> str:
 
 def stems(text: str) -> list[str]:
     """Porter stems of the content words ("bilaterally" and "bilateral" meet)."""
-    words = _WORD.findall(normalise_answer(text))
+    words = WORD.findall(normalise_answer(text))
     return [_stem(w) for w in words if w not in STOPWORDS]
-
-
-def _overlap(reference: list[str], prediction: list[str]) -> tuple[float, float, float]:
-    """(precision, recall, F1) of stem sets; an empty side gives zeros."""
-    ref, pred = set(reference), set(prediction)
-    if not ref or not pred:
-        return 0.0, 0.0, 0.0
-    common = len(ref & pred)
-    precision, recall = common / len(pred), common / len(ref)
-    f1 = 2 * precision * recall / (precision + recall) if common else 0.0
-    return precision, recall, f1
 
 
 def _sign(value: bool | None) -> float:
@@ -160,8 +149,8 @@ def text_features(question: str, answer: str, raw_prediction: str) -> dict[str, 
     q_stems, a_stems, p_stems = stems(question), stems(answer), stems(prediction)
     novel_answer = [s for s in a_stems if s not in set(q_stems)]
     novel_prediction = [s for s in p_stems if s not in set(q_stems)]
-    precision, recall, f1 = _overlap(a_stems, p_stems)
-    novel_precision, novel_recall, novel_f1 = _overlap(novel_answer, novel_prediction)
+    precision, recall, f1 = overlap(a_stems, p_stems)
+    novel_precision, novel_recall, novel_f1 = overlap(novel_answer, novel_prediction)
     yes_no = is_yes_no_question(question)
     ref_polarity, pred_polarity = answer_polarity(answer, question), answer_polarity(prediction,
                                                                                        question)
@@ -208,6 +197,7 @@ def text_features(question: str, answer: str, raw_prediction: str) -> dict[str, 
     features.update(_spatial_features(question, answer, prediction))
     features.update(_number_features(question, answer, prediction))
     features.update(_rule_features(question, answer, prediction))
+    features.update(answer_features(question, answer, prediction))
     return features
 
 

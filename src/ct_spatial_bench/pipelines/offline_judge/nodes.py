@@ -31,7 +31,8 @@ def evaluate_across_models(table: dict[str, Any], params: dict[str, Any]) -> dic
     from ct_spatial_bench.judges.offline_evaluation import cross_model_evaluation
 
     evaluation = cross_model_evaluation(table, params.get("grid"), params.get("folds", 4),
-                                        params.get("features", "text"), params.get("ablation"))
+                                        params.get("features", "text"), params.get("ablation"),
+                                        params.get("cv_repeats", 2))
     evaluation["feature_seconds"] = table.get("feature_seconds")
     return evaluation
 
@@ -52,9 +53,12 @@ def train_on_every_model(table: dict[str, Any], evaluation: dict[str, Any],
 
     X, names = feature_columns(table, params.get("features", "text"))
     ensemble, threshold, selection = fit_offline_judge(
-        X, table["y"], table["groups"], params.get("grid"), params.get("folds", 4))
+        X, table["y"], table["groups"], params.get("grid"), params.get("folds", 4),
+        table.get("votes"), params.get("cv_repeats", 2))
     models = table["models"]
     training = {"label": f"jury {params.get('jury_rule', 'mean066')}",
+                "rows": selection["params"].get("label", "jury"),
+                "judges": table.get("judges", []),
                 "items": {m: int((models == m).sum()) for m in sorted(set(models.tolist()))},
                 "correct_rate": round(float(np.mean(table["y"])), 4),
                 "sources": table.get("sources", []),
