@@ -183,12 +183,15 @@ def _canonical_features(question: str, answer: str, prediction: str) -> dict[str
             "first_f1": first_f1}
 
 
-def answer_features(question: str, answer: str, prediction: str) -> dict[str, float]:
-    """The features of this module, by name; ``prediction`` is already cleaned."""
+def answer_features(question: str, answer: str, prediction: str,
+                    terms: tuple[dict, dict, dict] | None = None) -> dict[str, float]:
+    """The features of this module, by name; ``prediction`` is already cleaned. ``terms``: the
+    spatial terms of the question, answer and prediction where the caller has them already."""
     yes_no = is_yes_no_question(question)
     leading_yes_no = bool(_LEADING_YES_NO.match(prediction))
     open_question = asks_open_question(question)
-    terms = [extract_spatial_terms(text) for text in (question, answer, prediction)]
+    if terms is None:
+        terms = tuple(extract_spatial_terms(text) for text in (question, answer, prediction))
     question_structures, answer_structures, prediction_structures = (
         t.get("structure", frozenset()) for t in terms)
     stems = canonical_words(prediction)

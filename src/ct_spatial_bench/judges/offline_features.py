@@ -86,10 +86,10 @@ def _question_type(question: str) -> str:
     return "other"
 
 
-def _spatial_features(question: str, answer: str, prediction: str) -> dict[str, float]:
-    ref, pred = extract_spatial_terms(answer), extract_spatial_terms(prediction)
+def _spatial_features(question_terms: dict, ref: dict, pred: dict) -> dict[str, float]:
+    """From the spatial terms of the question, the answer and the prediction."""
     full = compare_spatial_terms(ref, pred)
-    required = compare_spatial_terms(_answer_terms(extract_spatial_terms(question), ref), pred)
+    required = compare_spatial_terms(_answer_terms(question_terms, ref), pred)
     asserted = compare_spatial_terms(_asserted(ref), _asserted(pred))
     conflict_axes = {c[0] for c in full.conflicts}
     out = {
@@ -147,8 +147,9 @@ def text_features(question: str, answer: str, raw_prediction: str) -> dict[str, 
     question, answer = question or "", answer or ""
     prediction = clean_prediction(raw_prediction)
     q_stems, a_stems, p_stems = stems(question), stems(answer), stems(prediction)
-    novel_answer = [s for s in a_stems if s not in set(q_stems)]
-    novel_prediction = [s for s in p_stems if s not in set(q_stems)]
+    in_question = set(q_stems)
+    novel_answer = [s for s in a_stems if s not in in_question]
+    novel_prediction = [s for s in p_stems if s not in in_question]
     precision, recall, f1 = overlap(a_stems, p_stems)
     novel_precision, novel_recall, novel_f1 = overlap(novel_answer, novel_prediction)
     yes_no = is_yes_no_question(question)
@@ -168,7 +169,7 @@ def text_features(question: str, answer: str, raw_prediction: str) -> dict[str, 
         "novel_precision": novel_precision, "novel_recall": novel_recall, "novel_f1": novel_f1,
         "novel_answer_words": float(len(set(novel_answer))),
         "novel_prediction_words": float(len(set(novel_prediction))),
-        "prediction_question_share": (sum(s in set(q_stems) for s in p_stems) / len(p_stems)
+        "prediction_question_share": (sum(s in in_question for s in p_stems) / len(p_stems)
                                       if p_stems else 0.0),
         "answer_words": float(len(a_stems)), "prediction_words": float(len(p_stems)),
         "log_length_ratio": math.log((len(p_stems) + 1) / (len(a_stems) + 1)),
@@ -194,10 +195,12 @@ def text_features(question: str, answer: str, raw_prediction: str) -> dict[str, 
                                           != features["prediction_negated"])
     for name in _WH_WORDS:
         features[f"question_{name}"] = float(qtype == name)
-    features.update(_spatial_features(question, answer, prediction))
+    # extracted once for this module's features and answer_features'
+    terms = tuple(extract_spatial_terms(text) for text in (question, answer, prediction))
+    features.update(_spatial_features(*terms))
     features.update(_number_features(question, answer, prediction))
     features.update(_rule_features(question, answer, prediction))
-    features.update(answer_features(question, answer, prediction))
+    features.update(answer_features(question, answer, prediction, terms))
     return features
 
 
