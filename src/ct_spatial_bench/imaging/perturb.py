@@ -34,7 +34,9 @@ def perturb(image: Any, kind: str, strength: float, seed: int = 0) -> Any:
     else:
         from scipy import ndimage as ndi
 
-        spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+        from ct_spatial_bench.imaging.orientation import voxel_spacing
+
+        spacing = np.asarray(voxel_spacing(image))
         values = ndi.gaussian_filter(values, sigma=float(strength) / spacing)
     return _image_like(image, _cast(values, data.dtype), affine)
 

@@ -31,37 +31,17 @@ def spacing_plans(shape: tuple[int, ...], affine: Any, spacing: tuple[float, flo
         offset = (scale - 1) / 2  # half-pixel centres
     else:
         raise ValueError(f"spacing grid must be 'monai' or 'resize', got {grid!r}")
-    voxel_map = np.eye(4)
-    voxel_map[:3, :3] = np.diag(scale)
-    voxel_map[:3, 3] = offset
-    return plans, np.asarray(affine, dtype=float) @ voxel_map
+    return plans, np.asarray(affine, dtype=float) @ scaling_affine(scale, offset)
 
 
-def resample_to_spacing(image: Any, spacing: tuple[float, float, float], order: int = 1) -> Any:
-    """Resample an image to ``spacing`` mm as MONAI's ``Spacing`` does (float32 voxels)."""
-    import nibabel as nib
+def scaling_affine(scale: Any, offset: Any) -> Any:
+    """The voxel-to-voxel affine ``source = scale * output + offset`` per axis."""
     import numpy as np
 
-    from ct_spatial_bench.imaging.interpolate import interpolate
-
-    plans, affine = spacing_plans(image.shape, image.affine, spacing, order)
-    if all(p.is_identity() for p in plans):
-        return image
-    out = nib.Nifti1Image(interpolate(np.asanyarray(image.dataobj), plans), affine)
-    out.set_qform(affine, code=1)
-    out.set_sform(affine, code=1)
+    out = np.eye(4)
+    out[:3, :3] = np.diag(np.asarray(scale, dtype=float))
+    out[:3, 3] = np.asarray(offset, dtype=float)
     return out
-
-
-def resize_to_shape(array: Any, shape: tuple[int, ...], order: int = 1) -> Any:
-    """Resize ``array`` to exactly ``shape`` as torch's ``interpolate`` does (MONAI ``Resize``)."""
-    import numpy as np
-
-    from ct_spatial_bench.imaging.interpolate import interpolate, resize_plan
-
-    arr = np.asarray(array)
-    plans = [resize_plan(n, t, order) for n, t in zip(arr.shape, shape)]
-    return np.asarray(interpolate(arr, plans), dtype=np.float32)
 
 
 def center_pad_crop(array: Any, shape: tuple[int, ...], pad_value: float = 0.0) -> Any:

@@ -71,7 +71,7 @@ def apply_spec(image: Any, spec: InputSpec) -> Any:
     from ct_spatial_bench.imaging.intensity import IntensityMap, hounsfield
     from ct_spatial_bench.imaging.interpolate import interpolate, resize_plan
     from ct_spatial_bench.imaging.orientation import reorient
-    from ct_spatial_bench.imaging.resample import center_pad_crop, crop_foreground
+    from ct_spatial_bench.imaging.resample import center_pad_crop, crop_foreground, scaling_affine
     from ct_spatial_bench.imaging.slices import rgb_of_windows, sample_slice_indices
 
     permutation = spec.permutation()
@@ -116,7 +116,7 @@ def apply_spec(image: Any, spec: InputSpec) -> Any:
         return np.ascontiguousarray(np.transpose(data, order))
     if spec.shape is not None:  # torch's half-pixel resize: output voxel i is source
         scale = np.array(resized_from) / np.array(data.shape[:3])  # (i + 0.5) * scale - 0.5
-        affine = affine @ _scaling_affine(scale, (scale - 1) / 2)
+        affine = affine @ scaling_affine(scale, (scale - 1) / 2)
     out = nib.Nifti1Image(data, affine)  # written in file order when saved: no copy here
     out.set_qform(affine, code=1)
     out.set_sform(affine, code=1)
@@ -145,7 +145,7 @@ def _resample_to_spacing(data: Any, affine: Any, spec: InputSpec,
     """Resample to ``spec.spacing`` as MONAI's Spacing does; with a pad/crop to follow, only the
     voxels that the centre crop keeps are computed."""
     from ct_spatial_bench.imaging.interpolate import interpolate
-    from ct_spatial_bench.imaging.resample import spacing_plans
+    from ct_spatial_bench.imaging.resample import scaling_affine, spacing_plans
 
     plans, affine = spacing_plans(data.shape[:3], affine, spec.spacing, grid=spec.spacing_grid)
     if spec.shape is not None and spec.fit == "pad_crop" and not (
@@ -153,15 +153,5 @@ def _resample_to_spacing(data: Any, affine: Any, spec: InputSpec,
         target = _target_xyz(spec, permutation, tuple(p.size for p in plans))
         starts = [max((p.size - t) // 2, 0) for p, t in zip(plans, target)]
         plans = [p.center_crop(t) for p, t in zip(plans, target)]
-        affine = affine @ _scaling_affine((1.0, 1.0, 1.0), starts)
+        affine = affine @ scaling_affine((1.0, 1.0, 1.0), starts)
     return interpolate(data, plans), affine
-
-
-def _scaling_affine(scale: Any, offset: Any) -> Any:
-    """The voxel-to-voxel affine ``source = scale * output + offset`` per axis."""
-    import numpy as np
-
-    out = np.eye(4)
-    out[:3, :3] = np.diag(np.asarray(scale, dtype=float))
-    out[:3, 3] = np.asarray(offset, dtype=float)
-    return out
