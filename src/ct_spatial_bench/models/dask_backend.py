@@ -99,17 +99,10 @@ def run_task(items: list[dict[str, Any]], model_inputs: dict[str, Callable[[], A
              config: dict[str, Any], make_adapter: Callable[[], Any], prefix: str,
              checkpoint: str | None) -> list[dict[str, Any]]:
     """One task on a worker: the worker's own loaded adapter over ``items``, checkpointed."""
-    from ct_spatial_bench.models.runner import run_model
-    from ct_spatial_bench.records import volume_key
+    from ct_spatial_bench.models.runner import image_loader, run_model
 
     adapter = worker_adapter(make_adapter, config)
-    load_image = None
-    if adapter.input_spec is not None:
-        def load_image(image_path: str) -> Any:
-            key = volume_key(image_path, prefix)
-            if key not in (model_inputs or {}):
-                raise FileNotFoundError(f"no preprocessed {adapter.input_spec} input for {key!r}")
-            return model_inputs[key]()
+    load_image = image_loader(adapter.input_spec, model_inputs or {}, prefix)
 
     return run_model(adapter, items, load_image, config, checkpoint=checkpoint, progress=False)
 

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -192,3 +192,22 @@ class _progress:
 
     def __exit__(self, *exc):
         self._bar.close()
+
+
+def image_loader(input_spec: str | None, model_inputs: Mapping[str, Callable[[], Any]] | None,
+                 prefix: str = "") -> Callable[[str], Any] | None:
+    """``image_path -> model input`` from the preprocessed ``model_inputs`` of ``input_spec``;
+    None for a model that reads no image."""
+    if input_spec is None:
+        return None
+    from ct_spatial_bench.records import volume_key
+
+    def load_image(image_path: str) -> Any:
+        key = volume_key(image_path, prefix)
+        if key not in (model_inputs or {}):
+            raise FileNotFoundError(
+                f"no preprocessed {input_spec} input for {key!r}; "
+                "run the preprocessing pipeline (or check its manifest for the error)")
+        return model_inputs[key]()
+
+    return load_image

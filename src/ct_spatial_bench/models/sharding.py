@@ -44,6 +44,12 @@ def check_shard(index: int, num_shards: int) -> None:
                          f"got shard {index} of {num_shards}")
 
 
+def asked_items(items: list[dict[str, Any]], max_items: int | None) -> list[dict[str, Any]]:
+    """The items a run asks: the first ``max_items`` (a debug cap), or all. An unsharded run, its
+    shards and their merge must all agree on this."""
+    return items[:max_items] if max_items else items
+
+
 def select_shard(items: list[dict[str, Any]], index: int, num_shards: int,
                  by: str = "volume") -> list[dict[str, Any]]:
     """The items of shard ``index`` of ``num_shards``, in their original order."""

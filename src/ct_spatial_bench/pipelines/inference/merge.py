@@ -20,9 +20,9 @@ def merge_predictions(
     must be one complete set (``num_shards`` > 1 chooses it when parts of several N are on disk),
     with no ``qa_id`` twice and none missing, or the merge stops saying which shard to rerun.
     """
-    from ct_spatial_bench.models.sharding import merge_parts
+    from ct_spatial_bench.models.sharding import asked_items, merge_parts
 
-    items = qa_items[: params["max_items"]] if params.get("max_items") else qa_items
+    items = asked_items(qa_items, params.get("max_items"))
     num_shards = int(params.get("num_shards", 1))  # 1 (unset): the one set of parts on disk
     parts = {name: load() for name, load in prediction_parts.items()}
     merged = merge_parts(parts, [item["qa_id"] for item in items],

@@ -31,9 +31,8 @@ def answer_questions(
     ``backend: dask`` runs the shards on a Dask cluster (``models.dask_backend``).
     """
     from ct_spatial_bench.models.registry import check_configured
-    from ct_spatial_bench.models.runner import run_model
-    from ct_spatial_bench.models.sharding import select_shard, shard_checkpoint
-    from ct_spatial_bench.records import volume_key
+    from ct_spatial_bench.models.runner import image_loader, run_model
+    from ct_spatial_bench.models.sharding import asked_items, select_shard, shard_checkpoint
 
     config = dict(params.get("config") or {})
     check_configured(params["model"], config)
@@ -44,7 +43,7 @@ def answer_questions(
             {key: i.get(key) for key in ("qa_id", "case_id", "question", "answer")}
             for i in answer_prior
         ]
-    items = qa_items[: params["max_items"]] if params.get("max_items") else qa_items
+    items = asked_items(qa_items, params.get("max_items"))
     index, num_shards = int(params.get("shard_index", 0)), int(params.get("num_shards", 1))
     items = select_shard(items, index, num_shards, params.get("shard_by", "volume"))
     checkpoint = shard_checkpoint(_checkpoint(params.get("checkpoint"), blind), index, num_shards)
@@ -58,20 +57,10 @@ def answer_questions(
         return _as_part(predictions, index, num_shards, adapter.name)
     adapter.load(config)
 
-    load_image = None
-    if adapter.input_spec is not None:
-        if model_inputs is None:
-            raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
-        prefix = params.get("volume_path_prefix", "")
-
-        def load_image(image_path: str) -> Any:
-            key = volume_key(image_path, prefix)
-            if key not in model_inputs:
-                raise FileNotFoundError(
-                    f"no preprocessed {adapter.input_spec} input for {key!r}; "
-                    "run the preprocessing pipeline (or check its manifest for the error)"
-                )
-            return model_inputs[key]()
+    if adapter.input_spec is not None and model_inputs is None:
+        raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
+    load_image = image_loader(adapter.input_spec, model_inputs,
+                              params.get("volume_path_prefix", ""))
 
     try:
         predictions = run_model(adapter, items, load_image, config, checkpoint=checkpoint)

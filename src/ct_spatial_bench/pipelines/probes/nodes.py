@@ -51,9 +51,10 @@ def answer_perturbed(
     from functools import partial
 
     from ct_spatial_bench.imaging.perturb import perturb
+    from ct_spatial_bench.models.sharding import asked_items
 
     config = params.get("perturbations", {})
-    items = qa_items[: config["max_items"]] if config.get("max_items") else qa_items
+    items = asked_items(qa_items, config.get("max_items"))
     seed = int(config.get("seed", 0))
     predictions = []
     for kind, strengths in (config.get("variants") or {}).items():
@@ -77,9 +78,10 @@ def answer_representations(
 
     from ct_spatial_bench.imaging.views import DEFAULT_WINDOWS, render_view
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
+    from ct_spatial_bench.models.sharding import asked_items
 
     config = params.get("representations", {})
-    items = qa_items[: config["max_items"]] if config.get("max_items") else qa_items
+    items = asked_items(qa_items, config.get("max_items"))
     spec = preprocessing_params["specs"].get(MODEL_REGISTRY[inference_params["model"]].input_spec
                                              or "", {})
     windows = spec.get("rgb_windows") or DEFAULT_WINDOWS
