@@ -189,34 +189,31 @@ class GeometryBaseline:
     def __init__(self) -> None:
         self.thresholds = dict(THRESHOLDS)
         self._scenes: OrderedDict[str, Scene] = OrderedDict()
+        # The last image object seen and its scene key: a volume's questions share their image
+        # object, so its scene is found without hashing the whole volume again.
+        self._last: tuple[Any, str] | None = None
 
     def load(self, config: dict[str, Any] | None = None) -> None:
         """Nothing to load; ``config['thresholds']`` may override any threshold."""
         self.thresholds.update((config or {}).get("thresholds", {}) or {})
         self._scenes.clear()
+        self._last = None
 
     def describe(self) -> dict[str, Any]:
         return {"model_revision": "geometry-v1",
                 "generation": {"method": "hu-thresholds+components", **self.thresholds}}
 
     def answer(self, batch: list[ModelInput]) -> list[str]:
-        # A batch's questions share their volume's image object: look its scene up once per
-        # object, not once per question (scene_of hashes the whole volume to find its cache key).
-        scenes: dict[int, Scene] = {}
-        return [self.answer_one(item.question, item.image, scenes) for item in batch]
+        return [self.answer_one(item.question, item.image) for item in batch]
 
-    def answer_one(self, question: str, image: Any,
-                   scenes: dict[int, Scene] | None = None) -> str:
+    def answer_one(self, question: str, image: Any) -> str:
         from ct_spatial_bench.synthetic.questions import TEMPLATES
 
         template_id = next((tid for tid, tpl in TEMPLATES.items()
                             if tpl.pattern.match(question or "")), None)
         if template_id is None or image is None:
             return UNKNOWN
-        scenes = {} if scenes is None else scenes
-        if id(image) not in scenes:
-            scenes[id(image)] = self.scene_of(image)
-        answerer = _Answerer(scenes[id(image)], self.thresholds)
+        answerer = _Answerer(self.scene_of(image), self.thresholds)
         if template_id in NODULE_TEMPLATES:
             nodule = _largest(answerer.scene.nodules)
             return getattr(answerer, template_id)(nodule) if nodule else "No nodule seen"
@@ -226,6 +223,10 @@ class GeometryBaseline:
         """Segment ``image`` once; later questions on the same volume reuse the scene."""
         import nibabel as nib
 
+        if self._last is not None and self._last[0] is image and self._last[1] in self._scenes:
+            self._scenes.move_to_end(self._last[1])
+            return self._scenes[self._last[1]]
+        original = image
         if tuple(nib.aff2axcodes(image.affine)) != ("R", "A", "S"):
             image = nib.as_closest_canonical(image)
         hu = np.asarray(image.dataobj, dtype=np.float32)
@@ -236,4 +237,5 @@ class GeometryBaseline:
             while len(self._scenes) > 4:
                 self._scenes.popitem(last=False)
         self._scenes.move_to_end(key)
+        self._last = (original, key)
         return self._scenes[key]
