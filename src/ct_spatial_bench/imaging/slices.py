@@ -50,13 +50,13 @@ def rgb_of_windows(array: Any, windows: tuple[tuple[float, float], ...]) -> Any:
         raise ValueError(f"an RGB image needs three windows, got {len(windows)}")
     array = np.asanyarray(array)
     if array.dtype == np.int16:  # one table lookup per voxel instead of a float pass per window
-        every_value = np.arange(-32768, 32768).astype(np.int16).view(np.uint16)
-        index = array.view(np.uint16)  # int16 two's complement: the table's index, no copy
+        # entry i of a table holds the int16 value whose bit pattern is i, so the voxels' own
+        # bits (viewed as uint16, no copy) index it
+        values = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.int64)
+        index = array.view(np.uint16)
         out = np.empty(array.shape + (3,), dtype=np.uint8)
         for channel, (lo, hi) in enumerate(windows):
-            table = np.empty(65536, dtype=np.uint8)
-            table[every_value] = window_to_uint8(np.arange(-32768, 32768), lo, hi)
-            out[..., channel] = table[index]
+            out[..., channel] = window_to_uint8(values, lo, hi)[index]
         return out
     return np.stack([window_to_uint8(array, lo, hi) for lo, hi in windows], axis=-1)
 
