@@ -22,6 +22,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from ct_spatial_bench import provenance
+from ct_spatial_bench.secrets import install_log_redaction, redact, redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,19 @@ class ModelConfigurationHook:
             model = params.get("model", match["model"])
             if model in MODEL_REGISTRY:
                 check_configured(model, params.get("config") or {})
+
+
+class SecretRedactionHook:
+    """Every log record is redacted (``ct_spatial_bench.secrets``) once Kedro has set up logging,
+    and again before the pipeline runs, for handlers added in between."""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        install_log_redaction()
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        install_log_redaction()
 
 
 class ProvenanceHook:
@@ -111,7 +125,7 @@ class ProvenanceHook:
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any,
                           catalog: Any) -> None:
-        self._write(run_params, pipeline, status="failed", error=repr(error))
+        self._write(run_params, pipeline, status="failed", error=redact_text(repr(error)))
 
     def manifest(self, run_params: dict[str, Any], pipeline: Any, status: str,
                  error: str | None = None) -> dict[str, Any]:
@@ -139,7 +153,7 @@ class ProvenanceHook:
     def _write(self, run_params: dict[str, Any], pipeline: Any, status: str,
                error: str | None = None) -> None:
         try:
-            manifest = self.manifest(run_params, pipeline, status, error)
+            manifest = redact(self.manifest(run_params, pipeline, status, error))
             folder = Path(self._manifest_dir or self._project_path / MANIFEST_DIR)
             folder.mkdir(parents=True, exist_ok=True)
             text = json.dumps(manifest, indent=2, sort_keys=False, default=str)

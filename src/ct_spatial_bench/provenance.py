@@ -2,7 +2,9 @@
 
 Plain functions with no Kedro import; ``hooks.ProvenanceHook`` calls them around a run and writes
 the manifest. Secrets never reach it: any parameter whose name looks like a key, token, password
-or secret is replaced by ``<removed>``, and so is a value that looks like an API key.
+or secret is replaced by ``<removed>``, and so is a value that is a known key (any shape: see
+``ct_spatial_bench.secrets``) or looks like one, in the parameters and in every form of
+``--params`` on the command line (``--params=a.api_key=K``, ``--params a.b=1,c.api_key=K``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from ct_spatial_bench.secrets import redact_text
 
 PACKAGES = (
     "ct_spatial_bench", "kedro", "kedro-datasets", "numpy", "scipy", "pandas", "torch",
@@ -42,7 +46,8 @@ def redact(value: Any, name: str = "") -> Any:
         return {str(k): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
-    if isinstance(value, str) and _SECRET_VALUE.match(value.strip()):
+    if isinstance(value, str) and (_SECRET_VALUE.match(value.strip())
+                                   or redact_text(value) != value):
         return REMOVED
     return value
 
@@ -142,16 +147,23 @@ def facts_as_rows(facts: Mapping[str, set]) -> dict[str, list[dict[str, str]]]:
 
 
 def _redact_argument(arg: str) -> str:
-    """``--params a.api_key=X,b=1`` -> ``--params a.api_key=<removed>,b=1``."""
+    """``--params a.api_key=X,b=1`` -> ``--params a.api_key=<removed>,b=1``; an option glued to
+    its value (``--params=a.api_key=X``) is read the same, and a known or key-like value is
+    removed whatever its parameter's name."""
+    option, glued, rest = arg.partition("=") if arg.startswith("-") else ("", "", arg)
+    if not glued:
+        option, rest = "", arg
     parts = []
-    for part in arg.split(","):
+    for part in rest.split(","):
         key, sep, value = part.partition("=")
         if sep and _SECRET_NAME.search(key.rsplit(".", 1)[-1]):
             part = f"{key}={REMOVED}"
-        elif _SECRET_VALUE.match((value if sep else part).strip()):
-            part = f"{key}={REMOVED}" if sep else REMOVED
+        elif sep and redact(value) == REMOVED:
+            part = f"{key}={REMOVED}"
+        elif not sep and redact(part) == REMOVED:
+            part = REMOVED
         parts.append(part)
-    return ",".join(parts)
+    return f"{option}{glued}" + ",".join(parts)
 
 
 def command_line(argv: list[str] | None = None) -> list[str]:

@@ -111,13 +111,26 @@ def validate_verdict(verdict: dict[str, Any], where: str = "verdict") -> None:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a JSON Lines file; a bad line raises naming the file and line."""
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    """Yield the objects of a JSON Lines file; a bad line (not JSON, not UTF-8) raises naming
+    the file and line."""
+    for _, record in numbered_jsonl(path):
+        yield record
+
+
+def numbered_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """``(line number, object)`` for each non-blank line of a JSON Lines file, checked as
+    ``iter_jsonl`` checks them."""
+    with open(path, "rb") as handle:
+        for line_no, data in enumerate(handle, start=1):
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise RecordError(f"{path}:{line_no}: not UTF-8 text (byte {exc.start + 1} of "
+                                  "the line)") from exc
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield line_no, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise RecordError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
 

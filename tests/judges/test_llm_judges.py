@@ -99,10 +99,12 @@ def test_batched_replies_are_matched_by_index(provider, make_judge, fake_server)
     assert sum(v["tokens"]["total"] for v in list(by_id.values())[:10]) > 0
 
 
-def test_errored_prediction_is_incorrect_without_a_call(make_judge, fake_server):
+def test_errored_prediction_is_failed_without_a_call(make_judge, fake_server):
+    # A failed model call is no answer (metrics count it as an error, outside accuracy).
     verdicts = judge_predictions([make_judge("openai")], [qa(0)], [pred(0, "", status="error")],
                                  progress=False)
-    assert verdicts[0]["verdict"] == "incorrect"
+    assert verdicts[0]["verdict"] == "failed"
+    assert verdicts[0]["reason"].startswith("prediction error")
     assert fake_server.requests == 0
 
 

@@ -34,7 +34,12 @@ class ApiKeysDataset(AbstractDataset[None, dict[str, Any]]):
         return None  # an unresolved entry name: no such credentials
 
     def _load(self) -> dict[str, Any]:
-        return {name: self._key(credentials) for name, credentials in self._keys.items()}
+        from ct_spatial_bench.secrets import register_secret
+
+        keys = {name: self._key(credentials) for name, credentials in self._keys.items()}
+        for key in keys.values():
+            register_secret(key)  # removed by value from every text the run keeps
+        return keys
 
     def _save(self, data: None) -> None:
         raise DatasetError("API keys are read from the environment, never saved")

@@ -17,7 +17,9 @@ class JsonLinesDataset(AbstractDataset[list[dict[str, Any]], list[dict[str, Any]
     """Loads and saves a list of dicts, one JSON object per line.
 
     A bad line raises an error that names the file and line. Saves are atomic, so a killed run
-    never leaves a truncated file. ``read_only`` protects source data from being overwritten.
+    never leaves a truncated file, and redacted (``ct_spatial_bench.secrets``): no record written
+    here carries an API key, whichever stage let one into an error text or a reply.
+    ``read_only`` protects source data from being overwritten.
 
     Example catalog entry::
 
@@ -40,8 +42,11 @@ class JsonLinesDataset(AbstractDataset[list[dict[str, Any]], list[dict[str, Any]
         return list(iter_jsonl(self._filepath))
 
     def _save(self, data: list[dict[str, Any]]) -> None:
+        from ct_spatial_bench.secrets import redact
+
         refuse_if_read_only(self._read_only, self._filepath, "JSON Lines file")
-        lines = [json.dumps(row, ensure_ascii=False, default=_json_default) for row in data]
+        lines = [json.dumps(row, ensure_ascii=False, default=_json_default)
+                 for row in redact(list(data))]
         atomic_write_bytes(self._filepath, ("\n".join(lines) + ("\n" if lines else "")).encode())
 
     def _exists(self) -> bool:

@@ -14,6 +14,7 @@ from ct_spatial_bench.imaging.batch import SpecPartitions
 logger = logging.getLogger(__name__)
 
 STAMP_FILE = ".spec.json"
+SOURCES_FILE = ".sources.json"  # volume key -> fingerprint of the source volume it was made from
 
 
 class ModelInputsDataset(PartitionedDataset):
@@ -31,8 +32,13 @@ class ModelInputsDataset(PartitionedDataset):
       in ``.spec.json``; saving under another fingerprint first deletes the partitions made under
       the old one (or under none), so an input made by a changed spec never survives.
 
+    - a ``SpecPartitions``' ``sources`` (the source volume's size, mtime and content hash per
+      volume key) are kept in ``.sources.json``, so a volume replaced or truncated after its input
+      was made is seen as changed and its input made again.
+
     Loading returns ``SpecPartitions`` (``{volume key: load}``, as ``PartitionedDataset``) with the
-    folder's fingerprint. Hidden files (an interrupted write's temporary) are not partitions.
+    folder's fingerprint and sources. Hidden files (an interrupted write's temporary) are not partitions, and
+    those a killed run left are deleted on load and before saving (``fileio.remove_orphans``).
 
     Example catalog entry::
 
@@ -62,16 +68,31 @@ class ModelInputsDataset(PartitionedDataset):
         self._save_threads = save_threads
 
     def load(self) -> SpecPartitions:
-        return SpecPartitions(super().load(), fingerprint=self.fingerprint())
+        self._remove_orphans()
+        return SpecPartitions(super().load(), fingerprint=self.fingerprint(),
+                              sources=self.sources())
+
+    def _remove_orphans(self) -> None:
+        from ct_spatial_bench.fileio import remove_orphans
+
+        removed = remove_orphans(self._folder())
+        if removed:
+            logger.warning("%s: removed %d temporary files left by a killed run", self._path,
+                           len(removed))
 
     def save(self, data: dict[str, Any]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        self._remove_orphans()
+
         fingerprint = getattr(data, "fingerprint", None)
         if fingerprint is not None and fingerprint != self.fingerprint():
             self._restamp(fingerprint)
+        sources = getattr(data, "sources", None) or {}
+        # A volume whose source changed is written again, over its old input.
+        changed = {key for key, fp in sources.items() if self.sources().get(key) != fp}
         todo = [{key: value} for key, value in sorted(data.items())
-                if not self._filesystem.exists(self._partition_to_path(key))]
+                if key in changed or not self._filesystem.exists(self._partition_to_path(key))]
         threads = min(len(todo), self._save_threads or os.cpu_count() or 1)
         if threads <= 1:
             for partition in todo:
@@ -79,7 +100,21 @@ class ModelInputsDataset(PartitionedDataset):
         else:
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(lambda partition: PartitionedDataset.save(self, partition), todo))
+        if sources:
+            self._filesystem.pipe_file(self._sources_path(), (json.dumps(
+                {**self.sources(), **sources}, sort_keys=True) + "\n").encode())
         self._invalidate_caches()
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Per volume key, the fingerprint of the source its input was made from ({} if none)."""
+        try:
+            recorded = json.loads(self._filesystem.cat_file(self._sources_path()))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return recorded if isinstance(recorded, dict) else {}
+
+    def _sources_path(self) -> str:
+        return f"{self._folder()}{self._sep}{SOURCES_FILE}"
 
     def fingerprint(self) -> str | None:
         """The fingerprint stamped in the folder: None when there is none (or it is unreadable)."""
@@ -99,6 +134,8 @@ class ModelInputsDataset(PartitionedDataset):
                            "deleting them to make them again", self._path, len(stale))
         for path in stale:
             self._filesystem.rm(path)
+        if self._filesystem.exists(self._sources_path()):
+            self._filesystem.rm(self._sources_path())
         self._filesystem.makedirs(self._folder(), exist_ok=True)
         self._filesystem.pipe_file(self._stamp_path(),
                                    (json.dumps({"fingerprint": fingerprint}) + "\n").encode())

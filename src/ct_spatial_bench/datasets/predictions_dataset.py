@@ -26,6 +26,22 @@ class PredictionsDataset(JsonLinesDataset):
         super().__init__(filepath, read_only=read_only, metadata=metadata)
         self._parts_path = PurePosixPath(parts_path) if parts_path else None
 
+    def _load(self) -> list[dict[str, Any]]:
+        """The records; a second line for the same (model, qa_id) raises naming both lines."""
+        from ct_spatial_bench.records import RecordError, numbered_jsonl
+
+        records, first_line = [], {}
+        for line_no, record in numbered_jsonl(self._filepath):
+            key = (record.get("model"), record.get("qa_id")) if isinstance(record, dict) else None
+            if key is not None and key in first_line:
+                raise RecordError(f"{self._filepath}:{line_no}: duplicate prediction for model "
+                                  f"{key[0]!r}, qa_id {key[1]!r} (first at line "
+                                  f"{first_line[key]})")
+            if key is not None:
+                first_line[key] = line_no
+            records.append(record)
+        return records
+
     def _save(self, data: list[dict[str, Any]]) -> None:
         name = getattr(data, "name", None)  # a PredictionPart names its shard
         if name is None:

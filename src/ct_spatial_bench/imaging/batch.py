@@ -42,12 +42,15 @@ def spec_fingerprint(spec: InputSpec) -> str:
 
 class SpecPartitions(dict):
     """One spec's model inputs by volume key, with the fingerprint of the spec that made them
-    (None: unknown). What the preprocessing node saves, and what a ``ModelInputsDataset`` loads;
-    to any other dataset it is a plain dict."""
+    (None: unknown) and ``sources``: per volume key, the ``fileio.source_fingerprint`` of the
+    source volume each was made from. What the preprocessing node saves, and what a
+    ``ModelInputsDataset`` loads; to any other dataset it is a plain dict."""
 
-    def __init__(self, partitions: Any = (), fingerprint: str | None = None) -> None:
+    def __init__(self, partitions: Any = (), fingerprint: str | None = None,
+                 sources: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__(partitions)
         self.fingerprint = fingerprint
+        self.sources = dict(sources or {})
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class VolumeJob:
     specs: tuple[InputSpec, ...] = ()
     reused: tuple[str, ...] = ()
     ct_rate_metadata: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None  # the source file's fingerprint, when it is a file
 
 
 def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[str, Any], Outputs]:
@@ -79,7 +83,10 @@ def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[
     from ct_spatial_bench.imaging.specs import apply_spec
 
     row: dict[str, Any] = {"volume_key": job.key, "source": None, "status": "ok", "error": None,
-                           "made": [], "reused": sorted(job.reused), "seconds": None}
+                           "made": [], "reused": sorted(job.reused), "seconds": None,
+                           "source_fingerprint": (job.source or {}).get("sha256"),
+                           "source_bytes": (job.source or {}).get("bytes"),
+                           "source_mtime_ns": (job.source or {}).get("mtime_ns")}
     outputs: Outputs = {}
     started = time.perf_counter()
     try:
@@ -98,6 +105,7 @@ def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[
             backend = backend or gzip_backend()
             decoded = decode_file(path, backend) if path else decode_volume(image, backend)
             row["gzip_backend"] = backend
+            _refuse_non_finite(decoded)
             if job.ct_rate_metadata is not None:
                 from ct_spatial_bench.imaging.ct_rate import apply_ct_rate_metadata
 
@@ -115,6 +123,18 @@ def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[
         row.update(status="error", error=f"{type(exc).__name__}{where}: {exc}")
     row["seconds"] = round(time.perf_counter() - started, 4)
     return row, outputs
+
+
+def _refuse_non_finite(image: Any) -> None:
+    """A volume with NaN or infinite voxels is a data error, not an input (its windows and
+    resampling would spread the NaNs silently)."""
+    import numpy as np
+
+    data = np.asanyarray(image.dataobj)
+    if data.dtype.kind == "f":
+        bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+        if bad:
+            raise ValueError(f"{bad} of {data.size} voxels are not finite (NaN or infinite)")
 
 
 def source_path(load: Callable[[], Any]) -> str | None:

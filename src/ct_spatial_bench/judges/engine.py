@@ -2,8 +2,13 @@
 
 Every judge runs at once, each with its own client's concurrency limit, rate limits and progress
 bar. A batch prompt puts k items in one call. Each reply's verdicts are committed to the cache
-before the worker takes its next call, so a killed run loses at most the calls in flight. A call
-that never got a reply is ``failed`` (and not cached, so the next run asks again).
+before the worker takes its next call, so a killed run loses at most the calls in flight; a reply
+that cannot be stored stops the run (``llm.cache.CacheWriteError``). A call that never got a reply
+is ``failed`` (and not cached, so the next run asks again).
+
+Items are claimed in the cache before they are asked (``llm.cache``): a second run at the same
+time waits for what the first has in flight and reads its verdicts instead of paying again.
+Reasons and raw replies are redacted (``ct_spatial_bench.secrets``) before they are stored.
 """
 
 from __future__ import annotations
@@ -16,9 +21,15 @@ from typing import Any
 from ct_spatial_bench.judges.base import FAILED, Judgement
 from ct_spatial_bench.judges.cache import VerdictCache
 from ct_spatial_bench.judges.llm import LLMJudge
-from ct_spatial_bench.judges.parsing import parse_batch, parse_yes_no
+from ct_spatial_bench.judges.parsing import PARSER_VERSION, parse_batch, parse_yes_no
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, run_calls
+from ct_spatial_bench.secrets import redact_text
+
+# How long a claim lives without renewal: a killed run's items are free again after this long.
+# A live run renews its claims every third of it, so only a dead one loses them.
+LEASE_S = 60.0
+POLL_S = 0.2  # how often a run waiting on another's items looks for their verdicts
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
 
@@ -74,39 +85,93 @@ def judgements_of(judge: LLMJudge, completion: Completion, n_items: int) -> list
     return judgements
 
 
+def reread(judge: LLMJudge, raw: str, item_index: int) -> Judgement:
+    """A cached raw reply read again by the current parser (no call): item ``item_index`` of it."""
+    if judge.prompt.kind == "batch":
+        return parse_batch(raw, item_index + 1)[item_index]
+    return parse_yes_no(raw)
+
+
 def _failure(reason: str) -> dict[str, Any]:
-    return {"verdict": FAILED, "reason": reason, "raw": "", "tokens": {}, "latency_s": 0.0}
+    return {"verdict": FAILED, "reason": redact_text(reason), "raw": "", "tokens": {},
+            "latency_s": 0.0}
+
+
+def _stored(record: dict[str, Any]) -> dict[str, Any]:
+    """A cached row as verdict fields (the parser's bookkeeping left in the cache)."""
+    return {k: v for k, v in record.items() if k not in ("parser_version", "item_index")}
+
+
+async def _renewing(cache: VerdictCache, lease_s: float, work: Any) -> None:
+    """Await ``work`` while renewing this run's claims every third of a lease."""
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            cache.renew(lease_s)
+
+    renewer = asyncio.create_task(renew())
+    try:
+        await work
+    finally:
+        renewer.cancel()
 
 
 async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache, *,
-                    done_before: int = 0, position: int = 0, progress: bool = True
+                    done_before: int = 0, position: int = 0, progress: bool = True,
+                    stale: frozenset[str] = frozenset(), lease_s: float = LEASE_S
                     ) -> dict[str, dict[str, Any]]:
-    """Ask ``judge`` about every task; ``{key: verdict fields}``, each committed as it arrives."""
+    """Ask ``judge`` about every task; ``{key: verdict fields}``, each committed as it arrives.
+
+    Only tasks this run claims are asked; those another live run holds are read from the cache
+    once it stores them (or claimed and asked here when that run dies and its lease expires).
+    ``stale`` keys are asked even though the cache has them (a refresh).
+    """
     results: dict[str, dict[str, Any]] = {}
     size = judge.batch_size
-    calls = [call_of(judge, [(t.question, t.answer, t.prediction) for t in batch], batch)
-             for batch in (tasks[i:i + size] for i in range(0, len(tasks), size))]
 
     def on_reply(call: Call, completion: Completion, latency: float) -> None:
-        for task, judgement in zip(call.payload, judgements_of(judge, completion, call.size)):
-            record = {"verdict": judgement.verdict, "reason": judgement.reason,
-                      "raw": judgement.raw, "tokens": judgement.tokens,
+        judgements = judgements_of(judge, completion, call.size)
+        for index, (task, judgement) in enumerate(zip(call.payload, judgements)):
+            record = {"verdict": judgement.verdict, "reason": redact_text(judgement.reason),
+                      "raw": redact_text(judgement.raw), "tokens": judgement.tokens,
                       "latency_s": round(latency, 6)}
-            cache.put(task.key, judge.provider, judge.model, judge.prompt_version, **record)
+            cache.put(task.key, judge.provider, judge.model, judge.prompt_version, **record,
+                      parser_version=PARSER_VERSION, item_index=index)
             results[task.key] = record
 
     def on_failure(call: Call, reason: str) -> None:
         # A judge that never replied (or was stopped) is 'failed', never 'incorrect'.
         results.update({t.key: _failure(reason) for t in call.payload})
+        cache.release([t.key for t in call.payload])  # another run may ask them now
 
-    await run_calls(judge.client, calls, on_reply, on_failure, desc=f"judge {judge.name}",
-                    done_before=done_before, position=position, progress=progress)
+    pending = list(tasks)
+    while pending:
+        mine = cache.claim([t.key for t in pending], lease_s, stale)
+        stale = frozenset()  # asked once this run: what is stored from now on is fresh
+        asked = [t for t in pending if t.key in mine]
+        if asked:
+            calls = [call_of(judge, [(t.question, t.answer, t.prediction) for t in batch], batch)
+                     for batch in (asked[i:i + size] for i in range(0, len(asked), size))]
+            await _renewing(cache, lease_s, run_calls(
+                judge.client, calls, on_reply, on_failure, desc=f"judge {judge.name}",
+                done_before=done_before, position=position, progress=progress))
+            done_before += len(asked)
+        waiting = [t for t in pending if t.key not in mine]
+        for task in waiting:
+            hit = cache.get(task.key)
+            if hit is not None:
+                results[task.key] = _stored(hit)
+        pending = [t for t in waiting if t.key not in results]
+        if pending and not asked:
+            await asyncio.sleep(POLL_S)  # another run has them in flight
     return results
 
 
 async def run_judges(work: Sequence[tuple[LLMJudge, Sequence[Task], int]], cache: VerdictCache,
-                     progress: bool = True) -> list[dict[str, dict[str, Any]]]:
+                     progress: bool = True, stale: frozenset[str] = frozenset(),
+                     lease_s: float = LEASE_S) -> list[dict[str, dict[str, Any]]]:
     """Every judge at once, each with its own limits and progress bar (one per line)."""
     return list(await asyncio.gather(*(
-        run_judge(judge, tasks, cache, done_before=done, position=i, progress=progress)
+        run_judge(judge, tasks, cache, done_before=done, position=i, progress=progress,
+                  stale=stale, lease_s=lease_s)
         for i, (judge, tasks, done) in enumerate(work))))

@@ -56,7 +56,9 @@ class LLMJudge:
                 completion, _ = await ask_with_retries(self.client, call, RateLimits())
                 return judgements_of(self, completion, 1)[0]
             except Exception as exc:  # noqa: BLE001 - no reply is 'failed', never 'incorrect'
-                return Judgement(verdict=FAILED, reason=f"{type(exc).__name__}: {exc}")
+                from ct_spatial_bench.secrets import error_text
+
+                return Judgement(verdict=FAILED, reason=error_text(exc))
             finally:
                 await self.client.aclose()
 

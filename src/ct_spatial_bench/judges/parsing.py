@@ -1,8 +1,16 @@
-"""Reading a judge's reply: anchored YES/NO, and batched JSON matched by the returned index.
+"""Reading a judge's reply: strict YES/NO, and batched JSON matched by the returned index.
 
-Anchored means the verdict word must open the reply (after an optional "Answer:" label and
-markdown): "INCORRECT" never reads as "CORRECT", and "No, wait... yes" is NO. Anything else, a
-refusal included, is ``failed`` with the raw text kept, never ``incorrect``.
+The rule (also written in conf/base/judge_prompts/radiologist_yes_no_v1.yml): a reply is a verdict
+when it is the verdict word alone (YES or NO; CORRECT/INCORRECT and TRUE/FALSE too), after an
+optional "Answer:" label and markdown, or the word followed *at once* by punctuation or a line
+break and a justification ("NO. The reference says left."). A verdict word that runs on into other
+words ("No response from upstream model (error 502)", "Yesterday") is not a verdict. A reply that
+does not answer the question asked is ``failed`` even when it opens with a verdict word: refusals,
+apologies, error texts and offers of help ("Yes, I can help with that!"), as are empty and
+markdown-only replies. ``failed`` keeps the raw text and is never ``incorrect``.
+
+``PARSER_VERSION`` names this rule: the cache keeps each raw reply with the version that read it,
+so a changed parser re-reads cached replies without paying for them again.
 """
 
 from __future__ import annotations
@@ -13,19 +21,42 @@ from typing import Any
 
 from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT, Judgement
 
-_LEAD = r"^[\s\W_]*(?:(?:final\s+)?(?:answer|verdict|judg(?:e)?ment)\s*[:\-]\s*[\W_]*)?"
-_VERDICT_WORD = re.compile(_LEAD + r"(yes|no|correct|incorrect|true|false)\b", re.IGNORECASE)
+PARSER_VERSION = "strict-v2"
+
+_LEAD = (r"^[\s*_`#>~\-]*(?:(?:final\s+)?(?:answer|verdict|judg(?:e)?ment)[\s*_`]*[:\-][\s*_`]*)?")
+_VERDICT_WORD = re.compile(_LEAD + r"(yes|no|correct|incorrect|true|false)(?![\w'])(?P<rest>.*)\Z",
+                           re.IGNORECASE | re.DOTALL)
+# What may follow the word: nothing (closing markdown and spaces aside), or punctuation or a line
+# break, then anything (a justification).
+_AFTER = re.compile(r"[*_`\s]*\Z|[*_`]*[ \t]*[.,;:!?)\]\u2013\u2014-]|[*_`]*[ \t]*\r?\n", re.DOTALL)
+# Texts that are not about the item: the service or the assistant talking, not a verdict.
+_NOT_A_VERDICT = re.compile(
+    r"\b(?:i\s+can\s+help|happy\s+to\s+help|glad\s+to\s+help|help\s+you\s+with|how\s+can\s+i"
+    r"|i'?m\s+sorry|i\s+am\s+sorry|apolog|as\s+an\s+ai|language\s+model|i\s+can(?:no|')t\s+"
+    r"(?:help|assist|provide|answer|determine)|unable\s+to\s+(?:help|assist|provide|answer|comply)"
+    r"|upstream|error\s+\d{3}|\b[45]\d\d\s+(?:bad|internal|service|gateway|too\s+many)"
+    r"|status\s+code|rate\s+limit|service\s+unavailable|internal\s+server\s+error"
+    r"|bad\s+gateway|timed?\s*out|try\s+again|quota)", re.IGNORECASE)
 _WORD_VERDICT = {"yes": CORRECT, "correct": CORRECT, "true": CORRECT,
                  "no": INCORRECT, "incorrect": INCORRECT, "false": INCORRECT}
 
 
 def parse_yes_no(text: str | None) -> Judgement:
-    """The verdict of a single-item reply; unparseable or refused replies are ``failed``."""
+    """The verdict of a single-item reply under the rule above; anything else is ``failed``."""
     raw = text or ""
+    if not re.sub(r"[\s*_`#>~\-=|]", "", raw):
+        reason = "empty reply" if not raw.strip() else "markdown-only reply"
+        return Judgement(verdict=FAILED, reason=reason, raw=raw)
     match = _VERDICT_WORD.match(raw)
     if match is None:
-        reason = "empty reply" if not raw.strip() else "unparseable reply (no leading YES or NO)"
-        return Judgement(verdict=FAILED, reason=reason, raw=raw)
+        return Judgement(verdict=FAILED, reason="unparseable reply (no leading YES or NO)",
+                         raw=raw)
+    if not _AFTER.match(match["rest"]):
+        return Judgement(verdict=FAILED, reason="unparseable reply (the verdict word runs on "
+                         "into other words)", raw=raw)
+    if _NOT_A_VERDICT.search(raw):
+        return Judgement(verdict=FAILED, reason="not a verdict (a refusal, apology, error text "
+                         "or offer of help)", raw=raw)
     word = match.group(1).lower()
     return Judgement(verdict=_WORD_VERDICT[word], reason=f"judge answered {word.upper()}", raw=raw)
 

@@ -2,7 +2,14 @@
 
 Offline judges (the rule judge) run in order, in process. LLM judges go through the async engine
 and the on-disk cache: only items the cache lacks are asked, each distinct (question, answer,
-prediction) once however many models gave that prediction, and all LLM judges at once.
+prediction) once however many models gave that prediction, and all LLM judges at once. A cached
+reply read by an older parser is read again from its raw text, at no cost.
+
+Not everything is sent to a judge. A prediction whose model call failed (status ``error``) is not
+an answer: its verdict is ``failed`` ("prediction error: ..."), and metrics count it as an error,
+outside accuracy. An empty prediction (status ok) is the model answering nothing: it is
+``incorrect`` without a paid call (no judge could call silence correct, and leaving it out of the
+denominator would reward a model for not answering).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 
 from ct_spatial_bench.judges.base import FAILED, INCORRECT, Judge
 from ct_spatial_bench.records import RecordError, index_by
+from ct_spatial_bench.secrets import error_text, redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +37,20 @@ def judge_predictions(
     cache_path: str | Path | None = None,
     refresh: bool | str = False,
     progress: bool = True,
+    lease_s: float | None = None,
+    stop_if_a_judge_never_replied: bool = False,
 ) -> list[dict[str, Any]]:
     """Return a verdict per (prediction, judge), in judge then prediction order.
 
-    A prediction that errored is ``incorrect`` without asking a judge (the model failed, and a paid
-    judge call would be wasted); a judge that raises or never replies gives ``failed`` for that
-    item, never ``incorrect``. A prediction whose qa_id is not in the benchmark is an error naming
-    it. ``cache_path`` (None: in memory) keeps LLM verdicts across runs; ``refresh`` True asks
-    every item again, "failed" asks again only the cached ``failed`` ones.
+    A prediction that errored is ``failed`` without asking a judge (the model failed: that is no
+    answer, and a paid judge call would be wasted); an empty one is ``incorrect`` without asking;
+    a judge that raises or never replies gives ``failed`` for that item, never ``incorrect``. A
+    prediction whose qa_id is not in the benchmark is an error naming it. ``cache_path`` (None: in
+    memory) keeps LLM verdicts across runs; ``refresh`` True asks every item again, "failed" asks
+    again only the cached ``failed`` ones. ``lease_s``: how long a claim on an item outlives a
+    killed run (``judges.engine.LEASE_S`` by default). ``stop_if_a_judge_never_replied``: raise
+    ``JudgeFailedError`` when an LLM judge got no reply to any call it made (the judging node
+    sets it, so that such a run exits non-zero; what was stored stays in the cache).
     """
     from tqdm.auto import tqdm
 
@@ -53,7 +67,8 @@ def judge_predictions(
         joined.append((item, pred))
 
     llm_judges = [j for j in judges if isinstance(j, LLMJudge)]
-    llm_results = _run_llm_judges(llm_judges, joined, cache_path, refresh, progress)
+    llm_results = _run_llm_judges(llm_judges, joined, cache_path, refresh, progress, lease_s,
+                                  stop_if_a_judge_never_replied)
     verdicts = []
     for judge in judges:
         if isinstance(judge, LLMJudge):
@@ -91,7 +106,7 @@ def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
             except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed'
                 logger.warning("judge %s failed on a batch of %d: %s", judge.name, len(todo), exc)
                 outcomes = [None] * len(todo)
-                error = f"{type(exc).__name__}: {exc}"
+                error = error_text(exc)
             each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
             by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
             for _, pred in chunk:
@@ -117,43 +132,92 @@ def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
+def is_sent(pred: dict[str, Any]) -> bool:
+    """Whether a prediction goes to a judge: an answer (status ok) that says something."""
+    return pred.get("status") != "error" and bool((pred.get("prediction") or "").strip())
+
+
 def pending_tasks(judge: Any, joined: Sequence[tuple[dict, dict]], cache: Any,
                   refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
-    """(tasks to ask, verdicts already cached) for one judge; each distinct task once."""
+    """(tasks to ask, verdicts already cached) for one judge; each distinct task once.
+
+    A cached reply read by another parser version is read again from its raw text here (and the
+    cache row updated), so a stricter parser costs nothing; ``refresh="failed"`` then asks again
+    what is still failed.
+    """
+    from ct_spatial_bench.judges.engine import reread
+    from ct_spatial_bench.judges.parsing import PARSER_VERSION
+
     to_ask: dict[str, Any] = {}
     cached: dict[str, dict[str, Any]] = {}
     for item, pred in joined:
-        if pred.get("status") == "error":
+        if not is_sent(pred):
             continue
         task = task_of(judge, item, pred)
         if task.key in to_ask or task.key in cached:
             continue
         hit = None if refresh is True else cache.get(task.key)
+        if hit is not None and hit["parser_version"] != PARSER_VERSION and hit["raw"] and \
+                (judge.prompt.kind != "batch" or hit["item_index"] >= 0):
+            again = reread(judge, hit["raw"], max(hit["item_index"], 0))
+            hit = {**hit, "verdict": again.verdict, "reason": redact_text(again.reason),
+                   "parser_version": PARSER_VERSION}
+            cache.put(task.key, judge.provider, judge.model, judge.prompt_version,
+                      **{k: hit[k] for k in ("verdict", "reason", "raw", "tokens", "latency_s",
+                                             "parser_version", "item_index")})
         if hit is not None and not (refresh == "failed" and hit["verdict"] == FAILED):
-            cached[task.key] = hit
+            cached[task.key] = {k: v for k, v in hit.items()
+                                if k not in ("parser_version", "item_index")}
         else:
             to_ask[task.key] = task
     return list(to_ask.values()), cached
 
 
+class JudgeFailedError(RuntimeError):
+    """A judge failed every call it made: an infrastructure failure, not a set of verdicts."""
+
+
 def _run_llm_judges(judges: Sequence[Any], joined: Sequence[tuple[dict, dict]],
-                    cache_path: str | Path | None, refresh: bool | str, progress: bool
+                    cache_path: str | Path | None, refresh: bool | str, progress: bool,
+                    lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False
                     ) -> dict[str, dict[str, dict[str, Any]]]:
     if not judges:
         return {}
     from ct_spatial_bench.judges.cache import VerdictCache
-    from ct_spatial_bench.judges.engine import run_judges
+    from ct_spatial_bench.judges.engine import LEASE_S, run_judges
 
     with VerdictCache(cache_path) as cache:
-        work, known = [], {}
+        work, known, stale = [], {}, set()
         for judge in judges:
             tasks, cached = pending_tasks(judge, joined, cache, refresh)
             logger.info("judge %s (%s): %d cached, %d to ask", judge.name, judge.model,
                         len(cached), len(tasks))
             work.append((judge, tasks, len(cached)))
             known[judge.name] = cached
-        fresh = asyncio.run(run_judges(work, cache, progress=progress))
+            if refresh:
+                stale.update(task.key for task in tasks)
+        fresh = asyncio.run(run_judges(work, cache, progress=progress, stale=frozenset(stale),
+                                       lease_s=lease_s or LEASE_S))
+    for (judge, tasks, _), new in zip(work, fresh):
+        if stop_if_a_judge_never_replied:
+            _stop_if_every_call_failed(judge, tasks, new)
     return {judge.name: {**known[judge.name], **new} for judge, new in zip(judges, fresh)}
+
+
+def _stop_if_every_call_failed(judge: Any, tasks: Sequence[Any],
+                               results: dict[str, dict[str, Any]]) -> None:
+    """Raise when ``judge`` was asked something and got no reply at all (bad key, dead server):
+    its ``failed`` verdicts would otherwise pass for a finished judging run. Replies that were
+    stored are in the cache, so nothing paid is lost."""
+    if not tasks:
+        return
+    outcomes = [results.get(task.key) for task in tasks]
+    if any(o is not None and o.get("raw") for o in outcomes):
+        return
+    if all(o is None or (o["verdict"] == FAILED and not o.get("raw")) for o in outcomes):
+        reason = next((o["reason"] for o in outcomes if o), "no reply")
+        raise JudgeFailedError(f"judge {judge.name} ({judge.model}) failed all {len(tasks)} "
+                               f"calls it made; first reason: {reason}")
 
 
 def _base(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
@@ -162,14 +226,18 @@ def _base(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errored(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
-    return {**_base(judge, pred), "verdict": INCORRECT,
-            "reason": f"prediction error: {pred.get('error')}", "raw": "", "tokens": {},
+    """The verdict row of a prediction no judge was asked about (see the module's note)."""
+    if pred.get("status") == "error":
+        verdict, reason = FAILED, redact_text(f"prediction error: {pred.get('error')}")
+    else:
+        verdict, reason = INCORRECT, "empty prediction: not sent to the judge"
+    return {**_base(judge, pred), "verdict": verdict, "reason": reason, "raw": "", "tokens": {},
             "latency_s": 0.0}
 
 
 def _llm_verdict(judge: Any, item: dict[str, Any], pred: dict[str, Any],
                  results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if pred.get("status") == "error":
+    if not is_sent(pred):
         return _errored(judge, pred)
     return {**_base(judge, pred), **results[task_of(judge, item, pred).key]}
 
@@ -183,6 +251,6 @@ def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[s
         verdict, reason, raw, tokens = outcome.verdict, outcome.reason, outcome.raw, outcome.tokens
     except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
         logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
-        verdict, reason, raw, tokens = FAILED, f"{type(exc).__name__}: {exc}", "", {}
+        verdict, reason, raw, tokens = FAILED, error_text(exc), "", {}
     return {**_base(judge, pred), "verdict": verdict, "reason": reason, "raw": raw,
             "tokens": tokens, "latency_s": round(time.perf_counter() - started, 6)}

@@ -4,16 +4,38 @@
 ``ReplyCache`` keeps reply texts keyed by (provider, model, prompt version, input text); the
 judges' ``VerdictCache`` keeps parsed verdicts the same way. Only replies worth keeping are put:
 a call that never got a reply is not cached, so the next run asks again.
+
+A paid reply is kept or the run stops: opening a store proves it can be written (a read-only
+folder fails there, before the first paid call), and a write that fails (disk full, read-only)
+raises ``CacheWriteError`` naming the file, which the engine turns into a stop.
+
+Claims: two runs sharing a store pay for an item once. A run ``claim``s the keys it is about to
+ask (a lease of ``lease_s`` seconds, renewed by ``renew`` while it works, dropped by ``release``);
+another run skips keys claimed by a live lease and reads their replies once they are stored. A
+killed run's leases expire, and its items are then claimed by whoever asks next.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import time
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+
+class CacheWriteError(OSError):
+    """A reply that was paid for cannot be stored (disk full, read-only file): the run must stop."""
+
+
+def owner_id() -> str:
+    """Who holds a claim: host, process and a random part (two stores in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def record_key(*fields: str) -> str:
@@ -32,30 +54,112 @@ class SQLiteStore:
     table = ""
     columns: tuple[str, ...] = ()
 
+    # Columns added after a store's first release, with the value old rows get: (column, default).
+    added_columns: tuple[tuple[str, str], ...] = ()
+
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path) if self.path else ":memory:",
-                                   isolation_level=None, check_same_thread=False)
-        if self.path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a commit survives a killed process (not a power cut), cheaply.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        columns = ", ".join(f"{c} NOT NULL" for c in (*self.columns, "created REAL"))
-        self._db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} "
-                         f"(key TEXT PRIMARY KEY, {columns})")
+        self.owner = owner_id()
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path) if self.path else ":memory:",
+                                       isolation_level=None, check_same_thread=False,
+                                       timeout=30.0)
+            if self.path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode: a commit survives a killed process (not a power cut).
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            columns = ", ".join(f"{c} NOT NULL" for c in (*self.columns, "created REAL"))
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} "
+                             f"(key TEXT PRIMARY KEY, {columns})")
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({self.table})")}
+            for column, default in self.added_columns:
+                if column.split()[0] not in present:
+                    self._db.execute(f"ALTER TABLE {self.table} ADD COLUMN {column} NOT NULL "
+                                     f"DEFAULT {default}")
+            self._db.execute("CREATE TABLE IF NOT EXISTS claims "
+                             "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL)")
+            # The preflight: a store that cannot take a write fails now, before any paid call.
+            self._db.execute("INSERT OR REPLACE INTO claims VALUES ('', ?, 0)", (self.owner,))
+            self._db.execute("DELETE FROM claims WHERE key = ''")
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheWriteError(f"{self.path}: the cache cannot be written ({exc}); "
+                                  "nothing was asked") from exc
+
+    def _write(self, sql: str, args: Iterable[Any] = ()) -> None:
+        try:
+            self._db.execute(sql, tuple(args))
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheWriteError(f"{self.path or ':memory:'}: a paid reply could not be stored "
+                                  f"({exc}); the run stops so that no more are lost") from exc
 
     def _put(self, key: str, *values: Any) -> None:
-        """Insert or replace one row (``values`` in ``columns`` order), committed on return."""
+        """Insert or replace one row (``values`` in ``columns`` order) and drop this store's
+        claim on it, committed on return."""
         marks = ", ".join("?" * (len(values) + 2))
-        self._db.execute(f"INSERT OR REPLACE INTO {self.table} VALUES ({marks})",
-                         (key, *values, time.time()))
+        names = ", ".join(["key", *(c.split()[0] for c in self.columns), "created"])
+        self._write(f"INSERT OR REPLACE INTO {self.table} ({names}) VALUES ({marks})",
+                    (key, *values, time.time()))
+        self.release([key])
+
+    # -- claims
+    def claim(self, keys: Iterable[str], lease_s: float,
+              stale: frozenset[str] | set[str] = frozenset()) -> set[str]:
+        """The keys among ``keys`` this store now holds: unclaimed ones, expired ones and its own.
+        A key already answered in the table is not claimed (read it instead) unless it is in
+        ``stale`` (a refresh asks it again)."""
+        now, got = time.time(), set()
+        self._write("BEGIN IMMEDIATE")
+        try:
+            for key in keys:
+                if key not in stale and self._db.execute(
+                        f"SELECT 1 FROM {self.table} WHERE key = ?", (key,)).fetchone():
+                    continue
+                row = self._db.execute("SELECT owner, expires FROM claims WHERE key = ?",
+                                       (key,)).fetchone()
+                if row is None or row[0] == self.owner or row[1] < now:
+                    self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                                     (key, self.owner, now + lease_s))
+                    got.add(key)
+            self._write("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return got
+
+    def renew(self, lease_s: float) -> None:
+        """Extend every lease this store holds (a live run keeps its items)."""
+        self._write("UPDATE claims SET expires = ? WHERE owner = ?",
+                    (time.time() + lease_s, self.owner))
+
+    def release(self, keys: Iterable[str] | None = None) -> None:
+        """Drop this store's claims on ``keys`` (None: all of them)."""
+        if keys is None:
+            self._write("DELETE FROM claims WHERE owner = ?", (self.owner,))
+            return
+        try:
+            self._db.executemany("DELETE FROM claims WHERE key = ? AND owner = ?",
+                                 [(key, self.owner) for key in keys])
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheWriteError(f"{self.path}: claims could not be released ({exc})") from exc
+
+    def claimed_elsewhere(self, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` held by another store's live lease."""
+        now = time.time()
+        return {key for key in keys
+                if (row := self._db.execute("SELECT owner, expires FROM claims WHERE key = ?",
+                                            (key,)).fetchone())
+                and row[0] != self.owner and row[1] >= now}
 
     def __len__(self) -> int:
         return self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
 
     def close(self) -> None:
+        try:
+            self.release()
+        except CacheWriteError:  # the claims expire on their own
+            pass
         self._db.close()
 
     def __enter__(self):

@@ -56,7 +56,11 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 
 
 def raise_for_status(status: int | None, message: str, headers: Mapping[str, str] | None) -> None:
-    """Map a failed HTTP status to the engine's errors; other statuses fail the item only."""
+    """Map a failed HTTP status to the engine's errors; other statuses fail the item only. The
+    server's message is redacted: a 401 body often echoes the key it was sent."""
+    from ct_spatial_bench.secrets import redact_text
+
+    message = redact_text(message)
     if is_retryable_status(status):
         raise TransientError(message, retry_after_seconds(headers))
     if status in (401, 403, 404):
@@ -105,9 +109,12 @@ class LLMClient:
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
+        from ct_spatial_bench.secrets import register_secret
+
         self.model = model or self.default_model
         if not self.model:
             raise ValueError(f"LLM provider {self.provider!r} needs a 'model'")
+        register_secret(api_key)  # whatever its shape, it is removed from every text we keep
         self.api_key = api_key
         self.base_url = base_url
         self.temperature = temperature

@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ct_spatial_bench.llm.cache import CacheWriteError
 from ct_spatial_bench.llm.client import Completion, FatalLLMError, LLMClient, TransientError
 from ct_spatial_bench.llm.limits import RateLimits
+from ct_spatial_bench.secrets import error_text
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
             retry_after = getattr(exc, "retry_after", None)
             if attempt == client.max_retries:
                 raise TransientError(f"gave up after {attempt + 1} attempts: "
-                                     f"{type(exc).__name__}: {exc}") from exc
+                                     f"{error_text(exc)}") from exc
             if retry_after is not None:
                 limits.pause(retry_after)
             delay = backoff_delay(client, attempt, retry_after)
@@ -97,26 +99,30 @@ async def run_calls(
     ``on_failure(call, reason)`` is called once per call, in the order replies arrive.
 
     ``desc`` labels the progress bar and the log lines; ``done_before`` items (answered from a
-    cache) start the bar. A reply ``on_reply`` cannot handle is a failure of that call only.
+    cache) start the bar. A reply ``on_reply`` cannot handle is a failure of that call only,
+    except a ``CacheWriteError``: a paid reply that cannot be kept stops the run at once (no
+    further call starts) and is raised once the calls in flight are done. Every reason is
+    redacted (``ct_spatial_bench.secrets``): a server that echoes the key never puts it anywhere.
     """
     from tqdm.auto import tqdm
 
     limits = RateLimits(client.requests_per_minute, client.tokens_per_minute)
     semaphore = asyncio.Semaphore(client.concurrency)
     fatal: list[str] = []
+    unkept: list[CacheWriteError] = []  # paid replies that could not be stored: stop everything
     bar = tqdm(total=sum(c.size for c in calls) + done_before, initial=done_before, desc=desc,
                position=position, unit="item", disable=not progress, leave=True)
 
     async def ask(call: Call) -> None:
         async with semaphore:
-            if fatal:
-                on_failure(call, f"stopped: {fatal[0]}")
+            if fatal or unkept:
+                on_failure(call, f"stopped: {fatal[0] if fatal else unkept[0]}")
                 bar.update(call.size)
                 return
             try:
                 completion, latency = await ask_with_retries(client, call, limits, json_mode)
             except Exception as exc:  # noqa: BLE001 - no reply fails this call, not the run
-                reason = f"no reply: {type(exc).__name__}: {exc}"
+                reason = f"no reply: {error_text(exc)}"
                 if isinstance(exc, FatalLLMError) and not fatal:
                     fatal.append(reason)
                     logger.error("%s stopped: %s", desc, reason)
@@ -126,9 +132,14 @@ async def run_calls(
             else:
                 try:
                     on_reply(call, completion, latency)
+                except CacheWriteError as exc:
+                    if not unkept:
+                        logger.error("%s stopped: %s", desc, exc)
+                    unkept.append(exc)
+                    on_failure(call, f"not stored: {exc}")
                 except Exception as exc:  # one unreadable reply fails its call, not the run
                     logger.exception("%s: reply not handled", desc)
-                    on_failure(call, f"reply not handled: {type(exc).__name__}: {exc}")
+                    on_failure(call, f"reply not handled: {error_text(exc)}")
             bar.update(call.size)
 
     await client.open()
@@ -137,3 +148,5 @@ async def run_calls(
     finally:
         await client.aclose()
         bar.close()
+    if unkept:
+        raise unkept[0]

@@ -35,14 +35,32 @@ def with_api_key(provider: str, config: Mapping[str, Any],
                  api_keys: Mapping[str, str | None] | None) -> tuple[dict[str, Any], str | None]:
     """(``config`` with its key filled from ``api_keys``, None), or (config, why it has none).
 
-    A key set in ``config`` itself wins; a provider that needs no key (``openai_compatible``)
-    never lacks one. The reason names the variable to set and the credentials entry reading it.
+    A key named in ``config`` itself wins: ``api_key``, or ``api_key_env`` (the environment
+    variable holding the key for this server). The provider's credentials key goes only to the
+    provider's own host: with a ``base_url`` elsewhere (a proxy, a vLLM server) it is not sent
+    unless named so (``secrets.key_may_go_to``). A provider that needs no key
+    (``openai_compatible``) never lacks one. The reason names the variable to set and the
+    credentials entry reading it.
     """
+    import os
+
+    from ct_spatial_bench.secrets import key_may_go_to
+
     config = dict(config)
     cls = provider_class(provider)
     entry = cls.credentials_name
+    variable = config.pop("api_key_env", None)
+    if variable:
+        config["api_key"] = config.get("api_key") or os.environ.get(variable) or None
+        if config["api_key"] or not entry:
+            return config, None
+        return config, f"has no API key (set {variable}, named by its api_key_env)"
     if not entry or config.get("api_key"):
         return config, None
+    if not key_may_go_to(provider, config.get("base_url"), key_named_for_url=False):
+        return config, (f"has base_url {config['base_url']!r}, not {provider}'s own API: its "
+                        f"{cls.api_key_env} is not sent there (name the key for that server "
+                        "with api_key_env)")
     config["api_key"] = (api_keys or {}).get(entry)
     if config["api_key"]:
         return config, None

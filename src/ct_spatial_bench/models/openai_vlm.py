@@ -2,7 +2,9 @@
 
 The same slices and message layout as ``hf_vlm``; each image goes inline as a base64 PNG data URL.
 "Greedy" here is temperature 0 (the API's closest); the key comes from the environment variable
-named by ``api_key_env`` (default ``OPENAI_API_KEY``) and is never written anywhere.
+named by ``api_key_env`` and is never written anywhere. Without ``api_key_env``, ``OPENAI_API_KEY``
+is sent only to OpenAI's own API: a ``base_url`` elsewhere (a vLLM server) gets no key unless the
+config names one for it (``secrets.key_may_go_to``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         self._config = dict(config)
         self._generation = {**self.generation_defaults, **(config.get("generation") or {})}
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
-        key = os.environ.get(config.get("api_key_env", "OPENAI_API_KEY"), "")
+        from ct_spatial_bench.secrets import key_may_go_to, register_secret
+
+        named = "api_key_env" in config
+        key = ""
+        if key_may_go_to("openai", config.get("base_url"), key_named_for_url=named):
+            key = os.environ.get(config.get("api_key_env", "OPENAI_API_KEY"), "")
+        register_secret(key)
         self.client = OpenAI(api_key=key or "not-needed", base_url=config.get("base_url"),
                              timeout=float(config.get("timeout_s", 120)),
                              max_retries=int(config.get("max_retries", 3)))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.models.base import ModelAdapter, ModelInput
+from ct_spatial_bench.secrets import redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _answer_batch(adapter, batch, image, image_error, description, signature):
             "model": adapter.name,
             "prediction": answer if answer is not None else "",
             "status": "ok" if error is None else "error",
-            "error": error,
+            "error": redact_text(error),  # a 401 body may echo the key (ct_spatial_bench.secrets)
             "prompt": prompt if prompt is not None else item["question"],
             "generation": description.get("generation", {}),
             "model_revision": description.get("model_revision", ""),

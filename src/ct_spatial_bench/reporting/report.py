@@ -75,8 +75,11 @@ def full_html_report(
             + failures_html(worst_failures(qa_items, predictions, verdicts, decisions,
                                            per_item_rows, per_cell=failures_per_cell))),
     }
-    return html_report(
+    from ct_spatial_bench.secrets import redact_text
+
+    # Error texts and raw replies reach the page from several tables; none may carry a key.
+    return redact_text(html_report(
         leaderboard(accuracy_rows, text_summary_rows), category_table(category_rows),
         pd.DataFrame(text_summary_rows), figures, run_info, sections=sections,
         after_leaderboard=after_leaderboard,
-    )
+    ))

@@ -10,13 +10,23 @@ logger = logging.getLogger(__name__)
 
 
 def pool_predictions(**predictions_by_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """All models' predictions in one list, each checked; model order is by name."""
-    from ct_spatial_bench.records import validate_prediction
+    """All models' predictions in one list, each checked; model order is by name.
 
-    pooled = []
+    A second prediction for the same (model, qa_id) stops here, naming both lines, before any
+    judge is asked or any verdict written (which of the two is the answer is not ours to guess).
+    """
+    from ct_spatial_bench.records import RecordError, validate_prediction
+
+    pooled, first_line = [], {}
     for model in sorted(predictions_by_model):
         for i, pred in enumerate(predictions_by_model[model], start=1):
-            validate_prediction(pred, where=f"{model} predictions, item {i}")
+            where = f"{model} predictions, record {i}"
+            validate_prediction(pred, where=where)
+            key = (pred["model"], pred["qa_id"])
+            if key in first_line:
+                raise RecordError(f"{where}: duplicate prediction for model {key[0]!r}, qa_id "
+                                  f"{key[1]!r} (first at {first_line[key]})")
+            first_line[key] = where
             pooled.append(pred)
     return pooled
 
@@ -45,7 +55,9 @@ def judge_all(
 
     LLM judges take their keys from ``api_keys`` (conf credentials, read from the environment); a
     judge without one is skipped with a warning unless ``require_all_judges``. The plan (calls and
-    estimated tokens per judge) is logged before anything is spent; ``dry_run`` stops there.
+    estimated tokens per judge) is logged before anything is spent; ``dry_run`` stops there. A
+    judge that got no reply to any call it made (bad key, dead server) stops the run with an
+    error, so it exits non-zero instead of writing a column of ``failed`` verdicts.
     """
     from ct_spatial_bench.judges.costs import format_plan, plan_judging
     from ct_spatial_bench.judges.registry import build_judges
@@ -68,7 +80,7 @@ def judge_all(
     if params.get("dry_run", False):
         raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
     verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
-                                 refresh=refresh)
+                                 refresh=refresh, stop_if_a_judge_never_replied=True)
     failed = sum(v["verdict"] == "failed" for v in verdicts)
     logger.info("judging: %d verdicts from %d judges, %d failed", len(verdicts), len(judges), failed)
     return verdicts

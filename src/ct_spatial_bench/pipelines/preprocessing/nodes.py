@@ -24,7 +24,9 @@ def preprocess_volumes(
     before it. ``existing_inputs`` are, per spec in ``spec_names``, what ``model_inputs_<spec>``
     already held when the run started (``existing_model_inputs_<spec>``: Kedro lets no node read
     its own output); a volume's spec is made only where it is missing or was made by another
-    version of the spec. Volumes run in ``params["workers"]`` processes (1: in this process; null:
+    version of the spec, or from a source volume that has changed since (its size, mtime and a
+    hash of its ends: ``fileio.source_fingerprint``, recorded in the manifest as
+    ``source_fingerprint``). Volumes run in ``params["workers"]`` processes (1: in this process; null:
     one per CPU). The manifest has a row per volume (source file, orientation, shape, spacing, the
     specs made and reused, seconds, where spacing and rescale came from, and an error where it
     could not be read); a bad volume is logged and recorded, and the other volumes go on.
@@ -41,40 +43,83 @@ def preprocess_volumes(
 
     specs = [InputSpec.from_params(name, params["specs"][name]) for name in spec_names]
     fingerprints = {spec.name: spec_fingerprint(spec) for spec in specs}
-    present = {spec.name: _still_valid(existing, spec.name, fingerprints[spec.name])
+    prefix = params.get("volume_path_prefix", "")
+    keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
+    sources = _source_fingerprints(keys, raw_volumes, existing_inputs)
+    present = {spec.name: _still_valid(existing, spec.name, fingerprints[spec.name], sources)
                for spec, existing in zip(specs, existing_inputs, strict=True)}
     metadata = None
     if params.get("ct_rate_metadata"):
         from ct_spatial_bench.imaging.ct_rate import load_ct_rate_metadata
 
         metadata = load_ct_rate_metadata(params["ct_rate_metadata"])
-    prefix = params.get("volume_path_prefix", "")
-    keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
     jobs = [VolumeJob(
         key, raw_volumes.get(key),
         specs=tuple(s for s in specs if key not in present[s.name]),
         reused=tuple(s.name for s in specs if key in present[s.name]),
         ct_rate_metadata=(metadata or {}).get(f"{Path(key).name}.nii.gz"),
+        source=sources.get(key),
     ) for key in keys]
     manifest: list[dict[str, Any]] = []
     for chunk in preprocess_stream(jobs, workers=params.get("workers", 1),
                                    backend=params.get("gzip_backend")):
         manifest = sorted([*manifest, *(row for row, _ in chunk)], key=lambda r: r["volume_key"])
         yield (*[SpecPartitions({row["volume_key"]: outputs[name] for row, outputs in chunk
-                                 if name in outputs}, fingerprint=fingerprints[name])
+                                 if name in outputs}, fingerprint=fingerprints[name],
+                                sources={row["volume_key"]: sources[row["volume_key"]]
+                                         for row, outputs in chunk
+                                         if name in outputs and row["volume_key"] in sources})
                  for name in spec_names], manifest)
     failed = sum(row["status"] == "error" for row in manifest)
     made = sum(bool(row["made"]) for row in manifest)
+    if failed:  # data errors, listed by volume: their items are errors at inference, not answers
+        logger.error("preprocessing: %d volumes could not be used:\n%s", failed, "\n".join(
+            f"  {row['volume_key']}: {row['error']}" for row in manifest
+            if row["status"] == "error"))
     logger.info("preprocessing: %d volumes (%d made, %d already done, %d failed), specs %s",
                 len(keys), made, len(keys) - made - failed, failed, spec_names)
 
 
-def _still_valid(existing: Mapping[str, Any] | None, spec: str, fingerprint: str) -> set[str]:
-    """The volume keys whose ``spec`` input exists and was made by this version of the spec."""
+def _source_fingerprints(keys: list[str], raw_volumes: Mapping[str, Callable[[], Any]],
+                         existing_inputs: tuple[Mapping[str, Any] | None, ...]
+                         ) -> dict[str, dict[str, Any]]:
+    """The current fingerprint of each volume that is a local file (an unchanged file's recorded
+    one is reused without reading it)."""
+    from ct_spatial_bench.fileio import source_fingerprint
+    from ct_spatial_bench.imaging.batch import source_path
+
+    recorded: dict[str, dict[str, Any]] = {}
+    for existing in existing_inputs:
+        recorded.update(getattr(existing, "sources", None) or {})
+    out = {}
+    for key in keys:
+        path = source_path(raw_volumes[key]) if key in raw_volumes else None
+        if path is not None:
+            out[key] = source_fingerprint(path, recorded.get(key))
+    return out
+
+
+def _still_valid(existing: Mapping[str, Any] | None, spec: str, fingerprint: str,
+                 sources: Mapping[str, dict[str, Any]] | None = None) -> set[str]:
+    """The volume keys whose ``spec`` input exists, was made by this version of the spec and,
+    where the source is a file, from the source as it is now."""
     from ct_spatial_bench.imaging.batch import SpecPartitions
 
     if not existing:
         return set()
+    made_from = existing.sources if isinstance(existing, SpecPartitions) else None
+    changed = {key for key, now in (sources or {}).items() if made_from is not None and
+               key in existing and (made_from.get(key) or {}).get("sha256") != now["sha256"]}
+    if changed:
+        logger.warning("model_inputs_%s: %d source volumes changed (or were never fingerprinted) "
+                       "since their inputs were made; making them again: %s", spec, len(changed),
+                       ", ".join(sorted(changed)[:10]))
+    return _unchanged_spec(existing, spec, fingerprint) - changed
+
+
+def _unchanged_spec(existing: Mapping[str, Any], spec: str, fingerprint: str) -> set[str]:
+    from ct_spatial_bench.imaging.batch import SpecPartitions
+
     if not isinstance(existing, SpecPartitions):
         logger.warning("model_inputs_%s: the catalog's dataset does not record which spec made "
                        "its %d inputs; they are kept as they are", spec, len(existing))
