@@ -47,9 +47,10 @@ DECISIONS = {("m", "1"): "correct", ("m", "2"): "incorrect", ("m", "3"): "failed
 def test_accuracy_by_model_keeps_missing_errors_and_failed_apart():
     rows = {r["model"]: r for r in accuracy_by_model(ITEMS, PREDS, DECISIONS)}
     m, n = rows["m"], rows["n"]
-    assert (m["n_items"], m["n_judged"], m["n_correct"]) == (5, 3, 1)
+    # item 4 errored: no answer, so outside the denominator (1 correct of 2 decided)
+    assert (m["n_items"], m["n_judged"], m["n_correct"]) == (5, 2, 1)
     assert (m["n_failed"], m["n_errors"], m["n_missing"]) == (1, 1, 1)
-    assert m["accuracy"] == pytest.approx(1 / 3)
+    assert m["accuracy"] == pytest.approx(1 / 2)
     assert (n["n_judged"], n["n_correct"], n["n_failed"], n["n_missing"]) == (4, 3, 1, 0)
     assert n["accuracy"] == pytest.approx(0.75)
     assert n["accuracy_ci_low"] <= n["accuracy"] <= n["accuracy_ci_high"]
@@ -84,17 +85,18 @@ def test_accuracy_by_category_counts_an_item_in_each_of_its_categories():
     assert by[DEPTH, "m"]["n_failed"] == 1
     assert by[DEPTH, "n"]["accuracy"] == 1.0
     assert by[DEPTH, "n"]["n_items"] == 2
-    # item 4 ("adjacency", a short key) is m's error: incorrect, though the jury said correct
-    assert (by[ADJACENCY, "m"]["n"], by[ADJACENCY, "m"]["accuracy"]) == (1, 0.0)
-    assert by[ADJACENCY, "m"]["n_items"] == 2
+    # item 4 ("adjacency", a short key) is m's error: left out, though the jury said correct
+    assert by[ADJACENCY, "m"]["n"] == 0 and math.isnan(by[ADJACENCY, "m"]["accuracy"])
+    assert (by[ADJACENCY, "m"]["n_errors"], by[ADJACENCY, "m"]["n_items"]) == (1, 2)
     assert math.isnan(by[CATEGORIES[-1], "m"]["accuracy"])
     without = {(r["category"], r["model"]): r for r in accuracy_by_category(ITEMS, DECISIONS)}
     assert without[ADJACENCY, "m"]["accuracy"] == 1.0
 
 
-def test_effective_decisions_marks_errors_incorrect():
-    out = effective_decisions({("m", "4"): "correct"}, [pred("4", status="error"), pred("1")])
-    assert out == {("m", "4"): "incorrect"}
+def test_effective_decisions_leave_errors_out():
+    out = effective_decisions({("m", "4"): "correct", ("m", "1"): "incorrect"},
+                              [pred("4", status="error"), pred("1")])
+    assert out == {("m", "1"): "incorrect"}
 
 
 def test_bootstrap_ci():

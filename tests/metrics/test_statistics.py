@@ -39,11 +39,11 @@ def test_paired_mcnemar_uses_only_shared_decided_items():
     }
     preds = [{"model": "b", "qa_id": "q6", "prediction": "", "status": "error"}]
     (row,) = paired_mcnemar(decisions, preds)
-    assert (row["model_a"], row["model_b"], row["n_shared"]) == ("a", "b", 4)
-    # q6: b's error prediction counts incorrect
-    assert (row["both_correct"], row["a_only"], row["b_only"], row["both_wrong"]) == (1, 2, 1, 0)
-    assert row["accuracy_a"] == pytest.approx(0.75)
-    assert row["accuracy_b"] == pytest.approx(0.5)
+    # q6: b's error prediction is no answer, so q6 is not a shared decided item
+    assert (row["model_a"], row["model_b"], row["n_shared"]) == ("a", "b", 3)
+    assert (row["both_correct"], row["a_only"], row["b_only"], row["both_wrong"]) == (1, 1, 1, 0)
+    assert row["accuracy_a"] == pytest.approx(2 / 3)
+    assert row["accuracy_b"] == pytest.approx(2 / 3)
     assert row["p_value"] == pytest.approx(1.0)
     assert row["p_holm"] == row["p_value"]
 

@@ -107,7 +107,7 @@ def test_summary_markdown_reads_first(tables):
     assert "| alpha | 0.333 [0.000, 1.000] |" in text  # accuracy with its interval
     assert "alpha: best laterality (0.500), worst longitudinal (0.000)" in text
     assert "data/08_reporting/report.html" in text
-    assert "alpha: model errors 0 (counted incorrect), undecided by the judges 1" in text
+    assert "alpha: model errors 0 (outside accuracy), undecided by the judges 1" in text
     assert "<script>" not in text
 
 

@@ -3,13 +3,15 @@
 A prompt file holds ``version``, ``kind`` (``single``: one item per call answered YES or NO;
 ``batch``: k items per call answered as JSON with indices), ``system`` and ``template`` (plus
 ``item_template`` and ``batch_size`` for a batch). The version recorded with every verdict, and
-used in the cache key, is the file's ``version`` plus a hash of its text: editing a prompt without
-bumping its version still never reuses verdicts given to the old text.
+used in the cache key, is the file's ``version`` plus a hash of what it says (its fields, not its
+comments): editing a prompt without bumping its version still never reuses verdicts given to the
+old text, and editing a comment re-pays nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +75,10 @@ def load_prompt(name: str = DEFAULT_PROMPT, prompts_dir: str | Path | None = Non
         raise ValueError(f"{path}: kind {kind!r} not in {KINDS}")
     if kind == "batch" and not spec.get("item_template"):
         raise ValueError(f"{path}: a batch prompt needs 'item_template'")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    # The settings and texts the file gives, not its comments: documenting a prompt (its reply
+    # rule, say) never re-keys the verdicts cached for it.
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode("utf-8")
+                            ).hexdigest()[:8]
     return JudgePrompt(
         name=name,
         version=f"{spec['version']}@{digest}",

@@ -2,8 +2,9 @@
 
 Three ways an item can fall short of a verdict are kept apart, because they mean different things:
 - missing: the model has no prediction for the item (an unfinished run) - outside the denominator;
-- error: the model was asked and failed (prediction status ``error``) - counted incorrect, since
-  failing to answer is the model's fault, and reported in its own count;
+- error: the model was asked and no answer came back (prediction status ``error``: a failed call,
+  a timeout, an unreadable volume) - outside the denominator and reported in its own count, since
+  a failure is not an answer (a 401 must not put a model at 0.0 on the leaderboard);
 - failed: the judges could not decide (every verdict failed, or none was given) - outside the
   denominator, reported in its own count, since it says nothing about the model.
 Everything is joined by (model, qa_id), never by position.
@@ -58,15 +59,15 @@ def _predictions_by_key(predictions: Iterable[dict[str, Any]]) -> dict[Key, dict
 def effective_decisions(
     decisions: Mapping[Key, str], predictions: Iterable[dict[str, Any]] | None = None
 ) -> dict[Key, str]:
-    """The jury's decisions with every failed prediction (status error) set to incorrect.
+    """The jury's decisions without the items whose prediction failed (status error).
 
-    A judge may have called an error message or an empty answer anything; the model failed either
-    way. Error predictions with no verdict at all are added as incorrect.
+    A judge may have called an error message anything; there was no answer to decide on, so the
+    item is outside every accuracy (and counted in ``n_errors`` instead).
     """
     out = dict(decisions)
     for key, pred in _predictions_by_key(predictions or []).items():
         if pred.get("status") == "error":
-            out[key] = INCORRECT
+            out.pop(key, None)
     return out
 
 
@@ -79,7 +80,7 @@ def accuracy_by_model(
 ) -> list[dict[str, Any]]:
     """One row per model: counts, accuracy = n_correct / n_judged, and its bootstrap interval.
 
-    n_judged counts correct + incorrect decisions, errors included (as incorrect); n_failed
+    n_judged counts correct + incorrect decisions; n_errors (the model call failed), n_failed
     (judges could not decide) and n_missing (no prediction) are outside it. A prediction or a
     decision whose qa_id is not among the QA items is an error: it means the inputs do not match.
     """
@@ -103,9 +104,8 @@ def accuracy_by_model(
                 continue
             if pred.get("status") == "error":
                 counts["n_errors"] += 1
-                decision = INCORRECT
-            else:
-                decision = decisions.get((model, qa_id), FAILED)
+                continue
+            decision = decisions.get((model, qa_id), FAILED)
             if decision == FAILED:
                 counts["n_failed"] += 1
                 continue
@@ -137,19 +137,22 @@ def accuracy_by_category(
     percentile-bootstrap 95% interval (accuracy_ci_low, accuracy_ci_high).
 
     An item with several categories counts in each. All six categories appear for every model even
-    when empty (accuracy NaN), so tables and plots keep one shape. Pass ``predictions`` to count
-    error predictions as incorrect, as ``accuracy_by_model`` does. ``n_items`` is the number of QA
+    when empty (accuracy NaN), so tables and plots keep one shape. Pass ``predictions`` to leave
+    error predictions out, as ``accuracy_by_model`` does (and count them in ``n_errors``). ``n_items`` is the number of QA
     items in the category, like upstream's count column; ``n_failed`` counts the jury's failed
     decisions (an item with no decision at all is neither judged nor failed here).
     """
     qa_items = list(qa_items)
+    predictions = list(predictions or [])
+    errored = {(p["model"], p["qa_id"]) for p in predictions if p.get("status") == "error"}
+    models = list(dict.fromkeys([*(model for model, _ in decisions),
+                                 *(model for model, _ in errored)]))
     decisions = effective_decisions(decisions, predictions)
     qa_by_id = index_by(qa_items, "qa_id")
     items_in: dict[str, list[str]] = {name: [] for name in CATEGORIES}
     for qa in qa_items:
         for name in dict.fromkeys(_category_name(c) for c in qa.get("categories") or []):
             items_in.setdefault(name, []).append(qa["qa_id"])
-    models = list(dict.fromkeys(model for model, _ in decisions))
     for model, qa_id in decisions:
         if qa_id not in qa_by_id:
             raise RecordError(f"model {model!r}: qa_id {qa_id!r} is not in the QA items")
@@ -164,6 +167,7 @@ def accuracy_by_category(
                 "category": category, "model": model, "n_items": len(qa_ids),
                 "n": len(judged), "n_correct": n_correct,
                 "n_failed": sum(d == FAILED for d in found),
+                "n_errors": sum((model, qa_id) in errored for qa_id in qa_ids),
                 "accuracy": n_correct / len(judged) if judged else float("nan"),
                 "accuracy_ci_low": low, "accuracy_ci_high": high,
             })

@@ -1,6 +1,7 @@
 """The worst failures per model and spatial category: what a reader opens to see how models fail.
 
-A failure is an item the jury decided incorrect (a model error counts, as in the accuracy tables).
+A failure is an item the jury decided incorrect (a model error is not: it is no answer, counted
+apart as in the accuracy tables).
 Within a (model, category) cell the worst come first: fewest judges voting correct, then the
 prediction least similar to the reference (SBERT cosine where computed, else token F1). The HTML
 is plain ``<details>`` elements, so it is browsable with no JavaScript, and every text is escaped.

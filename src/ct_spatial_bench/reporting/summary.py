@@ -112,7 +112,7 @@ def summary_markdown(
     for row in leaderboard_df.to_dict("records"):
         lines.append(
             f"- {_md_cell(row['model'])}: model errors {_count(row.get('n_errors'))} "
-            f"(counted incorrect), undecided by the judges {_count(row.get('n_failed'))}, "
+            f"(outside accuracy), undecided by the judges {_count(row.get('n_failed'))}, "
             f"without a prediction {_count(row.get('n_missing'))}"
         )
     if outputs:
