@@ -65,7 +65,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         Path(tmp).write_bytes(data)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,7 +85,7 @@ def remove_orphans(folder: str | os.PathLike) -> list[Path]:
         return removed
     for child in folder.iterdir():
         match = _TEMP.match(child.name)
-        if match and match["host"] == _HOST and child.is_file() and not _alive(int(match["pid"])):
+        if match and match["host"] == _HOST and child.is_file() and not process_alive(int(match["pid"])):
             child.unlink(missing_ok=True)
             removed.append(child)
     return removed

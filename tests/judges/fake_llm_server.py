@@ -16,6 +16,11 @@ judge's: the subject stands for the prediction (requests are counted by it, its 
 apply) and the reply text is sent as is (the curation tests' JSON). ``bodies`` keeps the last
 request body per protocol, so a test can see what the SDK sent.
 
+``echo_key`` makes a 401 body echo the key it was sent, as real providers do: ``"full"`` as is,
+``"masked"`` as OpenAI does ("sk-abc***********wxyz"). ``keys_seen`` keeps every key (or
+``None``) each request carried, so a test can see where a key went. A message whose content is a
+list of parts (a vision request) is read as its text parts.
+
 Run as a script (``python fake_llm_server.py --port 0 --latency 0.2``) it serves in its own
 process and prints its port; ``GET /stats`` returns the counts.
 """
@@ -52,9 +57,11 @@ def _clean(text: str) -> str:
 
 class FakeLLMServer:
     def __init__(self, latency_s: float = 0.0, slow_s: float = 3.0, retry_after: str = "1",
-                 seed: int = 0, answer=None) -> None:
+                 seed: int = 0, answer=None, echo_key: str | None = None) -> None:
         self.latency_s, self.slow_s, self.retry_after = latency_s, slow_s, retry_after
         self.answer = answer
+        self.echo_key = echo_key
+        self.keys_seen: list = []
         self.bodies: dict = {}  # protocol -> the last request body
         self.random = random.Random(seed)
         self.asked: Counter = Counter()     # (protocol, prediction) -> requests received
@@ -89,8 +96,14 @@ class FakeLLMServer:
                 (0, a, p) for a, p in _SINGLE.findall(user)[:1]]
         predictions = [p for _, _, p in items]
         attempt = self._attempt(protocol, predictions)
-        if headers.get("auth") != GOOD_KEY:
-            return 401, "invalid api key", {}
+        key = headers.get("auth")
+        self.keys_seen.append(key)
+        if key != GOOD_KEY:
+            shown = {"full": key, "masked": f"{key[:3]}{'*' * 12}{key[-4:]}" if key else key
+                     }.get(self.echo_key or "")
+            return 401, (f"Incorrect API key provided: {shown}. You can find your API key at "
+                         "https://platform.openai.com/account/api-keys." if shown
+                         else "invalid api key"), {}
         rules: dict[str, int] = {}
         for p in predictions:
             rules.update(_directives(p))
@@ -131,8 +144,10 @@ class FakeLLMServer:
     async def openai(self, request: web.Request) -> web.Response:
         body = self.bodies["openai"] = await request.json()
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        status, text, extra = await self._reply("openai", body["messages"][-1]["content"],
-                                                {"auth": key})
+        content = body["messages"][-1]["content"]
+        if isinstance(content, list):  # a vision request: its text parts
+            content = "".join(part.get("text", "") for part in content)
+        status, text, extra = await self._reply("openai", content, {"auth": key})
         if status != 200:
             error = {"error": {"message": text, "type": "error", "code": str(status)}}
             return web.json_response(error, status=status, headers=extra)

@@ -204,8 +204,10 @@ def json_replies(
                     raise ReplyError(f"no reply text ({completion.refusal or 'empty reply'})")
                 value = validate(parse_json_object(completion.text))
             except ReplyError as exc:  # not cached: the next run asks again
-                settle(item_ids, JsonReply(error=f"ReplyError: {exc}", tokens=tokens,
-                                           latency_s=latency))
+                from ct_spatial_bench.secrets import redact_text
+
+                settle(item_ids, JsonReply(error=redact_text(f"ReplyError: {exc}"),
+                                           tokens=tokens, latency_s=latency))
                 return
             cache.put(key, client.provider, client.model, prompt.version, completion.text,
                       tokens, latency)

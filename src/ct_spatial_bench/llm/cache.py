@@ -12,7 +12,8 @@ raises ``CacheWriteError`` naming the file, which the engine turns into a stop.
 Claims: two runs sharing a store pay for an item once. A run ``claim``s the keys it is about to
 ask (a lease of ``lease_s`` seconds, renewed by ``renew`` while it works, dropped by ``release``);
 another run skips keys claimed by a live lease and reads their replies once they are stored. A
-killed run's leases expire, and its items are then claimed by whoever asks next.
+killed run's leases expire, and its items are then claimed by whoever asks next; on the same host
+a claim whose process is gone is free at once (a resumed job does not wait out the lease).
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ class CacheWriteError(OSError):
 def owner_id() -> str:
     """Who holds a claim: host, process and a random part (two stores in one process differ)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """Whether ``owner`` was a process on this host that no longer runs (another host's cannot be
+    checked: its lease decides)."""
+    from ct_spatial_bench.fileio import process_alive
+
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
 
 
 def record_key(*fields: str) -> str:
@@ -118,7 +129,8 @@ class SQLiteStore:
                     continue
                 row = self._db.execute("SELECT owner, expires FROM claims WHERE key = ?",
                                        (key,)).fetchone()
-                if row is None or row[0] == self.owner or row[1] < now:
+                if row is None or row[0] == self.owner or row[1] < now or \
+                        _owner_is_dead(row[0]):
                     self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
                                      (key, self.owner, now + lease_s))
                     got.add(key)
@@ -150,7 +162,7 @@ class SQLiteStore:
         return {key for key in keys
                 if (row := self._db.execute("SELECT owner, expires FROM claims WHERE key = ?",
                                             (key,)).fetchone())
-                and row[0] != self.owner and row[1] >= now}
+                and row[0] != self.owner and row[1] >= now and not _owner_is_dead(row[0])}
 
     def __len__(self) -> int:
         return self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
