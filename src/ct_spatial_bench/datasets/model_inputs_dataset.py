@@ -89,8 +89,14 @@ class ModelInputsDataset(PartitionedDataset):
         if fingerprint is not None and fingerprint != self.fingerprint():
             self._restamp(fingerprint)
         sources = getattr(data, "sources", None) or {}
-        # A volume whose source changed is written again, over its old input.
+        # A volume whose source changed is written again, over its old input; one that could
+        # not be made from its new source loses its old input (it is no longer that volume's).
         changed = {key for key, fp in sources.items() if self.sources().get(key) != fp}
+        for key in sorted(changed - set(data)):
+            if self._filesystem.exists(self._partition_to_path(key)):
+                logger.warning("%s: %s changed and could not be made again; its old input is "
+                               "deleted", self._path, key)
+                self._filesystem.rm(self._partition_to_path(key))
         todo = [{key: value} for key, value in sorted(data.items())
                 if key in changed or not self._filesystem.exists(self._partition_to_path(key))]
         threads = min(len(todo), self._save_threads or os.cpu_count() or 1)

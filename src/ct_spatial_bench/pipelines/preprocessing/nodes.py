@@ -68,7 +68,8 @@ def preprocess_volumes(
                                  if name in outputs}, fingerprint=fingerprints[name],
                                 sources={row["volume_key"]: sources[row["volume_key"]]
                                          for row, outputs in chunk
-                                         if name in outputs and row["volume_key"] in sources})
+                                         if row["volume_key"] in sources and
+                                         (name in outputs or row["status"] == "error")})
                  for name in spec_names], manifest)
     failed = sum(row["status"] == "error" for row in manifest)
     made = sum(bool(row["made"]) for row in manifest)
