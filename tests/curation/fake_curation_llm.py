@@ -51,7 +51,9 @@ def curation_answer(user: str) -> tuple[str, str]:
 
 
 def llm_settings(server, provider: str, **config) -> dict:
-    """A step's ``llm`` settings aimed at ``server``, with fast retries."""
+    """A step's ``llm`` settings aimed at ``server``, with fast retries. The key is named in the
+    config: a credentials key goes only to its provider's own host, never to a base_url."""
     return {"provider": provider, "max_tokens": 500,
-            "config": {"base_url": server.urls[provider], "backoff_base_s": 0.01,
+            "config": {"base_url": server.urls[provider], "api_key": GOOD_KEY,
+                       "backoff_base_s": 0.01,
                        "backoff_max_s": 0.05, "timeout_s": 1.0, "concurrency": 4, **config}}

@@ -120,7 +120,7 @@ def test_429_waits_for_retry_after(provider, make_llm, curation_server):
 
 
 def test_rejected_key_stops_the_step_without_paying_per_item(curation_server):
-    settings = llm_settings(curation_server, "openai", concurrency=1)
+    settings = llm_settings(curation_server, "openai", concurrency=1, api_key="wrong-key")
     llm = curation_llm(settings, {"openai": "wrong-key"}, "test", "nothing")
     replies = json_replies(llm, load_prompt(FILTER), _fields(*[f"Q{i}?" for i in range(5)]),
                            _is_spatial, None, "test", progress=False)

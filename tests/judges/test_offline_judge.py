@@ -203,14 +203,15 @@ def test_runner_uses_batches_and_a_failing_batch_is_failed(judge, monkeypatch):
     preds = [{"qa_id": "a", "model": "m", "prediction": "Left", "status": "ok"},
              {"qa_id": "b", "model": "m", "prediction": "", "status": "error", "error": "boom"}]
     verdicts = judge_predictions([judge], qa, preds, progress=False)
-    assert [(v["qa_id"], v["verdict"]) for v in verdicts] == [("a", CORRECT), ("b", INCORRECT)]
+    # b's model call failed: no answer, so no verdict either (metrics count it as an error)
+    assert [(v["qa_id"], v["verdict"]) for v in verdicts] == [("a", CORRECT), ("b", FAILED)]
 
     def explode(items, progress=False):
         raise RuntimeError("no")
 
     monkeypatch.setattr(judge, "judge_batch", explode)
     verdicts = judge_predictions([judge], qa, preds, progress=False)
-    assert [v["verdict"] for v in verdicts] == [FAILED, INCORRECT]
+    assert [v["verdict"] for v in verdicts] == [FAILED, FAILED]
 
 
 def test_feature_matrix_shape():
