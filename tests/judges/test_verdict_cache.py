@@ -27,5 +27,26 @@ def test_verdicts_persist_in_wal_mode(tmp_path):
         other.close()
     with VerdictCache(path) as cache:
         assert cache.get("k") == {"verdict": "correct", "reason": "judge answered YES",
-                                  "raw": "YES", "tokens": {"total": 12}, "latency_s": 0.5}
+                                  "raw": "YES", "tokens": {"total": 12}, "latency_s": 0.5,
+                                  "parser_version": "", "item_index": 0}
         assert cache.get("other") is None and len(cache) == 1
+
+
+def test_claims_across_two_stores_and_their_expiry(tmp_path):
+    import time
+
+    path = tmp_path / "c.sqlite"
+    with VerdictCache(path) as first, VerdictCache(path) as second:
+        assert first.claim(["a", "b"], lease_s=0.3) == {"a", "b"}
+        assert second.claim(["a", "b", "c"], lease_s=0.3) == {"c"}  # a, b are first's
+        assert second.claimed_elsewhere(["a", "b", "c"]) == {"a", "b"}
+        first.put("a", "p", "m", "v", "correct", "r", "YES", {}, 0.1)  # stored: claim dropped
+        assert second.claim(["a"], lease_s=0.3) == set()  # answered: read it, do not ask
+        time.sleep(0.2)
+        first.renew(0.3)  # a live run renews its lease before it runs out
+        time.sleep(0.2)
+        assert second.claim(["b"], lease_s=0.3) == set()
+        time.sleep(0.35)  # first stops renewing, as a dead run on another host would
+        assert second.claim(["b"], lease_s=0.3) == {"b"}
+    with VerdictCache(path) as third:  # closing released every claim
+        assert third.claimed_elsewhere(["b", "c"]) == set()
