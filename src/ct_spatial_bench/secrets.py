@@ -43,6 +43,8 @@ _BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=\-*]+", re.I)
 _NAMED = re.compile(r"((?:api[_-]?key|x-goog-api-key|access[_-]?token|secret|password)"
                     r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}&]+", re.I)
 
+_NAME_TRIGGERS = ("api", "token", "secret", "password")
+
 _registered: set[str] = set()
 
 
@@ -74,13 +76,22 @@ def redact_text(text: Any, secrets: Iterable[str] | None = None) -> Any:
     if not isinstance(text, str) or not text:
         return text
     keys = sorted(known_secrets() if secrets is None else set(secrets), key=len, reverse=True)
+    # Each pattern runs only where its trigger is present: most texts (answers, prompts) have
+    # none, and records are redacted by the thousand.
     for key in keys:
-        text = text.replace(key, REDACTED)
-    if keys:
+        if key in text:
+            text = text.replace(key, REDACTED)
+    masked = "***" in text or "..." in text or "\u2026" in text
+    if keys and masked:
         text = re.sub("|".join(_echo_pattern(k) for k in keys), REDACTED, text)
-    text = _BEARER.sub(rf"\1{REDACTED}", text)
-    text = _NAMED.sub(rf"\1{REDACTED}", text)
-    return _KEY_LIKE.sub(REDACTED, text)
+    lowered = text.lower()
+    if "bearer" in lowered:
+        text = _BEARER.sub(rf"\1{REDACTED}", text)
+    if any(word in lowered for word in _NAME_TRIGGERS):
+        text = _NAMED.sub(rf"\1{REDACTED}", text)
+    if masked or "sk-" in text or "AIza" in text:
+        text = _KEY_LIKE.sub(REDACTED, text)
+    return text
 
 
 def redact(value: Any) -> Any:
