@@ -4,16 +4,8 @@ Every test here counts what the server itself received: requests per item, keys 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-_JUDGES_TESTS = str(Path(__file__).resolve().parents[1] / "judges")
-if _JUDGES_TESTS not in sys.path:  # the fake server lives beside the judges' tests
-    sys.path.insert(0, _JUDGES_TESTS)
-
-from fake_llm_server import GOOD_KEY, FakeLLMServer  # noqa: E402
+from reliability_helpers import FakeLLMServer
 
 
 @pytest.fixture
@@ -21,35 +13,3 @@ def server():
     fake = FakeLLMServer(slow_s=2.0).start()
     yield fake
     fake.stop()
-
-
-def qa_and_predictions(n: int, prefix: str = "answer"):
-    """``n`` QA items and one prediction each, a third of them wrong; distinct texts, since the
-    server counts requests per prediction."""
-    items = [{"qa_id": f"c::{i}", "case_id": "c", "image_path": "", "question": f"Where? ({i})",
-              "answer": f"{prefix} {i}", "categories": [], "source": "t", "meta": {}}
-             for i in range(n)]
-    preds = [{"qa_id": f"c::{i}", "model": "m", "prediction": prediction_text(i, prefix),
-              "status": "ok", "error": None} for i in range(n)]
-    return items, preds
-
-
-def prediction_text(i: int, prefix: str = "answer") -> str:
-    return f"{prefix} {i}" + (" (wrong)" if i % 3 == 0 else "")
-
-
-def judge_config(server: FakeLLMServer, **config):
-    return {"api_key": GOOD_KEY, "base_url": server.urls["openai"], "backoff_base_s": 0.01,
-            "backoff_max_s": 0.05, "timeout_s": 2.0, "concurrency": 4, **config}
-
-
-# A judging run in a child process: argv[1] is [config, items, preds, cache, lease_s] as JSON.
-CHILD = """
-import json, sys
-from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
-config, items, preds, cache, lease_s = json.loads(sys.argv[1])
-verdicts = judge_predictions([create_judge("openai", config)], items, preds, cache_path=cache,
-                             progress=False, lease_s=lease_s)
-print(json.dumps({v["qa_id"]: v["verdict"] for v in verdicts}))
-"""

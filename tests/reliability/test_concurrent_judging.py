@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import CHILD, judge_config, prediction_text, qa_and_predictions
+from reliability_helpers import CHILD, judge_config, prediction_text, qa_and_predictions
 
 N_ITEMS = 40
 

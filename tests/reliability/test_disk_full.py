@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import judge_config, prediction_text, qa_and_predictions
+from reliability_helpers import judge_config, prediction_text, qa_and_predictions
 
 resource = pytest.importorskip("resource", reason="RLIMIT_FSIZE needs a POSIX system")
 

@@ -4,7 +4,7 @@ of them truly correct, cached for good; "Yes, I can help with that!" read as cor
 from __future__ import annotations
 
 import pytest
-from conftest import judge_config
+from reliability_helpers import judge_config
 
 GARBAGE = {
     "upstream": "No response from upstream model (error 502)",

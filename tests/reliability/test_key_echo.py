@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import judge_config, qa_and_predictions
+from reliability_helpers import judge_config, qa_and_predictions
 
 KEY = "zq-live-Q9x8W7v6U5t4S3r2p1"
 MARKS = (KEY, KEY[:12], KEY[-8:])  # the key, and any long run of it
@@ -81,7 +81,7 @@ def test_the_credentials_key_goes_only_to_the_providers_own_host(server, monkeyp
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("MY_VLLM_KEY", "vllm-key-0123456789")
-    for config in ({}, {"api_key_env": "MY_VLLM_KEY"}):
+    for config in ({}, {"api_key_env": "OPENAI_API_KEY"}, {"api_key_env": "MY_VLLM_KEY"}):
         model = OpenAIVisionLanguageModel()
         model.load({"model": "served", "base_url": server.urls["openai"], "max_retries": 0,
                     **config})
@@ -89,7 +89,7 @@ def test_the_credentials_key_goes_only_to_the_providers_own_host(server, monkeyp
             model.client.chat.completions.create(
                 model="served", messages=[{"role": "user", "content": "hello"}])
     # The server's own record of what it was sent: no key, then the one named for it.
-    assert server.keys_seen == ["not-needed", "vllm-key-0123456789"]
+    assert server.keys_seen == ["not-needed", "not-needed", "vllm-key-0123456789"]
 
     # A judge on the openai provider pointed elsewhere gets no credentials key either...
     assert build_judges([{"name": "openai", "config": {"base_url": server.urls["openai"]}}],

@@ -50,6 +50,8 @@ def with_api_key(provider: str, config: Mapping[str, Any],
     cls = provider_class(provider)
     entry = cls.credentials_name
     variable = config.pop("api_key_env", None)
+    if variable == cls.api_key_env:  # the provider's own key, spelt out: the host rule applies
+        variable = None
     if variable:
         config["api_key"] = config.get("api_key") or os.environ.get(variable) or None
         if config["api_key"] or not entry:

@@ -48,7 +48,9 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
         from ct_spatial_bench.secrets import key_may_go_to, register_secret
 
-        named = "api_key_env" in config
+        # OPENAI_API_KEY is OpenAI's key even when the config spells it out; another variable
+        # is the key of the server the config points at.
+        named = config.get("api_key_env") not in (None, "OPENAI_API_KEY")
         key = ""
         if key_may_go_to("openai", config.get("base_url"), key_named_for_url=named):
             key = os.environ.get(config.get("api_key_env", "OPENAI_API_KEY"), "")
