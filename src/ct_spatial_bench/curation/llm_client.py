@@ -165,12 +165,16 @@ def json_replies(
     ``fields_by_item`` maps an item id (a case id, a qa_id) to its prompt fields; items whose
     filled prompts are the same share one call. ``validate(reply dict)`` returns the value or
     raises :class:`ReplyError`. Cached replies are validated again (one today's checks refuse is
-    asked again). Every error is logged naming ``desc``, ``item_kind`` and the item id.
+    asked again). Every error is logged naming ``desc``, ``item_kind`` and the item id. Calls are
+    claimed in the cache first (``llm.cache``): a second run at the same time reads what the first
+    has in flight instead of paying for it again.
     """
     import asyncio
+    import time
 
-    from ct_spatial_bench.llm.cache import ReplyCache
-    from ct_spatial_bench.llm.engine import Call, run_calls
+    from ct_spatial_bench.llm.cache import LEASE_S, POLL_S, ReplyCache
+    from ct_spatial_bench.llm.engine import Call, renewing_claims, run_calls
+    from ct_spatial_bench.secrets import redact_text
 
     client, outcomes = llm.client, {}
     pending: dict[str, tuple[str, str, list[str]]] = {}  # cache key -> (system, user, item ids)
@@ -204,10 +208,9 @@ def json_replies(
                     raise ReplyError(f"no reply text ({completion.refusal or 'empty reply'})")
                 value = validate(parse_json_object(completion.text))
             except ReplyError as exc:  # not cached: the next run asks again
-                from ct_spatial_bench.secrets import redact_text
-
                 settle(item_ids, JsonReply(error=redact_text(f"ReplyError: {exc}"),
                                            tokens=tokens, latency_s=latency))
+                cache.release([key])
                 return
             cache.put(key, client.provider, client.model, prompt.version, completion.text,
                       tokens, latency)
@@ -215,13 +218,33 @@ def json_replies(
 
         def on_failure(call: Call, reason: str) -> None:
             settle(call.payload[1], JsonReply(error=reason))
+            cache.release([call.payload[0]])
 
-        calls = [Call(system, user, llm.max_tokens, (key, ids), size=len(ids))
-                 for key, (system, user, ids) in pending.items()]
+        def read_stored(key: str, item_ids: list[str]) -> bool:
+            hit = cache.get(key)
+            if hit is None:
+                return False
+            try:
+                settle(item_ids, JsonReply(validate(parse_json_object(hit["text"])), cached=True,
+                                           tokens=hit["tokens"], latency_s=hit["latency_s"]))
+            except ReplyError as exc:
+                settle(item_ids, JsonReply(error=redact_text(f"ReplyError: {exc}")))
+            return True
+
         logger.info("%s (%s, %s): %d %ss cached, %d calls to make", desc, llm.name,
-                    prompt.version, len(outcomes), item_kind, len(calls))
-        if calls:
-            asyncio.run(run_calls(client, calls, on_reply, on_failure, desc=desc,
-                                  done_before=len(outcomes), progress=progress,
-                                  json_mode=llm.json_mode))
+                    prompt.version, len(outcomes), item_kind, len(pending))
+        stale = {key for key in pending if cache.get(key) is not None}  # refused by today's checks
+        while pending:
+            mine = cache.claim(list(pending), LEASE_S, stale)
+            stale = set()
+            calls = [Call(system, user, llm.max_tokens, (key, ids), size=len(ids))
+                     for key, (system, user, ids) in pending.items() if key in mine]
+            if calls:
+                asyncio.run(renewing_claims(cache, LEASE_S, run_calls(
+                    client, calls, on_reply, on_failure, desc=desc, done_before=len(outcomes),
+                    progress=progress, json_mode=llm.json_mode)))
+            pending = {key: entry for key, entry in pending.items()
+                       if key not in mine and not read_stored(key, entry[2])}
+            if pending and not calls:
+                time.sleep(POLL_S)  # another run has them in flight
     return outcomes

@@ -23,13 +23,10 @@ from ct_spatial_bench.judges.cache import VerdictCache
 from ct_spatial_bench.judges.llm import LLMJudge
 from ct_spatial_bench.judges.parsing import PARSER_VERSION, parse_batch, parse_yes_no
 from ct_spatial_bench.llm.client import Completion
-from ct_spatial_bench.llm.engine import Call, estimate_tokens, run_calls
+from ct_spatial_bench.llm.cache import LEASE_S, POLL_S
+from ct_spatial_bench.llm.engine import Call, estimate_tokens, renewing_claims, run_calls
 from ct_spatial_bench.secrets import redact_text
 
-# How long a claim lives without renewal: a killed run's items are free again after this long.
-# A live run renews its claims every third of it, so only a dead one loses them.
-LEASE_S = 60.0
-POLL_S = 0.2  # how often a run waiting on another's items looks for their verdicts
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
 
@@ -102,20 +99,6 @@ def _stored(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in ("parser_version", "item_index")}
 
 
-async def _renewing(cache: VerdictCache, lease_s: float, work: Any) -> None:
-    """Await ``work`` while renewing this run's claims every third of a lease."""
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(lease_s / 3)
-            cache.renew(lease_s)
-
-    renewer = asyncio.create_task(renew())
-    try:
-        await work
-    finally:
-        renewer.cancel()
-
-
 async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache, *,
                     done_before: int = 0, position: int = 0, progress: bool = True,
                     stale: frozenset[str] = frozenset(), lease_s: float = LEASE_S
@@ -152,7 +135,7 @@ async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache,
         if asked:
             calls = [call_of(judge, [(t.question, t.answer, t.prediction) for t in batch], batch)
                      for batch in (asked[i:i + size] for i in range(0, len(asked), size))]
-            await _renewing(cache, lease_s, run_calls(
+            await renewing_claims(cache, lease_s, run_calls(
                 judge.client, calls, on_reply, on_failure, desc=f"judge {judge.name}",
                 done_before=done_before, position=position, progress=progress))
             done_before += len(asked)

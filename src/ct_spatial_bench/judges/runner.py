@@ -48,7 +48,7 @@ def judge_predictions(
     prediction whose qa_id is not in the benchmark is an error naming it. ``cache_path`` (None: in
     memory) keeps LLM verdicts across runs; ``refresh`` True asks every item again, "failed" asks
     again only the cached ``failed`` ones. ``lease_s``: how long a claim on an item outlives a
-    killed run (``judges.engine.LEASE_S`` by default). ``stop_if_a_judge_never_replied``: raise
+    killed run (``llm.cache.LEASE_S`` by default). ``stop_if_a_judge_never_replied``: raise
     ``JudgeFailedError`` when an LLM judge got no reply to any call it made (the judging node
     sets it, so that such a run exits non-zero; what was stored stays in the cache).
     """
@@ -184,7 +184,8 @@ def _run_llm_judges(judges: Sequence[Any], joined: Sequence[tuple[dict, dict]],
     if not judges:
         return {}
     from ct_spatial_bench.judges.cache import VerdictCache
-    from ct_spatial_bench.judges.engine import LEASE_S, run_judges
+    from ct_spatial_bench.judges.engine import run_judges
+    from ct_spatial_bench.llm.cache import LEASE_S
 
     with VerdictCache(cache_path) as cache:
         work, known, stale = [], {}, set()

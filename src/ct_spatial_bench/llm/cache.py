@@ -30,6 +30,12 @@ from pathlib import Path
 from typing import Any
 
 
+# How long a claim lives without renewal: a killed run's items are free again after this long
+# (at once on the same host). A live run renews its claims every third of it.
+LEASE_S = 60.0
+POLL_S = 0.2  # how often a run waiting on another's items looks for their replies
+
+
 class CacheWriteError(OSError):
     """A reply that was paid for cannot be stored (disk full, read-only file): the run must stop."""
 

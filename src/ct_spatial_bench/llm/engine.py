@@ -83,6 +83,21 @@ async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
     raise AssertionError("unreachable")
 
 
+async def renewing_claims(store: Any, lease_s: float, work: Any) -> None:
+    """Await ``work`` while renewing ``store``'s claims (``llm.cache``) every third of a lease,
+    so that only a dead run's claims expire."""
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            store.renew(lease_s)
+
+    renewer = asyncio.create_task(renew())
+    try:
+        await work
+    finally:
+        renewer.cancel()
+
+
 async def run_calls(
     client: LLMClient,
     calls: Sequence[Call],
