@@ -108,3 +108,19 @@ def test_orphaned_temporaries_of_a_dead_writer_are_removed(tmp_path):
                                  filename_suffix=".npy")
     assert list(dataset.load()) == ["case_3"]
     assert not orphan.exists() and live.exists() and other_host.exists()
+
+
+def test_inputs_made_before_fingerprints_are_adopted_then_checked(tmp_path):
+    raw, inputs = tmp_path / "raw", tmp_path / "inputs" / "small"
+    raw.mkdir()
+    for seed, key in enumerate(["a", "b"]):
+        _volume(raw / f"{key}.nii.gz", seed)
+    _run(tmp_path, ["a", "b"])
+    (inputs / ".sources.json").unlink()  # as a folder made by the code before this change
+    adopted = _run(tmp_path, ["a", "b"])
+    assert all(row["made"] == [] for row in adopted.values())  # no rebuild of a whole split
+    assert (inputs / ".sources.json").is_file()
+    _volume(raw / "b.nii.gz", seed=7)
+    after = _run(tmp_path, ["a", "b"])
+    assert (after["a"]["made"], after["b"]["made"]) == ([], ["small"])
+    np.testing.assert_array_equal(np.load(inputs / "b.npy"), _expected(raw / "b.nii.gz"))

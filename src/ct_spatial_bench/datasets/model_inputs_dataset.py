@@ -89,9 +89,11 @@ class ModelInputsDataset(PartitionedDataset):
         if fingerprint is not None and fingerprint != self.fingerprint():
             self._restamp(fingerprint)
         sources = getattr(data, "sources", None) or {}
+        recorded = self.sources()
         # A volume whose source changed is written again, over its old input; one that could
         # not be made from its new source loses its old input (it is no longer that volume's).
-        changed = {key for key, fp in sources.items() if self.sources().get(key) != fp}
+        changed = {key for key, fp in sources.items()
+                   if key in recorded and recorded[key].get("sha256") != fp.get("sha256")}
         for key in sorted(changed - set(data)):
             if self._filesystem.exists(self._partition_to_path(key)):
                 logger.warning("%s: %s changed and could not be made again; its old input is "
@@ -108,7 +110,7 @@ class ModelInputsDataset(PartitionedDataset):
                 list(pool.map(lambda partition: PartitionedDataset.save(self, partition), todo))
         if sources:
             self._filesystem.pipe_file(self._sources_path(), (json.dumps(
-                {**self.sources(), **sources}, sort_keys=True) + "\n").encode())
+                {**recorded, **sources}, sort_keys=True) + "\n").encode())
         self._invalidate_caches()
 
     def sources(self) -> dict[str, dict[str, Any]]:

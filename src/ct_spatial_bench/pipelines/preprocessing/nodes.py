@@ -69,7 +69,8 @@ def preprocess_volumes(
                                 sources={row["volume_key"]: sources[row["volume_key"]]
                                          for row, outputs in chunk
                                          if row["volume_key"] in sources and
-                                         (name in outputs or row["status"] == "error")})
+                                         (name in outputs or name in row["reused"]
+                                          or row["status"] == "error")})
                  for name in spec_names], manifest)
     failed = sum(row["status"] == "error" for row in manifest)
     made = sum(bool(row["made"]) for row in manifest)
@@ -108,13 +109,14 @@ def _still_valid(existing: Mapping[str, Any] | None, spec: str, fingerprint: str
 
     if not existing:
         return set()
-    made_from = existing.sources if isinstance(existing, SpecPartitions) else None
-    changed = {key for key, now in (sources or {}).items() if made_from is not None and
-               key in existing and (made_from.get(key) or {}).get("sha256") != now["sha256"]}
+    # An input made before sources were fingerprinted is adopted for the source as it is now
+    # (remaking every input of a full split once would cost hours); from then on it is checked.
+    made_from = existing.sources if isinstance(existing, SpecPartitions) else {}
+    changed = {key for key, now in (sources or {}).items() if key in existing and
+               key in made_from and made_from[key].get("sha256") != now["sha256"]}
     if changed:
-        logger.warning("model_inputs_%s: %d source volumes changed (or were never fingerprinted) "
-                       "since their inputs were made; making them again: %s", spec, len(changed),
-                       ", ".join(sorted(changed)[:10]))
+        logger.warning("model_inputs_%s: %d source volumes changed since their inputs were made; "
+                       "making them again: %s", spec, len(changed), ", ".join(sorted(changed)[:10]))
     return _unchanged_spec(existing, spec, fingerprint) - changed
 
 
