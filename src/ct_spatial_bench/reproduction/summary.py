@@ -116,7 +116,8 @@ def reproduction_summary(
     ``n_judged`` counts the items the mean066 jury decided (a failed judge call is no vote; an item
     with no usable vote is outside the denominator). ``judges`` names the judges whose files were
     found ("+"-joined): with fewer than upstream's three, the jury figures are not comparable with
-    the published ones. The mean066 interval is a percentile bootstrap.
+    the published ones. The mean066 interval is a percentile bootstrap resampling volumes
+    (``*_items``: resampling questions).
     """
     text_by_model = {row["model"]: row for row in text_summary_rows}
     by_rule = decisions_by_rule(verdicts)
@@ -140,6 +141,9 @@ def reproduction_summary(
             row[f"jury_{rule}"] = float("nan") if value is None else value
         row["jury_mean066_ci_low"] = mean066.get("accuracy_ci_low", float("nan"))
         row["jury_mean066_ci_high"] = mean066.get("accuracy_ci_high", float("nan"))
+        for end in ("low", "high"):  # item-level, for the design effect
+            row[f"jury_mean066_ci_{end}_items"] = mean066.get(f"accuracy_ci_{end}_items",
+                                                              float("nan"))
         row["n_empty"] = text.get("n_empty", 0)
         rows.append(row)
     return rows
@@ -154,6 +158,7 @@ def reproduction_categories(
 
 
 PUBLISHED_TEXT = "text_metrics_summary.csv"
+COMPARISON_COLUMNS = ("model", "column", "ours", "published", "relative_difference", "judges")
 PUBLISHED_JURY = "llm_jury_accuracy.json"
 
 

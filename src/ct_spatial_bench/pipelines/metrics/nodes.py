@@ -84,9 +84,12 @@ def estimate_intervals(
 
 
 def compare_model_pairs(
-    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]]
+    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    qa_items: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Exact paired McNemar test of every pair of models on their shared decided items."""
+    """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models on
+    their shared decided items."""
+    from ct_spatial_bench.metrics.accuracy import volume_of
     from ct_spatial_bench.metrics.statistics import paired_mcnemar
 
-    return paired_mcnemar(_as_decisions(decision_rows), predictions)
+    return paired_mcnemar(_as_decisions(decision_rows), predictions, volume=volume_of(qa_items))

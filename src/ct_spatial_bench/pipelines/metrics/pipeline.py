@@ -30,6 +30,6 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(estimate_intervals,
              ["text_metrics_per_item", "benchmark_qa", "pooled_predictions", "params:metrics"],
              "metric_intervals", name="estimate_intervals"),
-        node(compare_model_pairs, ["jury_decisions", "pooled_predictions"], "paired_tests",
-             name="compare_model_pairs"),
+        node(compare_model_pairs, ["jury_decisions", "pooled_predictions", "benchmark_qa"],
+             "paired_tests", name="compare_model_pairs"),
     ])

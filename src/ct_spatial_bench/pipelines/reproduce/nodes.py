@@ -65,13 +65,16 @@ def as_table(rows: list[dict[str, Any]]) -> Any:
 
 
 def compare_with_published(summary_df: Any, params: dict[str, Any]) -> Any:
-    """Our summary beside upstream's published tables found under ``source_dir``."""
+    """Our summary beside upstream's published tables found under ``source_dir``.
+
+    A folder without them (a user's own predictions) gives a table with its header and no rows,
+    so the CSV reads back and the report says none were found."""
     import pandas as pd
 
-    from ct_spatial_bench.reproduction.summary import published_comparison
+    from ct_spatial_bench.reproduction.summary import COMPARISON_COLUMNS, published_comparison
 
-    return pd.DataFrame(published_comparison(summary_df.to_dict("records"),
-                                             params["source_dir"]))
+    return pd.DataFrame(published_comparison(summary_df.to_dict("records"), params["source_dir"]),
+                        columns=list(COMPARISON_COLUMNS))
 
 
 def write_reproduction_report(
@@ -89,7 +92,9 @@ def write_reproduction_report(
     decisions = jury_decisions(verdicts, rule="mean066")
     comparison = ("<p>Relative difference = (ours - published) / published. Jury figures differ "
                   "where fewer judges' files are public than upstream used.</p>"
-                  + html_table(comparison_df)) if len(comparison_df) else "<p>None found.</p>"
+                  + html_table(comparison_df)) if len(comparison_df) else (
+        "<p>No published tables (text_metrics_summary.csv, llm_jury_accuracy.json) were found "
+        "under the source folder: nothing to compare with.</p>")
     return full_html_report(
         qa_items=qa_items, predictions=predictions, verdicts=verdicts, decisions=decisions,
         accuracy_rows=accuracy_by_model(qa_items, predictions, decisions,

@@ -52,7 +52,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(estimate_intervals,
              ["text_metrics_per_item", "qa_items", "predictions", "params:reproduce"],
              "metric_intervals", name="estimate_upstream_intervals"),
-        node(compare_model_pairs, ["jury_decisions", "predictions"], "paired_tests",
+        node(compare_model_pairs, ["jury_decisions", "predictions", "qa_items"], "paired_tests",
              name="compare_upstream_model_pairs"),
         node(measure_judge_agreement, "verdicts", "judge_agreement",
              name="measure_upstream_judge_agreement"),
