@@ -15,7 +15,7 @@ from ct_spatial_bench.spatial.categories import CATEGORIES, DEPTH, LATERALITY, L
 
 EVIL = "<script>alert(1)</script>"
 ITEMS = [
-    {"qa_id": f"q{i}", "case_id": "c", "image_path": "", "question": f"question {i}",
+    {"qa_id": f"q{i}", "case_id": f"c{i}", "image_path": "", "question": f"question {i}",
      "answer": answer, "categories": cats, "source": "test", "meta": {}}
     for i, (answer, cats) in enumerate([
         ("the left lung", [LATERALITY]), ("above the diaphragm", [LONGITUDINAL]),

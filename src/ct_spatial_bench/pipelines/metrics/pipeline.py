@@ -1,6 +1,11 @@
 from kedro.pipeline import Pipeline, node
 
 from .nodes import (
+    analyse_answer_length,
+    compare_slots_with_jury,
+    score_spatial_slots,
+    score_subsets,
+    tabulate_slot_scores,
     decide_jury,
     estimate_intervals,
     measure_judge_agreement,
@@ -32,4 +37,18 @@ def create_pipeline(**kwargs) -> Pipeline:
              "metric_intervals", name="estimate_intervals"),
         node(compare_model_pairs, ["jury_decisions", "pooled_predictions", "benchmark_qa"],
              "paired_tests", name="compare_model_pairs"),
+        # what the jury figure measures (issue 15): the spatial claim alone, answer length,
+        # and the items that need the image
+        node(score_spatial_slots, ["benchmark_qa", "pooled_predictions"],
+             "slot_scores_per_item", name="score_spatial_slots"),
+        node(tabulate_slot_scores, ["benchmark_qa", "slot_scores_per_item", "params:metrics"],
+             "slot_accuracy", name="tabulate_slot_scores"),
+        node(compare_slots_with_jury,
+             ["slot_scores_per_item", "jury_decisions", "benchmark_qa", "pooled_predictions"],
+             ["slot_jury_agreement", "slot_jury_disagreements"], name="compare_slots_with_jury"),
+        node(analyse_answer_length, ["benchmark_qa", "pooled_predictions", "jury_decisions"],
+             ["length_analysis", "accuracy_by_length"], name="analyse_answer_length"),
+        node(score_subsets,
+             ["benchmark_qa", "pooled_predictions", "jury_decisions", "params:metrics"],
+             "subset_accuracy", name="score_subsets"),
     ])
