@@ -82,7 +82,7 @@ def test_statistics_report_and_manifest_are_written(reproduction):
     radfm = [r for r in comparison if r["model"] == "radfm"]
     assert max(abs(float(r["relative_difference"])) for r in radfm) < 0.01
     html = (reproduction / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 5 and "<details" in html
+    assert html.count("data:image/png;base64,") == 6 and "<details" in html  # + length plot
     manifest = json.loads((reproduction.parent / "manifest.json").read_text())
     assert manifest["status"] == "completed"
     assert manifest["parameters"]["reproduce"]["source_dir"] == str(UPSTREAM)

@@ -14,7 +14,11 @@ import pandas as pd
 from ct_spatial_bench.reporting import plots
 from ct_spatial_bench.reporting.failures import failures_html, worst_failures
 from ct_spatial_bench.reporting.summary import html_report, html_table
-from ct_spatial_bench.reporting.tables import category_table, leaderboard
+from ct_spatial_bench.reporting.tables import (
+    category_overlap_note,
+    category_table_with_intervals,
+    leaderboard,
+)
 
 TEXT_METRICS_HOW_TO_READ = (
     "<p><b>How to read the text metrics on short answers.</b> Reference answers here are a few "
@@ -33,7 +37,8 @@ def _intervals_view(interval_rows: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame(columns=["model"])
     frame = pd.DataFrame(interval_rows)
     frame["cell"] = [
-        "" if pd.isna(r.mean) else f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+        "" if pd.isna(r.mean) else f"{r.mean:.3f} (no interval: answers under 4 words)"
+        if pd.isna(r.ci_low) else f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
         for r in frame.itertuples()
     ]
     wide = frame.pivot(index="model", columns="metric", values="cell")
@@ -72,6 +77,8 @@ def full_html_report(
         plots.plot_judge_agreement(agreement_rows),
         plots.plot_answer_lengths(qa_items, predictions),
     )), **validity_figures}
+    if not any(r.get("n") for r in agreement_rows):  # one judge: no agreement to draw
+        figures.pop("Judge agreement")
     paired = pd.DataFrame(paired_rows)
     sections = {
         **validity,
@@ -95,7 +102,8 @@ def full_html_report(
                                            per_item_rows, per_cell=failures_per_cell))),
     }
     return html_report(
-        leaderboard(accuracy_rows, text_summary_rows), category_table(category_rows),
+        leaderboard(accuracy_rows, text_summary_rows),
+        category_table_with_intervals(category_rows),
         pd.DataFrame(text_summary_rows), figures, run_info, sections=sections,
-        after_leaderboard=after_leaderboard,
+        after_leaderboard=after_leaderboard, category_note=category_overlap_note(qa_items),
     )
