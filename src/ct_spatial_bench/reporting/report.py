@@ -76,7 +76,7 @@ def full_html_report(
         plots.plot_category_heatmap(category_rows),
         plots.plot_judge_agreement(agreement_rows),
         plots.plot_answer_lengths(qa_items, predictions),
-    )), **validity_figures}
+    ))), **validity_figures}
     if not any(r.get("n") for r in agreement_rows):  # one judge: no agreement to draw
         figures.pop("Judge agreement")
     paired = pd.DataFrame(paired_rows)
