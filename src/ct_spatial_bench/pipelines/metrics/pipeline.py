@@ -2,18 +2,18 @@ from kedro.pipeline import Pipeline, node
 
 from .nodes import (
     analyse_answer_length,
+    compare_model_pairs,
     compare_slots_with_jury,
-    score_spatial_slots,
-    score_subsets,
-    tabulate_slot_scores,
     decide_jury,
     estimate_intervals,
     measure_judge_agreement,
     score_accuracy,
     score_categories,
+    score_spatial_slots,
+    score_subsets,
     score_text_per_item,
     summarise_text_metrics,
-    compare_model_pairs,
+    tabulate_slot_scores,
 )
 
 
