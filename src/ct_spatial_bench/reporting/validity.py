@@ -85,7 +85,8 @@ def design_effect_html(accuracy_rows: list[dict[str, Any]]) -> str:
             "resamples volumes (all of a CT's questions together) and paired tests use the "
             "clustered McNemar test (p_clustered). Below, the 95% interval width of the jury "
             "accuracy resampled by volume against by question; design effect = width ratio "
-            "squared (how many questions count as one independent one).</p>"
+            "squared: the variance inflation, so n questions carry the information of n / design "
+            "effect independent ones.</p>"
             + html_table(pd.DataFrame(rows)))
 
 
