@@ -69,7 +69,8 @@ def full_html_report(
     ``reporting.validity``, each section shown where its rows are given."""
     from ct_spatial_bench.reporting.validity import validity_sections
 
-    validity, validity_figures = validity_sections(validity_tables or {}, accuracy_rows)
+    validity, validity_figures = validity_sections(
+        validity_tables or {}, accuracy_rows, len({q.get("case_id") for q in qa_items}))
     figures = {**dict(zip(FIGURES, (
         plots.plot_category_accuracy(category_rows),
         plots.plot_category_radar(category_rows),

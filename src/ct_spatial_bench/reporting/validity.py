@@ -70,7 +70,7 @@ def plot_accuracy_by_length(bin_rows: list[dict[str, Any]], reference_median: fl
     return fig
 
 
-def design_effect_html(accuracy_rows: list[dict[str, Any]]) -> str:
+def design_effect_html(accuracy_rows: list[dict[str, Any]], n_volumes: int) -> str:
     """Clustered against item-level interval width of the jury accuracy, per model."""
     rows = []
     for r in accuracy_rows:
@@ -86,7 +86,10 @@ def design_effect_html(accuracy_rows: list[dict[str, Any]]) -> str:
             "clustered McNemar test (p_clustered). Below, the 95% interval width of the jury "
             "accuracy resampled by volume against by question; design effect = width ratio "
             "squared: the variance inflation, so n questions carry the information of n / design "
-            "effect independent ones.</p>"
+            "effect independent ones. A ratio below 1 means a volume's questions disagree "
+            "more than chance (answers balanced within a scan)."
+            + (f" Only {n_volumes} volumes here: the clustered interval is itself rough."
+               if n_volumes < 30 else "") + "</p>"
             + html_table(pd.DataFrame(rows)))
 
 
@@ -103,6 +106,7 @@ def offline_domain_html(domain_rows: list[dict[str, Any]]) -> str:
 
 def validity_sections(
     tables: Mapping[str, list[dict[str, Any]]], accuracy_rows: list[dict[str, Any]],
+    n_volumes: int,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """(sections, figures) for the report. ``tables`` holds the metrics' rows under length,
     length_bins, slots, slot_agreement, slot_disagreements, subsets and (optionally)
@@ -153,5 +157,5 @@ def validity_sections(
         sections["The offline judge's domain"] = offline_domain_html(tables["offline_domain"])
     if accuracy_rows and "accuracy_ci_low_items" in accuracy_rows[0]:
         sections["Intervals clustered by volume (design effect)"] = design_effect_html(
-            accuracy_rows)
+            accuracy_rows, n_volumes)
     return sections, figures
