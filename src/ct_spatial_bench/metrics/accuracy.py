@@ -162,9 +162,10 @@ def accuracy_by_category(
 
     An item with several categories counts in each. All six categories appear for every model even
     when empty (accuracy NaN), so tables and plots keep one shape. Pass ``predictions`` to count
-    error predictions as incorrect, as ``accuracy_by_model`` does. Intervals resample volumes. ``n_items`` is the number of QA
-    items in the category, like upstream's count column; ``n_failed`` counts the jury's failed
-    decisions (an item with no decision at all is neither judged nor failed here).
+    error predictions as incorrect, as ``accuracy_by_model`` does. Intervals resample volumes.
+    ``n_items`` is the number of QA items in the category, like upstream's count column;
+    ``n_failed`` counts the jury's failed decisions (an item with no decision at all is neither
+    judged nor failed here).
     """
     qa_items = list(qa_items)
     decisions = effective_decisions(decisions, predictions)

@@ -21,7 +21,8 @@ import numpy as np
 def cluster_bootstrap_means(
     values: Sequence[float], clusters: Sequence[Hashable], n_boot: int = 1000, seed: int = 0
 ) -> np.ndarray:
-    """``n_boot`` means of ``values``, each over clusters drawn with replacement (all their items)."""
+    """``n_boot`` means of ``values``, each over clusters drawn with replacement (all their
+    items)."""
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         return np.empty(0)

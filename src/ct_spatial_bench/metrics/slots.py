@@ -1,5 +1,5 @@
-"""The spatial-slot score: does the prediction name the same side / level / depth / centricity / lobe
-as the reference, a conflicting one, none, or several at once?
+"""The spatial-slot score: does the prediction name the same side / level / depth / centricity /
+lobe as the reference, a conflicting one, none, or several at once?
 
 Jury accuracy rewards answers that say enough for a judge to find the right finding; this score
 reads only the spatial claim, deterministically, with the terms of spatial/terms.py.
@@ -69,7 +69,7 @@ def axis_outcome(axis: str, reference: frozenset[str], predicted: Mapping[str, f
 
 
 def asked_slots(question: str, answer: str) -> dict[str, frozenset[str]]:
-    """``{axis: reference values}`` for the axes the reference names and the question leaves open."""
+    """``{axis: reference values}``: the axes the reference names and the question leaves open."""
     reference = extract_spatial_terms(answer)
     in_question = extract_spatial_terms(question)
     return {axis: reference[axis] for axis in SLOT_AXES
