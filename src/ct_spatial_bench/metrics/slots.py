@@ -30,6 +30,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ct_spatial_bench.judges.jury import cohen_kappa
+from ct_spatial_bench.metrics.accuracy import _category_name, volume_of
+from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
+from ct_spatial_bench.spatial.categories import CATEGORIES
 from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS, IMPLIES, extract_spatial_terms
 
 SLOT_AXES = ("side", "vertical", "depth", "centricity", "lobe")
@@ -126,10 +130,6 @@ def slot_table(
     """One row per (model, category), category ``All`` first: n_slot, the slot accuracy with its
     volume-clustered interval, and the conflict / missing / hedge rates. Categories overlap (an
     item with several counts in each)."""
-    from ct_spatial_bench.metrics.accuracy import _category_name, volume_of
-    from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
-    from ct_spatial_bench.spatial.categories import CATEGORIES
-
     qa_items = list(qa_items)
     volume = volume_of(qa_items)
     categories_of = {qa["qa_id"]: {_category_name(c) for c in qa.get("categories") or []}
@@ -153,8 +153,6 @@ def slot_jury_agreement(
 ) -> list[dict[str, Any]]:
     """Per model and over all: Cohen's kappa of slot-correct (every asked axis agrees) against the
     jury's correct, on the slot-scored items the jury decided; n, raw agreement."""
-    from ct_spatial_bench.judges.jury import cohen_kappa
-
     paired = [(r["model"], r["slot_outcome"] == "agree",
                decisions[(r["model"], r["qa_id"])] == "correct")
               for r in slot_rows

@@ -10,24 +10,24 @@ from kedro.pipeline import Pipeline, node
 
 from ct_spatial_bench.pipelines.metrics.nodes import (
     analyse_answer_length,
-    compare_slots_with_jury,
-    score_spatial_slots,
-    tabulate_slot_scores,
     compare_model_pairs,
+    compare_slots_with_jury,
     estimate_intervals,
     measure_judge_agreement,
+    score_spatial_slots,
     score_text_per_item,
     summarise_text_metrics,
+    tabulate_slot_scores,
 )
 
 from ..offline_judge.nodes import judge_offline
 from .nodes import (
     answer_from_question_alone,
-    score_upstream_subsets,
     as_table,
     compare_with_published,
     decide_upstream_jury,
     read_upstream_files,
+    score_upstream_subsets,
     tabulate_reproduction,
     tabulate_reproduction_categories,
     write_reproduction_report,
