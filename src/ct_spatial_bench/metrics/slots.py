@@ -26,6 +26,7 @@ are context and never conflict.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -189,7 +190,13 @@ def slot_jury_disagreements(
     out = []
     for (outcome, decision), rows in sorted(cells.items(), key=lambda kv: -len(kv[1])):
         examples = []
-        for row in rows[:n_examples]:
+        by_model: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_model.setdefault(row["model"], []).append(row)
+        # one example per model in turn, so a model with many rows does not fill the list
+        turns = itertools.zip_longest(*by_model.values())
+        picked = [r for turn in turns for r in turn if r is not None][:n_examples]
+        for row in picked:
             qa = qa_by_id[row["qa_id"]]
             axes = ", ".join(f"{a}: {row[f'slot_{a}']}" for a in row["axes"].split("+"))
             examples.append(f"[{row['model']}] Q: {qa['question']} | A: {qa['answer']} | "
