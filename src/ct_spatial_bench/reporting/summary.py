@@ -114,7 +114,7 @@ def summary_markdown(
     outputs = info.pop("outputs", None) or {}
     lines = ["# CT spatial VQA benchmark: summary", "", "## What was run", ""]
     lines += [f"- **{_md_cell(k)}**: {_md_cell(_join(v))}" for k, v in info.items()]
-    lines += ["", "## Leaderboard (jury accuracy, 95% bootstrap CI)", "",
+    lines += ["", "## Leaderboard (jury accuracy, 95% bootstrap CI resampling volumes)", "",
               _md_table(_leaderboard_view(leaderboard_df)), ""]
     extremes = best_and_worst_categories(category_df)
     if extremes:
