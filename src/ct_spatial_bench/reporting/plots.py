@@ -141,6 +141,9 @@ def plot_category_radar(category_rows: Iterable[dict[str, Any]]):
         label.set_horizontalalignment("left" if side > 0.1 else "right" if side < -0.1
                                       else "center")
     ax.tick_params(axis="x", pad=10)
+    if len(angles) > 1:  # radius labels between two category axes, clear of the polygons' tips
+        ax.set_rlabel_position(float(np.degrees(angles[1] / 2)))
+    ax.tick_params(axis="y", labelsize=7, labelcolor="grey")
     ax.set_ylim(0, 1)
     ax.set_title("Jury accuracy by spatial category", pad=24)
     if models:
