@@ -3,20 +3,75 @@
     kedro slurm submit --env full --models m3d,merlin --dry-run   # print the scripts
     kedro slurm submit --env full --models m3d,merlin             # write and submit them
 
-``run`` is Kedro's own, re-exported because ``python -m ct_spatial_bench`` looks for it here.
+``run`` is Kedro's own with one difference: an expected configuration error (``errors.py``) ends
+the command with its one-paragraph message and exit status 2, and a planned stop (a dry run) with
+exit 0, instead of a traceback through Kedro's internals. ``--verbose`` (or CSB_TRACEBACK=1)
+keeps the traceback.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
-from kedro.framework.cli.project import run  # noqa: F401 - python -m ct_spatial_bench uses it
+from kedro.framework.cli.project import run as kedro_run
+
+from ct_spatial_bench.errors import ConfigurationError, PlannedStop
+
+
+def _expected(error: BaseException) -> BaseException | None:
+    """The ConfigurationError or PlannedStop behind ``error`` (Kedro may wrap it), if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, (ConfigurationError, PlannedStop)):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+@contextmanager
+def short_errors(verbose: bool = False) -> Iterator[None]:
+    """Expected errors end the command with their message alone; bugs keep their traceback."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - re-raised unless it is an expected one
+        expected = _expected(error)
+        if expected is None or verbose or os.environ.get("CSB_TRACEBACK"):
+            raise
+        planned = isinstance(expected, PlannedStop)
+        click.echo(("" if planned else "Stopped: ") + " ".join(str(expected).split()),
+                   err=not planned)
+        sys.exit(0 if planned else 2)
+
+
+def _with_short_errors(command: click.Command) -> click.Command:
+    callback: Callable[..., Any] = command.callback
+
+    @functools.wraps(callback)
+    def wrapped(*args: Any, verbose: bool = False, **kwargs: Any) -> Any:
+        with short_errors(verbose):
+            return callback(*args, **kwargs)
+
+    verbose = click.Option(["--verbose"], is_flag=True,
+                           help="Show the traceback of a configuration error too.")
+    return click.Command(name=command.name, callback=wrapped, params=[*command.params, verbose],
+                         help=command.help, short_help=command.short_help)
 
 
 @click.group(name="ct_spatial_bench")
 def cli() -> None:
     """Commands of the ct-spatial-bench project."""
+
+
+run = _with_short_errors(kedro_run)  # python -m ct_spatial_bench finds it here too
+cli.add_command(run)
 
 
 @cli.group()

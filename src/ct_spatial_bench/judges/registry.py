@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.judges.base import Judge
 from ct_spatial_bench.llm.providers import PROVIDERS
 
@@ -22,7 +23,7 @@ OFFLINE_JUDGES: dict[str, str] = {
 logger = logging.getLogger(__name__)
 
 
-class MissingJudgeKeyError(RuntimeError):
+class MissingJudgeKeyError(ConfigurationError, RuntimeError):
     """A configured judge has no API key and the configuration requires every judge."""
 
 

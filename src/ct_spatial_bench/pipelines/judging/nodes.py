@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ct_spatial_bench.errors import PlannedStop
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,7 +33,7 @@ def pool_prediction_files(prediction_files: dict[str, Callable[[], list]]) -> li
     return pool_predictions(**{key: load() for key, load in prediction_files.items()})
 
 
-class DryRunStop(RuntimeError):
+class DryRunStop(PlannedStop, RuntimeError):
     """Raised after a dry run has printed its plan, so that nothing downstream runs or is paid."""
 
 
