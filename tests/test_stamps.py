@@ -22,8 +22,9 @@ def _qa(answer="left"):
 
 def _hook(catalog, split="sanity"):
     hook = ArtifactStampHook()
+    root = next(iter(catalog.values()))._filepath.parent  # tmp_path: the run root here
     hook.after_context_created(SimpleNamespace(
-        env=None, config_loader={"globals": {"run_root": "data", "split": split}}))
+        env=None, project_path=root, config_loader={"globals": {"run_root": ".", "split": split}}))
     hook.before_pipeline_run({}, None, catalog)
     return hook
 
@@ -79,3 +80,14 @@ def test_a_file_of_the_other_split_is_refused(tmp_path):
     with pytest.raises(QASetMismatchError, match="written by the full split, not sanity"):
         _hook(catalog, split="sanity").before_dataset_loaded("prediction_files", None)
     assert json.loads((tmp_path / "pred" / ".m.jsonl.stamp.json").read_text())["split"] == "full"
+
+
+def test_files_outside_the_run_root_are_neither_stamped_nor_checked(tmp_path):
+    source = tmp_path / "source"
+    catalog = DataCatalog({"qa_candidates": QADataset(filepath=str(source / "qa.jsonl"))})
+    hook = ArtifactStampHook()
+    hook.after_context_created(SimpleNamespace(
+        env=None, project_path=tmp_path, config_loader={"globals": {"run_root": "out"}}))
+    hook.before_pipeline_run({}, None, catalog)
+    _save(hook, catalog, "qa_candidates", _qa())
+    assert stamps_of(source / "qa.jsonl") == []

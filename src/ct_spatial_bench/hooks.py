@@ -114,18 +114,23 @@ class PreflightHook:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        print(preflight(self._params, pipeline, catalog, self._split).render())  # noqa: T201
+        plan = preflight(self._params, pipeline, catalog, self._split)
+        if plan.items is not None or plan.models:
+            print(plan.render())  # noqa: T201 - read before the run spends anything
 
 
 class ArtifactStampHook:
     """Stamps each saved file with its split and QA fingerprint; refuses a file stamped by another.
 
     The fingerprint is the benchmark QA's (``benchmark_qa``) as found when the run starts, or as
-    the run itself writes it. Folders (a partitioned dataset) are checked file by file.
+    the run itself writes it. Folders (a partitioned dataset) are checked file by file. Only the
+    environment's own outputs (under its run_root) are stamped and checked: source data read
+    from elsewhere (a CT-RATE download, the rehearsal tree) is not the run's to judge.
     """
 
     def __init__(self) -> None:
         self._split = "sanity"
+        self._root = Path("data").resolve()
         self._fingerprint: str | None = None
         self._catalog: Any = None
 
@@ -135,7 +140,9 @@ class ArtifactStampHook:
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        self._split = run_globals(context)["split"]
+        found = run_globals(context)
+        self._split = found["split"]
+        self._root = (Path(context.project_path) / found["run_root"]).resolve()
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -166,8 +173,12 @@ class ArtifactStampHook:
             return None
         dataset = self._catalog.get(dataset_name)
         if data is not None and isinstance(dataset, PredictionsDataset):
-            return dataset.location_of(data)
-        return _dataset_location(dataset)
+            location = dataset.location_of(data)
+        else:
+            location = _dataset_location(dataset)
+        if not location or self._root not in Path(location).resolve().parents:
+            return None
+        return location
 
 
 class ProvenanceHook:

@@ -44,7 +44,10 @@ def preprocess_volumes(
     present = {spec.name: _still_valid(existing, spec.name, fingerprints[spec.name])
                for spec, existing in zip(specs, existing_inputs, strict=True)}
     metadata = None
-    if params.get("ct_rate_metadata"):
+    if params.get("ct_rate_metadata") and not Path(params["ct_rate_metadata"]).is_file():
+        logger.info("preprocessing: no CT-RATE metadata at %s; spacing and rescale from the "
+                    "headers only", params["ct_rate_metadata"])
+    elif params.get("ct_rate_metadata"):
         from ct_spatial_bench.imaging.ct_rate import load_ct_rate_metadata
 
         metadata = load_ct_rate_metadata(params["ct_rate_metadata"])
