@@ -67,13 +67,17 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
 
     parameters_of = (params.get("preflight") or {}).get("parameters_of") or {}
     inputs = {name for name in pipeline.inputs() if name in catalog}
-    # a file the run writes under another name (the full split's blind prior is its benchmark QA)
+    # what the run writes, under any name (the full split's blind prior is its benchmark QA;
+    # the judging's prediction folder is where inference writes)
     written = {_dataset_location(catalog.get(name)) for name in pipeline.all_outputs()
                if name in catalog}
     for name in sorted(inputs - {"raw_volumes"}):
         dataset = catalog.get(name)
         location = _dataset_location(dataset)
-        if location and location not in written and not isinstance(dataset, OptionalDataset):
+        if not location or isinstance(dataset, OptionalDataset):
+            continue
+        if not any(w == location or w.startswith(location.rstrip("/") + "/")
+                   for w in written if w):  # neither the file nor a file in the folder
             checks.check_input_exists(name, location, dataset.exists(), parameters_of)
     plan = checks.RunPlan(split=split)
     qa_source = next((n for n in ("benchmark_qa", "qa_candidates") if n in inputs), None)
