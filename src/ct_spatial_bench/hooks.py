@@ -100,8 +100,24 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     plan.models = sorted(selected)
     if "params:judging" in inputs:
         keys_of = catalog.load("llm_api_keys") if "llm_api_keys" in catalog else {}
-        plan.judges = checks.judge_lines(catalog.load("params:judging"), keys_of)
+        judging = catalog.load("params:judging")
+        plan.judges = checks.judge_lines(judging, keys_of)
+        if "prediction_files" in inputs:
+            plan.models = sorted(catalog.get("prediction_files").load())
+            if judging.get("dry_run") and items is not None:
+                _price_judging_and_stop(items, catalog, judging, keys_of, plan)
     return plan
+
+
+def _price_judging_and_stop(items: list, catalog: Any, judging: dict, keys_of: Any,
+                            plan: Any) -> None:
+    """A judging dry run over predictions already on disk: print the plan and the price, then
+    stop before any node (a PlannedStop: exit 0, nothing written)."""
+    from ct_spatial_bench.pipelines.judging.nodes import judge_all, pool_prediction_files
+
+    print(plan.render())  # noqa: T201 - the stop below skips the hook's own printing
+    pooled = pool_prediction_files(catalog.get("prediction_files").load())
+    judge_all(items, pooled, judging, keys_of)  # raises DryRunStop once the plan is printed
 
 
 class PreflightHook:

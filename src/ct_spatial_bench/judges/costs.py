@@ -65,7 +65,7 @@ def format_plan(rows: Sequence[dict[str, Any]], prices: Mapping[str, Any] | None
         cost = estimated_cost(r, prices)
         lines.append(f"{r['judge']:<18}{r['judge_model']:<22}{r['items']:>8}{r['cached']:>8}"
                      f"{r['calls']:>8}{r['est_prompt_tokens']:>12}{r['est_output_tokens']:>12}"
-                     f"{'?' if cost is None else f'{cost:.2f}':>10}")
+                     f"{'?' if cost is None else f'{cost:.4f}':>10}")
     return "\n".join(lines)
 
 
