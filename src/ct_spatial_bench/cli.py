@@ -108,7 +108,7 @@ def _submit(env, models, runtime_params, out_dir, evaluate, sbatch, dry_run) -> 
 
     from ct_spatial_bench.cluster import progress
     from ct_spatial_bench.cluster import slurm as plan_slurm
-    from ct_spatial_bench.hooks import preflight, run_globals
+    from ct_spatial_bench.run_guards import preflight, run_globals
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
 
     project_dir = Path.cwd().resolve()

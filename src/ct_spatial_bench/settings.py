@@ -4,7 +4,8 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from ct_spatial_bench.hooks import ArtifactStampHook, PreflightHook, ProvenanceHook
+from ct_spatial_bench.hooks import ProvenanceHook
+from ct_spatial_bench.run_guards import ArtifactStampHook, PreflightHook
 
 # Checks inputs, volumes, checkpoints and judge keys before any node (and prints the plan);
 # stamps every artifact with its split and QA fingerprint (and refuses one of another QA set);
