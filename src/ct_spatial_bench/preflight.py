@@ -17,20 +17,23 @@ from ct_spatial_bench.errors import ConfigurationError
 MAX_LISTED = 5  # missing volumes named in the message; the count covers the rest
 
 
-def fix_hint(dataset: str, parameters_of: Mapping[str, str]) -> str:
+def fix_hint(dataset: str, parameters_of: Mapping[str, str], made_by: str | None) -> str:
     parameter = parameters_of.get(dataset)
     if parameter:
         return f"fix it with --params {parameter}=<path>"
+    if made_by:
+        return f"run the {made_by} pipeline first (kedro run --pipelines {made_by}, with --env)"
     return f"fix the catalog entry {dataset!r} of this environment"
 
 
 def check_input_exists(dataset: str, location: str, exists: bool,
-                       parameters_of: Mapping[str, str]) -> None:
-    """A dataset the run reads but never writes must be there before it starts."""
+                       parameters_of: Mapping[str, str], made_by: str | None = None) -> None:
+    """A dataset the run reads but never writes must be there before it starts; ``made_by``
+    names the pipeline that writes it, if any."""
     if not exists:
         raise ConfigurationError(
             f"{dataset}: {location} does not exist, and no stage of this run writes it; "
-            f"{fix_hint(dataset, parameters_of)}.")
+            f"{fix_hint(dataset, parameters_of, made_by)}.")
 
 
 def check_volumes(volume_keys: Iterable[str], root: str, suffix: str,

@@ -61,11 +61,15 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     def made_here(location: str) -> bool:  # the file, or a file in the folder
         return any(w == location or w.startswith(location.rstrip("/") + "/") for w in written if w)
 
+    selected = {match["model"]: catalog.load(name) or {} for name in sorted(inputs)
+                for match in [_INFERENCE_PARAMS.match(name)] if match}
+    checks.check_models(selected)  # first: a missing checkpoint is the most basic mistake
     for name in sorted(inputs - {"raw_volumes"}):
         dataset = catalog.get(name)
         location = dataset_location(dataset)
         if location and not made_here(location) and not isinstance(dataset, OptionalDataset):
-            checks.check_input_exists(name, location, dataset.exists(), parameters_of)
+            checks.check_input_exists(name, location, dataset.exists(), parameters_of,
+                                      _pipeline_writing(name))
     plan = checks.RunPlan(split=split)
     qa_source = next((n for n in ("benchmark_qa", "qa_candidates") if n in inputs), None)
     if qa_source is None and "benchmark_qa" in catalog and catalog.get("benchmark_qa").exists():
@@ -81,9 +85,6 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
             checks.check_volumes(keys, dataset_location(raw) or "",
                                  getattr(raw, "_filename_suffix", ""),
                                  parameters_of.get("raw_volumes"))
-    selected = {match["model"]: catalog.load(name) or {} for name in sorted(inputs)
-                for match in [_INFERENCE_PARAMS.match(name)] if match}
-    checks.check_models(selected)
     plan.models = sorted(selected)
     if "params:judging" in inputs:
         keys_of = catalog.load("llm_api_keys") if "llm_api_keys" in catalog else {}
@@ -95,6 +96,15 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
             if judging.get("dry_run") and items is not None:
                 _price_judging_and_stop(items, catalog, judging, keys_of, plan)
     return plan
+
+
+def _pipeline_writing(dataset: str) -> str | None:
+    """The smallest registered pipeline that writes ``dataset`` (for the hint of a missing one)."""
+    from kedro.framework.project import pipelines
+
+    writers = [(len(p.nodes), name) for name, p in pipelines.items()
+               if name != "__default__" and dataset in p.all_outputs()]
+    return min(writers)[1] if writers else None
 
 
 def _price_judging_and_stop(items: list, catalog: Any, judging: dict, keys_of: Any,
