@@ -108,8 +108,8 @@ def _submit(env, models, runtime_params, out_dir, evaluate, sbatch, dry_run) -> 
 
     from ct_spatial_bench.cluster import progress
     from ct_spatial_bench.cluster import slurm as plan_slurm
-    from ct_spatial_bench.run_guards import preflight, run_globals
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
+    from ct_spatial_bench.run_guards import preflight, run_globals
 
     project_dir = Path.cwd().resolve()
     bootstrap_project(project_dir)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro.framework.hooks import hook_impl
 
 from ct_spatial_bench import stamps
+
+if TYPE_CHECKING:
+    from ct_spatial_bench.preflight import RunPlan
 
 
 def run_globals(context: Any) -> dict[str, Any]:
@@ -26,6 +29,7 @@ def run_globals(context: Any) -> dict[str, Any]:
 
 
 def dataset_location(dataset: Any) -> str | None:
+    """Where a dataset reads and writes (a file or a folder); None for one in memory."""
     for attribute in ("_filepath", "_path", "_normalised_path"):
         value = getattr(dataset, attribute, None)
         if value:
@@ -41,7 +45,7 @@ def dataset_location(dataset: Any) -> str | None:
 _INFERENCE_PARAMS = re.compile(r"^params:(?P<model>[^.]+)\.inference$")
 
 
-def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -> Any:
+def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -> RunPlan:
     """Check what ``pipeline`` needs before any node runs; the plan, or a ConfigurationError.
 
     Inputs no stage of the run writes must exist (``preflight.parameters_of`` names the runtime
@@ -108,7 +112,7 @@ def _pipeline_writing(dataset: str) -> str | None:
 
 
 def _price_judging_and_stop(items: list, catalog: Any, judging: dict, keys_of: Any,
-                            plan: Any) -> None:
+                            plan: RunPlan) -> None:
     """A judging dry run over predictions already on disk: print the plan and the price, then
     stop before any node (a PlannedStop: exit 0, nothing written)."""
     from ct_spatial_bench.pipelines.judging.nodes import judge_all, pool_prediction_files

@@ -1,7 +1,7 @@
 """What a chain of cluster jobs has already finished, read from the outputs on disk.
 
 A resubmission after a failed job plans only the rest: the QA set when ``benchmark_qa`` holds the
-candidates' questions; preprocessing when every volume has every needed spec (made by this
+candidates' questions (else nothing counts as finished); preprocessing when every volume has every needed spec (made by this
 version of the spec); a model when its merged predictions cover the QA set, else the array tasks
 whose part file is missing; the evaluation when its report exists and nothing before it reruns.
 Inference checkpoints and the judge cache make a rerun of an unfinished job ask nothing twice.
@@ -34,8 +34,9 @@ def finished(catalog: Any, params: Mapping[str, Any], models: Mapping[str, int],
         return done, shards
     items = qa.load()
     asked = _ids(items)
-    if asked <= _ids(catalog.get("qa_candidates").load()):
-        done.add("qa")
+    if not asked <= _ids(catalog.get("qa_candidates").load()):
+        return done, shards  # another QA set: everything after it is redone
+    done.add("qa")
     prefix = (params.get("preprocessing") or {}).get("volume_path_prefix") or ""
     volumes = {volume_key(item["image_path"], prefix) for item in items}
     spec_params = (params.get("preprocessing") or {}).get("specs") or {}
