@@ -75,3 +75,14 @@ def test_a_wrong_ct_rate_root_stops_in_seconds_naming_it(tmp_path):
     assert "Traceback" not in done.stderr
     assert not list((root / "data").rglob("*predictions*"))
     assert seconds < 30, seconds
+
+
+def test_a_missing_categories_file_names_its_runtime_parameter(tmp_path):
+    from ct_spatial_bench.datasets.ct_spatialvqa_dataset import CTSpatialVQADataset
+    from ct_spatial_bench.preflight import check_companions
+
+    dataset = CTSpatialVQADataset(filepath=str(tmp_path / "spatial_qa_filtered_full_nifti.jsonl"))
+    with pytest.raises(ConfigurationError, match=r"spatial_qa_filtered_full_with_categories\.json "
+                       r"does not exist; fix it with --params ct_spatialvqa_categories=<path>"):
+        check_companions("qa_candidates", dataset.companion_files(),
+                         {"qa_candidates.categories": "ct_spatialvqa_categories"})

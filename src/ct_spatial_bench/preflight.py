@@ -36,6 +36,16 @@ def check_input_exists(dataset: str, location: str, exists: bool,
             f"{fix_hint(dataset, parameters_of, made_by)}.")
 
 
+def check_companions(dataset: str, files: Mapping[str, str],
+                     parameters_of: Mapping[str, str]) -> None:
+    """Files an input needs beside it (CT-SpatialVQA's categories file) exist."""
+    for role, path in files.items():
+        if not Path(path).is_file():
+            raise ConfigurationError(
+                f"{dataset}: its {role} file {path} does not exist; "
+                f"{fix_hint(f'{dataset}.{role}', parameters_of, None)}.")
+
+
 def check_volumes(volume_keys: Iterable[str], root: str, suffix: str,
                   parameter: str | None) -> int:
     """Every volume the QA names resolves under ``root``; returns how many there are."""

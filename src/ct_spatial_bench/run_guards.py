@@ -53,6 +53,7 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     be configured; each judge needs its key, or the fallback that applies is said.
     """
     from ct_spatial_bench import preflight as checks
+    from ct_spatial_bench.datasets.ct_spatialvqa_dataset import CTSpatialVQADataset
     from ct_spatial_bench.datasets.optional_dataset import OptionalDataset
     from ct_spatial_bench.records import volume_key
 
@@ -74,6 +75,8 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
         if location and not made_here(location) and not isinstance(dataset, OptionalDataset):
             checks.check_input_exists(name, location, dataset.exists(), parameters_of,
                                       _pipeline_writing(name))
+            if isinstance(dataset, CTSpatialVQADataset):
+                checks.check_companions(name, dataset.companion_files(), parameters_of)
     plan = checks.RunPlan(split=split)
     qa_source = next((n for n in ("benchmark_qa", "qa_candidates") if n in inputs), None)
     if qa_source is None and "benchmark_qa" in catalog and catalog.get("benchmark_qa").exists():
