@@ -91,7 +91,8 @@ def judge_lines(judging: Mapping[str, Any],
     ready, keyless = [], []
     for spec in judging.get("judges") or []:
         name, config = (spec, {}) if isinstance(spec, str) else (spec["name"], spec.get("config"))
-        label = f"{name} ({(config or {}).get('model', 'default model')})"
+        model = (config or {}).get("model")
+        label = f"{name} ({model})" if model else name
         if name in PROVIDERS and with_api_key(name, dict(config or {}), api_keys)[1]:
             keyless.append((label, with_api_key(name, dict(config or {}), api_keys)[1]))
         else:
@@ -138,8 +139,9 @@ class RunPlan:
         def known(value: int | None) -> str:
             return "?" if value is None else f"{value:,}"
 
-        lines = [f"plan ({self.split} split): {known(self.items)} QA items on "
-                 f"{known(self.volumes)} volumes; models: {', '.join(self.models) or 'none'}"]
+        asked = (f"{known(self.items)} QA items on {known(self.volumes)} volumes"
+                 if self.items is not None else "QA items made by this run")
+        lines = [f"plan ({self.split} split): {asked}; models: {', '.join(self.models) or 'none'}"]
         lines += [f"  {line}" for line in self.judges]
         if self.judges:
             lines.append(f"  judge calls at most (before the cache): {known(self.judge_calls())}")
