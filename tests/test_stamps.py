@@ -91,3 +91,25 @@ def test_files_outside_the_run_root_are_neither_stamped_nor_checked(tmp_path):
     hook.before_pipeline_run({}, None, catalog)
     _save(hook, catalog, "qa_candidates", _qa())
     assert stamps_of(source / "qa.jsonl") == []
+
+
+def test_what_a_run_makes_before_its_qa_carries_no_fingerprint(tmp_path):
+    """The sanity split writes its raw data, then its QA: a changed seed must not make the raw
+    data look like another QA set's."""
+    from kedro.pipeline import Pipeline, node
+
+    catalog = _catalog(tmp_path)
+    catalog["prior"] = JsonLinesDataset(filepath=str(tmp_path / "prior.jsonl"))
+    pipeline = Pipeline([node(lambda: None, None, "prior", name="raw"),
+                         node(lambda p: None, "prior", "benchmark_qa", name="filter"),
+                         node(lambda q: None, "benchmark_qa", "m.predictions", name="infer")])
+    _save(_hook(catalog), catalog, "benchmark_qa", _qa("left"))  # an earlier run's QA
+    hook = _hook(catalog)
+    hook.before_pipeline_run({}, pipeline, catalog)
+    _save(hook, catalog, "prior", _qa("right"))
+    _save(hook, catalog, "benchmark_qa", _qa("right"))
+    _save(hook, catalog, "m.predictions", [{"qa_id": "v1.nii.gz::0"}])
+    assert stamps_of(tmp_path / "prior.jsonl")[0][1]["qa_fingerprint"] is None
+    assert stamps_of(tmp_path / "pred" / "m.jsonl")[0][1]["qa_fingerprint"] == qa_fingerprint(
+        _qa("right"))
+    hook.before_dataset_loaded("prior", None)  # no mismatch raised

@@ -148,7 +148,8 @@ class ArtifactStampHook:
     """Stamps each saved file with its split and QA fingerprint; refuses a file stamped by another.
 
     The fingerprint is the benchmark QA's (``benchmark_qa``) as found when the run starts, or as
-    the run itself writes it. Folders (a partitioned dataset) are checked file by file. Only the
+    the run itself writes it, and only what the run makes from the QA carries it (the sanity
+    split's raw data, made before its QA, carries none). Folders (a partitioned dataset) are checked file by file. Only the
     environment's own outputs (under its run_root) are stamped and checked: source data read
     from elsewhere (a CT-RATE download, the rehearsal tree) is not the run's to judge.
     """
@@ -158,6 +159,7 @@ class ArtifactStampHook:
         self._root = Path("data").resolve()
         self._fingerprint: str | None = None
         self._catalog: Any = None
+        self._made_from_qa: set[str] | None = None  # None: everything (no pipeline known)
 
     @property
     def fingerprint(self) -> str | None:
@@ -172,6 +174,11 @@ class ArtifactStampHook:
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._catalog, self._fingerprint = catalog, None
+        self._made_from_qa = None
+        if pipeline is not None:
+            self._made_from_qa = {"benchmark_qa"}
+            if "benchmark_qa" in pipeline.datasets():
+                self._made_from_qa |= pipeline.from_inputs("benchmark_qa").all_outputs()
         if "benchmark_qa" in catalog:
             dataset = catalog.get("benchmark_qa")
             if dataset.exists():
@@ -189,7 +196,9 @@ class ArtifactStampHook:
             self._fingerprint = stamps.qa_fingerprint(data)
         location = self._location(dataset_name, data)
         if location and Path(location).is_file():
-            stamps.write_stamp(location, self._split, self._fingerprint, dataset_name)
+            from_qa = self._made_from_qa is None or dataset_name in self._made_from_qa
+            stamps.write_stamp(location, self._split, self._fingerprint if from_qa else None,
+                               dataset_name)
 
     def _location(self, dataset_name: str, data: Any = None) -> str | None:
         from ct_spatial_bench.datasets.predictions_dataset import PredictionsDataset
