@@ -17,6 +17,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from threading import Lock
+
+_UMASK_LOCK = Lock()
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it; the lock keeps threads from racing)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)\.[^.]+")
@@ -41,6 +52,9 @@ def atomic_destination(path: str | os.PathLike, suffix: str = ".tmp") -> Iterato
         raise _naming(exc, path) from exc
     try:
         yield tmp
+        # mkstemp makes 0600 files; the result gets the mode a plain open() would give it,
+        # so a cluster group can read each other's outputs under its umask.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
