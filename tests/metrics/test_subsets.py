@@ -19,7 +19,7 @@ def test_needs_image_is_what_the_prior_gets_wrong():
 def test_subset_accuracy_beside_the_full_figure():
     preds = [{"model": m, "qa_id": f"q{i}", "status": "ok"} for m in ("m", "m_blind")
              for i in range(6)]
-    preds[0]["status"] = "error"  # m's q0: an error counts incorrect
+    preds[0]["status"] = "error"  # m's q0: an error is no answer, outside every accuracy
     preds[6].update(blind=True, base_model="m")
     preds[7].update(blind=True, base_model="m")
     outcome = {"q0": "correct", "q1": "correct", "q2": "incorrect", "q3": "correct",
@@ -30,10 +30,10 @@ def test_subset_accuracy_beside_the_full_figure():
     rows = {(r["model"], r["subset"]): r for r in subset_accuracy(
         ITEMS, preds, decisions, {"needs_image": {"q0", "q1", "q3"}},
         twin_of={"m": "m_blind"}, n_boot=50)}
-    # all: q0 (error -> wrong), q1 right, q2 wrong, q3 right, q5 right; q4 undecided
-    assert (rows[("m", "all")]["n"], rows[("m", "all")]["accuracy"]) == (5, pytest.approx(0.6))
+    # all: q1 right, q2 wrong, q3 right, q5 right; q0 an error and q4 undecided, both left out
+    assert (rows[("m", "all")]["n"], rows[("m", "all")]["accuracy"]) == (4, pytest.approx(0.75))
     assert (rows[("m", "needs_image")]["n"],
-            rows[("m", "needs_image")]["accuracy"]) == (3, pytest.approx(2 / 3))
+            rows[("m", "needs_image")]["accuracy"]) == (2, pytest.approx(1.0))
     # the twin got q1 and q2 wrong: m is right on q1, wrong on q2
     assert rows[("m", "needs_image_twin")]["accuracy"] == pytest.approx(0.5)
     assert ("m_blind", "needs_image_twin") not in rows

@@ -153,7 +153,7 @@ def paired_mcnemar(
     """Every pair of models on their shared decided items: accuracies, discordant counts, p-values.
 
     An item counts for a pair when both models have a correct or incorrect decision on it (error
-    predictions count incorrect when ``predictions`` are given, as in the accuracy tables).
+    predictions are left out when ``predictions`` are given, as in the accuracy tables).
     ``a_only``: items model_a got right and model_b wrong; ``b_only`` the reverse. ``p_value`` is
     the item-level exact test; ``p_clustered`` the clustered McNemar test over ``volume`` (qa_id ->
     volume; each item its own volume without it), and ``difference_ci_low/high`` a
