@@ -104,11 +104,13 @@ def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
         judging = root / "conf" / "full" / "parameters_judging.yml"
         settings = yaml.safe_load(judging.read_text())
         for judge in settings["judging"]["judges"]:
+            # A provider's key goes only to its own host: the fake server's key is named for it.
             judge["config"].update(base_url=judges.urls[judge["name"]], backoff_base_s=0.01,
-                                   backoff_max_s=0.05, timeout_s=5)
+                                   backoff_max_s=0.05, timeout_s=5,
+                                   api_key_env="CSB_FAKE_JUDGE_KEY")
         judging.write_text(yaml.safe_dump(settings))
         env = {**os.environ, "OPENAI_API_KEY": GOOD_KEY, "GEMINI_API_KEY": GOOD_KEY,
-               "DASHSCOPE_API_KEY": GOOD_KEY}
+               "DASHSCOPE_API_KEY": GOOD_KEY, "CSB_FAKE_JUDGE_KEY": GOOD_KEY}
         params = ",".join([
             f"ct_rate_root={tree / 'ct_rate'}", f"ct_spatialvqa_qa={qa_file}",
             "openai_vlm.inference.config.model=fake-vlm",
