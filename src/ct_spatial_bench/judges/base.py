@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-CORRECT, INCORRECT, FAILED = "correct", "incorrect", "failed"
-
-
 @dataclass
 class Judgement:
     """A judge's decision on one prediction. ``failed`` means the judge could not decide."""
 
-    verdict: str  # correct | incorrect | failed
+    verdict: str  # one of records.VERDICTS: correct | incorrect | failed
     reason: str = ""
     raw: str = ""
     tokens: dict[str, int] = field(default_factory=dict)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.records import FAILED
+
 
 def plan_judging(judges: Sequence[Any], qa_items: list[dict[str, Any]],
                  predictions: list[dict[str, Any]], cache_path: str | Path | None = None,
@@ -70,7 +72,7 @@ def token_usage(verdicts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         row = totals.setdefault(key, {"judge": key[0], "judge_model": key[1],
                                       "verdicts": 0, "failed": 0})
         row["verdicts"] += 1
-        row["failed"] += v["verdict"] == "failed"
+        row["failed"] += v["verdict"] == FAILED
         for name, value in (v.get("tokens") or {}).items():
             sums[key][name] += int(value)
     return [{**row, "prompt_tokens": sums[key]["prompt"],

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, Judgement
+from ct_spatial_bench.judges.base import Judgement
 from ct_spatial_bench.judges.cache import VerdictCache
 from ct_spatial_bench.judges.llm import LLMJudge
 from ct_spatial_bench.judges.parsing import parse_batch, parse_yes_no
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, run_calls
+from ct_spatial_bench.records import FAILED
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, Judgement
+from ct_spatial_bench.judges.base import Judgement
 from ct_spatial_bench.judges.prompts import DEFAULT_PROMPT, load_prompt
+from ct_spatial_bench.records import FAILED
 
 
 class LLMJudge:

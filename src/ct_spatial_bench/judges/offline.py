@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import CORRECT, INCORRECT, Judgement
+from ..records import CORRECT, INCORRECT
+from .base import Judgement
 from .offline_features import (FEATURE_NAMES, EmbeddingCache, clean_prediction, feature_matrix)
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("offline_model.json")

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, INCORRECT, Judge
-from ct_spatial_bench.records import RecordError, index_by
+from ct_spatial_bench.judges.base import Judge
+from ct_spatial_bench.records import FAILED, INCORRECT, RecordError, index_by
 
 logger = logging.getLogger(__name__)
 
-REFRESH_CHOICES = (False, True, "failed")
+REFRESH_CHOICES = (False, True, FAILED)  # True: ask every item again; FAILED: the failed ones
 
 
 def judge_predictions(
@@ -129,7 +129,7 @@ def pending_tasks(judge: Any, joined: Sequence[tuple[dict, dict]], cache: Any,
         if task.key in to_ask or task.key in cached:
             continue
         hit = None if refresh is True else cache.get(task.key)
-        if hit is not None and not (refresh == "failed" and hit["verdict"] == FAILED):
+        if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
             cached[task.key] = hit
         else:
             to_ask[task.key] = task

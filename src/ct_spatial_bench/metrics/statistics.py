@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.judges.base import CORRECT, INCORRECT
 from ct_spatial_bench.metrics.accuracy import bootstrap_ci, effective_decisions
 from ct_spatial_bench.metrics.text import (
     PER_ITEM_METRICS,
@@ -24,6 +23,7 @@ from ct_spatial_bench.metrics.text import (
     corpus_bleu,
     is_empty_prediction,
 )
+from ct_spatial_bench.records import CORRECT, INCORRECT
 
 Key = tuple[str, str]  # (model, qa_id)
 

@@ -29,18 +29,16 @@ def summarise_text_metrics(
 
 def decide_jury(verdicts: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
     """The jury's decision per (model, qa_id) under the configured rule, as saveable rows."""
-    from ct_spatial_bench.judges.jury import jury_decisions
+    from ct_spatial_bench.judges.jury import jury_decision_rows
 
-    rule = params.get("jury_rule", "majority")
-    decisions = jury_decisions(verdicts, judges=params.get("jury_judges"), rule=rule)
-    return [
-        {"model": model, "qa_id": qa_id, "rule": rule, "decision": decision}
-        for (model, qa_id), decision in sorted(decisions.items())
-    ]
+    return jury_decision_rows(verdicts, params.get("jury_judges"),
+                              params.get("jury_rule", "majority"))
 
 
 def _as_decisions(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    return {(r["model"], r["qa_id"]): r["decision"] for r in rows}
+    from ct_spatial_bench.records import decisions_by_item
+
+    return decisions_by_item(rows, "jury_decisions")
 
 
 def score_accuracy(
