@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,51 @@ def judge_predictions(
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
                                    disable=not progress):
                 verdicts.append(_verdict(judge, item, pred))
+    return verdicts
+
+
+class DryRunStop(RuntimeError):
+    """Raised after a dry run has printed its plan, so that nothing downstream runs or is paid."""
+
+
+def judge_as_configured(
+    qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    settings: Mapping[str, Any],
+    api_keys: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """One verdict per (prediction, judge) for the judges in ``settings.judges`` (the
+    ``judging`` parameters).
+
+    Judges that need a key take it from ``api_keys``; one without is skipped with a warning unless
+    ``require_all_judges``, and with none left ``fallback_judge`` (offline) judges. The plan
+    (calls and estimated tokens per judge) is printed before anything is spent; ``dry_run``
+    stops there (``DryRunStop``). ``cache_path`` and ``refresh`` are ``judge_predictions``'.
+    """
+    from ct_spatial_bench.judges.costs import format_plan, plan_judging
+    from ct_spatial_bench.judges.registry import build_judges
+
+    defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
+    judges = build_judges(settings["judges"], api_keys,
+                          settings.get("require_all_judges", False), defaults)
+    if not judges and settings.get("fallback_judge"):  # keyless runs judge offline
+        logger.warning("judging: no configured judge has its API key; using the %r judge "
+                       "(judging.fallback_judge)", settings["fallback_judge"])
+        judges = build_judges([settings["fallback_judge"]])
+    if not judges:
+        raise RuntimeError("judging: no judge is available (every configured judge lacks an API "
+                           "key); set the keys or add the offline 'rule' judge to judging.judges")
+    cache_path, refresh = settings.get("cache_path"), settings.get("refresh", False)
+    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
+    if plan:
+        print(format_plan(plan))  # noqa: T201 - the operator reads it before money is spent
+    if settings.get("dry_run", False):
+        raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
+    verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
+                                 refresh=refresh)
+    failed = sum(v["verdict"] == FAILED for v in verdicts)
+    logger.info("judging: %d verdicts from %d judges, %d failed", len(verdicts), len(judges),
+                failed)
     return verdicts
 
 

@@ -178,7 +178,7 @@ def score_variants(
     import pandas as pd
 
     from ct_spatial_bench.judges.jury import jury_decisions
-    from ct_spatial_bench.pipelines.judging.nodes import judge_all
+    from ct_spatial_bench.judges.runner import judge_as_configured
     from ct_spatial_bench.probes.variants import as_variant_predictions, variant_accuracy
     from ct_spatial_bench.records import decisions_by_item
 
@@ -186,7 +186,7 @@ def score_variants(
         [p for rows in variant_predictions_by_model.values() for p in rows])
     if not variants:
         return pd.DataFrame()
-    verdicts = judge_all(qa_items, variants, judging_params, api_keys)
+    verdicts = judge_as_configured(qa_items, variants, judging_params, api_keys)
     decisions = jury_decisions(verdicts, judges=metrics_params.get("jury_judges"),
                                rule=metrics_params.get("jury_rule", "majority"))
     describe = {p["variant"]: {k: v for k, v in p["probe"].items() if k != "seed"}

@@ -18,6 +18,23 @@ def read_upstream_files(params: dict[str, Any]) -> tuple[list, list, list, Any]:
             pd.DataFrame(loaded["sources"]))
 
 
+def score_upstream_text(qa_items: list[dict], predictions: list[dict],
+                        params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Upstream's per-item text metrics (METEOR required, ``params.meteor``) of every model."""
+    from ct_spatial_bench.metrics.text import per_item_text_metrics
+
+    return per_item_text_metrics(qa_items, predictions, sbert=params.get("sbert", True),
+                                 meteor=params.get("meteor", "auto"))
+
+
+def judge_offline(qa_items: list[dict], predictions: list[dict]) -> list[dict[str, Any]]:
+    """The shipped offline judge's verdict on every prediction, kept apart from the jury's."""
+    from ct_spatial_bench.judges.offline import OfflineJudge
+    from ct_spatial_bench.judges.runner import judge_predictions
+
+    return judge_predictions([OfflineJudge()], qa_items, predictions)
+
+
 def tabulate_reproduction(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     text_summary_rows: list[dict], params: dict[str, Any],
@@ -30,12 +47,10 @@ def tabulate_reproduction(
 
     table = pd.DataFrame(reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
                                               n_boot=params.get("n_boot", 1000)))
-    # --- offline_kappa / offline_accuracy, the offline judge against the jury ---
-    if offline_verdicts is not None:
-        from ct_spatial_bench.pipelines.offline_judge.nodes import add_offline_agreement
+    if offline_verdicts is not None:  # the offline judge against the jury
+        from ct_spatial_bench.reproduction.summary import add_offline_agreement
 
         table = add_offline_agreement(table, verdicts, offline_verdicts)
-    # --- end ---
     return table
 
 
@@ -52,9 +67,28 @@ def tabulate_reproduction_categories(
 
 def decide_upstream_jury(verdicts: list[dict]) -> list[dict[str, Any]]:
     """Upstream's rule (mean of votes >= 0.66) as decision rows."""
-    from ct_spatial_bench.pipelines.metrics.nodes import decide_jury
+    from ct_spatial_bench.judges.jury import jury_decision_rows
 
-    return decide_jury(verdicts, {"jury_rule": "mean066"})
+    return jury_decision_rows(verdicts, rule="mean066")
+
+
+def estimate_upstream_intervals(per_item: list[dict], qa_items: list[dict],
+                                predictions: list[dict], params: dict[str, Any]) -> list[dict]:
+    """Bootstrap 95% interval of every text metric per model (corpus BLEU included)."""
+    from ct_spatial_bench.metrics.statistics import text_metric_intervals
+
+    return text_metric_intervals(per_item, qa_items, predictions,
+                                 n_boot=params.get("n_boot", 1000))
+
+
+def compare_upstream_model_pairs(decision_rows: list[dict],
+                                 predictions: list[dict]) -> list[dict[str, Any]]:
+    """Exact paired McNemar test of every pair of models under upstream's jury rule."""
+    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+    from ct_spatial_bench.records import decisions_by_item
+
+    return paired_mcnemar(decisions_by_item(decision_rows, "reproduction.jury_decisions"),
+                          predictions)
 
 
 def as_table(rows: list[dict[str, Any]]) -> Any:

@@ -8,20 +8,18 @@ data/08_reporting/reproduction/summary.csv (conf/base/catalog_reproduce.yml).
 
 from kedro.pipeline import Pipeline, node
 
-from ct_spatial_bench.pipelines.metrics.nodes import (
-    compare_model_pairs,
-    estimate_intervals,
-    measure_judge_agreement,
-    score_text_per_item,
-    summarise_text_metrics,
-)
+from ct_spatial_bench.judges.jury import judge_agreement
+from ct_spatial_bench.metrics.text import text_metrics_summary
 
-from ..offline_judge.nodes import judge_offline
 from .nodes import (
     as_table,
+    compare_upstream_model_pairs,
     compare_with_published,
     decide_upstream_jury,
+    estimate_upstream_intervals,
+    judge_offline,
     read_upstream_files,
+    score_upstream_text,
     tabulate_reproduction,
     tabulate_reproduction_categories,
     write_reproduction_report,
@@ -34,9 +32,9 @@ def create_pipeline(**kwargs) -> Pipeline:
     nodes = [
         node(read_upstream_files, "params:reproduce", [*RECORDS, "sources_table"],
              name="read_upstream_files"),
-        node(score_text_per_item, ["qa_items", "predictions", "params:reproduce"],
+        node(score_upstream_text, ["qa_items", "predictions", "params:reproduce"],
              "text_metrics_per_item", name="score_upstream_text"),
-        node(summarise_text_metrics, ["text_metrics_per_item", "qa_items", "predictions"],
+        node(text_metrics_summary, ["text_metrics_per_item", "qa_items", "predictions"],
              "text_metrics_summary", name="summarise_upstream_text"),
         # the offline judge on every model read; summary.csv gets its agreement with
         # the jury (offline_kappa, offline_accuracy). Its verdicts stay out of "verdicts".
@@ -49,12 +47,12 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["category_accuracy", "category_performance_table"],
              name="tabulate_reproduction_categories"),
         node(decide_upstream_jury, "verdicts", "jury_decisions", name="decide_upstream_jury"),
-        node(estimate_intervals,
+        node(estimate_upstream_intervals,
              ["text_metrics_per_item", "qa_items", "predictions", "params:reproduce"],
              "metric_intervals", name="estimate_upstream_intervals"),
-        node(compare_model_pairs, ["jury_decisions", "predictions"], "paired_tests",
+        node(compare_upstream_model_pairs, ["jury_decisions", "predictions"], "paired_tests",
              name="compare_upstream_model_pairs"),
-        node(measure_judge_agreement, "verdicts", "judge_agreement",
+        node(judge_agreement, "verdicts", "judge_agreement",
              name="measure_upstream_judge_agreement"),
         node(as_table, "metric_intervals", "metric_intervals_table",
              name="tabulate_upstream_intervals"),
