@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -107,6 +107,8 @@ class _Record:
 
     FIELDS: ClassVar[tuple[str, ...]]
     REQUIRED: ClassVar[tuple[str, ...]]
+    model: str
+    qa_id: str
     extra: dict[str, Any]
 
     @classmethod
@@ -130,7 +132,7 @@ class _Record:
 
     @property
     def key(self) -> ItemKey:
-        return self.model, self.qa_id  # type: ignore[attr-defined]
+        return self.model, self.qa_id
 
 
 def _fields_of(cls: type) -> tuple[str, ...]:
@@ -268,9 +270,8 @@ def index_by(records: Iterable[dict[str, Any]], key: str = "qa_id",
 
 
 def index_by_item(records: Iterable[Mapping[str, Any]], source: str = "records",
-                  value: str | Callable[[Mapping[str, Any]], Any] | None = None
-                  ) -> dict[ItemKey, Any]:
-    """``{(model, qa_id): record}`` (or the record's ``value`` field, or ``value(record)``).
+                  value: str | None = None) -> dict[ItemKey, Any]:
+    """``{(model, qa_id): record}``, or ``{(model, qa_id): record[value]}``.
 
     The one place records are keyed by item. A second record for one key is an error naming
     ``source`` (the file or dataset), the model, the qa_id and both positions: keeping either
@@ -278,14 +279,12 @@ def index_by_item(records: Iterable[Mapping[str, Any]], source: str = "records",
     """
     out: dict[ItemKey, Any] = {}
     position: dict[ItemKey, int] = {}
-    pick = (lambda r: r) if value is None else \
-        (lambda r: r[value]) if isinstance(value, str) else value
     for i, record in enumerate(records, start=1):
         key = (record["model"], record["qa_id"])
         if key in out:
             raise RecordError(f"{source}: duplicate record for model {key[0]!r}, qa_id {key[1]!r} "
                               f"(its items {position[key]} and {i})")
-        out[key], position[key] = pick(record), i
+        out[key], position[key] = (record if value is None else record[value]), i
     return out
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+# The verdict words are defined in records (one vocabulary for judges, jury and metrics); they are
+# importable from here too, where judges have always found them.
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT  # noqa: F401
 
 if TYPE_CHECKING:
     from ct_spatial_bench.judges.prompts import JudgePrompt
