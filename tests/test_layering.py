@@ -23,6 +23,7 @@ GLUE = {
     "pipeline_registry.py",  # the registry Kedro reads
     "settings.py",           # Kedro's project settings
     "hooks.py",              # Kedro hooks (provenance manifest)
+    "run_guards.py",         # Kedro hooks that stop a run before its first node (preflight)
     "cli.py",                # the project's Kedro CLI commands
     "__main__.py",           # ``python -m ct_spatial_bench``, Kedro's run command
     "datasets",              # Kedro datasets the kedro-datasets package lacks

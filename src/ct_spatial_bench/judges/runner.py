@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.errors import PlannedStop
 from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
 from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, RecordError, Verdict, index_by
 
@@ -69,7 +70,7 @@ def judge_predictions(
     return verdicts
 
 
-class DryRunStop(RuntimeError):
+class DryRunStop(PlannedStop, RuntimeError):
     """Raised after a dry run has printed its plan, so that nothing downstream runs or is paid."""
 
 
@@ -91,8 +92,11 @@ def judge_as_configured(
     from ct_spatial_bench.judges.registry import build_judges
 
     defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
+    dry_run = settings.get("dry_run", False)
+    # a dry run prices every configured judge, keys or not: nothing is sent
     judges = build_judges(settings["judges"], api_keys,
-                          settings.get("require_all_judges", False), defaults)
+                          settings.get("require_all_judges", False), defaults,
+                          placeholder_key="unused-in-a-dry-run" if dry_run else None)
     if not judges and settings.get("fallback_judge"):  # keyless runs judge offline
         logger.warning("judging: no configured judge has its API key; using the %r judge "
                        "(judging.fallback_judge)", settings["fallback_judge"])
@@ -103,8 +107,8 @@ def judge_as_configured(
     cache_path, refresh = settings.get("cache_path"), settings.get("refresh", False)
     plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
     if plan:
-        print(format_plan(plan))  # noqa: T201 - the operator reads it before money is spent
-    if settings.get("dry_run", False):
+        print(format_plan(plan, settings.get("prices")))  # noqa: T201 - read before money is spent
+    if dry_run:
         raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
     verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
                                  refresh=refresh)

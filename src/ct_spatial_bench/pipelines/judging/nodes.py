@@ -22,8 +22,8 @@ def pool_prediction_files(prediction_files: dict[str, Callable[[], list]]) -> li
     """Pool whatever prediction files exist (a standalone judging run after cluster jobs)."""
     if not prediction_files:
         raise FileNotFoundError(
-            "no predictions found under data/07_model_output/predictions: run an inference_<model> "
-            "pipeline first"
+            "no prediction files found (prediction_files, under the run root's "
+            "07_model_output/predictions): run an inference_<model> pipeline first"
         )
     return pool_predictions(**{key: load() for key, load in prediction_files.items()})
 

@@ -82,9 +82,66 @@ def estimate_intervals(
 
 
 def compare_model_pairs(
-    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]]
+    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    qa_items: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Exact paired McNemar test of every pair of models on their shared decided items."""
+    """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models on
+    their shared decided items."""
+    from ct_spatial_bench.metrics.accuracy import volume_of
     from ct_spatial_bench.metrics.statistics import paired_mcnemar
 
-    return paired_mcnemar(_as_decisions(decision_rows), predictions)
+    return paired_mcnemar(_as_decisions(decision_rows), predictions, volume=volume_of(qa_items))
+
+
+def score_spatial_slots(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per prediction, on each axis the question asks: agree, conflict, missing or hedge."""
+    from ct_spatial_bench.metrics.slots import score_slots
+
+    return score_slots(qa_items, predictions)
+
+
+def tabulate_slot_scores(
+    qa_items: list[dict[str, Any]], slot_rows: list[dict[str, Any]], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Slot accuracy (clustered interval), conflict, missing and hedge rates per model, category."""
+    from ct_spatial_bench.metrics.slots import slot_table
+
+    return slot_table(qa_items, slot_rows, n_boot=params.get("n_boot", 1000))
+
+
+def compare_slots_with_jury(
+    slot_rows: list[dict[str, Any]], decision_rows: list[dict[str, Any]],
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Kappa of slot-correct against the jury, and the commonest disagreements with examples."""
+    from ct_spatial_bench.metrics.slots import slots_against_jury
+
+    return slots_against_jury(slot_rows, _as_decisions(decision_rows), qa_items, predictions)
+
+
+def analyse_answer_length(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    decision_rows: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Words per answer, accuracy adjusted to the reference length, and accuracy by length bin."""
+    from ct_spatial_bench.metrics.length import length_analysis
+
+    return length_analysis(qa_items, predictions, _as_decisions(decision_rows))
+
+
+def score_subsets(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    decision_rows: list[dict[str, Any]], params: dict[str, Any],
+    prior_decision_rows: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Accuracy on the items that need the image and on those upstream's reviewers rejected
+    (``params.blind_prior``, ``params.human_review_file``)."""
+    from ct_spatial_bench.metrics.subsets import accuracy_on_subsets
+
+    return accuracy_on_subsets(
+        qa_items, predictions, _as_decisions(decision_rows),
+        blind_prior=params.get("blind_prior", "blind"),
+        prior_decisions=_as_decisions(prior_decision_rows) if prior_decision_rows else None,
+        human_review_file=params.get("human_review_file"), n_boot=params.get("n_boot", 1000))

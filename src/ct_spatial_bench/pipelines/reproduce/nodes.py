@@ -39,14 +39,19 @@ def tabulate_reproduction(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     text_summary_rows: list[dict], params: dict[str, Any],
     offline_verdicts: list[dict] | None = None,
+    length_rows: list[dict] | None = None, slot_rows: list[dict] | None = None,
+    subset_rows: list[dict] | None = None,
 ) -> Any:
-    """summary.csv: upstream's text-metric columns and the jury accuracy under every rule."""
+    """summary.csv: upstream's text-metric columns, the jury accuracy under every rule, and what
+    it measures (length-adjusted accuracy, slot score, accuracy on the items needing the image)."""
     import pandas as pd
 
-    from ct_spatial_bench.reproduction.summary import reproduction_summary
+    from ct_spatial_bench.reproduction.summary import reproduction_summary, validity_columns
 
-    table = pd.DataFrame(reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
-                                              n_boot=params.get("n_boot", 1000)))
+    rows = reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
+                                n_boot=params.get("n_boot", 1000))
+    table = pd.DataFrame(validity_columns(rows, length_rows or [], slot_rows or [],
+                                          subset_rows or []))
     if offline_verdicts is not None:  # the offline judge against the jury
         from ct_spatial_bench.reproduction.summary import add_offline_agreement
 
@@ -81,14 +86,76 @@ def estimate_upstream_intervals(per_item: list[dict], qa_items: list[dict],
                                  n_boot=params.get("n_boot", 1000))
 
 
-def compare_upstream_model_pairs(decision_rows: list[dict],
-                                 predictions: list[dict]) -> list[dict[str, Any]]:
-    """Exact paired McNemar test of every pair of models under upstream's jury rule."""
-    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+def _decisions(rows: list[dict]) -> dict[tuple[str, str], str]:
     from ct_spatial_bench.records import decisions_by_item
 
-    return paired_mcnemar(decisions_by_item(decision_rows, "reproduction.jury_decisions"),
-                          predictions)
+    return decisions_by_item(rows, "reproduction.jury_decisions")
+
+
+def compare_upstream_model_pairs(decision_rows: list[dict], predictions: list[dict],
+                                 qa_items: list[dict]) -> list[dict[str, Any]]:
+    """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models
+    under upstream's jury rule."""
+    from ct_spatial_bench.metrics.accuracy import volume_of
+    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+
+    return paired_mcnemar(_decisions(decision_rows), predictions, volume=volume_of(qa_items))
+
+
+def tabulate_upstream_slot_scores(qa_items: list[dict], slot_rows: list[dict],
+                                  params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slot accuracy (clustered interval), conflict, missing and hedge rates per model, category."""
+    from ct_spatial_bench.metrics.slots import slot_table
+
+    return slot_table(qa_items, slot_rows, n_boot=params.get("n_boot", 1000))
+
+
+def compare_upstream_slots_with_jury(slot_rows: list[dict], decision_rows: list[dict],
+                                     qa_items: list[dict], predictions: list[dict]) -> tuple:
+    """Kappa of slot-correct against upstream's jury, and the commonest disagreements."""
+    from ct_spatial_bench.metrics.slots import slots_against_jury
+
+    return slots_against_jury(slot_rows, _decisions(decision_rows), qa_items, predictions)
+
+
+def analyse_upstream_answer_length(qa_items: list[dict], predictions: list[dict],
+                                   decision_rows: list[dict]) -> tuple:
+    """Accuracy adjusted to the reference length, and by length bin, under upstream's jury."""
+    from ct_spatial_bench.metrics.length import length_analysis
+
+    return length_analysis(qa_items, predictions, _decisions(decision_rows))
+
+
+def answer_from_question_alone(qa_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The blind prior's answer to every question (question text only; the asked case's own
+    items left out of its prior), as predictions of the model ``blind_prior``."""
+    from ct_spatial_bench.models.base import ModelInput
+    from ct_spatial_bench.models.blind import BlindBaseline
+
+    prior = BlindBaseline()
+    prior.load({"answer_prior": qa_items})
+    answers = prior.answer([ModelInput(qa_id=qa["qa_id"], question=qa["question"])
+                            for qa in qa_items])
+    return [{"qa_id": qa["qa_id"], "model": "blind_prior", "prediction": answer, "status": "ok",
+             **prior.describe()} for qa, answer in zip(qa_items, answers)]
+
+
+def score_upstream_subsets(
+    qa_items: list[dict], predictions: list[dict], decision_rows: list[dict],
+    prior_verdicts: list[dict], params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """needs_image (the blind prior's answers that the offline judge calls incorrect: upstream
+    has no jury verdicts on them) and human_rejected (curation/gemini_human_disagreements.json
+    under ``source_dir``, or ``human_review_file``)."""
+    from ct_spatial_bench.judges.jury import jury_decisions
+    from ct_spatial_bench.metrics.subsets import accuracy_on_subsets
+    from ct_spatial_bench.reproduction.upstream_files import HUMAN_REVIEW_FILE, find_one
+
+    review = params.get("human_review_file") or find_one(params["source_dir"], HUMAN_REVIEW_FILE)
+    return accuracy_on_subsets(
+        qa_items, predictions, _decisions(decision_rows),
+        blind_prior="blind_prior", prior_decisions=jury_decisions(prior_verdicts, rule="majority"),
+        human_review_file=review, n_boot=params.get("n_boot", 1000))
 
 
 def as_table(rows: list[dict[str, Any]]) -> Any:
@@ -99,23 +166,29 @@ def as_table(rows: list[dict[str, Any]]) -> Any:
 
 
 def compare_with_published(summary_df: Any, params: dict[str, Any]) -> Any:
-    """Our summary beside upstream's published tables found under ``source_dir``."""
+    """Our summary beside upstream's published tables found under ``source_dir``.
+
+    A folder without them (a user's own predictions) gives a table with its header and no rows,
+    so the CSV reads back and the report says none were found."""
     import pandas as pd
 
-    from ct_spatial_bench.reproduction.summary import published_comparison
+    from ct_spatial_bench.reproduction.summary import COMPARISON_COLUMNS, published_comparison
 
-    return pd.DataFrame(published_comparison(summary_df.to_dict("records"),
-                                             params["source_dir"]))
+    return pd.DataFrame(published_comparison(summary_df.to_dict("records"), params["source_dir"]),
+                        columns=list(COMPARISON_COLUMNS))
 
 
 def write_reproduction_report(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     text_summary_rows: list[dict], per_item_rows: list[dict], category_rows: list[dict],
     interval_rows: list[dict], paired_rows: list[dict], comparison_df: Any,
-    params: dict[str, Any],
+    params: dict[str, Any], length_rows: list[dict], length_bin_rows: list[dict],
+    slot_rows: list[dict], slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
+    subset_rows: list[dict],
 ) -> str:
     """report.html for the reproduction: upstream's figures recomputed, with what it lacked."""
     from ct_spatial_bench.judges.jury import judge_agreement, jury_decisions
+    from ct_spatial_bench.judges.offline_training import answers_outside_domain
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
     from ct_spatial_bench.reporting.report import full_html_report
     from ct_spatial_bench.reporting.summary import html_table
@@ -123,7 +196,9 @@ def write_reproduction_report(
     decisions = jury_decisions(verdicts, rule="mean066")
     comparison = ("<p>Relative difference = (ours - published) / published. Jury figures differ "
                   "where fewer judges' files are public than upstream used.</p>"
-                  + html_table(comparison_df)) if len(comparison_df) else "<p>None found.</p>"
+                  + html_table(comparison_df)) if len(comparison_df) else (
+        "<p>No published tables (text_metrics_summary.csv, llm_jury_accuracy.json) were found "
+        "under the source folder: nothing to compare with.</p>")
     return full_html_report(
         qa_items=qa_items, predictions=predictions, verdicts=verdicts, decisions=decisions,
         accuracy_rows=accuracy_by_model(qa_items, predictions, decisions,
@@ -136,4 +211,8 @@ def write_reproduction_report(
                   "judges": sorted({v["judge"] for v in verdicts}),
                   "jury_rule": "mean066 (upstream's)"},
         extra_sections={"Reproduction against the published tables": comparison},
+        validity_tables={"length": length_rows, "length_bins": length_bin_rows,
+                         "slots": slot_rows, "slot_agreement": slot_agreement_rows,
+                         "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
+                         "offline_domain": answers_outside_domain(predictions)},
     )
