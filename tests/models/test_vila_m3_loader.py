@@ -6,11 +6,12 @@ conversation the demo builds, the slices sent, greedy decoding with the demo's s
 label prompt of the requested group reaching the bundle, and the overlay's label names.
 """
 
+import os
 import sys
 
 import numpy as np
 import pytest
-from vila_m3_standins import write_m3_checkout, write_vista3d_bundle
+from vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.base import ModelInput
@@ -57,8 +58,10 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
     image = apply_spec(ras_volume, InputSpec("ras_hu"))
     assert adapter.answer([ModelInput("q", "which side", image)]) == ["The right lung."]
     first, second = mm_utils.PROMPTS
-    assert first == ("<system><|eot_id|><user><image>This is a CT image.\nwhich side<|eot_id|>"
-                     "<assistant>")
+    # gradio_m3.py: _prompt = model_cards + "<image>" + mod_msg + prompt, with model_cards the
+    # MODEL_CARDS that the checkout's demo file assigns (use_model_cards is True)
+    assert first == ("<system><|eot_id|><user>" + MODEL_CARDS + "<image>This is a CT image.\n"
+                     "which side<|eot_id|><assistant>")
     expert = ("<user>The results are <image>. The colors in this image describe red: left lung "
               "lower lobe. Use this result to respond to this prompt:\nwhich side<|eot_id|>")
     assert second == (first[:-len("<assistant>")] + "<assistant><VISTA3D(lung tumor)><|eot_id|>"
@@ -80,3 +83,37 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
 def test_default_loader_says_which_setting_is_missing():
     with pytest.raises(ModelNotConfigured, match="m3_dir"):
         VilaM3().load({"model_path": "x", "vista3d_bundle": "y", "device": "cpu"})
+
+
+def test_model_cards_come_from_the_configured_demo_file(tmp_path):
+    """``model_cards_file`` names the demo's gradio_m3.py (or a text file) when there is no
+    ``m3_dir``; a file that assigns no MODEL_CARDS is a configuration error, not empty cards."""
+    from ct_spatial_bench.models.vila_m3_loader import read_model_cards
+
+    demo = write_m3_checkout(tmp_path / "framework", GROUPS) / "m3" / "demo" / "gradio_m3.py"
+    assert read_model_cards(demo) == MODEL_CARDS
+    (tmp_path / "cards.txt").write_text("cards\n")
+    assert read_model_cards(tmp_path / "cards.txt") == "cards\n"
+    (tmp_path / "other.py").write_text("SYS_PROMPT = None\n")
+    with pytest.raises(ModelNotConfigured, match="MODEL_CARDS"):
+        read_model_cards(tmp_path / "other.py")
+
+
+REAL_CHECKOUT = os.environ.get("VILA_M3_FRAMEWORK_DIR")  # a checkout of the framework, if any
+
+
+@pytest.mark.skipif(not REAL_CHECKOUT, reason="VILA_M3_FRAMEWORK_DIR (a checkout of "
+                    "Project-MONAI/VLM-Radiology-Agent-Framework) is not set")
+def test_model_cards_of_a_real_checkout_are_the_demos():
+    """The cards read from the authors' own demo file, its MODEL_CARDS line evaluated here by a
+    regular expression rather than the loader's parser, offer VISTA3D."""
+    import ast
+    import re
+
+    from ct_spatial_bench.models.vila_m3_loader import read_model_cards
+
+    demo = os.path.join(REAL_CHECKOUT, "m3", "demo", "gradio_m3.py")
+    line = re.search(r"^MODEL_CARDS = (.*)$", open(demo).read(), re.M).group(1)
+    cards = ast.literal_eval(line)
+    assert "<VISTA3D(args)>" in cards
+    assert read_model_cards(demo) == cards

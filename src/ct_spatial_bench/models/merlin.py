@@ -32,10 +32,11 @@ class MerlinReport(NeuralAdapter):
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
     prompt_template = "{question}###\n"
+    default_dtype = "float32"  # the package's model as loaded (the demo casts to float16)
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_merlin)(config, self)
-        self.model = parts["model"].to(self.device).eval()
+        self.model = parts["model"].to(self.device, self._dtype()).eval()
         self._modules = [self.model]
         self.template = config.get("prompt_template", self.prompt_template)
 
@@ -43,11 +44,13 @@ class MerlinReport(NeuralAdapter):
         return {**super().describe(), "prompt_template": self.template}
 
     def image_tensor(self, image: Any) -> Any:
-        """``(1, 1, 224, 224, 160)`` float32 in (x, y, z) from the preprocessed 0..1 volume."""
+        """``(1, 1, 224, 224, 160)`` in (x, y, z) from the preprocessed 0..1 volume, in the
+        model's dtype."""
         import numpy as np
         import torch
 
-        return torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None].to(self.device)
+        volume = torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None]
+        return volume.to(self.device, self._dtype())
 
     def answer(self, batch: list[ModelInput]) -> list[str]:
         import torch

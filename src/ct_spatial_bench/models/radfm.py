@@ -65,10 +65,14 @@ class RadFM(NeuralAdapter):
                                      "(chaoyi-wu/RadFM on Hugging Face); also set code_dir"}
     # what MultiLLaMAForCausalLM.generate does; it takes no settings
     generation_defaults = {"max_new_tokens": 200}
+    # Quick_demo/test.py moves the model to CUDA as loaded (float32) and the image with it
+    default_dtype = "float32"
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_radfm)(config, self)
-        self.model = parts["model"].to(self.device).eval()
+        # the model in the dtype vision_x gets: the 3D ViT's LayerNorm -> Linear patch embedding
+        # fails on a float32 model given bfloat16 pixels ("mat1 and mat2 ... same dtype")
+        self.model = parts["model"].to(self.device, self._dtype()).eval()
         self.tokenizer = parts["tokenizer"]
         self._modules = [self.model]
         if config.get("generation"):
