@@ -46,13 +46,17 @@ class HFVisionLanguageModel(NeuralAdapter):
         "question": "{question}",
         "layout": "slices",  # or "montage": one tiled image
     }
+    # AutoProcessor.from_pretrained keywords (image limits); config["processor"] overrides them
+    processor_defaults: dict[str, Any] = {}
 
     def _load(self, config: dict[str, Any]) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         common = {"revision": config.get("revision"),
                   "trust_remote_code": bool(config.get("trust_remote_code", False))}
-        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common)
+        self.processor_settings = {**self.processor_defaults, **(config.get("processor") or {})}
+        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common,
+                                                       **self.processor_settings)
         self.model = AutoModelForImageTextToText.from_pretrained(
             config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
         self._modules = [self.model]
