@@ -18,6 +18,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
 from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory, split_image_token
 
 SYSTEM_PROMPT = (  # the llama3 conversation's system prompt (llava/conversation.py), verbatim
@@ -72,6 +73,19 @@ def load_ct_chat(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
 class CTChat(NeuralAdapter):
     name = "ct_chat"
     input_spec = "ct_chat"
+    card = ModelCard(
+        title="CT-CHAT", weights="CT-CHAT (Llama 3.1 8B) + CT-CLIP clip_visual_encoder.pth",
+        source="ibrahimethemhamamci/CT-CHAT@33c9b97: llava/serve/encode_script.py, "
+               "llava/conversation.py, llava/serve/gradio_web_server.py, "
+               "llava/serve/ctchat_validation_llama.py",
+        prompt='llama3 conversation, its system prompt; user turn "<image>\\n<provided>" + '
+               'question + " <short_answer>" (get_prompt strips the text after "<image>\\n")',
+        decoding="greedy, 512 new tokens, use_cache",
+        slice_order="inferior first (CT-RATE's stored order taken as DICOM-like)",
+        trained_on_ct_rate=True,
+        deviations=("trained on CT-RATE, the source of CT-SpatialVQA's volumes and reports",
+                    "CT-SpatialVQA's own run left out <image>; here the prompt has it"),
+        status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16")
     required_config = ("model_path", "encoder_path")
     config_examples = {"model_path": "a CT-CHAT checkpoint folder (Llama 3.1 8B)",
                        "encoder_path": "CT-CLIP's clip_visual_encoder.pth"}

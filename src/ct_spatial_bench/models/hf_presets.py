@@ -8,6 +8,7 @@ budgets are our choices (no author ran these models on CT volumes); the prompt i
 
 from __future__ import annotations
 
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
 
 CT_SLICE_PIXELS = 512 * 512  # a CT slice's own size: no upscaling past it
@@ -21,6 +22,14 @@ class Qwen25VL(HFVisionLanguageModel):
     input_spec = "qwen_vl_slices"
     config_examples = {"model_path": "Qwen/Qwen2.5-VL-7B-Instruct, or a local folder"}
     processor_defaults = {"min_pixels": 28 * 28 * 4, "max_pixels": CT_SLICE_PIXELS}
+    card = ModelCard(
+        title="Qwen2.5-VL", weights="Qwen/Qwen2.5-VL-3B/7B/32B/72B-Instruct",
+        source="- (hf_vlm preset: the checkpoint's own processor and chat template)",
+        prompt="hf_vlm's: instruction stating the display convention, the slices, the question",
+        decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None,
+        deviations=("32 slices, max_pixels 512x512; the slice budget and limits are ours (no authors' CT recipe)",),
+        status="end to end offline on a tiny random Qwen2.5-VL, bfloat16")
 
 
 class Qwen3VL(HFVisionLanguageModel):
@@ -31,6 +40,14 @@ class Qwen3VL(HFVisionLanguageModel):
     input_spec = "qwen_vl_slices"
     config_examples = {"model_path": "Qwen/Qwen3-VL-8B-Instruct, or a local folder"}
     processor_defaults = {"size": {"shortest_edge": 32 * 32 * 4, "longest_edge": CT_SLICE_PIXELS}}
+    card = ModelCard(
+        title="Qwen3-VL", weights="Qwen/Qwen3-VL-2B/4B/8B/32B-Instruct",
+        source="- (hf_vlm preset: the checkpoint's own processor and chat template)",
+        prompt="hf_vlm's: instruction stating the display convention, the slices, the question",
+        decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None,
+        deviations=("32 slices, longest_edge 512x512 pixels; the slice budget and limits are ours (no authors' CT recipe)",),
+        status="registered; no offline test yet")
 
 
 class InternVL3(HFVisionLanguageModel):
@@ -41,3 +58,11 @@ class InternVL3(HFVisionLanguageModel):
     input_spec = "internvl3_slices"
     config_examples = {"model_path": "OpenGVLab/InternVL3-8B-hf, or a local folder"}
     processor_defaults = {"crop_to_patches": False}
+    card = ModelCard(
+        title="InternVL3", weights="OpenGVLab/InternVL3-1B/2B/8B/14B/38B-hf",
+        source="- (hf_vlm preset: the checkpoint's own processor and chat template)",
+        prompt="hf_vlm's: instruction stating the display convention, the slices, the question",
+        decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None,
+        deviations=("16 slices, one 448-pixel tile each; the slice budget and limits are ours (no authors' CT recipe)",),
+        status="registered; no offline test yet")

@@ -18,6 +18,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
 from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory
 
 SCENARIO = "This is a medical 3D scenario. "  # how the notebook opens a 3D prompt
@@ -55,6 +56,20 @@ def slice_images(slices: Any) -> list[Any]:
 class HuluMed(NeuralAdapter):
     name = "hulu_med"
     input_spec = "hulu_med"
+    card = ModelCard(
+        title="Hulu-Med", weights="ZJU-AI4H/Hulu-Med-7B, -14B, -32B",
+        source="ZJUI-AI4H/Hulu-Med@a0060ad: Inference.ipynb, src/hulumed/mm_utils.py, "
+               "src/hulumed/model/processor.py",
+        prompt='one video turn of 160 slices + "This is a medical 3D scenario. " + question; '
+               "merge_size 2, modals video",
+        decoding="greedy, 512 new tokens",
+        slice_order="inferior first (axis 2 of a RAS/LPS-stored file, as its loader reads it)",
+        trained_on_ct_rate=None,
+        deviations=("the notebook samples (temperature 0.6, 8192 tokens); we decode greedily",
+                    "slices reoriented to display from the header; its loader slices the "
+                    "stored array as it is"),
+        status="tested offline on stand-ins with its processor's and generate's signatures "
+               "(transformers has no Hulu-Med class), float32 and bfloat16")
     required_config = ("model_path", "code_dir")
     config_examples = {"model_path": "ZJU-AI4H/Hulu-Med-7B (original weights), or a local folder",
                        "code_dir": "a ZJUI-AI4H/Hulu-Med checkout's src folder"}

@@ -15,12 +15,29 @@ from __future__ import annotations
 from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.cards import FLIP_AUGMENTATION, ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
 
 
 class M3DLaMed(NeuralAdapter):
     name = "m3d"
     input_spec = "m3d"
+    card = ModelCard(
+        title="M3D-LaMed", weights="GoodBaiBai88/M3D-LaMed-Phi-3-4B, -Llama-2-7B",
+        source="BAAI-DCAI/M3D@63e7200: README Quickstart, Bench/eval/eval_vqa.py, "
+               "Bench/dataset/multi_dataset.py, Data/process/m3d_refseg_data_prepare.py",
+        prompt='"<im_patch>" * proj_out_num (256) + " " + question; generate(images, inputs)',
+        decoding="greedy, 256 new tokens (their VQA eval is greedy)",
+        slice_order="inferior first (training slices: Radiopaedia stacks in file order, assumed)",
+        trained_on_ct_rate=False,
+        deviations=(
+            FLIP_AUGMENTATION.format(files="Bench/dataset/multi_dataset.py"),
+            "bfloat16 on a GPU as its README Quickstart; its eval_vqa.py loads float32",
+            "intensity percentile(0.5, 99.5) of raw HU (its raw-CT path, RefSeg); its M3D-Cap "
+            "training volumes were windowed JPEG stacks min-maxed",
+        ),
+        status="tested offline: its own loading code on a tiny trust_remote_code folder "
+               "(Llama base), float32 and bfloat16")
     config_examples = {"model_path": "GoodBaiBai88/M3D-LaMed-Phi-3-4B (or -Llama-2-7B), "
                                      "or a local folder"}
     generation_defaults = {"max_new_tokens": 256}

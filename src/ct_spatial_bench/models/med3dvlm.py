@@ -10,10 +10,29 @@ question; ``model.generate(images=..., inputs=...)``, greedy in the authors' VQA
 
 from __future__ import annotations
 
+from ct_spatial_bench.models.cards import FLIP_AUGMENTATION, ModelCard
 from ct_spatial_bench.models.m3d import M3DLaMed
 
 
 class Med3DVLM(M3DLaMed):
     name = "med3dvlm"
     input_spec = "med3dvlm"
+    card = ModelCard(
+        title="Med3DVLM", weights="MagicXin/Med3DVLM-Qwen-2.5-7B",
+        source="mirthAI/Med3DVLM@cbbd633: src/demo/demo.py, src/dataset/mllm_dataset.py, "
+               "src/eval/eval_vqa.py, scripts/eval/eval_vqa.sh",
+        prompt='"<im_patch>" * proj_out_num + " " + question; generate(images, inputs)',
+        decoding="greedy, 256 new tokens",
+        slice_order="inferior first (M3D's data pipeline, assumed)",
+        trained_on_ct_rate=False,
+        deviations=(
+            FLIP_AUGMENTATION.format(files="src/dataset/mllm_dataset.py"),
+            "its own VQA eval samples (scripts/eval/eval_vqa.sh passes --do_sample, "
+            "temperature 1); we decode greedily",
+            "intensity percentile(0.5, 99.5) (M3D's raw-CT rule; it ships none of its own)",
+            "Qwen's tokenizer adds no BOS, so the image features overwrite the first question "
+            "token, as in its training",
+        ),
+        status="tested offline: its own loading code on a tiny trust_remote_code folder "
+               "(Qwen2 base), float32 and bfloat16")
     config_examples = {"model_path": "MagicXin/Med3DVLM-Qwen-2.5-7B, or a local folder"}

@@ -16,6 +16,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
 from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import resolve_factory
 
 
@@ -29,6 +30,17 @@ def load_merlin(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
 class MerlinReport(NeuralAdapter):
     name = "merlin"
     input_spec = "merlin"
+    card = ModelCard(
+        title="Merlin", weights="stanfordmimi/Merlin (fetched by merlin-vlm)",
+        source="StanfordMIMI/Merlin@2489a96: merlin/data/monai_transforms.py, "
+               "documentation/report_generation_demo.py",
+        prompt='question + "###\\n" (the report prompt with the question as instruction)',
+        decoding="greedy, repetition_penalty 1.2, 128 new tokens; answer cut at ###",
+        slice_order="inferior first (RAS, z last)",
+        trained_on_ct_rate=False,
+        deviations=("a report generator, never trained for VQA",
+                    "float32; the demo runs float16"),
+        status="tested offline on a stand-in, float32")
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
     prompt_template = "{question}###\n"

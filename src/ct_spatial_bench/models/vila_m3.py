@@ -22,6 +22,7 @@ from typing import Any
 from ct_spatial_bench.models.base import ModelInput
 from ct_spatial_bench.models.common import ModelNotConfigured, NeuralAdapter
 from ct_spatial_bench.models.components import resolve_factory
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.vila_m3_loader import load_vila_m3
 
 WINDOW = (50 - 400 / 2, 50 + 400 / 2)
@@ -90,10 +91,24 @@ def overlay(grey: Any, labels: Any) -> tuple[Any, dict[int, str]]:
 class VilaM3(NeuralAdapter):
     name = "vila_m3"
     input_spec = "ras_hu"
+    card = ModelCard(
+        title="VILA-M3 + VISTA3D", weights="MONAI/Llama3-VILA-M3-8B + MONAI vista3d bundle",
+        source="Project-MONAI/VLM-Radiology-Agent-Framework@fc8c5a7: m3/demo/gradio_m3.py, "
+               "m3/demo/experts/utils.py; NVlabs/VILA@355fda9",
+        prompt='MODEL_CARDS (read from the checkout\'s gradio_m3.py) + "<image>This is a CT '
+               'image.\\n" + question; on <VISTA3D(group)>: label2rgb overlay (alpha 0.3) and '
+               '"The results are <image>. The colors ..." + question',
+        decoding="greedy, 1024 new tokens, min_new_tokens 2, the demo's stop string",
+        slice_order="one slice: the middle axial slice, radiological display",
+        trained_on_ct_rate=None,
+        deviations=("slices passed losslessly (the demo round-trips them through JPEG)",),
+        status="default loader tested offline on stand-in llava modules and a stand-in bundle "
+               "run by MONAI's create_workflow")
     required_config = ("model_path", "vista3d_bundle")
     config_examples = {"model_path": "MONAI/Llama3-VILA-M3-8B, or a local folder",
                        "vista3d_bundle": "the unzipped vista3d bundle (vista3d_v0.5.4/vista3d)"}
     generation_defaults = {"max_new_tokens": 1024, "min_new_tokens": 2}
+    default_dtype = "float16"  # VILA's load_pretrained_model; the pixels follow model.dtype
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_vila_m3)(config, self)
