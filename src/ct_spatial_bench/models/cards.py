@@ -27,6 +27,11 @@ class ModelCard:
     deviations: tuple[str, ...] = ()
     status: str = ""
     weights: str = ""
+    # stated beside the model's laterality figures in the report too (first of its deviations)
+    laterality_caveat: str = ""
+
+    def all_deviations(self) -> tuple[str, ...]:
+        return ((self.laterality_caveat,) if self.laterality_caveat else ()) + self.deviations
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def models_table(specs_path: Path = DEFAULT_SPECS) -> str:
         spec = "- (question only)" if entry.input_spec is None else (
             f"`{entry.input_spec}`: "
             + describe_spec(InputSpec.from_params(entry.input_spec, params[entry.input_spec])))
-        deviations = "; ".join(card.deviations) or "-"
+        deviations = "; ".join(card.all_deviations()) or "-"
         cells = [f"`{name}` {card.title}", card.source, card.weights or "-", spec,
                  f"`{card.prompt}`",
                  _decoding(cls), _dtype_on_gpu(cls), card.slice_order,

@@ -30,8 +30,8 @@ class M3DLaMed(NeuralAdapter):
         decoding="greedy, 256 new tokens (their VQA eval is greedy)",
         slice_order="inferior first (training slices: Radiopaedia stacks in file order, assumed)",
         trained_on_ct_rate=False,
+        laterality_caveat=FLIP_AUGMENTATION.format(files="Bench/dataset/multi_dataset.py"),
         deviations=(
-            FLIP_AUGMENTATION.format(files="Bench/dataset/multi_dataset.py"),
             "bfloat16 on a GPU as its README Quickstart; its eval_vqa.py loads float32",
             "intensity percentile(0.5, 99.5) of raw HU (its raw-CT path, RefSeg); its M3D-Cap "
             "training volumes were windowed JPEG stacks min-maxed",

@@ -25,8 +25,8 @@ class Med3DVLM(M3DLaMed):
         decoding="greedy, 256 new tokens",
         slice_order="inferior first (M3D's data pipeline, assumed)",
         trained_on_ct_rate=False,
+        laterality_caveat=FLIP_AUGMENTATION.format(files="src/dataset/mllm_dataset.py"),
         deviations=(
-            FLIP_AUGMENTATION.format(files="src/dataset/mllm_dataset.py"),
             "its own VQA eval samples (scripts/eval/eval_vqa.sh passes --do_sample, "
             "temperature 1); we decode greedily",
             "intensity percentile(0.5, 99.5) (M3D's raw-CT rule; it ships none of its own)",
