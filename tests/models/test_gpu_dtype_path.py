@@ -1,20 +1,19 @@
 """The transformers adapters on the GPU path, run on CPU: loaded with the dtype they pick on CUDA
 (``dtype``/``torch_dtype`` as passed to ``from_pretrained``), every floating input moved to it, a
-whole ``generate`` run through (a mismatch raises, as on a GPU), and the presets' image limits.
+whole ``generate`` run through (a mismatch raises, as on a GPU). The Qwen3-VL and InternVL3
+presets run the same check in test_hf_presets.py.
 
 bfloat16 runs on CPU for every op these tiny models use (the SigLIP and Qwen vision towers'
 convolutions included), so no test falls back to float16.
 """
 
-import numpy as np
 import pytest
 import torch
-from adapter_helpers import conf_spec, floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
+from adapter_helpers import floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
 from tiny_vlm_folders import build_tiny_gemma3, build_tiny_qwen2_5_vl, without_video_processor
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.base import ModelInput
-from ct_spatial_bench.models.hf_presets import CT_SLICE_PIXELS, Qwen25VL
+from ct_spatial_bench.models.hf_presets import Qwen25VL
 from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
 from ct_spatial_bench.models.lingshu import Lingshu
 from ct_spatial_bench.models.medgemma import MedGemma
@@ -51,17 +50,3 @@ def test_runs_in_the_dtype_it_picks_on_cuda(cls, folder, folders, tiny_llava_dir
     assert pred["status"] == "ok", pred["error"]
     assert floating_dtypes(seen[0]) == {torch.bfloat16}
     assert pred["efficiency"]["dtype"] == "bfloat16"
-
-
-def test_qwen2_5_vl_preset_caps_slices_at_a_ct_slices_pixels(folders, monkeypatch):
-    without_video_processor(monkeypatch)
-    adapter, seen = loaded_with_spy(Qwen25VL, folders["qwen2_5_vl"], monkeypatch)
-    processor = adapter.processor.image_processor
-    # transformers 5 keeps Qwen's min_pixels/max_pixels as size's shortest/longest edge
-    assert (processor.size.shortest_edge, processor.size.longest_edge) == (28 * 28 * 4,
-                                                                           CT_SLICE_PIXELS)
-    # the conf spec: 32 slices of the grey wide window
-    spec = conf_spec("qwen_vl_slices")
-    assert spec.slices == 32 and spec.rgb_windows == ((-1000, 1000),) * 3
-    adapter.answer([ModelInput("q", "which side", apply_spec(tall_volume(40), spec))])
-    assert np.asarray(seen[-1]["image_grid_thw"]).shape == (32, 3)

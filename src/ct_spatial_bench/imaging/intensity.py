@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_INTENSITY = re.compile(r"\s*(minmax|window|percentile)\s*(?:\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\))?\s*")
+_INTENSITY = re.compile(
+    r"\s*(minmax|window|percentile)\s*(?:\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\))?\s*")
 
 
 def parse_intensity(text: str, spec_name: str = "") -> dict[str, Any]:
@@ -19,7 +20,8 @@ def parse_intensity(text: str, spec_name: str = "") -> dict[str, Any]:
     match = _INTENSITY.fullmatch(str(text))
     kind = match and match.group(1)
     try:
-        bounds = (float(match.group(2)), float(match.group(3))) if match and match.group(2) else None
+        bounds = ((float(match.group(2)), float(match.group(3)))
+                  if match and match.group(2) else None)
     except ValueError:
         bounds, kind = None, None
     if not kind or (kind == "minmax") != (bounds is None):

@@ -6,7 +6,8 @@ given to CTViT as ``(1, 1, 240, 480, 480)`` (slices first) and encoded with
 ``return_encoded_tokens=True``; ``llava/serve/gradio_web_server.py``: the first user turn is
 ``"<image>\\n <provided>" + question`` plus ``" <short_answer>"`` for short answers, which
 ``Conversation.get_prompt`` turns into ``"<image>\\n" + text.strip()`` (no space after the
-newline); the ``llama3`` conversation of ``llava/conversation.py`` (its system prompt, ``<|eot_id|>``);
+newline); the ``llama3`` conversation of ``llava/conversation.py`` (its system prompt,
+``<|eot_id|>``);
 ``llava/serve/ctchat_validation_llama.py``: ``model.generate(input_ids, images=features,
 image_sizes=[features.size], do_sample=False, max_new_tokens=512, use_cache=True)``.
 CT-SpatialVQA's run left out ``<image>``, so that model never saw the CT; here the prompt has it.

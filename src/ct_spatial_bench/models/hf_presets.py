@@ -28,7 +28,8 @@ class Qwen25VL(HFVisionLanguageModel):
         prompt="hf_vlm's: instruction stating the display convention, the slices, the question",
         decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
         trained_on_ct_rate=None,
-        deviations=("32 slices, max_pixels 512x512; the slice budget and limits are ours (no authors' CT recipe)",),
+        deviations=("32 slices, max_pixels 512x512: our budget and limits (no authors' CT "
+                    "recipe)",),
         status="end to end offline on a tiny random Qwen2.5-VL, bfloat16")
 
 
@@ -46,8 +47,10 @@ class Qwen3VL(HFVisionLanguageModel):
         prompt="hf_vlm's: instruction stating the display convention, the slices, the question",
         decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
         trained_on_ct_rate=None,
-        deviations=("32 slices, longest_edge 512x512 pixels; the slice budget and limits are ours (no authors' CT recipe)",),
-        status="registered; no offline test yet")
+        deviations=("32 slices, longest_edge 512x512 pixels: our budget and limits (no authors' CT "
+                    "recipe)",),
+        status="end to end offline on a tiny random Qwen3-VL (Qwen-VL chat layout), "
+               "bfloat16")
 
 
 class InternVL3(HFVisionLanguageModel):
@@ -64,5 +67,7 @@ class InternVL3(HFVisionLanguageModel):
         prompt="hf_vlm's: instruction stating the display convention, the slices, the question",
         decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
         trained_on_ct_rate=None,
-        deviations=("16 slices, one 448-pixel tile each; the slice budget and limits are ours (no authors' CT recipe)",),
-        status="registered; no offline test yet")
+        deviations=("16 slices, one 448-pixel tile each: our budget and limits (no authors' CT "
+                    "recipe)",),
+        status="end to end offline on a tiny random InternVL (Qwen2 text model), "
+               "bfloat16")
