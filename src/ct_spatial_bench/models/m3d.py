@@ -1,8 +1,9 @@
 """M3D-LaMed (Phi-3-4B and Llama-2-7B), loaded with the authors' remote code.
 
 BAAI-DCAI/M3D ``README.md`` (Quickstart) and ``Bench/eval/eval_vqa.py``: the image is a
-1x32x256x256 (C, D, H, W) volume min-max scaled to 0..1 (``Data/process/m3d_cap_data_prepare.py``
-also crops the foreground before resizing), given as ``(1, 1, 32, 256, 256)``; the prompt is
+1x32x256x256 (C, D, H, W) volume in 0..1 (for raw CT, ``Data/process/m3d_refseg_data_prepare.py``:
+percentiles 0.5..99.5 to 0..1, foreground crop, resize; the ``m3d`` spec in conf), given as
+``(1, 1, 32, 256, 256)``; the prompt is
 ``"<im_patch>" * proj_out_num`` (256), a space, then the question (``Bench/dataset/
 multi_dataset.py``); ``model.generate(images, input_ids, ...)``, greedy (``do_sample=False``) in
 the authors' VQA evaluation. The volume reaches the model in radiological display, as M3D's

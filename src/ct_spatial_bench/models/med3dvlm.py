@@ -1,11 +1,13 @@
 """Med3DVLM-Qwen-2.5-7B, loaded with the authors' remote code.
 
 mirthAI/Med3DVLM ``src/demo/demo.py``, ``src/dataset/mllm_dataset.py`` and ``src/eval/
-eval_vqa.py``: a 128x256x256 (D, H, W) volume min-max scaled to 0..1 (``src/utils/
-m3d_cap_data_prepare_128.py``: foreground crop, then resize), given as ``(1, 1, 128, 256, 256)``;
+eval_vqa.py``: a 128x256x256 (D, H, W) volume in 0..1 (``src/utils/m3d_cap_data_prepare_128.py``
+min-maxes windowed JPEG stacks; raw CT follows M3D's percentile rule, the ``med3dvlm`` spec),
+foreground crop, then resize, given as ``(1, 1, 128, 256, 256)``;
 the prompt is ``"<im_patch>" * proj_out_num`` (the model config's, 256 if absent), a space, the
-question; ``model.generate(images=..., inputs=...)``, greedy in the authors' VQA evaluation
-(their demo samples at temperature 1, which we do not). Same calling convention as M3D.
+question; ``model.generate(images=..., inputs=...)``. Their VQA evaluation and demo sample
+(``scripts/eval/eval_vqa.sh`` passes ``--do_sample``, temperature 1); we decode greedily. Same
+calling convention as M3D.
 """
 
 from __future__ import annotations
