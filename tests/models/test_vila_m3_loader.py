@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+import torch
+from adapter_helpers import PATHS, dtype_on
 from vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
@@ -44,12 +46,17 @@ def test_expert_requests_are_read_as_the_demo_reads_them():
 
 
 @pytest.mark.slow
-def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, isolated_imports):
+@pytest.mark.parametrize("path", PATHS)
+def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, isolated_imports,
+                                                         path):
     checkout = write_m3_checkout(tmp_path / "framework", GROUPS)
     adapter = VilaM3()
     adapter.load({"model_path": "/models/Llama3-VILA-M3-8B/", "device": "cpu",
                   "m3_dir": str(checkout),
                   "vista3d_bundle": str(write_vista3d_bundle(tmp_path / "vista3d"))})
+    # on a GPU VILA's load_pretrained_model gives a float16 model: the pixels must follow it
+    model_dtype = getattr(torch, dtype_on(path, VilaM3))
+    adapter._modules[0].to(model_dtype)
     builder, mm_utils = sys.modules["llava.model.builder"], sys.modules["llava.mm_utils"]
     assert builder.LOADED == [("/models/Llama3-VILA-M3-8B/", "Llama3-VILA-M3-8B", "cpu")]
     assert sys.modules["llava.utils"].DISABLED == [True]
@@ -72,6 +79,7 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
     grey, coloured = mm_utils.IMAGES[1]
     np.testing.assert_array_equal(mm_utils.IMAGES[0][0], grey)
     assert grey.shape == (10, 12, 3) and calls[1]["images"][0].shape == (2, 3, 10, 12)
+    assert calls[1]["images"][0].dtype == model_dtype
     tinted = np.argwhere(coloured[..., 0] != coloured[..., 1])
     assert len(tinted) and tinted[:, 1].max() < 6  # the block, patient's right: image's left
     settings = {k: v for k, v in calls[0].items() if k not in ("input_ids", "images")}
