@@ -53,7 +53,7 @@ def intensity_of(spec: Any) -> str:
         parts.append("minmax")
     elif spec.normalise == "percentile":
         parts.append(f"percentile({number(spec.percentiles[0])}, {number(spec.percentiles[1])})")
-    if getattr(spec, "rgb_windows", None):
+    if spec.rgb_windows:
         parts.append("rgb of windows " + ", ".join(
             f"{number(lo)}..{number(hi)}" for lo, hi in spec.rgb_windows))
     return " then ".join(parts) or "HU as stored"
