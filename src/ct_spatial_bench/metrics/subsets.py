@@ -19,7 +19,7 @@ from typing import Any
 from ct_spatial_bench.metrics.accuracy import effective_decisions, volume_of
 from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
 from ct_spatial_bench.records import CORRECT, INCORRECT
-from ct_spatial_bench.records import ItemKey as Key
+from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
 
 
 def wrong_items(decisions: Mapping[Key, str], model: str) -> set[str]:
