@@ -129,19 +129,25 @@ def write_html_report_with_probes(
     category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
     paired_rows: list[dict], params: dict[str, Any], does_it_look: Any, blind_gap: Any,
     robustness: Any, representations: Any, probe_params: dict[str, Any],
+    mask_summary: list[dict] | None = None,
 ) -> str:
-    """The report with the probes' tables, each None until its pipeline has run."""
+    """The report with the probes' tables and the mask-derived track, each None until its
+    pipeline has run."""
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
         probe_tables={"look": does_it_look, "gap": blind_gap, "robustness": robustness,
-                      "representations": representations, "flip": probe_params.get("flip") or {}})
+                      "representations": representations, "flip": probe_params.get("flip") or {},
+                      "mask_summary": mask_summary})
 
 
 def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:
     """``after_leaderboard`` (does it look?) and ``extra_sections`` (the probes' details)."""
     if tables is None:
         return {}
+    from ct_spatial_bench.reporting.mask_track import mask_track_sections
+
+    mask_track = mask_track_sections(tables.get("mask_summary"))
     from ct_spatial_bench.probes.laterality import rule_text
     from ct_spatial_bench.probes.report import probe_sections
     from ct_spatial_bench.spatial.categories import LATERALITY
@@ -151,4 +157,5 @@ def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:
     sections = probe_sections(tables["look"], tables["gap"], rule, tables["robustness"],
                               tables["representations"])
     first = next(iter(sections))
-    return {"after_leaderboard": {first: sections.pop(first)}, "extra_sections": sections}
+    return {"after_leaderboard": {first: sections.pop(first), **mask_track},
+            "extra_sections": sections}
