@@ -125,18 +125,12 @@ class VolumeMeasures:
         return gap if gap <= reach_mm else float("inf")
 
     def largest_diameter_mm(self, m: Measured) -> float:
-        """Largest edge-to-edge extent: the farthest pair of voxel centres plus the voxel's own
-        width along that direction (a one-voxel finding measures one voxel, not zero)."""
+        """The farthest pair of voxel centres plus one voxel of the finest spacing: a one-voxel
+        finding measures one voxel, and a digitised ball of diameter d (the voxels whose centres
+        lie within d/2) measures between d - (coarsest - finest spacing) and d + finest."""
         points = _hull_points(m.world)
         diff = points[:, None, :] - points[None, :, :]
-        dist = np.sqrt((diff ** 2).sum(axis=-1))
-        i, j = np.unravel_index(int(dist.argmax()), dist.shape)
-        if dist[i, j] == 0:
-            direction = np.array([1.0, 0.0, 0.0])
-        else:
-            direction = diff[i, j] / dist[i, j]
-        width = float(np.abs(direction @ self.affine[:3, :3]).sum())
-        return float(dist[i, j]) + width
+        return float(np.sqrt((diff ** 2).sum(axis=-1)).max()) + float(self.spacing.min())
 
 
 def _value_boxes(array: np.ndarray) -> dict[int, tuple[slice, ...]]:

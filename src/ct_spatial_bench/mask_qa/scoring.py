@@ -53,8 +53,10 @@ def _pole_hits(pole: str, text: str) -> tuple[bool, bool]:
 
 
 def _side_hits(pole: str, text: str) -> tuple[bool, bool]:
+    """The project's vocabulary folds "right ... left" into bilateral: both poles, a hedge."""
     terms = extract_spatial_terms(text)
-    return pole in terms.get("side", ()), pole in terms.get("not_side", ())
+    sides = terms.get("side", frozenset())
+    return pole in sides or "bilateral" in sides, pole in terms.get("not_side", ())
 
 
 def _lobe_reading(item: dict[str, Any], text: str) -> str | None:
