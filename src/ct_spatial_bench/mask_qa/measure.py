@@ -44,7 +44,10 @@ class Measured:
 class VolumeMeasures:
     """Measurements of one volume's structures; ``present`` holds those with voxels."""
 
-    def __init__(self, maps: Mapping[str, Any], table: LabelTable, where: str = "volume"):
+    def __init__(self, maps: Mapping[str, Any], table: LabelTable, where: str = "volume",
+                 midline_x: float | None = None):
+        """``midline_x``: the midline when the caller knows it (a reader with its own landmarks);
+        otherwise the centroid x of the table's midline structures."""
         images = dict(maps)
         first = next(iter(images.values()))
         self.affine = np.asarray(first.affine, float)
@@ -75,6 +78,9 @@ class VolumeMeasures:
             ijk = np.argwhere(mask[box]) + lo
             world = ijk @ self.affine[:3, :3].T + self.affine[:3, 3]
             self.present[s.key] = Measured(s, mask, world, float(len(ijk)) * self.voxel_ml, box)
+        if midline_x is not None:
+            self.midline_x = float(midline_x)
+            return
         missing = [k for k in table.midline if k not in self.present]
         if len(missing) == len(table.midline):
             raise LabelMapError(f"{where}: none of the midline structures {list(table.midline)}")

@@ -117,8 +117,9 @@ def _number(case, family, a: Measured, value: float, unit: str, measurement) -> 
 
 
 def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[str, float],
-                     skips: Skips) -> list[dict[str, Any]]:
-    """Every question about one volume whose answer clears its margin."""
+                     skips: Skips, every_lobe: bool = False) -> list[dict[str, Any]]:
+    """Every question about one volume whose answer clears its margin. Containment asks the
+    lobes that hold a finding and one that does not (``every_lobe``: all that do not)."""
     m = {**DEFAULT_MARGINS, **(margins or {})}
     cid = case["case_id"]
     present = vol.present
@@ -145,7 +146,7 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
         for k, v in shares.items():
             if k not in inside and k not in outside:
                 skips.add(cid, "containment", "margin", a.key, k, lobe_share=v)
-        if outside:  # one lobe that does not hold it, drawn from the case (not from the answer)
+        if outside and not every_lobe:  # one lobe that does not hold it, drawn from the case (not from the answer)
             outside = [sorted(outside, key=lambda k: _digest(cid, a.key, k))[0]]
         for k in inside + outside:
             meas = {"quantity": "share of the finding's voxels in the lobe",
