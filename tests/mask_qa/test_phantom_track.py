@@ -104,7 +104,8 @@ def test_containment_extent_and_size_equal_the_templates_answers(split, unbalanc
     lobe_key = {"Right upper lobe": "lung_upper_lobe_right",
                 "Right middle lobe": "lung_middle_lobe_right",
                 "Right lower lobe": "lung_lower_lobe_right",
-                "Left upper lobe": "lung_upper_lobe_left", "Left lower lobe": "lung_lower_lobe_left"}
+                "Left upper lobe": "lung_upper_lobe_left",
+                "Left lower lobe": "lung_lower_lobe_left"}
     for case_id, finding in _findings(split, "nodule").items():
         inside = [i for i in unbalanced if i["case_id"] == case_id
                   and i["family"] == "containment" and i["meta"]["subject"] == "nodule"

@@ -146,7 +146,7 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
         for k, v in shares.items():
             if k not in inside and k not in outside:
                 skips.add(cid, "containment", "margin", a.key, k, lobe_share=v)
-        if outside and not every_lobe:  # one lobe that does not hold it, drawn from the case (not from the answer)
+        if outside and not every_lobe:  # one lobe not holding it, drawn by case (not by answer)
             outside = [sorted(outside, key=lambda k: _digest(cid, a.key, k))[0]]
         for k in inside + outside:
             meas = {"quantity": "share of the finding's voxels in the lobe",
