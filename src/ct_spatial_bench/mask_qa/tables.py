@@ -6,7 +6,8 @@ midline or unpaired (an unpaired organ or a finding: its side is measured, not n
 organ, lung, lobe or finding; ``pair`` names the structure's counterpart on the other side.
 ``midline`` lists the structures whose centroid x is the patient's sagittal midline; ``carina`` the
 structure whose lowest point is the carina. Built-in tables: phantom, totalsegmentator, radgenome;
-any other value is read as the path of a user's table.
+any other value is read as the path of a user's table. A structure whose map file a volume lacks
+(TotalSegmentator's lung_nodules task where it was not run) is simply absent from that volume.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ class Structure:
     side: str
     masks: tuple[tuple[str, tuple[int, ...]], ...]
     pair: str | None = None
-    optional: bool = False
 
     @property
     def maps(self) -> set[str]:
@@ -109,4 +109,4 @@ def _structure(key: str, spec: Any, where: str) -> Structure:
     if not masks:
         raise LabelTableError(f"{here}: no masks")
     return Structure(key, str(spec.get("noun", key.replace("_", " "))), kind, side,
-                     tuple(masks), spec.get("pair"), bool(spec.get("optional", False)))
+                     tuple(masks), spec.get("pair"))

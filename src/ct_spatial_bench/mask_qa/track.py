@@ -35,7 +35,8 @@ def split_questions(volumes: list[dict[str, str]], maps: dict[str, dict[str, Cal
     skips = Skips()
     items: list[dict[str, Any]] = []
     for volume in volumes:
-        own = maps.get(volume["key"])
+        # a folder named as the volume's key, or as its file name alone (a flat folder of cases)
+        own = maps.get(volume["key"]) or maps.get(volume["key"].rsplit("/", 1)[-1])
         if not own:
             skips.add(volume["case_id"], "*", "no label map", volume["key"])
             continue
