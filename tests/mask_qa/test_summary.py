@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from ct_spatial_bench.mask_qa.summary import summarise, volume_clustered_interval
-from ct_spatial_bench.reporting.mask_track import TITLE, mask_track_sections
 
 
 def test_one_cluster_gives_no_spread_and_singletons_spread():
@@ -35,6 +34,3 @@ def test_both_right_flip_and_failures():
     assert out[("paired", "per item")]["failed"] == 1
     assert out[("paired", "both right")]["accuracy"] == 0.5  # p2 only
     assert out[("flip", "answer flips with the mirror")]["accuracy"] == 0.5  # q3 flipped
-    html = mask_track_sections(summarise(rows, n_boot=100))[TITLE]
-    assert "both right" in html and "laterality" in html
-    assert mask_track_sections(None) == {}
