@@ -47,9 +47,12 @@ def scene_label_maps(scene: Scene) -> dict[str, Any]:
     lobes = scene.lobes.astype(np.uint8)
     in_lung = (findings > 0) & (scene.lungs["Right"] | scene.lungs["Left"] | (findings == 3))
     if in_lung.any() and lobes.any():
-        nearest = ndi.distance_transform_edt(lobes == 0, sampling=scene.spacing,
+        box = ndi.find_objects(((lobes > 0) | in_lung).astype(np.uint8))[0]
+        sub = lobes[box]
+        nearest = ndi.distance_transform_edt(sub == 0, sampling=scene.spacing,
                                              return_distances=False, return_indices=True)
-        lobes[in_lung] = lobes[tuple(axis[in_lung] for axis in nearest)]
+        inside = in_lung[box]
+        sub[inside] = sub[tuple(axis[inside] for axis in nearest)]
     return {name: nib.Nifti1Image(array, scene.affine)
             for name, array in (("lobes", lobes), ("findings", findings))}
 
