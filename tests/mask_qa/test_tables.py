@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ct_spatial_bench.mask_qa.tables import LabelTableError, load_label_table, parse_label_table
+from ct_spatial_bench.mask_qa.track import folder_of
 
 # TotalSegmentator v2 class names, as its README's class list spells them (typed from it here,
 # not read from our table), and the lung_nodules task's class.
@@ -16,7 +17,7 @@ TOTALSEGMENTATOR_V2 = {
 }
 
 
-@pytest.mark.parametrize("name", ["phantom", "totalsegmentator", "radgenome"])
+@pytest.mark.parametrize("name", ["phantom", "totalsegmentator"])
 def test_built_in_tables_load_with_sides_and_lobes(name):
     table = load_label_table(name)
     lobes = table.of_kind("lobe")
@@ -27,6 +28,17 @@ def test_built_in_tables_load_with_sides_and_lobes(name):
 
 def test_totalsegmentator_table_uses_its_class_names():
     assert load_label_table("totalsegmentator").maps <= TOTALSEGMENTATOR_V2
+
+
+def test_radgenome_table_reads_its_region_folders():
+    table = load_label_table("radgenome")
+    # region names as loaders of RadGenome-ChestCT's region masks read them (one file each)
+    assert table.maps <= {"abdomen", "bone", "breast", "esophagus", "heart", "lung", "mediastinum",
+                          "pleura", "thyroid", "trachea and bronchie"}
+    assert not table.of_kind("lobe")
+    assert folder_of(table, "valid_1/valid_1_a_1") == "seg_valid_1_a_1"
+    assert folder_of(load_label_table("totalsegmentator"), "valid_1/valid_1_a_1") == \
+        "valid_1/valid_1_a_1"
 
 
 def test_a_user_table_from_a_file(tmp_path):

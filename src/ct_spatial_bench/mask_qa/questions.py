@@ -219,8 +219,8 @@ def _orderings(case, vol, a, b, m, skips) -> Iterator[dict[str, Any]]:
             skips.add(case["case_id"], family, "margin", a.key, b.key, **meas)
             continue
         yield from _pair(case, family, a, b.key, b.structure.noun, diff > 0, meas)
-    if "midline" in (a.structure.side, b.structure.side):
-        return  # a midline structure has no distance from the midline to compare
+    if {"midline", "bilateral"} & {a.structure.side, b.structure.side}:
+        return  # a structure on (or across) the midline has no distance from it to compare
     da, db = (abs(float(s.centroid[0]) - vol.midline_x) for s in (a, b))
     meas = {"quantity": "centroid distance from the midline (mm)", "subject_mm": da,
             "reference_mm": db, "difference_mm": da - db, "threshold_mm": m["order_mm"]}

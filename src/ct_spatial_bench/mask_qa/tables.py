@@ -2,10 +2,12 @@
 
 A table names structures; each structure is the union of ``masks`` (a map file and the values in it
 that belong to the structure; values default to [1], a binary mask). ``side`` is right, left,
-midline or unpaired (an unpaired organ or a finding: its side is measured, not named); ``kind`` is
+midline, bilateral (one mask over both sides) or unpaired (an unpaired organ or a finding: its
+side is measured, not named); ``kind`` is
 organ, lung, lobe or finding; ``pair`` names the structure's counterpart on the other side.
 ``midline`` lists the structures whose centroid x is the patient's sagittal midline; ``carina`` the
-structure whose lowest point is the carina. Built-in tables: phantom, totalsegmentator, radgenome;
+structure whose lowest point is the carina; ``folder`` the name of a volume's folder of maps
+(``{key}``: the volume's key, ``{name}``: its file name without suffix). Built-in tables: phantom, totalsegmentator, radgenome;
 any other value is read as the path of a user's table. A structure whose map file a volume lacks
 (TotalSegmentator's lung_nodules task where it was not run) is simply absent from that volume.
 """
@@ -19,7 +21,7 @@ from typing import Any
 import yaml
 
 BUILT_IN = ("phantom", "totalsegmentator", "radgenome")
-SIDES = ("right", "left", "midline", "unpaired")
+SIDES = ("right", "left", "midline", "bilateral", "unpaired")
 KINDS = ("organ", "lung", "lobe", "finding")
 
 
@@ -47,6 +49,7 @@ class LabelTable:
     structures: dict[str, Structure]
     midline: tuple[str, ...]
     carina: str | None
+    folder: str = "{key}"
 
     @property
     def maps(self) -> set[str]:
@@ -88,7 +91,8 @@ def parse_label_table(raw: dict[str, Any], where: str = "label table") -> LabelT
             raise LabelTableError(f"{where}: midline/carina names unknown structure {ref!r}")
     if not midline:
         raise LabelTableError(f"{where}: 'midline' must name at least one structure")
-    return LabelTable(str(raw.get("name", where)), structures, midline, carina)
+    return LabelTable(str(raw.get("name", where)), structures, midline, carina,
+                      str(raw.get("folder", "{key}")))
 
 
 def _structure(key: str, spec: Any, where: str) -> Structure:

@@ -24,6 +24,11 @@ def maps_by_volume(partitions: Mapping[str, Callable[[], Any]]) -> dict[str, dic
     return out
 
 
+def folder_of(table: LabelTable, key: str) -> str:
+    """The folder of a volume's maps: the table's pattern over its key and file name."""
+    return table.folder.format(key=key, name=key.rsplit("/", 1)[-1])
+
+
 def split_questions(volumes: list[dict[str, str]], maps: dict[str, dict[str, Callable]],
                     table: LabelTable, margins: dict[str, float], seed: int = 0,
                     balanced: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -35,8 +40,7 @@ def split_questions(volumes: list[dict[str, str]], maps: dict[str, dict[str, Cal
     skips = Skips()
     items: list[dict[str, Any]] = []
     for volume in volumes:
-        # a folder named as the volume's key, or as its file name alone (a flat folder of cases)
-        own = maps.get(volume["key"]) or maps.get(volume["key"].rsplit("/", 1)[-1])
+        own = maps.get(folder_of(table, volume["key"]))
         if not own:
             skips.add(volume["case_id"], "*", "no label map", volume["key"])
             continue
