@@ -22,7 +22,6 @@ KIDNEY_LEFT = 20
 FINDING_CODES = {
     A.NODULE: 1, A.CONSOLIDATION: 2, A.EFFUSION: 3, A.LYMPH_NODE: 4, A.EMPHYSEMA: 5,
 }
-MAP_NAMES = ("tissues", "lobes", "findings")
 
 
 def case_label_maps(case: PhantomCase) -> dict[str, nib.Nifti1Image]:

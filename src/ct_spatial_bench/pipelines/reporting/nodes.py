@@ -145,12 +145,12 @@ def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:
     """``after_leaderboard`` (does it look?) and ``extra_sections`` (the probes' details)."""
     if tables is None:
         return {}
-    from ct_spatial_bench.reporting.mask_track import mask_track_sections
-
-    mask_track = mask_track_sections(tables.get("mask_summary"))
     from ct_spatial_bench.probes.laterality import rule_text
     from ct_spatial_bench.probes.report import probe_sections
+    from ct_spatial_bench.reporting.mask_track import mask_track_sections
     from ct_spatial_bench.spatial.categories import LATERALITY
+
+    mask_track = mask_track_sections(tables.get("mask_summary"))
 
     flip = tables["flip"]
     rule = rule_text(flip.get("categories") or [LATERALITY], flip.get("exclude_lobes", True))
