@@ -2,9 +2,7 @@
 intervals, "both right" on paired questions, and the flip-consistency of the mirrored twins.
 
 Questions about one volume are not independent (one misread orientation fails them together),
-so intervals resample volumes, not items: ``volume_clustered_interval`` is a small percentile
-bootstrap over clusters, named so that the project's shared clustered bootstrap (metrics) can
-replace it.
+so intervals resample volumes, not items (``metrics.clustered``, the jury track's bootstrap).
 """
 
 from __future__ import annotations
@@ -18,28 +16,14 @@ CHANCE_CLOSED = 0.5          # a fair coin on a Yes/No question
 CHANCE_BOTH_RIGHT = 0.25     # ... on both questions of a pair
 
 
-def volume_clustered_interval(scores: list[float], clusters: list[str], n_boot: int = 1000,
-                              seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): percentile bootstrap of the mean score, resampling whole clusters."""
-    values = np.asarray(scores, float)
-    if values.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    names, index = np.unique(np.asarray(clusters), return_inverse=True)
-    sums = np.bincount(index, weights=values, minlength=len(names))
-    counts = np.bincount(index, minlength=len(names)).astype(float)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(names), size=(n_boot, len(names)))
-    means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return float(values.mean()), float(low), float(high)
-
-
 def _row(model: str, kind: str, group: str, scored: list[dict[str, Any]], n_boot: int,
          seed: int, chance: float | None) -> dict[str, Any]:
+    from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
+
     answered = [r for r in scored if r["outcome"] != "failed"]
-    mean, low, high = volume_clustered_interval(
-        [r["score"] for r in answered], [r["case_id"] for r in answered], n_boot, seed)
+    values = [r["score"] for r in answered]
+    mean = float(np.mean(values)) if values else float("nan")
+    low, high = cluster_bootstrap_ci(values, [r["case_id"] for r in answered], n_boot, seed)
     count = defaultdict(int)
     for r in scored:
         count[r["outcome"]] += 1
