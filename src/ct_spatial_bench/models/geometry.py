@@ -16,6 +16,7 @@ to the pleura, height against the carina), and answered in the templates' wordin
 
 from __future__ import annotations
 
+from ct_spatial_bench.models.cards import ModelCard
 import hashlib
 from collections import OrderedDict
 from typing import Any
@@ -185,6 +186,11 @@ class GeometryBaseline:
 
     name = "geometry"
     input_spec = "ras_hu"
+    card = ModelCard(
+        title="geometry baseline", weights="-", source="- (this project)",
+        prompt="none: answers from HU-threshold segments in patient millimetres",
+        decoding="-", slice_order="- (the whole RAS volume)", trained_on_ct_rate=False,
+        status="the ceiling on the synthetic split")
 
     def __init__(self) -> None:
         self.thresholds = dict(THRESHOLDS)
