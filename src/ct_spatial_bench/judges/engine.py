@@ -1,4 +1,4 @@
-"""The LLM judges on the shared engine (``ct_spatial_bench.llm.engine``): prompts, verdicts, cache.
+"""Cached judges (the LLM judges) on the shared engine (``ct_spatial_bench.llm.engine``).
 
 Every judge runs at once, each with its own client's concurrency limit, rate limits and progress
 bar. A batch prompt puts k items in one call. Each reply's verdicts are committed to the cache
@@ -18,15 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, Judgement
+from ct_spatial_bench.judges.base import CachedJudge, Judgement
 from ct_spatial_bench.judges.cache import VerdictCache
-from ct_spatial_bench.judges.llm import LLMJudge
 from ct_spatial_bench.judges.parsing import PARSER_VERSION, parse_batch, parse_yes_no
-from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.cache import LEASE_S, POLL_S
+from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, renewing_claims, run_calls
+from ct_spatial_bench.records import FAILED
 from ct_spatial_bench.secrets import redact_text
-
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
 
@@ -41,7 +40,7 @@ class Task:
     prediction: str
 
 
-def call_of(judge: LLMJudge, items: Sequence[Item], payload: Any = None) -> Call:
+def call_of(judge: CachedJudge, items: Sequence[Item], payload: Any = None) -> Call:
     """The engine call judging ``items`` (one, or a batch for a batch prompt)."""
     if judge.prompt.kind == "batch":
         system, user = judge.prompt.render_batch(items)
@@ -51,7 +50,7 @@ def call_of(judge: LLMJudge, items: Sequence[Item], payload: Any = None) -> Call
     return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items))
 
 
-def estimated_call_tokens(judge: LLMJudge, items: Sequence[Item]) -> tuple[int, int]:
+def estimated_call_tokens(judge: CachedJudge, items: Sequence[Item]) -> tuple[int, int]:
     """(prompt tokens, output tokens) one call on ``items`` is expected to cost."""
     call = call_of(judge, items)
     return estimate_tokens(call.system) + estimate_tokens(call.user), call.max_output
@@ -67,7 +66,7 @@ def _split_tokens(tokens: dict[str, int], n: int) -> list[dict[str, int]]:
     return shares
 
 
-def judgements_of(judge: LLMJudge, completion: Completion, n_items: int) -> list[Judgement]:
+def judgements_of(judge: CachedJudge, completion: Completion, n_items: int) -> list[Judgement]:
     """The verdicts in one reply; a refusal or empty reply is ``failed`` with its text kept."""
     if completion.text is None or completion.refusal:
         raw = completion.refusal or ""
@@ -82,7 +81,7 @@ def judgements_of(judge: LLMJudge, completion: Completion, n_items: int) -> list
     return judgements
 
 
-def reread(judge: LLMJudge, raw: str, item_index: int) -> Judgement:
+def reread(judge: CachedJudge, raw: str, item_index: int) -> Judgement:
     """A cached raw reply read again by the current parser (no call): item ``item_index`` of it."""
     if judge.prompt.kind == "batch":
         return parse_batch(raw, item_index + 1)[item_index]
@@ -99,7 +98,7 @@ def _stored(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in ("parser_version", "item_index")}
 
 
-async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache, *,
+async def run_judge(judge: CachedJudge, tasks: Sequence[Task], cache: VerdictCache, *,
                     done_before: int = 0, position: int = 0, progress: bool = True,
                     stale: frozenset[str] = frozenset(), lease_s: float = LEASE_S
                     ) -> dict[str, dict[str, Any]]:
@@ -150,8 +149,9 @@ async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache,
     return results
 
 
-async def run_judges(work: Sequence[tuple[LLMJudge, Sequence[Task], int]], cache: VerdictCache,
-                     progress: bool = True, stale: frozenset[str] = frozenset(),
+async def run_judges(work: Sequence[tuple[CachedJudge, Sequence[Task], int]],
+                     cache: VerdictCache, progress: bool = True,
+                     stale: frozenset[str] = frozenset(),
                      lease_s: float = LEASE_S) -> list[dict[str, dict[str, Any]]]:
     """Every judge at once, each with its own limits and progress bar (one per line)."""
     return list(await asyncio.gather(*(

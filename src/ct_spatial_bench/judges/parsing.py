@@ -19,7 +19,8 @@ import json
 import re
 from typing import Any
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT, Judgement
+from ct_spatial_bench.judges.base import Judgement
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 
 PARSER_VERSION = "strict-v2"
 

@@ -1,12 +1,14 @@
 """Applies judges to predictions, joined to the QA by ``qa_id``, one verdict per (item, judge).
 
-Offline judges (the rule judge) run in order, in process. LLM judges go through the async engine
-and the on-disk cache: only items the cache lacks are asked, each distinct (question, answer,
-prediction) once however many models gave that prediction, and all LLM judges at once. A cached
-reply read by an older parser is read again from its raw text, at no cost.
+How a judge is asked follows what it declares (judges/base.py). ``cached`` judges (the LLM
+judges) go through the async engine and the on-disk cache: only items the cache lacks are asked,
+each distinct (question, answer, prediction) once however many models gave that prediction, and
+all of them at once. ``batched`` judges (the offline judge) get large chunks; the others (the rule
+judge) run item by item, in process.
 
-Not everything is sent to a judge. A prediction whose model call failed (status ``error``) is not
-an answer: its verdict is ``failed`` ("prediction error: ..."), and metrics count it as an error,
+A cached reply read by an older parser is read again from its raw text, at no cost. Not
+everything is sent to a judge. A prediction whose model call failed (status ``error``) is not an
+answer: its verdict is ``failed`` ("prediction error: ..."), and metrics count it as an error,
 outside accuracy. An empty prediction (status ok) is the model answering nothing: it is
 ``incorrect`` without a paid call (no judge could call silence correct, and leaving it out of the
 denominator would reward a model for not answering).
@@ -17,17 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, INCORRECT, Judge
-from ct_spatial_bench.records import RecordError, index_by
+from ct_spatial_bench.errors import PlannedStop
+from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
+from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, RecordError, Verdict, index_by
 from ct_spatial_bench.secrets import error_text, redact_text
 
 logger = logging.getLogger(__name__)
 
-REFRESH_CHOICES = (False, True, "failed")
+REFRESH_CHOICES = (False, True, FAILED)  # True: ask every item again; FAILED: the failed ones
 
 
 def judge_predictions(
@@ -46,7 +49,7 @@ def judge_predictions(
     answer, and a paid judge call would be wasted); an empty one is ``incorrect`` without asking;
     a judge that raises or never replies gives ``failed`` for that item, never ``incorrect``. A
     prediction whose qa_id is not in the benchmark is an error naming it. ``cache_path`` (None: in
-    memory) keeps LLM verdicts across runs; ``refresh`` True asks every item again, "failed" asks
+    memory) keeps cached judges' verdicts across runs; ``refresh`` True asks every item again, "failed" asks
     again only the cached ``failed`` ones. ``lease_s``: how long a claim on an item outlives a
     killed run (``llm.cache.LEASE_S`` by default). ``stop_if_a_judge_never_replied``: raise
     ``JudgeFailedError`` when an LLM judge got no reply to any call it made (the judging node
@@ -54,11 +57,9 @@ def judge_predictions(
     """
     from tqdm.auto import tqdm
 
-    from ct_spatial_bench.judges.llm import LLMJudge
-
     if refresh not in REFRESH_CHOICES:
         raise ValueError(f"refresh must be one of {REFRESH_CHOICES}, got {refresh!r}")
-    qa_by_id = index_by(qa_items)
+    qa_by_id = index_by(qa_items, source="benchmark QA")
     joined = []
     for pred in predictions:
         item = qa_by_id.get(pred["qa_id"])
@@ -66,16 +67,16 @@ def judge_predictions(
             raise RecordError(f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}")
         joined.append((item, pred))
 
-    llm_judges = [j for j in judges if isinstance(j, LLMJudge)]
-    llm_results = _run_llm_judges(llm_judges, joined, cache_path, refresh, progress, lease_s,
-                                  stop_if_a_judge_never_replied)
+    cached_results = _run_cached_judges([j for j in judges if j.cached], joined, cache_path,
+                                        refresh, progress, lease_s,
+                                        stop_if_a_judge_never_replied)
     verdicts = []
     for judge in judges:
-        if isinstance(judge, LLMJudge):
-            results = llm_results[judge.name]
+        if judge.cached:
+            results = cached_results[judge.name]
             for item, pred in joined:
-                verdicts.append(_llm_verdict(judge, item, pred, results))
-        elif hasattr(judge, "judge_batch"):  # offline judges that vectorise
+                verdicts.append(_cached_verdict(judge, item, pred, results))
+        elif judge.batched:
             verdicts.extend(_batch_verdicts(judge, joined, progress))
         else:
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
@@ -84,13 +85,61 @@ def judge_predictions(
     return verdicts
 
 
+class DryRunStop(PlannedStop, RuntimeError):
+    """Raised after a dry run has printed its plan, so that nothing downstream runs or is paid."""
+
+
+def judge_as_configured(
+    qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    settings: Mapping[str, Any],
+    api_keys: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """One verdict per (prediction, judge) for the judges in ``settings.judges`` (the
+    ``judging`` parameters).
+
+    Judges that need a key take it from ``api_keys``; one without is skipped with a warning unless
+    ``require_all_judges``, and with none left ``fallback_judge`` (offline) judges. The plan
+    (calls and estimated tokens per judge) is printed before anything is spent; ``dry_run``
+    stops there (``DryRunStop``). ``cache_path`` and ``refresh`` are ``judge_predictions``'.
+    """
+    from ct_spatial_bench.judges.costs import format_plan, plan_judging
+    from ct_spatial_bench.judges.registry import build_judges
+
+    defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
+    dry_run = settings.get("dry_run", False)
+    # a dry run prices every configured judge, keys or not: nothing is sent
+    judges = build_judges(settings["judges"], api_keys,
+                          settings.get("require_all_judges", False), defaults,
+                          placeholder_key="unused-in-a-dry-run" if dry_run else None)
+    if not judges and settings.get("fallback_judge"):  # keyless runs judge offline
+        logger.warning("judging: no configured judge has its API key; using the %r judge "
+                       "(judging.fallback_judge)", settings["fallback_judge"])
+        judges = build_judges([settings["fallback_judge"]])
+    if not judges:
+        raise RuntimeError("judging: no judge is available (every configured judge lacks an API "
+                           "key); set the keys or add the offline 'rule' judge to judging.judges")
+    cache_path, refresh = settings.get("cache_path"), settings.get("refresh", False)
+    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
+    if plan:
+        print(format_plan(plan, settings.get("prices")))  # noqa: T201 - read before money is spent
+    if dry_run:
+        raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
+    verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
+                                 refresh=refresh, stop_if_a_judge_never_replied=True)
+    failed = sum(v["verdict"] == FAILED for v in verdicts)
+    logger.info("judging: %d verdicts from %d judges, %d failed", len(verdicts), len(judges),
+                failed)
+    return verdicts
+
+
 BATCH_SIZE = 4096
 
 
-def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
+def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
                     progress: bool) -> list[dict[str, Any]]:
-    """Verdicts of a judge with ``judge_batch(items)``, in chunks; a chunk that raises is
-    ``failed`` item by item, never ``incorrect``."""
+    """Verdicts of a ``batched`` judge, in chunks; a chunk that raises is ``failed`` item by
+    item, never ``incorrect``."""
     from tqdm.auto import tqdm
 
     out = []
@@ -98,7 +147,7 @@ def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
               disable=not progress) as bar:
         for start in range(0, len(joined), BATCH_SIZE):
             chunk = joined[start:start + BATCH_SIZE]
-            todo = [(item, pred) for item, pred in chunk if pred.get("status") != "error"]
+            todo = [(item, pred) for item, pred in chunk if pred.get("status") != ERROR]
             started, error = time.perf_counter(), ""
             try:
                 outcomes = judge.judge_batch([(item["question"], item["answer"],
@@ -110,19 +159,17 @@ def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
             each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
             by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
             for _, pred in chunk:
-                if pred.get("status") == "error":
+                if pred.get("status") == ERROR:
                     out.append(_errored(judge, pred))
                     continue
-                o = by_id[id(pred)]
-                out.append({**_base(judge, pred), "verdict": o.verdict if o else FAILED,
-                            "reason": o.reason if o else error, "raw": o.raw if o else "",
-                            "tokens": o.tokens if o else {}, "latency_s": each})
+                outcome = by_id[id(pred)] or Judgement(verdict=FAILED, reason=error)
+                out.append(_verdict_record(judge, pred, outcome, each))
             bar.update(len(chunk))
     return out
 
 
-def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:
-    """The engine task (with its cache key) for one prediction of one LLM judge."""
+def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
+    """The engine task (with its cache key) for one prediction of one cached judge."""
     from ct_spatial_bench.judges.cache import cache_key
     from ct_spatial_bench.judges.engine import Task
 
@@ -134,10 +181,10 @@ def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:
 
 def is_sent(pred: dict[str, Any]) -> bool:
     """Whether a prediction goes to a judge: an answer (status ok) that says something."""
-    return pred.get("status") != "error" and bool((pred.get("prediction") or "").strip())
+    return pred.get("status") != ERROR and bool((pred.get("prediction") or "").strip())
 
 
-def pending_tasks(judge: Any, joined: Sequence[tuple[dict, dict]], cache: Any,
+def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
                   refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     """(tasks to ask, verdicts already cached) for one judge; each distinct task once.
 
@@ -165,7 +212,7 @@ def pending_tasks(judge: Any, joined: Sequence[tuple[dict, dict]], cache: Any,
             cache.put(task.key, judge.provider, judge.model, judge.prompt_version,
                       **{k: hit[k] for k in ("verdict", "reason", "raw", "tokens", "latency_s",
                                              "parser_version", "item_index")})
-        if hit is not None and not (refresh == "failed" and hit["verdict"] == FAILED):
+        if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
             cached[task.key] = {k: v for k, v in hit.items()
                                 if k not in ("parser_version", "item_index")}
         else:
@@ -177,10 +224,10 @@ class JudgeFailedError(RuntimeError):
     """A judge failed every call it made: an infrastructure failure, not a set of verdicts."""
 
 
-def _run_llm_judges(judges: Sequence[Any], joined: Sequence[tuple[dict, dict]],
-                    cache_path: str | Path | None, refresh: bool | str, progress: bool,
-                    lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False
-                    ) -> dict[str, dict[str, dict[str, Any]]]:
+def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dict, dict]],
+                       cache_path: str | Path | None, refresh: bool | str, progress: bool,
+                       lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
     if not judges:
         return {}
     from ct_spatial_bench.judges.cache import VerdictCache
@@ -221,37 +268,39 @@ def _stop_if_every_call_failed(judge: Any, tasks: Sequence[Any],
                                f"calls it made; first reason: {reason}")
 
 
-def _base(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
-    return {"qa_id": pred["qa_id"], "model": pred["model"], "judge": judge.name,
-            "judge_model": judge.model, "prompt_version": judge.prompt_version}
+def _verdict_record(judge: Judge, pred: dict[str, Any], outcome: Judgement,
+                    latency_s: float) -> dict[str, Any]:
+    return Verdict(pred["qa_id"], pred["model"], judge.name, judge.model, outcome.verdict,
+                   outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
+                   latency_s).to_dict()
 
 
-def _errored(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
+def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
     """The verdict row of a prediction no judge was asked about (see the module's note)."""
-    if pred.get("status") == "error":
-        verdict, reason = FAILED, redact_text(f"prediction error: {pred.get('error')}")
+    if pred.get("status") == ERROR:
+        outcome = Judgement(verdict=FAILED,
+                            reason=redact_text(f"prediction error: {pred.get('error')}"))
     else:
-        verdict, reason = INCORRECT, "empty prediction: not sent to the judge"
-    return {**_base(judge, pred), "verdict": verdict, "reason": reason, "raw": "", "tokens": {},
-            "latency_s": 0.0}
+        outcome = Judgement(verdict=INCORRECT, reason="empty prediction: not sent to the judge")
+    return _verdict_record(judge, pred, outcome, 0.0)
 
 
-def _llm_verdict(judge: Any, item: dict[str, Any], pred: dict[str, Any],
-                 results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _cached_verdict(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any],
+                    results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if not is_sent(pred):
         return _errored(judge, pred)
-    return {**_base(judge, pred), **results[task_of(judge, item, pred).key]}
+    result = results[task_of(judge, item, pred).key]
+    outcome = Judgement(result["verdict"], result["reason"], result["raw"], result["tokens"])
+    return _verdict_record(judge, pred, outcome, result["latency_s"])
 
 
 def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
-    if pred.get("status") == "error":
+    if pred.get("status") == ERROR:
         return _errored(judge, pred)
     started = time.perf_counter()
     try:
         outcome = judge.judge(item["question"], item["answer"], pred["prediction"])
-        verdict, reason, raw, tokens = outcome.verdict, outcome.reason, outcome.raw, outcome.tokens
     except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
         logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
-        verdict, reason, raw, tokens = FAILED, error_text(exc), "", {}
-    return {**_base(judge, pred), "verdict": verdict, "reason": reason, "raw": raw,
-            "tokens": tokens, "latency_s": round(time.perf_counter() - started, 6)}
+        outcome = Judgement(verdict=FAILED, reason=error_text(exc))
+    return _verdict_record(judge, pred, outcome, round(time.perf_counter() - started, 6))

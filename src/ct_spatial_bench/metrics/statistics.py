@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.judges.base import CORRECT, INCORRECT
 from ct_spatial_bench.metrics.accuracy import (
     effective_decisions,
     interval_pair,
@@ -31,6 +30,7 @@ from ct_spatial_bench.metrics.text import (
     corpus_bleu,
     is_empty_prediction,
 )
+from ct_spatial_bench.records import CORRECT, INCORRECT
 
 Key = tuple[str, str]  # (model, qa_id)
 

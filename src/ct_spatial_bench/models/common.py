@@ -114,6 +114,8 @@ class NeuralAdapter:
     required_config: tuple[str, ...] = ("model_path",)
     config_examples: dict[str, str] = {}
     generation_defaults: dict[str, Any] = {"max_new_tokens": 256}
+    # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU
+    default_dtype: str | None = None
 
     def __init__(self) -> None:
         self.last_prompts: list[str] = []
@@ -144,7 +146,7 @@ class NeuralAdapter:
         return efficiency_of(self._modules, self.device)
 
     def _dtype(self) -> Any:
-        return torch_dtype(self._config.get("dtype"), self.device)
+        return torch_dtype(self._config.get("dtype") or self.default_dtype, self.device)
 
     def _dtype_keyword(self) -> dict[str, Any]:
         return dtype_keyword(self._dtype())
