@@ -55,10 +55,11 @@ def test_declared_capabilities():
 def test_an_unbatched_judge_is_asked_item_by_item_even_with_judge_batch():
     judge = Exact()
     verdicts = judge_predictions([judge], QA, PREDS, progress=False)
-    # The errored prediction is never shown to the judge: incorrect with its error as the reason.
+    # The errored prediction is never shown to the judge: no answer, so failed with its error as
+    # the reason (metrics count it as an error, outside accuracy).
     assert judge.calls == ["judge", "judge"]
     assert verdict_words(verdicts) == [("exact", "q0", "correct"), ("exact", "q1", "incorrect"),
-                                       ("exact", "q2", "incorrect")]
+                                       ("exact", "q2", "failed")]
     assert verdicts[2]["reason"] == "prediction error: OOM"
 
 
@@ -66,12 +67,12 @@ def test_a_batched_judge_gets_one_chunk_and_the_same_verdicts():
     judge = BatchedExact()
     verdicts = judge_predictions([judge], QA, PREDS, progress=False)
     assert judge.calls == ["judge_batch(2)"]
-    assert [v["verdict"] for v in verdicts] == ["correct", "incorrect", "incorrect"]
+    assert [v["verdict"] for v in verdicts] == ["correct", "incorrect", "failed"]
 
 
 def test_a_batch_that_raises_is_failed_item_by_item_never_incorrect():
     verdicts = judge_predictions([BrokenBatch()], QA, PREDS, progress=False)
-    assert [v["verdict"] for v in verdicts] == ["failed", "failed", "incorrect"]
+    assert [v["verdict"] for v in verdicts] == ["failed", "failed", "failed"]
     assert verdicts[0]["reason"] == "RuntimeError: out of memory"
 
 
