@@ -23,6 +23,7 @@ from ct_spatial_bench.metrics.text import (
     clean_text,
     corpus_bleu,
     is_empty_prediction,
+    scored_metrics,
 )
 
 Key = tuple[str, str]  # (model, qa_id)
@@ -80,7 +81,8 @@ def text_metric_intervals(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """``metric_intervals`` plus a ``bleu`` row per model (corpus BLEU over its non-empty pairs)."""
-    rows = metric_intervals(per_item_rows, n_boot=n_boot, seed=seed)
+    per_item_rows = list(per_item_rows)
+    rows = metric_intervals(per_item_rows, scored_metrics(per_item_rows), n_boot=n_boot, seed=seed)
     answer_of = {qa["qa_id"]: qa["answer"] for qa in qa_items}
     pairs: dict[str, tuple[list[str], list[str]]] = {}
     for pred in predictions:
