@@ -39,6 +39,7 @@ class HFVisionLanguageModel(NeuralAdapter):
     input_spec = "vlm_slices"
     config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
+    quantized_at_load = True
     # prompt defaults; config["prompt"] overrides any of them
     prompt_defaults: dict[str, Any] = {
         "instruction": DEFAULT_INSTRUCTION,
@@ -53,8 +54,8 @@ class HFVisionLanguageModel(NeuralAdapter):
         common = {"revision": config.get("revision"),
                   "trust_remote_code": bool(config.get("trust_remote_code", False))}
         self.processor = AutoProcessor.from_pretrained(config["model_path"], **common)
-        self.model = AutoModelForImageTextToText.from_pretrained(
-            config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
+        self.model = self._placed(AutoModelForImageTextToText.from_pretrained(
+            config["model_path"], **self._pretrained_keywords(), **common))
         self._modules = [self.model]
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
 
