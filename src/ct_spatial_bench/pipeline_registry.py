@@ -16,6 +16,7 @@ from ct_spatial_bench.pipelines import (
     offline_judge,
     preprocessing,
     probes,
+    probes_quantization,
     qa_filtering,
     qa_generation,
     reporting,
@@ -95,6 +96,12 @@ def register_pipelines() -> dict[str, Pipeline]:
         if spec in SLICE_SPECS:
             pipelines[f"probes_representations_{name}"] = (
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
+    # Quantization ablation of each model under test (needs the model configured); not for the
+    # baselines, which load no weights.
+    for name, spec in specs_of.items():
+        if name not in DEFAULT_MODELS:
+            pipelines[f"probes_quantization_{name}"] = (
+                probes_quantization.create_pipeline(name, spec) + pipelines["reporting"])
     # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing
     # downstream by default (see the qa_curation pipeline).
     pipelines["__default__"] = (

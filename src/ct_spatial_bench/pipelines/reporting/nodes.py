@@ -101,7 +101,7 @@ def write_html_report(
     accuracy_rows: list[dict], text_summary_rows: list[dict], per_item_rows: list[dict],
     category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
     paired_rows: list[dict], params: dict[str, Any],
-    probe_tables: dict[str, Any] | None = None,
+    probe_tables: dict[str, Any] | None = None, more_sections: dict[str, str] | None = None,
 ) -> str:
     """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
     their intervals, paired tests, five plots, and the worst failures per model and category.
@@ -112,6 +112,8 @@ def write_html_report(
     from ct_spatial_bench.reporting.report import full_html_report
 
     decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    placed = _probe_sections(probe_tables)
+    placed["extra_sections"] = {**placed.get("extra_sections", {}), **(more_sections or {})}
     return full_html_report(
         qa_items=qa_items, predictions=predictions, verdicts=verdicts,
         decisions=effective_decisions(decisions, predictions), accuracy_rows=accuracy_rows,
@@ -119,7 +121,7 @@ def write_html_report(
         category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
         paired_rows=paired_rows,
         run_info=_run_info(qa_items, predictions, verdicts, decision_rows, params),
-        **_probe_sections(probe_tables),
+        **placed,
     )
 
 
@@ -129,13 +131,18 @@ def write_html_report_with_probes(
     category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
     paired_rows: list[dict], params: dict[str, Any], does_it_look: Any, blind_gap: Any,
     robustness: Any, representations: Any, probe_params: dict[str, Any],
+    quantization_tables: Any = None,
 ) -> str:
-    """The report with the probes' tables, each None until its pipeline has run."""
+    """The report with the probes' tables, each None until its pipeline has run, and the
+    efficiency section (with the quantization ablation where it has run)."""
+    from ct_spatial_bench.reporting.efficiency import efficiency_sections
+
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
         probe_tables={"look": does_it_look, "gap": blind_gap, "robustness": robustness,
-                      "representations": representations, "flip": probe_params.get("flip") or {}})
+                      "representations": representations, "flip": probe_params.get("flip") or {}},
+        more_sections=efficiency_sections(predictions, quantization_tables))
 
 
 def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:

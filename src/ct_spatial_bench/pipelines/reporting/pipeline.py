@@ -47,6 +47,6 @@ def create_pipeline(**kwargs) -> Pipeline:
               "params:reporting",
               # the probes' tables (None until the probes have run)
               "probe_does_it_look", "probe_blind_gap", "probe_robustness",
-              "probe_representations", "params:probes"],
+              "probe_representations", "params:probes", "quantization_tables"],
              "html_report", name="write_html_report"),
     ])
