@@ -136,7 +136,8 @@ def test_overlong_pairs_are_truncated_not_failed(tiny_alignscore):
     checkpoint, *_ = tiny_alignscore
     scorer = load_alignscore(checkpoint)
     long_claim = " ".join(["The nodule is in the left lower lobe"] * 20) + "."
-    scores = scorer.score([TEXT * 3, "Both lungs are clear."], ["Both lungs are clear.", long_claim])
+    scores = scorer.score([TEXT * 3, "Both lungs are clear."],
+                          ["Both lungs are clear.", long_claim])
     assert all(0.0 <= s <= 1.0 for s in scores)
 
 
@@ -157,7 +158,8 @@ def test_alignscore_column_in_text_metrics_when_configured(tiny_alignscore, capl
 
     with caplog.at_level(logging.INFO, logger="ct_spatial_bench.metrics.text"):
         plain = per_item_text_metrics(qa, preds, sbert=False, meteor=False)
-    assert "alignscore" not in plain[0] and "alignscore" not in text_metrics_summary(plain, qa, preds)[0]
+    assert "alignscore" not in plain[0]
+    assert "alignscore" not in text_metrics_summary(plain, qa, preds)[0]
     hints = [r.message for r in caplog.records if "AlignScore left out" in r.message]
     assert len(hints) == 1 and "metrics.alignscore.checkpoint" in hints[0]
 

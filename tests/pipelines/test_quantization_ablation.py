@@ -25,7 +25,8 @@ QUESTIONS = ("Is the nodule in the left lung?", "Which side is the nodule on?",
 def _qa_items() -> list[dict]:
     return [{"qa_id": f"case_{case}.nii.gz::{i}", "case_id": f"case_{case}",
              "image_path": f"case_{case}.nii.gz", "question": question,
-             "answer": "left" if i % 2 else "yes", "categories": ["Laterality & Bilateral Symmetry"],
+             "answer": "left" if i % 2 else "yes",
+             "categories": ["Laterality & Bilateral Symmetry"],
              "source": "test", "meta": {}}
             for case in ("a", "b") for i, question in enumerate(QUESTIONS)]
 

@@ -1,4 +1,4 @@
-"""AlignScore (Zha et al., ACL 2023, arXiv 2305.16739): factual consistency of a claim with a context.
+"""AlignScore (Zha et al., ACL 2023, arXiv 2305.16739): is a claim consistent with its context?
 
 Built from the paper and the layout of the released checkpoints (AlignScore-base / -large), without
 the authors' package (it pins torch<2, pytorch-lightning 1.x and spaCy):
@@ -79,7 +79,8 @@ def _sentence_splitter():
         from nltk.tokenize.punkt import PunktSentenceTokenizer
 
         logger.warning("AlignScore splits sentences without nltk's English Punkt model (it may "
-                       "split after abbreviations); `python -m nltk.downloader punkt_tab` installs it")
+                       "split after abbreviations); `python -m nltk.downloader punkt_tab` "
+                       "installs it")
         return PunktSentenceTokenizer().tokenize
 
 
@@ -138,7 +139,8 @@ class AlignScorer:
         batched together. A claim without a sentence is not scored (None)."""
         if len(contexts) != len(claims):
             raise ValueError(f"{len(contexts)} contexts but {len(claims)} claims")
-        grids = [(context_chunks(c, self.chunk_words), split_sentences(s)) for c, s in zip(contexts, claims)]
+        grids = [(context_chunks(context, self.chunk_words), split_sentences(claim))
+                 for context, claim in zip(contexts, claims)]
         pairs = [(chunk, sentence) for chunks, sentences in grids
                  for chunk in chunks for sentence in sentences]
         probabilities = iter(self.aligned_probabilities(pairs))
@@ -194,7 +196,8 @@ def load_alignscore(
         raise AlignScoreError(f"{checkpoint} does not fit the RoBERTa config in {folder} "
                               f"(base vs large?): {str(exc).splitlines()[0]}") from None
     tri_layer = torch.nn.Linear(config.hidden_size, 3)
-    tri_layer.load_state_dict({"weight": state["tri_layer.weight"], "bias": state["tri_layer.bias"]})
+    tri_layer.load_state_dict({"weight": state["tri_layer.weight"],
+                               "bias": state["tri_layer.bias"]})
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     encoder.to(device).eval()
     tri_layer.to(device).eval()

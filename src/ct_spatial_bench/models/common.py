@@ -97,7 +97,7 @@ def model_revision(config: dict[str, Any], model: Any = None) -> str:
 
 
 def efficiency_of(modules: list[Any], device: str) -> dict[str, Any]:
-    """Parameter count, dtype, device and peak GPU memory (MiB; since the adapter started loading)."""
+    """Parameter count, dtype, device and peak GPU memory (MiB, since the adapter began loading)."""
     params, dtype = 0, None
     for module in modules:
         for parameter in getattr(module, "parameters", lambda: [])():

@@ -18,7 +18,8 @@ def answer_at_precisions(
     from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured, create_adapter
     from ct_spatial_bench.models.runner import image_loader
     from ct_spatial_bench.models.sharding import asked_items
-    from ct_spatial_bench.probes.quantization import answer_at_precisions as answer, precision_labels
+    from ct_spatial_bench.probes.quantization import answer_at_precisions as answer
+    from ct_spatial_bench.probes.quantization import precision_labels
 
     name = inference_params["model"]
     config = dict(inference_params.get("config") or {})
