@@ -28,6 +28,8 @@ from ct_spatial_bench.pipelines import (
 DEFAULT_MODELS = ("blind", "geometry")
 # The models whose robustness to image perturbations `kedro run --pipelines probes` measures.
 PERTURBED_MODELS = ("geometry",)
+# Models without weights of their own to quantize: the baselines and the API-served models.
+NO_LOCAL_WEIGHTS = (*DEFAULT_MODELS, "openai_vlm")
 # Input specs of slice-reading (2D) models: their input representation can be ablated.
 SLICE_SPECS = ("lingshu", "medgemma", "vlm_slices")
 
@@ -96,10 +98,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         if spec in SLICE_SPECS:
             pipelines[f"probes_representations_{name}"] = (
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
-    # Quantization ablation of each model under test (needs the model configured); not for the
-    # baselines, which load no weights.
+    # Quantization ablation of each model that loads weights (needs the model configured).
     for name, spec in specs_of.items():
-        if name not in DEFAULT_MODELS:
+        if name not in NO_LOCAL_WEIGHTS:
             pipelines[f"probes_quantization_{name}"] = (
                 probes_quantization.create_pipeline(name, spec) + pipelines["reporting"])
     # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing
