@@ -86,10 +86,11 @@ def main() -> None:
         started = time.perf_counter()
         scores = scorer.score(refs, preds)
         elapsed = time.perf_counter() - started
+        n_params = sum(p.numel() for p in scorer.encoder.parameters())
     n_pairs = sum(1 + p.count(". ") for p in preds)
     shape = "large (1024 x 24)" if args.large else "base (768 x 12)"
-    print(f"AlignScore-{shape}, random weights, {torch.get_num_threads()} torch threads, "
-          f"batch {args.batch_size}")
+    print(f"AlignScore-{shape}, {n_params / 1e6:.0f}M encoder parameters (random), "
+          f"{torch.get_num_threads()} torch threads, batch {args.batch_size}")
     print(f"load {load_s:.1f} s; {args.items} predictions ({n_pairs} chunk-sentence pairs) in "
           f"{elapsed:.2f} s: {elapsed / args.items * 1000:.1f} ms per prediction, "
           f"{elapsed / n_pairs * 1000:.1f} ms per pair; scores in [{min(scores):.3f}, "
