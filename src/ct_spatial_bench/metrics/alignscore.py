@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
+
 logger = logging.getLogger(__name__)
 
 CHUNK_WORDS = 350  # the paper's context chunk size (upstream counts whitespace words)
@@ -56,7 +58,7 @@ BACKBONE_HINT = (
 )
 
 
-class AlignScoreError(ValueError):
+class AlignScoreError(ConfigurationError, ValueError):
     """The AlignScore checkpoint or its backbone folder cannot be used."""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.models.quantization import (
     Quantization,
     QuantizationUnavailable,
@@ -24,7 +25,7 @@ GREEDY = {"do_sample": False, "num_beams": 1}
 _SAMPLING_ONLY = ("temperature", "top_p", "top_k", "typical_p")
 
 
-class ModelNotConfigured(ValueError):
+class ModelNotConfigured(ConfigurationError, ValueError):
     """A model was asked to run without the settings it cannot guess (e.g. its checkpoint)."""
 
 

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
+
 FULL = "full"
 PRECISIONS = (FULL, "int8", "int4")
 BACKENDS = ("auto", "bitsandbytes", "quanto")
@@ -34,7 +36,7 @@ INSTALL_HINT = "pip install 'ct_spatial_bench[quantization]'"
 KEEP_FULL = ["lm_head", "*.lm_head"]  # the output projection stays full precision (as transformers)
 
 
-class QuantizationUnavailable(ValueError):
+class QuantizationUnavailable(ConfigurationError, ValueError):
     """A model cannot be loaded at the precision asked for; the message says why."""
 
 
