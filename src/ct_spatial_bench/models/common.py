@@ -130,6 +130,8 @@ class NeuralAdapter:
     config_examples: dict[str, str] = {}
     generation_defaults: dict[str, Any] = {"max_new_tokens": 256}
     quantized_at_load = False
+    # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU
+    default_dtype: str | None = None
 
     def __init__(self) -> None:
         self.last_prompts: list[str] = []
@@ -157,7 +159,7 @@ class NeuralAdapter:
 
     def _planned_quantization(self) -> Quantization:
         plan = plan_quantization(self._config.get("quantization"), self.device,
-                                 self._config.get("dtype"), self.name)
+                                 self._config.get("dtype") or self.default_dtype, self.name)
         if plan.backend == "bitsandbytes" and not self.quantized_at_load:
             raise QuantizationUnavailable(
                 f"{self.name} is loaded by its authors' code, not from_pretrained, so bitsandbytes "
@@ -189,8 +191,10 @@ class NeuralAdapter:
                                        self._dtype())}
 
     def _dtype(self) -> Any:
-        """The dtype the model computes in (the quantization's compute dtype where given)."""
-        return torch_dtype(self.quantization.compute_dtype, self.device)
+        """The dtype the model computes in: the quantization's compute dtype where given, else
+        the configured dtype, else the adapter's default."""
+        return torch_dtype(self.quantization.compute_dtype or self._config.get("dtype")
+                           or self.default_dtype, self.device)
 
     def _dtype_keyword(self) -> dict[str, Any]:
         return dtype_keyword(self._dtype())

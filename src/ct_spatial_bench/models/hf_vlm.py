@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
 
 DEFAULT_INSTRUCTION = (
@@ -37,6 +38,13 @@ QUERY_LEAD = ("\n\nBased on the visual evidence in the slices provided above, "
 class HFVisionLanguageModel(NeuralAdapter):
     name = "hf_vlm"
     input_spec = "vlm_slices"
+    card = ModelCard(
+        title="any transformers image-text-to-text VLM", weights="any",
+        source="- (AutoProcessor + AutoModelForImageTextToText)",
+        prompt="instruction stating the display convention, the slices, the question; the "
+               "checkpoint's own chat template",
+        decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None, status="end to end offline on a tiny random LLaVA")
     config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
     quantized_at_load = True
@@ -47,13 +55,17 @@ class HFVisionLanguageModel(NeuralAdapter):
         "question": "{question}",
         "layout": "slices",  # or "montage": one tiled image
     }
+    # AutoProcessor.from_pretrained keywords (image limits); config["processor"] overrides them
+    processor_defaults: dict[str, Any] = {}
 
     def _load(self, config: dict[str, Any]) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         common = {"revision": config.get("revision"),
                   "trust_remote_code": bool(config.get("trust_remote_code", False))}
-        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common)
+        self.processor_settings = {**self.processor_defaults, **(config.get("processor") or {})}
+        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common,
+                                                       **self.processor_settings)
         self.model = self._placed(AutoModelForImageTextToText.from_pretrained(
             config["model_path"], **self._pretrained_keywords(), **common))
         self._modules = [self.model]

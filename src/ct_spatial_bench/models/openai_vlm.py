@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
 
 
@@ -26,6 +27,11 @@ def data_url(picture: Any) -> str:
 class OpenAIVisionLanguageModel(HFVisionLanguageModel):
     name = "openai_vlm"
     input_spec = "vlm_slices"
+    card = ModelCard(
+        title="any OpenAI-compatible chat endpoint", weights="-",
+        source="- (openai SDK, any base_url)", prompt="as hf_vlm, PNG data URLs",
+        decoding="temperature 0, 256 tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None, status="tested against a fake server on 127.0.0.1")
     required_config = ("model",)
     config_examples = {"model": "gpt-4o (with base_url for a vLLM or other compatible server)"}
     generation_defaults = {"temperature": 0.0, "max_tokens": 256}
