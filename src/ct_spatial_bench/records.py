@@ -1,8 +1,10 @@
-"""The records every stage exchanges, and their loaders.
+"""The records every stage exchanges, their one vocabulary, and their loaders.
 
-JSON Lines is the canonical form. A QA item, a prediction and a verdict are plain dicts with the
-fields below; ``validate_*`` checks one and names the file and line of a bad one. Records are joined
-by ``qa_id`` (or another explicit key), never by position.
+JSON Lines is the canonical form, so records travel between stages as plain dicts with the field
+names below (DESIGN.md); ``Prediction``, ``Verdict`` and ``Decision`` are their typed forms, with
+``from_dict`` (checked, naming the file and line of a bad one) and ``to_dict`` (the JSONL fields,
+then any extra fields the row carried). Records are joined by ``qa_id`` or by ``(model, qa_id)``
+(``index_by_item``), never by position.
 """
 
 from __future__ import annotations
@@ -10,21 +12,22 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 QA_FIELDS = ("qa_id", "case_id", "image_path", "question", "answer", "categories", "source", "meta")
-PREDICTION_FIELDS = (
-    "qa_id", "model", "prediction", "status", "error", "prompt", "generation",
-    "model_revision", "latency_s", "timestamp",
-)
-VERDICT_FIELDS = (
-    "qa_id", "model", "judge", "judge_model", "verdict", "reason", "raw",
-    "prompt_version", "tokens", "latency_s",
-)
-VERDICTS = ("correct", "incorrect", "failed")
-PREDICTION_STATUSES = ("ok", "error")
+
+# A judge's verdict and the jury's decision on one prediction. ``failed``: it could not decide (no
+# reply, an unreadable one); never a vote, never ``incorrect``, outside accuracy denominators.
+CORRECT, INCORRECT, FAILED = "correct", "incorrect", "failed"
+VERDICTS = (CORRECT, INCORRECT, FAILED)
+# A prediction's status: ``error`` when the model was asked and gave no answer.
+OK, ERROR = "ok", "error"
+PREDICTION_STATUSES = (OK, ERROR)
+
+ItemKey = tuple[str, str]  # (model, qa_id): one model's answer to one question
 
 
 class RecordError(ValueError):
@@ -94,20 +97,122 @@ def normalise_qa_items(
     return items
 
 
-def validate_prediction(pred: dict[str, Any], where: str = "prediction") -> None:
-    missing = [f for f in ("qa_id", "model", "prediction", "status") if f not in pred]
-    if missing:
-        raise RecordError(f"{where}: missing field(s) {missing}")
-    if pred["status"] not in PREDICTION_STATUSES:
-        raise RecordError(f"{where}: status {pred['status']!r} not in {PREDICTION_STATUSES}")
+R = TypeVar("R", bound="_Record")
 
 
-def validate_verdict(verdict: dict[str, Any], where: str = "verdict") -> None:
-    missing = [f for f in ("qa_id", "model", "judge", "verdict") if f not in verdict]
-    if missing:
-        raise RecordError(f"{where}: missing field(s) {missing}")
-    if verdict["verdict"] not in VERDICTS:
-        raise RecordError(f"{where}: verdict {verdict['verdict']!r} not in {VERDICTS}")
+class _Record:
+    """What the typed records share: ``FIELDS`` in JSONL order, ``REQUIRED`` of them in every
+    row, and ``extra`` for the fields a stage adds beside them (a probe's ``variant``, upstream's
+    ``case_id``), kept so that ``from_dict(row).to_dict()`` loses nothing."""
+
+    FIELDS: ClassVar[tuple[str, ...]]
+    REQUIRED: ClassVar[tuple[str, ...]]
+    model: str
+    qa_id: str
+    extra: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls: type[R], row: Mapping[str, Any], where: str = "") -> R:
+        where = where or cls.__name__.lower()
+        if not isinstance(row, Mapping):
+            raise RecordError(f"{where}: expected an object, got {type(row).__name__}")
+        missing = [f for f in cls.REQUIRED if f not in row]
+        if missing:
+            raise RecordError(f"{where}: missing field(s) {missing}")
+        record = cls(**{f: row[f] for f in cls.FIELDS if f in row},
+                     extra={k: v for k, v in row.items() if k not in cls.FIELDS})
+        record.check(where)
+        return record
+
+    def check(self, where: str) -> None:
+        """Raise naming ``where`` when a field holds a value outside its vocabulary."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f: getattr(self, f) for f in self.FIELDS}, **self.extra}
+
+    @property
+    def key(self) -> ItemKey:
+        return self.model, self.qa_id
+
+
+def _fields_of(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "extra")
+
+
+@dataclass(frozen=True)
+class Prediction(_Record):
+    """One model's answer to one question; ``status`` error (with ``error``) when it gave none."""
+
+    qa_id: str
+    model: str
+    prediction: str
+    status: str = OK
+    error: str | None = None
+    prompt: str = ""
+    generation: dict[str, Any] = field(default_factory=dict)  # the decoding settings used
+    model_revision: str = ""
+    latency_s: float | None = None
+    timestamp: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "prediction", "status")
+
+    def check(self, where: str) -> None:
+        if self.status not in PREDICTION_STATUSES:
+            raise RecordError(f"{where}: status {self.status!r} not in {PREDICTION_STATUSES}")
+
+
+@dataclass(frozen=True)
+class Verdict(_Record):
+    """One judge's verdict on one prediction, with the reply it was read from (``raw``)."""
+
+    qa_id: str
+    model: str
+    judge: str
+    judge_model: str = ""
+    verdict: str = FAILED
+    reason: str = ""
+    raw: str = ""
+    prompt_version: str = ""
+    tokens: dict[str, int] = field(default_factory=dict)
+    latency_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "judge", "verdict")
+
+    def check(self, where: str) -> None:
+        if self.verdict not in VERDICTS:
+            raise RecordError(f"{where}: verdict {self.verdict!r} not in {VERDICTS}")
+
+
+@dataclass(frozen=True)
+class Decision(_Record):
+    """The jury's decision on one prediction under ``rule`` (judges.jury.RULES)."""
+
+    model: str
+    qa_id: str
+    rule: str
+    decision: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("model", "qa_id", "decision")
+
+    def check(self, where: str) -> None:
+        if self.decision not in VERDICTS:
+            raise RecordError(f"{where}: decision {self.decision!r} not in {VERDICTS}")
+
+
+# The JSONL field names, in order, read off the dataclasses so they are written once.
+for _cls in (Prediction, Verdict, Decision):
+    _cls.FIELDS = _fields_of(_cls)
+
+
+def validate_prediction(pred: Mapping[str, Any], where: str = "prediction") -> None:
+    Prediction.from_dict(pred, where)
+
+
+def validate_verdict(verdict: Mapping[str, Any], where: str = "verdict") -> None:
+    Verdict.from_dict(verdict, where)
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
@@ -152,15 +257,41 @@ def load_qa_items(path: str | os.PathLike) -> list[dict[str, Any]]:
     return normalise_qa_items(read_records(path), source=path)
 
 
-def index_by(records: Iterable[dict[str, Any]], key: str = "qa_id") -> dict[str, dict[str, Any]]:
+def index_by(records: Iterable[dict[str, Any]], key: str = "qa_id",
+             source: str = "records") -> dict[str, dict[str, Any]]:
     """Index records by ``key``; a duplicate key is an error, never a silent overwrite."""
     out: dict[str, dict[str, Any]] = {}
     for i, rec in enumerate(records, start=1):
         k = rec[key]
         if k in out:
-            raise RecordError(f"item {i}: duplicate {key} {k!r}")
+            raise RecordError(f"{source}, item {i}: duplicate {key} {k!r}")
         out[k] = rec
     return out
+
+
+def index_by_item(records: Iterable[Mapping[str, Any]], source: str = "records",
+                  value: str | None = None) -> dict[ItemKey, Any]:
+    """``{(model, qa_id): record}``, or ``{(model, qa_id): record[value]}``.
+
+    The one place records are keyed by item. A second record for one key is an error naming
+    ``source`` (the file or dataset), the model, the qa_id and both positions: keeping either
+    would make the result depend on file order.
+    """
+    out: dict[ItemKey, Any] = {}
+    position: dict[ItemKey, int] = {}
+    for i, record in enumerate(records, start=1):
+        key = (record["model"], record["qa_id"])
+        if key in out:
+            raise RecordError(f"{source}: duplicate record for model {key[0]!r}, qa_id {key[1]!r} "
+                              f"(its items {position[key]} and {i})")
+        out[key], position[key] = (record if value is None else record[value]), i
+    return out
+
+
+def decisions_by_item(rows: Iterable[Mapping[str, Any]],
+                      source: str = "jury decisions") -> dict[ItemKey, str]:
+    """``{(model, qa_id): decision}`` from the jury's decision rows (``Decision.to_dict``)."""
+    return index_by_item(rows, source, value="decision")
 
 
 def volume_key(image_path: str, strip_prefix: str = "") -> str:

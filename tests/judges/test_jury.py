@@ -8,6 +8,7 @@ from ct_spatial_bench.judges.jury import (
     decide,
     fleiss_kappa,
     judge_agreement,
+    jury_decision_rows,
     jury_decisions,
 )
 from ct_spatial_bench.records import RecordError
@@ -81,8 +82,20 @@ def test_items_are_keyed_by_model_too():
 
 
 def test_duplicate_verdict_is_an_error():
-    with pytest.raises(RecordError, match="duplicate"):
-        jury_decisions([v("x", "a", "correct"), v("x", "a", "incorrect")])
+    with pytest.raises(RecordError, match="judge 'a': duplicate record for model 'm', qa_id 'x'"):
+        jury_decisions([v("x", "a", "correct"), v("x", "b", "correct"), v("x", "a", "incorrect")])
+
+
+def test_decision_rows_are_sorted_by_model_then_qa_id():
+    # Two of three judges say correct for (m2, q1); one of three for (m1, q2): by hand.
+    rows = jury_decision_rows(
+        [v("q2", "a", "correct", "m1"), v("q2", "b", "incorrect", "m1"),
+         v("q2", "c", "incorrect", "m1"), v("q1", "a", "correct", "m2"),
+         v("q1", "b", "correct", "m2"), v("q1", "c", "incorrect", "m2")], rule="mean066")
+    assert rows == [
+        {"model": "m1", "qa_id": "q2", "rule": "mean066", "decision": "incorrect"},
+        {"model": "m2", "qa_id": "q1", "rule": "mean066", "decision": "correct"},
+    ]
 
 
 def test_unknown_rule_and_bad_verdict_are_errors():

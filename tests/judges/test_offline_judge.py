@@ -7,13 +7,14 @@ import hashlib
 import numpy as np
 import pytest
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT, Judge
+from ct_spatial_bench.judges.base import Judge
 from ct_spatial_bench.judges.offline import (DEFAULT_MODEL_PATH, OfflineJudge, TreeEnsemble,
                                              load_artefact)
 from ct_spatial_bench.judges.offline_features import (FEATURE_NAMES, SBERT_FEATURES,
                                                       EmbeddingCache, clean_prediction,
                                                       feature_matrix, sbert_similarities,
                                                       text_features)
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 
 
 def hashed_encoder(texts):

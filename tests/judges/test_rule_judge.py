@@ -2,10 +2,11 @@
 
 import pytest
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT, Judge
+from ct_spatial_bench.judges.base import Judge
 from ct_spatial_bench.judges.rule import RuleJudge
 from ct_spatial_bench.judges.text import (answer_polarity, measurements_mm, normalise_answer,
                                           token_f1)
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 
 JUDGE = RuleJudge()
 

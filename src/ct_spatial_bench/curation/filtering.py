@@ -13,6 +13,7 @@ untagged by an LLM tagger), never guessed, and asked again by the next run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ct_spatial_bench.spatial.classifier import classify
@@ -96,3 +97,42 @@ def filter_and_tag(
     logger.info("qa_filtering: kept %d of %d candidates (%s filter, %s categories; %d LLM "
                 "failures)", len(kept), len(items), spatial_filter, category_source, failed)
     return kept, decisions
+
+
+def filter_as_configured(
+    candidates: list[dict[str, Any]], settings: Mapping[str, Any],
+    api_keys: Mapping[str, str | None] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``filter_and_tag`` as the ``qa_filtering`` settings say; the kept items and every
+    candidate's decision.
+
+    ``settings.spatial_filter``: ``rules``, ``llm`` or ``keep_all``; ``settings.categories``:
+    ``rules``, ``llm`` or ``given``. ``settings.llm`` names the provider (as for a judge) and the
+    two prompts (conf/base/curation_prompts); an LLM whose key is absent in ``api_keys`` falls
+    back to the rules with a warning naming it. Keeping nothing is an error.
+    """
+    spatial_filter = settings.get("spatial_filter", "rules")
+    category_source = settings.get("categories", "rules")
+    llm = None
+    if "llm" in (spatial_filter, category_source):
+        llm = _llm_classifier(settings["llm"], api_keys)
+        if llm is None:
+            spatial_filter = "rules" if spatial_filter == "llm" else spatial_filter
+            category_source = "rules" if category_source == "llm" else category_source
+    kept, decisions = filter_and_tag(candidates, spatial_filter, category_source, llm)
+    if not kept:
+        raise ValueError("qa_filtering kept no questions: check the candidates and the filter")
+    return kept, decisions
+
+
+def _llm_classifier(settings: Mapping[str, Any], api_keys: Mapping[str, str | None] | None):
+    from ct_spatial_bench.curation.llm_classifier import LLMSpatialClassifier
+    from ct_spatial_bench.curation.llm_client import curation_llm, load_prompt
+
+    llm = curation_llm(settings, api_keys, "qa_filtering", "the rules classifier",
+                       other_keys=("filter_prompt", "tagger_prompt", "cache_path"))
+    if llm is None:
+        return None
+    return LLMSpatialClassifier(llm, filter_prompt=load_prompt(settings["filter_prompt"]),
+                                tagger_prompt=load_prompt(settings["tagger_prompt"]),
+                                cache_path=settings.get("cache_path"))

@@ -12,22 +12,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.judges.base import Judge
+from ct_spatial_bench.records import FAILED, index_by
 
-def plan_judging(judges: Sequence[Any], qa_items: list[dict[str, Any]],
+
+def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
                  predictions: list[dict[str, Any]], cache_path: str | Path | None = None,
                  refresh: bool | str = False) -> list[dict[str, Any]]:
-    """One row per LLM judge: items, cached, calls and estimated tokens of what is left to ask."""
+    """One row per cached (paid) judge: items, cached, calls and estimated tokens of what is left
+    to ask."""
     from ct_spatial_bench.judges.cache import VerdictCache
     from ct_spatial_bench.judges.engine import estimated_call_tokens
-    from ct_spatial_bench.judges.llm import LLMJudge
     from ct_spatial_bench.judges.runner import pending_tasks
-    from ct_spatial_bench.records import index_by
 
-    qa_by_id = index_by(qa_items)
+    qa_by_id = index_by(qa_items, source="benchmark QA")
     joined = [(qa_by_id[p["qa_id"]], p) for p in predictions if p["qa_id"] in qa_by_id]
     rows = []
     with VerdictCache(cache_path) as cache:
-        for judge in (j for j in judges if isinstance(j, LLMJudge)):
+        for judge in (j for j in judges if j.cached):
             tasks, cached = pending_tasks(judge, joined, cache, refresh)
             size = judge.batch_size
             batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
@@ -82,7 +84,7 @@ def token_usage(verdicts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         row = totals.setdefault(key, {"judge": key[0], "judge_model": key[1],
                                       "verdicts": 0, "failed": 0})
         row["verdicts"] += 1
-        row["failed"] += v["verdict"] == "failed"
+        row["failed"] += v["verdict"] == FAILED
         for name, value in (v.get("tokens") or {}).items():
             sums[key][name] += int(value)
     return [{**row, "prompt_tokens": sums[key]["prompt"],

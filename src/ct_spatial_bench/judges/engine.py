@@ -1,4 +1,4 @@
-"""The LLM judges on the shared engine (``ct_spatial_bench.llm.engine``): prompts, verdicts, cache.
+"""Cached judges (the LLM judges) on the shared engine (``ct_spatial_bench.llm.engine``).
 
 Every judge runs at once, each with its own client's concurrency limit, rate limits and progress
 bar. A batch prompt puts k items in one call. Each reply's verdicts are committed to the cache
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, Judgement
+from ct_spatial_bench.judges.base import CachedJudge, Judgement
 from ct_spatial_bench.judges.cache import VerdictCache
-from ct_spatial_bench.judges.llm import LLMJudge
 from ct_spatial_bench.judges.parsing import parse_batch, parse_yes_no
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, run_calls
+from ct_spatial_bench.records import FAILED
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
 
@@ -33,7 +33,7 @@ class Task:
     prediction: str
 
 
-def call_of(judge: LLMJudge, items: Sequence[Item], payload: Any = None) -> Call:
+def call_of(judge: CachedJudge, items: Sequence[Item], payload: Any = None) -> Call:
     """The engine call judging ``items`` (one, or a batch for a batch prompt)."""
     if judge.prompt.kind == "batch":
         system, user = judge.prompt.render_batch(items)
@@ -43,7 +43,7 @@ def call_of(judge: LLMJudge, items: Sequence[Item], payload: Any = None) -> Call
     return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items))
 
 
-def estimated_call_tokens(judge: LLMJudge, items: Sequence[Item]) -> tuple[int, int]:
+def estimated_call_tokens(judge: CachedJudge, items: Sequence[Item]) -> tuple[int, int]:
     """(prompt tokens, output tokens) one call on ``items`` is expected to cost."""
     call = call_of(judge, items)
     return estimate_tokens(call.system) + estimate_tokens(call.user), call.max_output
@@ -59,7 +59,7 @@ def _split_tokens(tokens: dict[str, int], n: int) -> list[dict[str, int]]:
     return shares
 
 
-def judgements_of(judge: LLMJudge, completion: Completion, n_items: int) -> list[Judgement]:
+def judgements_of(judge: CachedJudge, completion: Completion, n_items: int) -> list[Judgement]:
     """The verdicts in one reply; a refusal or empty reply is ``failed`` with its text kept."""
     if completion.text is None or completion.refusal:
         raw = completion.refusal or ""
@@ -78,7 +78,7 @@ def _failure(reason: str) -> dict[str, Any]:
     return {"verdict": FAILED, "reason": reason, "raw": "", "tokens": {}, "latency_s": 0.0}
 
 
-async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache, *,
+async def run_judge(judge: CachedJudge, tasks: Sequence[Task], cache: VerdictCache, *,
                     done_before: int = 0, position: int = 0, progress: bool = True
                     ) -> dict[str, dict[str, Any]]:
     """Ask ``judge`` about every task; ``{key: verdict fields}``, each committed as it arrives."""
@@ -104,8 +104,8 @@ async def run_judge(judge: LLMJudge, tasks: Sequence[Task], cache: VerdictCache,
     return results
 
 
-async def run_judges(work: Sequence[tuple[LLMJudge, Sequence[Task], int]], cache: VerdictCache,
-                     progress: bool = True) -> list[dict[str, dict[str, Any]]]:
+async def run_judges(work: Sequence[tuple[CachedJudge, Sequence[Task], int]],
+                     cache: VerdictCache, progress: bool = True) -> list[dict[str, dict[str, Any]]]:
     """Every judge at once, each with its own limits and progress bar (one per line)."""
     return list(await asyncio.gather(*(
         run_judge(judge, tasks, cache, done_before=done, position=i, progress=progress)

@@ -15,37 +15,32 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT
-from ct_spatial_bench.records import RecordError, validate_verdict
+from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey,
+                                      index_by_item, validate_verdict)
 
 RULES = ("majority", "strict", "mean066")
 MEAN_THRESHOLD = 0.66  # upstream: correct when the mean of the judges' votes is >= 0.66
 
-Key = tuple[str, str]  # (model, qa_id)
-
 
 def verdicts_by_item(
     verdicts: Iterable[dict[str, Any]], judges: Sequence[str] | None = None
-) -> dict[Key, dict[str, str]]:
+) -> dict[ItemKey, dict[str, str]]:
     """``{(model, qa_id): {judge: verdict}}`` for the chosen judges; a repeated verdict is an error.
 
     A repeat would mean two runs of one judge were concatenated, and silently keeping either would
-    make the result depend on file order.
+    make the result depend on file order. Items come in the order their first verdict does.
     """
     wanted = set(judges) if judges is not None else None
-    grouped: dict[Key, dict[str, str]] = {}
+    chosen = []
     for i, verdict in enumerate(verdicts, start=1):
         validate_verdict(verdict, where=f"verdict {i}")
-        if wanted is not None and verdict["judge"] not in wanted:
-            continue
-        key = (verdict["model"], verdict["qa_id"])
-        per_judge = grouped.setdefault(key, {})
-        if verdict["judge"] in per_judge:
-            raise RecordError(
-                f"verdict {i}: duplicate verdict of judge {verdict['judge']!r} "
-                f"for model {key[0]!r}, qa_id {key[1]!r}"
-            )
-        per_judge[verdict["judge"]] = verdict["verdict"]
+        if wanted is None or verdict["judge"] in wanted:
+            chosen.append(verdict)
+    grouped: dict[ItemKey, dict[str, str]] = {(v["model"], v["qa_id"]): {} for v in chosen}
+    for judge in dict.fromkeys(v["judge"] for v in chosen):
+        mine = [v for v in chosen if v["judge"] == judge]
+        for key, verdict in index_by_item(mine, f"verdicts of judge {judge!r}", "verdict").items():
+            grouped[key][judge] = verdict
     return grouped
 
 
@@ -78,7 +73,7 @@ def jury_decisions(
     verdicts: Iterable[dict[str, Any]],
     judges: Sequence[str] | None = None,
     rule: str = "majority",
-) -> dict[Key, str]:
+) -> dict[ItemKey, str]:
     """``{(model, qa_id): correct | incorrect | failed}`` by ``rule`` over ``judges`` (None: all).
 
     Only items some chosen judge gave a verdict on appear; an item with no verdict at all is absent
@@ -88,6 +83,17 @@ def jury_decisions(
         raise ValueError(f"unknown jury rule {rule!r}; expected one of {RULES}")
     return {key: decide(list(per_judge.values()), rule)
             for key, per_judge in verdicts_by_item(verdicts, judges).items()}
+
+
+def jury_decision_rows(
+    verdicts: Iterable[dict[str, Any]],
+    judges: Sequence[str] | None = None,
+    rule: str = "majority",
+) -> list[dict[str, Any]]:
+    """``jury_decisions`` as saveable ``records.Decision`` rows, sorted by (model, qa_id)."""
+    decisions = jury_decisions(verdicts, judges, rule)
+    return [Decision(model, qa_id, rule, decision).to_dict()
+            for (model, qa_id), decision in sorted(decisions.items())]
 
 
 def _as_binary(labels: Sequence[Any]) -> np.ndarray:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, Judgement
+from ct_spatial_bench.judges.base import CachedJudge, Judgement
 from ct_spatial_bench.judges.prompts import DEFAULT_PROMPT, load_prompt
+from ct_spatial_bench.records import FAILED
 
 
-class LLMJudge:
+class LLMJudge(CachedJudge):
     """A judge behind a paid or remote API; ``name`` defaults to the provider's."""
 
     def __init__(self, provider: str, name: str | None = None, prompt: str = DEFAULT_PROMPT,

@@ -13,7 +13,8 @@ in the training pipeline's ablation the SBERT similarities moved the cross-model
 less than a hundredth either way and cost most of the time, so SBERT is loaded only for an
 artefact trained with them.
 ``judge_batch`` judges many items at once (SBERT, when used, encodes each distinct text once in
-large batches); the judging runner uses it when a judge has it. ``judge`` is the one-item call.
+large batches); the judge declares itself ``batched``, so the runner calls it that way. ``judge`` is
+the one-item call.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import CORRECT, INCORRECT, Judgement
+from ..records import CORRECT, INCORRECT
+from .base import Judge, Judgement
 from .offline_features import (FEATURE_NAMES, EmbeddingCache, clean_prediction, feature_matrix)
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("offline_model.json")
@@ -97,10 +99,14 @@ def load_artefact(path: str | Path = DEFAULT_MODEL_PATH) -> dict[str, Any]:
     return artefact
 
 
-class OfflineJudge:
-    """``name`` "offline"; ``model`` names the artefact version, ``prompt_version`` its hash."""
+class OfflineJudge(Judge):
+    """``name`` "offline"; ``model`` names the artefact version, ``prompt_version`` its hash.
+
+    Batched: its features and trees run on arrays, so many items at once cost little more than one.
+    """
 
     name = "offline"
+    batched = True
 
     def __init__(self, model_path: str | Path | None = None,
                  encode: Callable[[list[str]], np.ndarray] | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..records import CORRECT, FAILED, INCORRECT
 from .jury import cohen_kappa
 from .offline_features import FEATURE_NAMES, clean_prediction
 from .offline_training import THRESHOLDS, feature_columns, fit_offline_judge
@@ -27,9 +28,9 @@ EXAMPLES_PER_KIND = 3
 def agreement(y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     """Kappa, accuracy and the confusion matrix (rows: jury, columns: judge)."""
     y, predicted = np.asarray(y, dtype=int), np.asarray(predicted, dtype=int)
-    confusion = {f"jury_{a}_judge_{b}": int(((y == (a == "correct")) &
-                                             (predicted == (b == "correct"))).sum())
-                 for a in ("correct", "incorrect") for b in ("correct", "incorrect")}
+    confusion = {f"jury_{a}_judge_{b}": int(((y == (a == CORRECT)) &
+                                             (predicted == (b == CORRECT))).sum())
+                 for a in (CORRECT, INCORRECT) for b in (CORRECT, INCORRECT)}
     return {"n": int(len(y)), "kappa": round(float(cohen_kappa(y, predicted)), 4),
             "accuracy": round(float((y == predicted).mean()), 4) if len(y) else float("nan"),
             "judge_correct_rate": round(float(predicted.mean()), 4) if len(y) else float("nan"),
@@ -254,11 +255,11 @@ def agreement_with_jury(jury_verdicts: Sequence[dict[str, Any]],
     decisions = jury_decisions(jury_verdicts, rule=rule)
     pairs: dict[str, list[tuple[int, int]]] = {}
     for verdict in judge_verdicts:
-        jury = decisions.get((verdict["model"], verdict["qa_id"]), "failed")
-        if "failed" in (jury, verdict["verdict"]):
+        jury = decisions.get((verdict["model"], verdict["qa_id"]), FAILED)
+        if FAILED in (jury, verdict["verdict"]):
             continue
         pairs.setdefault(verdict["model"], []).append(
-            (int(jury == "correct"), int(verdict["verdict"] == "correct")))
+            (int(jury == CORRECT), int(verdict["verdict"] == CORRECT)))
     out = {}
     for model, model_pairs in pairs.items():
         jury, judge = (np.array(column) for column in zip(*model_pairs))

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..records import CORRECT
 from ..spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
 from .offline_answer_features import WORD, answer_features, overlap
 from .rule import RuleJudge, _answer_terms, _asserted, _sizes_match
@@ -136,7 +137,7 @@ def _number_features(question: str, answer: str, prediction: str) -> dict[str, f
 
 def _rule_features(question: str, answer: str, prediction: str) -> dict[str, float]:
     judgement = RuleJudge().judge(question, answer, prediction)
-    out = {"rule_correct": float(judgement.verdict == "correct")}
+    out = {"rule_correct": float(judgement.verdict == CORRECT)}
     for reason in RULE_REASONS:
         out[f"rule_{reason}"] = float(judgement.reason.startswith(reason))
     return out

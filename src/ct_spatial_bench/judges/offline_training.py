@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import CORRECT, INCORRECT
+from ..records import CORRECT, INCORRECT
 from .jury import cohen_kappa, jury_decisions, verdicts_by_item
 from .offline import ARTEFACT_FORMAT, TreeEnsemble
 from .offline_features import FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache, feature_matrix

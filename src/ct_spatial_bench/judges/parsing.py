@@ -11,7 +11,8 @@ import json
 import re
 from typing import Any
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT, Judgement
+from ct_spatial_bench.judges.base import Judgement
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 
 _LEAD = r"^[\s\W_]*(?:(?:final\s+)?(?:answer|verdict|judg(?:e)?ment)\s*[:\-]\s*[\W_]*)?"
 _VERDICT_WORD = re.compile(_LEAD + r"(yes|no|correct|incorrect|true|false)\b", re.IGNORECASE)

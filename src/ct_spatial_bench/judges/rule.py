@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 
+from ..records import CORRECT, INCORRECT
 from ..spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
-from .base import CORRECT, INCORRECT, Judgement
+from .base import Judge, Judgement
 from .text import (answer_polarity, counts, is_yes_no_question, measurements_mm,
                    normalise_answer, token_f1)
 
@@ -80,7 +81,7 @@ def _describe(axis_items) -> str:
                      for item in axis_items)
 
 
-class RuleJudge:
+class RuleJudge(Judge):
     """The offline judge: ``name`` "rule", ``model`` "rule-v1", ``prompt_version`` "rule-v1"."""
 
     name = "rule"

@@ -1,8 +1,10 @@
 """Applies judges to predictions, joined to the QA by ``qa_id``, one verdict per (item, judge).
 
-Offline judges (the rule judge) run in order, in process. LLM judges go through the async engine
-and the on-disk cache: only items the cache lacks are asked, each distinct (question, answer,
-prediction) once however many models gave that prediction, and all LLM judges at once.
+How a judge is asked follows what it declares (judges/base.py). ``cached`` judges (the LLM
+judges) go through the async engine and the on-disk cache: only items the cache lacks are asked,
+each distinct (question, answer, prediction) once however many models gave that prediction, and
+all of them at once. ``batched`` judges (the offline judge) get large chunks; the others (the rule
+judge) run item by item, in process.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.base import FAILED, INCORRECT, Judge
-from ct_spatial_bench.records import RecordError, index_by
+from ct_spatial_bench.errors import PlannedStop
+from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
+from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, RecordError, Verdict, index_by
 
 logger = logging.getLogger(__name__)
 
-REFRESH_CHOICES = (False, True, "failed")
+REFRESH_CHOICES = (False, True, FAILED)  # True: ask every item again; FAILED: the failed ones
 
 
 def judge_predictions(
@@ -35,16 +38,14 @@ def judge_predictions(
     A prediction that errored is ``incorrect`` without asking a judge (the model failed, and a paid
     judge call would be wasted); a judge that raises or never replies gives ``failed`` for that
     item, never ``incorrect``. A prediction whose qa_id is not in the benchmark is an error naming
-    it. ``cache_path`` (None: in memory) keeps LLM verdicts across runs; ``refresh`` True asks
-    every item again, "failed" asks again only the cached ``failed`` ones.
+    it. ``cache_path`` (None: in memory) keeps cached judges' verdicts across runs; ``refresh``
+    True asks every item again, "failed" asks again only the cached ``failed`` ones.
     """
     from tqdm.auto import tqdm
 
-    from ct_spatial_bench.judges.llm import LLMJudge
-
     if refresh not in REFRESH_CHOICES:
         raise ValueError(f"refresh must be one of {REFRESH_CHOICES}, got {refresh!r}")
-    qa_by_id = index_by(qa_items)
+    qa_by_id = index_by(qa_items, source="benchmark QA")
     joined = []
     for pred in predictions:
         item = qa_by_id.get(pred["qa_id"])
@@ -52,15 +53,15 @@ def judge_predictions(
             raise RecordError(f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}")
         joined.append((item, pred))
 
-    llm_judges = [j for j in judges if isinstance(j, LLMJudge)]
-    llm_results = _run_llm_judges(llm_judges, joined, cache_path, refresh, progress)
+    cached_results = _run_cached_judges([j for j in judges if j.cached], joined, cache_path,
+                                        refresh, progress)
     verdicts = []
     for judge in judges:
-        if isinstance(judge, LLMJudge):
-            results = llm_results[judge.name]
+        if judge.cached:
+            results = cached_results[judge.name]
             for item, pred in joined:
-                verdicts.append(_llm_verdict(judge, item, pred, results))
-        elif hasattr(judge, "judge_batch"):  # offline judges that vectorise
+                verdicts.append(_cached_verdict(judge, item, pred, results))
+        elif judge.batched:
             verdicts.extend(_batch_verdicts(judge, joined, progress))
         else:
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
@@ -69,13 +70,61 @@ def judge_predictions(
     return verdicts
 
 
+class DryRunStop(PlannedStop, RuntimeError):
+    """Raised after a dry run has printed its plan, so that nothing downstream runs or is paid."""
+
+
+def judge_as_configured(
+    qa_items: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    settings: Mapping[str, Any],
+    api_keys: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """One verdict per (prediction, judge) for the judges in ``settings.judges`` (the
+    ``judging`` parameters).
+
+    Judges that need a key take it from ``api_keys``; one without is skipped with a warning unless
+    ``require_all_judges``, and with none left ``fallback_judge`` (offline) judges. The plan
+    (calls and estimated tokens per judge) is printed before anything is spent; ``dry_run``
+    stops there (``DryRunStop``). ``cache_path`` and ``refresh`` are ``judge_predictions``'.
+    """
+    from ct_spatial_bench.judges.costs import format_plan, plan_judging
+    from ct_spatial_bench.judges.registry import build_judges
+
+    defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
+    dry_run = settings.get("dry_run", False)
+    # a dry run prices every configured judge, keys or not: nothing is sent
+    judges = build_judges(settings["judges"], api_keys,
+                          settings.get("require_all_judges", False), defaults,
+                          placeholder_key="unused-in-a-dry-run" if dry_run else None)
+    if not judges and settings.get("fallback_judge"):  # keyless runs judge offline
+        logger.warning("judging: no configured judge has its API key; using the %r judge "
+                       "(judging.fallback_judge)", settings["fallback_judge"])
+        judges = build_judges([settings["fallback_judge"]])
+    if not judges:
+        raise RuntimeError("judging: no judge is available (every configured judge lacks an API "
+                           "key); set the keys or add the offline 'rule' judge to judging.judges")
+    cache_path, refresh = settings.get("cache_path"), settings.get("refresh", False)
+    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
+    if plan:
+        print(format_plan(plan, settings.get("prices")))  # noqa: T201 - read before money is spent
+    if dry_run:
+        raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
+    verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
+                                 refresh=refresh)
+    failed = sum(v["verdict"] == FAILED for v in verdicts)
+    logger.info("judging: %d verdicts from %d judges, %d failed", len(verdicts), len(judges),
+                failed)
+    return verdicts
+
+
 BATCH_SIZE = 4096
 
 
-def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
+def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
                     progress: bool) -> list[dict[str, Any]]:
-    """Verdicts of a judge with ``judge_batch(items)``, in chunks; a chunk that raises is
-    ``failed`` item by item, never ``incorrect``."""
+    """Verdicts of a ``batched`` judge, in chunks; a chunk that raises is ``failed`` item by
+    item, never ``incorrect``."""
     from tqdm.auto import tqdm
 
     out = []
@@ -83,7 +132,7 @@ def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
               disable=not progress) as bar:
         for start in range(0, len(joined), BATCH_SIZE):
             chunk = joined[start:start + BATCH_SIZE]
-            todo = [(item, pred) for item, pred in chunk if pred.get("status") != "error"]
+            todo = [(item, pred) for item, pred in chunk if pred.get("status") != ERROR]
             started, error = time.perf_counter(), ""
             try:
                 outcomes = judge.judge_batch([(item["question"], item["answer"],
@@ -95,19 +144,17 @@ def _batch_verdicts(judge: Any, joined: Sequence[tuple[dict, dict]],
             each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
             by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
             for _, pred in chunk:
-                if pred.get("status") == "error":
+                if pred.get("status") == ERROR:
                     out.append(_errored(judge, pred))
                     continue
-                o = by_id[id(pred)]
-                out.append({**_base(judge, pred), "verdict": o.verdict if o else FAILED,
-                            "reason": o.reason if o else error, "raw": o.raw if o else "",
-                            "tokens": o.tokens if o else {}, "latency_s": each})
+                outcome = by_id[id(pred)] or Judgement(verdict=FAILED, reason=error)
+                out.append(_verdict_record(judge, pred, outcome, each))
             bar.update(len(chunk))
     return out
 
 
-def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:
-    """The engine task (with its cache key) for one prediction of one LLM judge."""
+def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
+    """The engine task (with its cache key) for one prediction of one cached judge."""
     from ct_spatial_bench.judges.cache import cache_key
     from ct_spatial_bench.judges.engine import Task
 
@@ -117,28 +164,28 @@ def task_of(judge: Any, item: dict[str, Any], pred: dict[str, Any]) -> Any:
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
-def pending_tasks(judge: Any, joined: Sequence[tuple[dict, dict]], cache: Any,
+def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
                   refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     """(tasks to ask, verdicts already cached) for one judge; each distinct task once."""
     to_ask: dict[str, Any] = {}
     cached: dict[str, dict[str, Any]] = {}
     for item, pred in joined:
-        if pred.get("status") == "error":
+        if pred.get("status") == ERROR:
             continue
         task = task_of(judge, item, pred)
         if task.key in to_ask or task.key in cached:
             continue
         hit = None if refresh is True else cache.get(task.key)
-        if hit is not None and not (refresh == "failed" and hit["verdict"] == FAILED):
+        if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
             cached[task.key] = hit
         else:
             to_ask[task.key] = task
     return list(to_ask.values()), cached
 
 
-def _run_llm_judges(judges: Sequence[Any], joined: Sequence[tuple[dict, dict]],
-                    cache_path: str | Path | None, refresh: bool | str, progress: bool
-                    ) -> dict[str, dict[str, dict[str, Any]]]:
+def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dict, dict]],
+                       cache_path: str | Path | None, refresh: bool | str, progress: bool
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
     if not judges:
         return {}
     from ct_spatial_bench.judges.cache import VerdictCache
@@ -156,33 +203,34 @@ def _run_llm_judges(judges: Sequence[Any], joined: Sequence[tuple[dict, dict]],
     return {judge.name: {**known[judge.name], **new} for judge, new in zip(judges, fresh)}
 
 
-def _base(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
-    return {"qa_id": pred["qa_id"], "model": pred["model"], "judge": judge.name,
-            "judge_model": judge.model, "prompt_version": judge.prompt_version}
+def _verdict_record(judge: Judge, pred: dict[str, Any], outcome: Judgement,
+                    latency_s: float) -> dict[str, Any]:
+    return Verdict(pred["qa_id"], pred["model"], judge.name, judge.model, outcome.verdict,
+                   outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
+                   latency_s).to_dict()
 
 
-def _errored(judge: Any, pred: dict[str, Any]) -> dict[str, Any]:
-    return {**_base(judge, pred), "verdict": INCORRECT,
-            "reason": f"prediction error: {pred.get('error')}", "raw": "", "tokens": {},
-            "latency_s": 0.0}
+def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
+    outcome = Judgement(verdict=INCORRECT, reason=f"prediction error: {pred.get('error')}")
+    return _verdict_record(judge, pred, outcome, 0.0)
 
 
-def _llm_verdict(judge: Any, item: dict[str, Any], pred: dict[str, Any],
-                 results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if pred.get("status") == "error":
+def _cached_verdict(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any],
+                    results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if pred.get("status") == ERROR:
         return _errored(judge, pred)
-    return {**_base(judge, pred), **results[task_of(judge, item, pred).key]}
+    result = results[task_of(judge, item, pred).key]
+    outcome = Judgement(result["verdict"], result["reason"], result["raw"], result["tokens"])
+    return _verdict_record(judge, pred, outcome, result["latency_s"])
 
 
 def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
-    if pred.get("status") == "error":
+    if pred.get("status") == ERROR:
         return _errored(judge, pred)
     started = time.perf_counter()
     try:
         outcome = judge.judge(item["question"], item["answer"], pred["prediction"])
-        verdict, reason, raw, tokens = outcome.verdict, outcome.reason, outcome.raw, outcome.tokens
     except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
         logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
-        verdict, reason, raw, tokens = FAILED, f"{type(exc).__name__}: {exc}", "", {}
-    return {**_base(judge, pred), "verdict": verdict, "reason": reason, "raw": raw,
-            "tokens": tokens, "latency_s": round(time.perf_counter() - started, 6)}
+        outcome = Judgement(verdict=FAILED, reason=f"{type(exc).__name__}: {exc}")
+    return _verdict_record(judge, pred, outcome, round(time.perf_counter() - started, 6))

@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT
-from ct_spatial_bench.records import RecordError
+from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Prediction, RecordError,
+                                      Verdict)
 
 UPSTREAM_VERDICT = {True: CORRECT, False: INCORRECT, None: FAILED}
 
@@ -64,11 +64,10 @@ def predictions_from_upstream(qa_items: Sequence[dict[str, Any]],
     """Prediction records with ``qa_id``, matched on (case, question, answer) and order."""
     qa_id_of = dict(zip(occurrence_keys(qa_items, _qa_key), (i["qa_id"] for i in qa_items)))
     qa_ids = _match(qa_id_of, occurrence_keys(rows, _qa_key), source)
-    return [{"qa_id": qa_id, "model": model, "prediction": row.get("prediction") or "",
-             "status": "ok", "error": None, "prompt": row["question"], "generation": {},
-             "model_revision": "upstream", "latency_s": None, "timestamp": None,
-             "case_id": upstream_case_id(row), "question": row["question"],
-             "answer": row["answer"]}
+    return [Prediction(qa_id, model, row.get("prediction") or "", prompt=row["question"],
+                       model_revision="upstream",
+                       extra={"case_id": upstream_case_id(row), "question": row["question"],
+                              "answer": row["answer"]}).to_dict()
             for qa_id, row in zip(qa_ids, rows)]
 
 
@@ -81,10 +80,9 @@ def verdicts_from_upstream(predictions: Sequence[dict[str, Any]],
     key = (lambda r: (upstream_case_id(r), *_text_key(r))) if with_case else _text_key
     pred_of = dict(zip(occurrence_keys(predictions, key), predictions))
     matched = _match(pred_of, occurrence_keys(rows, key), source)
-    return [{"qa_id": pred["qa_id"], "model": pred["model"], "judge": judge,
-             "judge_model": judge, "verdict": _verdict(row.get("is_correct"), source, line),
-             "reason": str(row.get("reasoning") or ""), "raw": "", "prompt_version": "upstream",
-             "tokens": {}, "latency_s": None}
+    return [Verdict(pred["qa_id"], pred["model"], judge, judge_model=judge,
+                    verdict=_verdict(row.get("is_correct"), source, line),
+                    reason=str(row.get("reasoning") or ""), prompt_version="upstream").to_dict()
             for line, (pred, row) in enumerate(zip(matched, rows), start=1)]
 
 

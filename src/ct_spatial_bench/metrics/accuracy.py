@@ -20,13 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT
 from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
-from ct_spatial_bench.records import RecordError, index_by
+from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, ItemKey, RecordError, index_by,
+                                      index_by_item)
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
-
-Key = tuple[str, str]  # (model, qa_id)
-
 
 def bootstrap_ci(
     values: Sequence[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
@@ -65,26 +62,16 @@ def interval_pair(
     return {"ci_low": low, "ci_high": high, "ci_low_items": item_low, "ci_high_items": item_high}
 
 
-def _predictions_by_key(predictions: Iterable[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
-    out: dict[Key, dict[str, Any]] = {}
-    for pred in predictions:
-        key = (pred["model"], pred["qa_id"])
-        if key in out:
-            raise RecordError(f"duplicate prediction for model {key[0]!r}, qa_id {key[1]!r}")
-        out[key] = pred
-    return out
-
-
 def effective_decisions(
-    decisions: Mapping[Key, str], predictions: Iterable[dict[str, Any]] | None = None
-) -> dict[Key, str]:
+    decisions: Mapping[ItemKey, str], predictions: Iterable[dict[str, Any]] | None = None
+) -> dict[ItemKey, str]:
     """The jury's decisions with every failed prediction (status error) set to incorrect.
 
     A judge may have called an error message or an empty answer anything; the model failed either
     way. Error predictions with no verdict at all are added as incorrect.
     """
     out = dict(decisions)
-    for key, pred in _predictions_by_key(predictions or []).items():
+    for key, pred in index_by_item(predictions or [], "predictions").items():
         if pred.get("status") == "error":
             out[key] = INCORRECT
     return out
@@ -93,7 +80,7 @@ def effective_decisions(
 def accuracy_by_model(
     qa_items: Iterable[dict[str, Any]],
     predictions: Iterable[dict[str, Any]],
-    decisions: Mapping[Key, str],
+    decisions: Mapping[ItemKey, str],
     n_boot: int = 1000,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
@@ -108,7 +95,7 @@ def accuracy_by_model(
     qa_ids = list(index_by(qa_items, "qa_id"))
     known = set(qa_ids)
     volume = volume_of(qa_items)
-    preds = _predictions_by_key(predictions)
+    preds = index_by_item(predictions, "predictions")
     for model, qa_id in [*preds, *decisions]:
         if qa_id not in known:
             raise RecordError(f"model {model!r}: qa_id {qa_id!r} is not in the QA items")
@@ -152,7 +139,7 @@ def _category_name(name: str) -> str:
 
 def accuracy_by_category(
     qa_items: Iterable[dict[str, Any]],
-    decisions: Mapping[Key, str],
+    decisions: Mapping[ItemKey, str],
     predictions: Iterable[dict[str, Any]] | None = None,
     n_boot: int = 1000,
     seed: int = 0,

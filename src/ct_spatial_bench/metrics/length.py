@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ct_spatial_bench.records import CORRECT
+
 LENGTH_BINS = ((1, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, None))
 
 
@@ -78,7 +80,7 @@ def _decided_lengths(
         if pred.get("status") == "error" or decision not in ("correct", "incorrect"):
             continue
         out.append((pred["model"], pred["qa_id"], answer_words(pred.get("prediction")),
-                    float(decision == "correct")))
+                    float(decision == CORRECT)))
     return out
 
 
@@ -141,3 +143,12 @@ def accuracy_by_length_bin(
              "words_mean": float(np.mean([w for w, _ in cells[(model, label)]]))}
             for model in dict.fromkeys(m for m, _ in cells)
             for label in order if (model, label) in cells]
+
+
+def length_analysis(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    decisions: Mapping[tuple[str, str], str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Accuracy adjusted to the reference length, and accuracy by length bin."""
+    return (length_adjusted_accuracy(qa_items, predictions, decisions),
+            accuracy_by_length_bin(predictions, decisions))

@@ -34,6 +34,7 @@ from typing import Any
 from ct_spatial_bench.judges.jury import cohen_kappa
 from ct_spatial_bench.metrics.accuracy import _category_name, volume_of
 from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
+from ct_spatial_bench.records import CORRECT
 from ct_spatial_bench.spatial.categories import CATEGORIES
 from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS, IMPLIES, extract_spatial_terms
 
@@ -155,7 +156,7 @@ def slot_jury_agreement(
     """Per model and over all: Cohen's kappa of slot-correct (every asked axis agrees) against the
     jury's correct, on the slot-scored items the jury decided; n, raw agreement."""
     paired = [(r["model"], r["slot_outcome"] == "agree",
-               decisions[(r["model"], r["qa_id"])] == "correct")
+               decisions[(r["model"], r["qa_id"])] == CORRECT)
               for r in slot_rows
               if decisions.get((r["model"], r["qa_id"])) in ("correct", "incorrect")]
     out = []
@@ -184,7 +185,7 @@ def slot_jury_disagreements(
         decision = decisions.get((row["model"], row["qa_id"]))
         if decision not in ("correct", "incorrect"):
             continue
-        if (row["slot_outcome"] == "agree") == (decision == "correct"):
+        if (row["slot_outcome"] == "agree") == (decision == CORRECT):
             continue
         cells.setdefault((row["slot_outcome"], decision), []).append(row)
     out = []
@@ -204,3 +205,16 @@ def slot_jury_disagreements(
         out.append({"slot_outcome": outcome, "jury": decision, "count": len(rows),
                     "examples": " || ".join(examples)})
     return out
+
+
+def slots_against_jury(
+    slot_rows: list[dict[str, Any]], decisions: Mapping[tuple[str, str], str],
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Kappa of slot-correct against the jury (a model's error counting incorrect), and the
+    commonest disagreements with examples."""
+    from ct_spatial_bench.metrics.accuracy import effective_decisions
+
+    decisions = effective_decisions(decisions, predictions)
+    return (slot_jury_agreement(slot_rows, decisions),
+            slot_jury_disagreements(slot_rows, decisions, qa_items, predictions))

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.judges.base import CORRECT, INCORRECT
 from ct_spatial_bench.metrics.accuracy import (
     effective_decisions,
     interval_pair,
@@ -32,6 +31,7 @@ from ct_spatial_bench.metrics.text import (
     is_empty_prediction,
     scored_metrics,
 )
+from ct_spatial_bench.records import CORRECT, INCORRECT
 
 Key = tuple[str, str]  # (model, qa_id)
 

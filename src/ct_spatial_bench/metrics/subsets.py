@@ -16,11 +16,10 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.judges.base import CORRECT, INCORRECT
 from ct_spatial_bench.metrics.accuracy import effective_decisions, volume_of
 from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
-
-Key = tuple[str, str]
+from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
 
 
 def wrong_items(decisions: Mapping[Key, str], model: str) -> set[str]:
@@ -72,3 +71,30 @@ def subset_accuracy(
                         "accuracy": sum(values) / len(values) if values else float("nan"),
                         "accuracy_ci_low": low, "accuracy_ci_high": high})
     return out
+
+
+def accuracy_on_subsets(
+    qa_items: Iterable[dict[str, Any]],
+    predictions: Iterable[dict[str, Any]],
+    decisions: Mapping[Key, str],
+    blind_prior: str = "blind",
+    prior_decisions: Mapping[Key, str] | None = None,
+    human_review_file: str | os.PathLike | None = None,
+    n_boot: int = 1000,
+) -> list[dict[str, Any]]:
+    """Accuracy on the items that need the image and on those upstream's reviewers rejected.
+
+    The blind prior's decisions come from ``prior_decisions`` when given (reproduce, where the
+    prior is judged apart), else from the model ``blind_prior`` among ``decisions``; ``needs_image``
+    is left out when the prior has none. Twins come from the predictions (``blind_pairs``)."""
+    from ct_spatial_bench.probes.blind_gap import blind_pairs
+
+    qa_items, predictions = list(qa_items), list(predictions)
+    prior_decisions = prior_decisions or decisions
+    subsets = {}
+    if any(m == blind_prior for m, _ in prior_decisions):
+        subsets["needs_image"] = wrong_items(prior_decisions, blind_prior)
+    if human_review_file:
+        subsets["human_rejected"] = human_rejected_items(qa_items, human_review_file)
+    return subset_accuracy(qa_items, predictions, decisions, subsets,
+                           twin_of=blind_pairs(predictions), n_boot=n_boot)

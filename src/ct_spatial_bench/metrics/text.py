@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ct_spatial_bench.records import RecordError, index_by
+from ct_spatial_bench.records import RecordError, index_by, index_by_item
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 PER_ITEM_METRICS = (
@@ -140,18 +140,13 @@ def _joined_pairs(
     A qa_id not among the QA items, or a second prediction of one model for one item, is an error.
     """
     qa_by_id = index_by(qa_items, "qa_id")
-    seen: set[tuple[str, str]] = set()
     pairs = []
-    for pred in predictions:
-        key = (pred["model"], pred["qa_id"])
+    for pred in index_by_item(predictions, "predictions").values():
         if pred["qa_id"] not in qa_by_id:
             raise RecordError(
                 f"prediction of model {pred['model']!r} names qa_id {pred['qa_id']!r}, "
                 "which is not in the QA items"
             )
-        if key in seen:
-            raise RecordError(f"duplicate prediction for model {key[0]!r}, qa_id {key[1]!r}")
-        seen.add(key)
         pairs.append((qa_by_id[pred["qa_id"]], pred))
     return pairs
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ct_spatial_bench.records import OK, index_by_item
 from ct_spatial_bench.spatial.categories import LATERALITY, canonical_category
 
 RIGHT, LEFT = "right", "left"
@@ -133,12 +134,13 @@ def flip_outcomes(
 ) -> list[dict[str, Any]]:
     """One row per (model, probed item) with both predictions ok, joined by (model, qa_id)."""
     items = {item["qa_id"]: item for item in flip_items}
-    originals = {(p["model"], p["qa_id"]): p for p in original_predictions
-                 if p["qa_id"] in items and p.get("status") == "ok"}
+    originals = index_by_item([p for p in original_predictions
+                               if p["qa_id"] in items and p.get("status") == OK],
+                              "original predictions")
     rows = []
     for pred in mirrored_predictions:
         key = (pred["model"], pred["qa_id"])
-        if pred.get("status") != "ok" or key not in originals or pred["qa_id"] not in items:
+        if pred.get("status") != OK or key not in originals or pred["qa_id"] not in items:
             continue
         item, before = items[pred["qa_id"]], originals[key]["prediction"]
         rows.append({

@@ -12,13 +12,9 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.judges.base import CORRECT, INCORRECT
 from ct_spatial_bench.metrics.accuracy import effective_decisions
-from ct_spatial_bench.records import index_by
+from ct_spatial_bench.records import CORRECT, INCORRECT, ItemKey, index_by, index_by_item
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
-
-Key = tuple[str, str]
-
 
 def _category(name: str) -> str:
     try:
@@ -39,7 +35,7 @@ def worst_failures(
     qa_items: Iterable[dict[str, Any]],
     predictions: Iterable[dict[str, Any]],
     verdicts: Iterable[dict[str, Any]],
-    decisions: Mapping[Key, str],
+    decisions: Mapping[ItemKey, str],
     per_item_rows: Iterable[dict[str, Any]] = (),
     per_cell: int = 10,
 ) -> list[dict[str, Any]]:
@@ -50,12 +46,12 @@ def worst_failures(
     """
     qa_by_id = index_by(qa_items, "qa_id")
     predictions = list(predictions)
-    pred_by_key = {(p["model"], p["qa_id"]): p for p in predictions}
+    pred_by_key = index_by_item(predictions, "predictions")
     decisions = effective_decisions(decisions, predictions)
-    votes: dict[Key, list[dict[str, Any]]] = {}
+    votes: dict[ItemKey, list[dict[str, Any]]] = {}
     for verdict in verdicts:
         votes.setdefault((verdict["model"], verdict["qa_id"]), []).append(verdict)
-    metrics_of = {(r["model"], r["qa_id"]): r for r in per_item_rows}
+    metrics_of = index_by_item(per_item_rows, "text metrics per item")
     cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key, decision in decisions.items():
         if decision != INCORRECT or key[1] not in qa_by_id:

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ct_spatial_bench.judges.base import CORRECT, INCORRECT
-from ct_spatial_bench.records import index_by
+from ct_spatial_bench.records import CORRECT, INCORRECT, index_by
 from ct_spatial_bench.spatial.categories import CATEGORIES
 
 JURY_COLUMN = "jury"

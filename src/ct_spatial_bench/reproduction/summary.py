@@ -149,6 +149,21 @@ def reproduction_summary(
     return rows
 
 
+def add_offline_agreement(summary_df: Any, verdicts: list[dict[str, Any]],
+                          offline_verdicts: list[dict[str, Any]]) -> Any:
+    """``offline_kappa`` and ``offline_accuracy`` columns: the offline judge against the jury
+    (upstream's rule, mean vote >= 0.66), per model. For the models the shipped artefact was
+    trained on (RadFM, Merlin) these are in-sample figures; the honest cross-model ones are in
+    data/08_reporting/offline_judge/evaluation.md."""
+    from ct_spatial_bench.judges.offline_evaluation import agreement_with_jury
+
+    by_model = agreement_with_jury(verdicts, offline_verdicts, rule="mean066")
+    out = summary_df.copy()
+    for column in ("offline_kappa", "offline_accuracy"):
+        out[column] = [by_model.get(m, {}).get(column, float("nan")) for m in out["model"]]
+    return out
+
+
 def reproduction_categories(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
     verdicts: list[dict[str, Any]],

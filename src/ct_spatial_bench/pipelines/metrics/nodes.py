@@ -31,18 +31,16 @@ def summarise_text_metrics(
 
 def decide_jury(verdicts: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
     """The jury's decision per (model, qa_id) under the configured rule, as saveable rows."""
-    from ct_spatial_bench.judges.jury import jury_decisions
+    from ct_spatial_bench.judges.jury import jury_decision_rows
 
-    rule = params.get("jury_rule", "majority")
-    decisions = jury_decisions(verdicts, judges=params.get("jury_judges"), rule=rule)
-    return [
-        {"model": model, "qa_id": qa_id, "rule": rule, "decision": decision}
-        for (model, qa_id), decision in sorted(decisions.items())
-    ]
+    return jury_decision_rows(verdicts, params.get("jury_judges"),
+                              params.get("jury_rule", "majority"))
 
 
 def _as_decisions(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    return {(r["model"], r["qa_id"]): r["decision"] for r in rows}
+    from ct_spatial_bench.records import decisions_by_item
+
+    return decisions_by_item(rows, "jury_decisions")
 
 
 def score_accuracy(
@@ -120,12 +118,9 @@ def compare_slots_with_jury(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Kappa of slot-correct against the jury, and the commonest disagreements with examples."""
-    from ct_spatial_bench.metrics.accuracy import effective_decisions
-    from ct_spatial_bench.metrics.slots import slot_jury_agreement, slot_jury_disagreements
+    from ct_spatial_bench.metrics.slots import slots_against_jury
 
-    decisions = effective_decisions(_as_decisions(decision_rows), predictions)
-    return (slot_jury_agreement(slot_rows, decisions),
-            slot_jury_disagreements(slot_rows, decisions, qa_items, predictions))
+    return slots_against_jury(slot_rows, _as_decisions(decision_rows), qa_items, predictions)
 
 
 def analyse_answer_length(
@@ -133,11 +128,9 @@ def analyse_answer_length(
     decision_rows: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Words per answer, accuracy adjusted to the reference length, and accuracy by length bin."""
-    from ct_spatial_bench.metrics.length import accuracy_by_length_bin, length_adjusted_accuracy
+    from ct_spatial_bench.metrics.length import length_analysis
 
-    decisions = _as_decisions(decision_rows)
-    return (length_adjusted_accuracy(qa_items, predictions, decisions),
-            accuracy_by_length_bin(predictions, decisions))
+    return length_analysis(qa_items, predictions, _as_decisions(decision_rows))
 
 
 def score_subsets(
@@ -145,21 +138,12 @@ def score_subsets(
     decision_rows: list[dict[str, Any]], params: dict[str, Any],
     prior_decision_rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Accuracy on the items that need the image and on those upstream's reviewers rejected.
+    """Accuracy on the items that need the image and on those upstream's reviewers rejected
+    (``params.blind_prior``, ``params.human_review_file``)."""
+    from ct_spatial_bench.metrics.subsets import accuracy_on_subsets
 
-    The blind prior's decisions come from ``prior_decision_rows`` when given (reproduce), else
-    from the model ``params.blind_prior`` among the decisions; twins from the predictions."""
-    from ct_spatial_bench.metrics.subsets import human_rejected_items, subset_accuracy, wrong_items
-    from ct_spatial_bench.probes.blind_gap import blind_pairs
-
-    decisions = _as_decisions(decision_rows)
-    prior = params.get("blind_prior", "blind")
-    prior_decisions = _as_decisions(prior_decision_rows) if prior_decision_rows else decisions
-    subsets = {}
-    if any(m == prior for m, _ in prior_decisions):
-        subsets["needs_image"] = wrong_items(prior_decisions, prior)
-    if params.get("human_review_file"):
-        subsets["human_rejected"] = human_rejected_items(qa_items, params["human_review_file"])
-    return subset_accuracy(qa_items, predictions, decisions, subsets,
-                           twin_of=blind_pairs(predictions),
-                           n_boot=params.get("n_boot", 1000))
+    return accuracy_on_subsets(
+        qa_items, predictions, _as_decisions(decision_rows),
+        blind_prior=params.get("blind_prior", "blind"),
+        prior_decisions=_as_decisions(prior_decision_rows) if prior_decision_rows else None,
+        human_review_file=params.get("human_review_file"), n_boot=params.get("n_boot", 1000))

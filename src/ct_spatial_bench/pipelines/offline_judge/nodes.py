@@ -69,27 +69,3 @@ def train_on_every_model(table: dict[str, Any], evaluation: dict[str, Any],
         "kappa": d["offline"]["kappa"], "accuracy": d["offline"]["accuracy"],
         "rule_kappa": d["baselines"]["rule"]["kappa"]} for d in evaluation["directions"]}
     return build_artefact(ensemble, threshold, selection, training, names, summary)
-
-
-def judge_offline(qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]]
-                  ) -> list[dict[str, Any]]:
-    """The shipped offline judge's verdict on every prediction (used by ``reproduce``)."""
-    from ct_spatial_bench.judges.offline import OfflineJudge
-    from ct_spatial_bench.judges.runner import judge_predictions
-
-    return judge_predictions([OfflineJudge()], qa_items, predictions)
-
-
-def add_offline_agreement(summary_df: Any, verdicts: list[dict[str, Any]],
-                          offline_verdicts: list[dict[str, Any]]) -> Any:
-    """``offline_kappa`` and ``offline_accuracy`` columns: the offline judge against the jury
-    (upstream's rule, mean vote >= 0.66), per model. For the models the shipped artefact was
-    trained on (RadFM, Merlin) these are in-sample figures; the honest cross-model ones are in
-    data/08_reporting/offline_judge/evaluation.md."""
-    from ct_spatial_bench.judges.offline_evaluation import agreement_with_jury
-
-    by_model = agreement_with_jury(verdicts, offline_verdicts, rule="mean066")
-    out = summary_df.copy()
-    for column in ("offline_kappa", "offline_accuracy"):
-        out[column] = [by_model.get(m, {}).get(column, float("nan")) for m in out["model"]]
-    return out

@@ -153,9 +153,10 @@ def measure_blind_gap(qa_items: list[dict], predictions: list[dict], decision_ro
     import pandas as pd
 
     from ct_spatial_bench.probes.blind_gap import blind_gap, blind_pairs
+    from ct_spatial_bench.records import decisions_by_item
 
     pairs = blind_pairs(predictions, params.get("blind_pairs") or {})
-    decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    decisions = decisions_by_item(decision_rows, "jury_decisions")
     return pd.DataFrame(blind_gap(qa_items, decisions, predictions, pairs))
 
 
@@ -177,18 +178,19 @@ def score_variants(
     import pandas as pd
 
     from ct_spatial_bench.judges.jury import jury_decisions
-    from ct_spatial_bench.pipelines.judging.nodes import judge_all
+    from ct_spatial_bench.judges.runner import judge_as_configured
     from ct_spatial_bench.probes.variants import as_variant_predictions, variant_accuracy
+    from ct_spatial_bench.records import decisions_by_item
 
     variants = as_variant_predictions(
         [p for rows in variant_predictions_by_model.values() for p in rows])
     if not variants:
         return pd.DataFrame()
-    verdicts = judge_all(qa_items, variants, judging_params, api_keys)
+    verdicts = judge_as_configured(qa_items, variants, judging_params, api_keys)
     decisions = jury_decisions(verdicts, judges=metrics_params.get("jury_judges"),
                                rule=metrics_params.get("jury_rule", "majority"))
     describe = {p["variant"]: {k: v for k, v in p["probe"].items() if k != "seed"}
                 for p in variants}
-    base = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    base = decisions_by_item(decision_rows, "jury_decisions")
     return pd.DataFrame(variant_accuracy(qa_items, variants, decisions, predictions, base,
                                          describe))

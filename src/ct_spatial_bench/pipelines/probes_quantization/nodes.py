@@ -42,28 +42,13 @@ def judge_precisions(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
     judging_params: dict[str, Any], api_keys: dict[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One verdict per (prediction at a precision, judge): the benchmark's judges and cache,
-    each precision named ``<model>@<precision>``; keyless runs fall back as judging does."""
-    from ct_spatial_bench.judges.costs import format_plan, plan_judging
-    from ct_spatial_bench.judges.registry import build_judges
-    from ct_spatial_bench.judges.runner import judge_predictions
+    """One verdict per (prediction at a precision, judge), by the benchmark's judges, cache and
+    fallback, each precision named ``<model>@<precision>``."""
+    from ct_spatial_bench.judges.runner import judge_as_configured
     from ct_spatial_bench.probes.variants import as_variant_predictions
 
-    defaults = ({"prompts_dir": judging_params["prompts_dir"]}
-                if judging_params.get("prompts_dir") else {})
-    judges = build_judges(judging_params["judges"], api_keys,
-                          judging_params.get("require_all_judges", False), defaults)
-    if not judges and judging_params.get("fallback_judge"):
-        judges = build_judges([judging_params["fallback_judge"]])
-    if not judges:
-        raise RuntimeError("quantization ablation: no judge is available (see judging.judges)")
-    renamed = as_variant_predictions(predictions)
-    cache_path = judging_params.get("cache_path")
-    plan = plan_judging(judges, qa_items, renamed, cache_path, judging_params.get("refresh", False))
-    if plan:
-        print(format_plan(plan))  # noqa: T201 - the operator reads it before money is spent
-    return judge_predictions(judges, qa_items, renamed, cache_path=cache_path,
-                             refresh=judging_params.get("refresh", False))
+    return judge_as_configured(qa_items, as_variant_predictions(predictions), judging_params,
+                               api_keys)
 
 
 def tabulate_precisions(

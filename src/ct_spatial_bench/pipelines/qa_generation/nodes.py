@@ -49,3 +49,14 @@ def generate_candidate_qa(
         reports, generator, min_pairs=params.get("min_pairs", 7),
         max_pairs=params.get("max_pairs", 10),
         image_path_of=_image_path_of(params.get("image_path_template", "")), **llm_kwargs)
+
+
+def filter_generated_questions(
+    generated_candidates: list[dict[str, Any]], params: dict[str, Any],
+    api_keys: dict[str, str | None] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The generated candidates through the benchmark's spatial filter and tagger
+    (``params:qa_filtering``): the generated benchmark and every candidate's decision."""
+    from ct_spatial_bench.curation.filtering import filter_as_configured
+
+    return filter_as_configured(generated_candidates, params, api_keys)

@@ -1,6 +1,6 @@
 from kedro.pipeline import Pipeline, node
 
-from .nodes import generate_candidate_qa
+from .nodes import filter_generated_questions, generate_candidate_qa
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -19,11 +19,9 @@ def create_curation_pipeline(**kwargs) -> Pipeline:
     """Reports -> generated candidates -> the spatial filter and tagger, written apart from the
     benchmark (``generated_benchmark_qa``), so generated questions never replace a split's own
     questions unless a catalog points ``qa_candidates`` at them."""
-    from ct_spatial_bench.pipelines.qa_filtering.nodes import filter_spatial_questions
-
     return create_pipeline() + Pipeline([
         node(
-            filter_spatial_questions,
+            filter_generated_questions,
             inputs=["generated_qa_candidates", "params:qa_filtering", "llm_api_keys"],
             outputs=["generated_benchmark_qa", "generated_qa_filter_decisions"],
             name="filter_generated_questions",

@@ -12,10 +12,10 @@ def build_correctness_matrix(
     """qa_id x (model, judge) and model jury: 1 correct, 0 incorrect, empty failed or missing;
     a model's errored prediction counts 0 in its jury column."""
     from ct_spatial_bench.metrics.accuracy import effective_decisions
+    from ct_spatial_bench.records import decisions_by_item
     from ct_spatial_bench.reporting.tables import correctness_matrix
 
-    decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
-    decisions = effective_decisions(decisions, predictions)
+    decisions = effective_decisions(decisions_by_item(decision_rows, "jury_decisions"), predictions)
     return correctness_matrix(qa_items, verdicts, decisions).reset_index()
 
 
@@ -111,9 +111,10 @@ def write_html_report(
     The plots are drawn again here because kedro-datasets' MatplotlibDataset cannot be loaded.
     """
     from ct_spatial_bench.metrics.accuracy import effective_decisions
+    from ct_spatial_bench.records import decisions_by_item
     from ct_spatial_bench.reporting.report import full_html_report
 
-    decisions = {(r["model"], r["qa_id"]): r["decision"] for r in decision_rows}
+    decisions = decisions_by_item(decision_rows, "jury_decisions")
     placed = _probe_sections(probe_tables)
     placed["extra_sections"] = {**placed.get("extra_sections", {}), **(more_sections or {})}
     return full_html_report(

@@ -18,6 +18,23 @@ def read_upstream_files(params: dict[str, Any]) -> tuple[list, list, list, Any]:
             pd.DataFrame(loaded["sources"]))
 
 
+def score_upstream_text(qa_items: list[dict], predictions: list[dict],
+                        params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Upstream's per-item text metrics (METEOR required, ``params.meteor``) of every model."""
+    from ct_spatial_bench.metrics.text import per_item_text_metrics
+
+    return per_item_text_metrics(qa_items, predictions, sbert=params.get("sbert", True),
+                                 meteor=params.get("meteor", "auto"))
+
+
+def judge_offline(qa_items: list[dict], predictions: list[dict]) -> list[dict[str, Any]]:
+    """The shipped offline judge's verdict on every prediction, kept apart from the jury's."""
+    from ct_spatial_bench.judges.offline import OfflineJudge
+    from ct_spatial_bench.judges.runner import judge_predictions
+
+    return judge_predictions([OfflineJudge()], qa_items, predictions)
+
+
 def tabulate_reproduction(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     text_summary_rows: list[dict], params: dict[str, Any],
@@ -35,12 +52,10 @@ def tabulate_reproduction(
                                 n_boot=params.get("n_boot", 1000))
     table = pd.DataFrame(validity_columns(rows, length_rows or [], slot_rows or [],
                                           subset_rows or []))
-    # --- offline_kappa / offline_accuracy, the offline judge against the jury ---
-    if offline_verdicts is not None:
-        from ct_spatial_bench.pipelines.offline_judge.nodes import add_offline_agreement
+    if offline_verdicts is not None:  # the offline judge against the jury
+        from ct_spatial_bench.reproduction.summary import add_offline_agreement
 
         table = add_offline_agreement(table, verdicts, offline_verdicts)
-    # --- end ---
     return table
 
 
@@ -57,9 +72,58 @@ def tabulate_reproduction_categories(
 
 def decide_upstream_jury(verdicts: list[dict]) -> list[dict[str, Any]]:
     """Upstream's rule (mean of votes >= 0.66) as decision rows."""
-    from ct_spatial_bench.pipelines.metrics.nodes import decide_jury
+    from ct_spatial_bench.judges.jury import jury_decision_rows
 
-    return decide_jury(verdicts, {"jury_rule": "mean066"})
+    return jury_decision_rows(verdicts, rule="mean066")
+
+
+def estimate_upstream_intervals(per_item: list[dict], qa_items: list[dict],
+                                predictions: list[dict], params: dict[str, Any]) -> list[dict]:
+    """Bootstrap 95% interval of every text metric per model (corpus BLEU included)."""
+    from ct_spatial_bench.metrics.statistics import text_metric_intervals
+
+    return text_metric_intervals(per_item, qa_items, predictions,
+                                 n_boot=params.get("n_boot", 1000))
+
+
+def _decisions(rows: list[dict]) -> dict[tuple[str, str], str]:
+    from ct_spatial_bench.records import decisions_by_item
+
+    return decisions_by_item(rows, "reproduction.jury_decisions")
+
+
+def compare_upstream_model_pairs(decision_rows: list[dict], predictions: list[dict],
+                                 qa_items: list[dict]) -> list[dict[str, Any]]:
+    """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models
+    under upstream's jury rule."""
+    from ct_spatial_bench.metrics.accuracy import volume_of
+    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+
+    return paired_mcnemar(_decisions(decision_rows), predictions, volume=volume_of(qa_items))
+
+
+def tabulate_upstream_slot_scores(qa_items: list[dict], slot_rows: list[dict],
+                                  params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slot accuracy (clustered interval), conflict, missing and hedge rates per model, category."""
+    from ct_spatial_bench.metrics.slots import slot_table
+
+    return slot_table(qa_items, slot_rows, n_boot=params.get("n_boot", 1000))
+
+
+def compare_upstream_slots_with_jury(slot_rows: list[dict], decision_rows: list[dict],
+                                     qa_items: list[dict], predictions: list[dict]) -> tuple:
+    """Kappa of slot-correct against upstream's jury, and the commonest disagreements."""
+    from ct_spatial_bench.metrics.slots import slots_against_jury
+
+    return slots_against_jury(slot_rows, _decisions(decision_rows), qa_items, predictions)
+
+
+def analyse_upstream_answer_length(qa_items: list[dict], predictions: list[dict],
+                                   decision_rows: list[dict]) -> tuple:
+    """Accuracy adjusted to the reference length, and by length bin, under upstream's jury."""
+    from ct_spatial_bench.metrics.length import length_analysis
+
+    return length_analysis(qa_items, predictions, _decisions(decision_rows))
 
 
 def answer_from_question_alone(qa_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,13 +147,15 @@ def score_upstream_subsets(
     """needs_image (the blind prior's answers that the offline judge calls incorrect: upstream
     has no jury verdicts on them) and human_rejected (curation/gemini_human_disagreements.json
     under ``source_dir``, or ``human_review_file``)."""
-    from ct_spatial_bench.pipelines.metrics.nodes import decide_jury, score_subsets
+    from ct_spatial_bench.judges.jury import jury_decisions
+    from ct_spatial_bench.metrics.subsets import accuracy_on_subsets
     from ct_spatial_bench.reproduction.upstream_files import HUMAN_REVIEW_FILE, find_one
 
     review = params.get("human_review_file") or find_one(params["source_dir"], HUMAN_REVIEW_FILE)
-    return score_subsets(qa_items, predictions, decision_rows,
-                         {**params, "blind_prior": "blind_prior", "human_review_file": review},
-                         decide_jury(prior_verdicts, {"jury_rule": "majority"}))
+    return accuracy_on_subsets(
+        qa_items, predictions, _decisions(decision_rows),
+        blind_prior="blind_prior", prior_decisions=jury_decisions(prior_verdicts, rule="majority"),
+        human_review_file=review, n_boot=params.get("n_boot", 1000))
 
 
 def as_table(rows: list[dict[str, Any]]) -> Any:

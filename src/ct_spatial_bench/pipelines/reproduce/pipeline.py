@@ -8,28 +8,26 @@ data/08_reporting/reproduction/summary.csv (conf/base/catalog_reproduce.yml).
 
 from kedro.pipeline import Pipeline, node
 
-from ct_spatial_bench.pipelines.metrics.nodes import (
-    analyse_answer_length,
-    compare_model_pairs,
-    compare_slots_with_jury,
-    estimate_intervals,
-    measure_judge_agreement,
-    score_spatial_slots,
-    score_text_per_item,
-    summarise_text_metrics,
-    tabulate_slot_scores,
-)
+from ct_spatial_bench.judges.jury import judge_agreement
+from ct_spatial_bench.metrics.slots import score_slots
+from ct_spatial_bench.metrics.text import text_metrics_summary
 
-from ..offline_judge.nodes import judge_offline
 from .nodes import (
+    analyse_upstream_answer_length,
     answer_from_question_alone,
     as_table,
+    compare_upstream_model_pairs,
+    compare_upstream_slots_with_jury,
     compare_with_published,
     decide_upstream_jury,
+    estimate_upstream_intervals,
+    judge_offline,
     read_upstream_files,
     score_upstream_subsets,
+    score_upstream_text,
     tabulate_reproduction,
     tabulate_reproduction_categories,
+    tabulate_upstream_slot_scores,
     write_reproduction_report,
 )
 
@@ -40,24 +38,24 @@ def create_pipeline(**kwargs) -> Pipeline:
     nodes = [
         node(read_upstream_files, "params:reproduce", [*RECORDS, "sources_table"],
              name="read_upstream_files"),
-        node(score_text_per_item, ["qa_items", "predictions", "params:reproduce"],
+        node(score_upstream_text, ["qa_items", "predictions", "params:reproduce"],
              "text_metrics_per_item", name="score_upstream_text"),
-        node(summarise_text_metrics, ["text_metrics_per_item", "qa_items", "predictions"],
+        node(text_metrics_summary, ["text_metrics_per_item", "qa_items", "predictions"],
              "text_metrics_summary", name="summarise_upstream_text"),
         # the offline judge on every model read; summary.csv gets its agreement with
         # the jury (offline_kappa, offline_accuracy). Its verdicts stay out of "verdicts".
         node(judge_offline, ["qa_items", "predictions"], "offline_verdicts",
              name="judge_offline"),
         # what the jury figure measures: the spatial claim, answer length, items needing the CT
-        node(score_spatial_slots, ["qa_items", "predictions"], "slot_scores_per_item",
+        node(score_slots, ["qa_items", "predictions"], "slot_scores_per_item",
              name="score_upstream_slots"),
-        node(tabulate_slot_scores, ["qa_items", "slot_scores_per_item", "params:reproduce"],
+        node(tabulate_upstream_slot_scores, ["qa_items", "slot_scores_per_item", "params:reproduce"],
              "slot_accuracy", name="tabulate_upstream_slot_scores"),
-        node(compare_slots_with_jury,
+        node(compare_upstream_slots_with_jury,
              ["slot_scores_per_item", "jury_decisions", "qa_items", "predictions"],
              ["slot_jury_agreement", "slot_jury_disagreements"],
              name="compare_upstream_slots_with_jury"),
-        node(analyse_answer_length, ["qa_items", "predictions", "jury_decisions"],
+        node(analyse_upstream_answer_length, ["qa_items", "predictions", "jury_decisions"],
              ["length_analysis", "accuracy_by_length"], name="analyse_upstream_answer_length"),
         node(answer_from_question_alone, "qa_items", "blind_prior_predictions",
              name="answer_from_question_alone"),
@@ -74,12 +72,13 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["category_accuracy", "category_performance_table"],
              name="tabulate_reproduction_categories"),
         node(decide_upstream_jury, "verdicts", "jury_decisions", name="decide_upstream_jury"),
-        node(estimate_intervals,
+        node(estimate_upstream_intervals,
              ["text_metrics_per_item", "qa_items", "predictions", "params:reproduce"],
              "metric_intervals", name="estimate_upstream_intervals"),
-        node(compare_model_pairs, ["jury_decisions", "predictions", "qa_items"], "paired_tests",
+        node(compare_upstream_model_pairs, ["jury_decisions", "predictions", "qa_items"],
+             "paired_tests",
              name="compare_upstream_model_pairs"),
-        node(measure_judge_agreement, "verdicts", "judge_agreement",
+        node(judge_agreement, "verdicts", "judge_agreement",
              name="measure_upstream_judge_agreement"),
         node(as_table, "metric_intervals", "metric_intervals_table",
              name="tabulate_upstream_intervals"),
