@@ -17,6 +17,7 @@ from ct_spatial_bench.pipelines import (
     offline_judge,
     preprocessing,
     probes,
+    probes_quantization,
     qa_filtering,
     qa_generation,
     reporting,
@@ -29,6 +30,8 @@ from ct_spatial_bench.pipelines import (
 DEFAULT_MODELS = ("blind", "geometry")
 # The models whose robustness to image perturbations `kedro run --pipelines probes` measures.
 PERTURBED_MODELS = ("geometry",)
+# Models without weights of their own to quantize: the baselines and the API-served models.
+NO_LOCAL_WEIGHTS = (*DEFAULT_MODELS, "openai_vlm")
 # Input specs of slice-reading (2D) models: their input representation can be ablated.
 SLICE_SPECS = ("lingshu", "medgemma", "vlm_slices")
 
@@ -103,6 +106,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         if spec in SLICE_SPECS:
             pipelines[f"probes_representations_{name}"] = (
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
+    # Quantization ablation of each model that loads weights (needs the model configured).
+    for name, spec in specs_of.items():
+        if name not in NO_LOCAL_WEIGHTS:
+            pipelines[f"probes_quantization_{name}"] = (
+                probes_quantization.create_pipeline(name, spec) + pipelines["reporting"])
     # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing
     # downstream by default (see the qa_curation pipeline).
     pipelines["__default__"] = (

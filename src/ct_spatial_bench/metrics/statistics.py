@@ -29,6 +29,7 @@ from ct_spatial_bench.metrics.text import (
     clean_text,
     corpus_bleu,
     is_empty_prediction,
+    scored_metrics,
 )
 from ct_spatial_bench.records import CORRECT, INCORRECT
 
@@ -107,8 +108,10 @@ def text_metric_intervals(
     """``metric_intervals`` plus a ``bleu`` row per model (corpus BLEU over its non-empty pairs),
     all clustered by volume with the item-level interval beside."""
     qa_items = list(qa_items)
+    per_item_rows = list(per_item_rows)
     volume = volume_of(qa_items)
-    rows = metric_intervals(per_item_rows, n_boot=n_boot, seed=seed, volume=volume)
+    rows = metric_intervals(per_item_rows, scored_metrics(per_item_rows), n_boot=n_boot, seed=seed,
+                            volume=volume)
     answer_of = {qa["qa_id"]: qa["answer"] for qa in qa_items}
     pairs: dict[str, tuple[list[str], list[str], list[str]]] = {}
     for pred in predictions:

@@ -19,7 +19,7 @@ import logging
 import re
 import string
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ct_spatial_bench.records import RecordError, index_by, index_by_item
@@ -28,8 +28,14 @@ ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 PER_ITEM_METRICS = (
     "exact_match", "token_f1", "meteor", "rouge1_f", "rouge2_f", "rougeL_f", "sbert_cosine",
 )
+# Computed only when configured (a checkpoint the user provides): absent, the column is left out.
+OPTIONAL_METRICS = ("alignscore",)
 
 logger = logging.getLogger(__name__)
+ENABLE_ALIGNSCORE_HINT = (
+    "AlignScore left out: set metrics.alignscore.checkpoint (conf/base/parameters_metrics.yml) to "
+    "a released AlignScore-base or -large .ckpt to add its column"
+)
 
 _PUNCTUATION = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -161,7 +167,7 @@ def _use_meteor(meteor: bool | str) -> bool:
 
 def per_item_text_metrics(
     qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]], sbert: bool = True,
-    meteor: bool | str = "auto",
+    meteor: bool | str = "auto", alignscore: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (model, qa_id): every per-item metric, and whether the prediction was empty.
 
@@ -169,6 +175,8 @@ def per_item_text_metrics(
     never pull a mean down by accident; the summary counts it separately. With ``sbert=False`` the
     model is not loaded and ``sbert_cosine`` is None. ``meteor``: True computes METEOR (an error
     when WordNet cannot be made available), False leaves it None, "auto" computes it when it can.
+    ``alignscore`` (``checkpoint``, optional ``backbone``, ``device``, ``batch_size``) adds an
+    ``alignscore`` column (see ``add_alignscore``); without it the column is absent.
     """
     pairs = _joined_pairs(qa_items, predictions)
     meteor_of = None
@@ -194,7 +202,42 @@ def per_item_text_metrics(
                                 [pred["prediction"] for _, _, pred in scored])
         for (row, _, _), cosine in zip(scored, cosines):
             row["sbert_cosine"] = cosine
+    if alignscore and alignscore.get("checkpoint"):
+        add_alignscore(rows, pairs, alignscore)
+    else:
+        logger.info(ENABLE_ALIGNSCORE_HINT)
     return rows
+
+
+def add_alignscore(
+    rows: list[dict[str, Any]], pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+    options: Mapping[str, Any],
+) -> None:
+    """AlignScore of each non-empty prediction, in place (empty ones get None).
+
+    The reference answer is the context and the prediction the claim: AlignScore asks whether
+    everything the claim says is supported by the context, so a prediction that adds a wrong
+    side or level scores low, while one that leaves out part of the reference is not penalised
+    (that is what token F1's recall and the jury see). Texts are only stripped: RoBERTa is cased.
+    """
+    from ct_spatial_bench.metrics.alignscore import load_alignscore
+
+    scorer = load_alignscore(options["checkpoint"], backbone=options.get("backbone"),
+                             device=options.get("device", "cpu"),
+                             batch_size=int(options.get("batch_size", 32)))
+    scored = [(row, qa, pred) for row, (qa, pred) in zip(rows, pairs) if not row["empty"]]
+    scores = scorer.score([str(qa["answer"]).strip() for _, qa, _ in scored],
+                          [str(pred["prediction"]).strip() for _, _, pred in scored])
+    for row in rows:
+        row["alignscore"] = None
+    for (row, _, _), score in zip(scored, scores):
+        row["alignscore"] = score
+
+
+def scored_metrics(per_item_rows: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """The per-item metrics of these rows: the standard ones, plus the optional ones computed."""
+    present = {key for row in per_item_rows for key in row}
+    return PER_ITEM_METRICS + tuple(m for m in OPTIONAL_METRICS if m in present)
 
 
 def _mean(values: list[float]) -> float:
@@ -233,7 +276,7 @@ def text_metrics_summary(
             "bleu": corpus_bleu([qa["answer"] for qa, _ in model_pairs],
                                 [p["prediction"] for _, p in model_pairs]),
         }
-        for metric in PER_ITEM_METRICS:
+        for metric in scored_metrics(per_item_rows):
             values = [r[metric] for r in scored if r.get(metric) is not None]
             out[metric] = _mean(values)
         summary.append(out)

@@ -1,5 +1,5 @@
-"""What every neural adapter shares: required settings, greedy decoding, device and dtype, the
-model revision and the efficiency figures written into each prediction.
+"""What every neural adapter shares: required settings, greedy decoding, device, dtype and
+quantization, the model revision and the efficiency figures written into each prediction.
 
 Nothing heavy at import: torch is imported inside the functions that use it.
 """
@@ -9,6 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from ct_spatial_bench.errors import ConfigurationError
+from ct_spatial_bench.models.quantization import (
+    Quantization,
+    QuantizationUnavailable,
+    plan_quantization,
+    pretrained_keywords,
+    quantization_figures,
+    quantize_loaded,
+    quantized_layers,
+    reset_peak_memory,
+    usable_under_inference_mode,
+)
 
 GREEDY = {"do_sample": False, "num_beams": 1}
 _SAMPLING_ONLY = ("temperature", "top_p", "top_k", "typical_p")
@@ -87,7 +98,7 @@ def model_revision(config: dict[str, Any], model: Any = None) -> str:
 
 
 def efficiency_of(modules: list[Any], device: str) -> dict[str, Any]:
-    """Parameter count, dtype, device and peak GPU memory (MiB) of the loaded modules."""
+    """Parameter count, dtype, device and peak GPU memory (MiB, since the adapter began loading)."""
     params, dtype = 0, None
     for module in modules:
         for parameter in getattr(module, "parameters", lambda: [])():
@@ -102,11 +113,15 @@ def efficiency_of(modules: list[Any], device: str) -> dict[str, Any]:
 
 
 class NeuralAdapter:
-    """Base of the adapters that load weights: settings check, decoding, revision, efficiency.
+    """Base of the adapters that load weights: settings check, decoding, revision, quantization,
+    efficiency.
 
     Subclasses set ``name``, ``input_spec``, ``required_config``, ``config_examples`` and
     ``generation_defaults``, and implement ``_load(config)`` (keeping the loaded modules in
     ``self._modules``) and ``answer(batch)`` (filling ``self.last_prompts``).
+    ``quantized_at_load``: the subclass passes ``_pretrained_keywords()`` to ``from_pretrained``
+    (and places the model with ``_placed``), so any backend can quantize while loading; otherwise
+    its modules, loaded by the authors' code, are quantized after loading (quanto only).
     """
 
     name = ""
@@ -114,6 +129,7 @@ class NeuralAdapter:
     required_config: tuple[str, ...] = ("model_path",)
     config_examples: dict[str, str] = {}
     generation_defaults: dict[str, Any] = {"max_new_tokens": 256}
+    quantized_at_load = False
     # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU
     default_dtype: str | None = None
 
@@ -124,6 +140,7 @@ class NeuralAdapter:
         self._modules: list[Any] = []
         self._revision = ""
         self.device = "cpu"
+        self.quantization = Quantization()
 
     def load(self, config: dict[str, Any]) -> None:
         missing = missing_settings(type(self), config)
@@ -133,8 +150,34 @@ class NeuralAdapter:
         self._config = dict(config)
         self._generation = generation_settings(config, self.generation_defaults)
         self.device = pick_device(config)
+        self.quantization = self._planned_quantization()
+        reset_peak_memory(self.device)
         self._load(self._config)
+        if self.quantization.quantized:
+            self._check_quantized()
         self._revision = model_revision(self._config, self._modules[0] if self._modules else None)
+
+    def _planned_quantization(self) -> Quantization:
+        plan = plan_quantization(self._config.get("quantization"), self.device,
+                                 self._config.get("dtype") or self.default_dtype, self.name)
+        if plan.backend == "bitsandbytes" and not self.quantized_at_load:
+            raise QuantizationUnavailable(
+                f"{self.name} is loaded by its authors' code, not from_pretrained, so bitsandbytes "
+                "cannot replace its layers while loading; use quantization.backend: quanto")
+        return plan
+
+    def _check_quantized(self) -> None:
+        """Quantize what the authors' code loaded; fail now if no layer ended up quantized."""
+        if not self._modules:
+            raise QuantizationUnavailable(f"{self.name} keeps no local weights to quantize")
+        if not self.quantized_at_load:
+            quantize_loaded(self._modules, self.quantization)
+        if not quantized_layers(self._modules):
+            raise QuantizationUnavailable(
+                f"{self.name}: no layer was quantized to {self.quantization.precision} "
+                f"({self.quantization.backend}); it has no linear layer the backend handles")
+        if self.quantization.backend == "quanto":
+            usable_under_inference_mode(self._modules)
 
     def _load(self, config: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -143,13 +186,29 @@ class NeuralAdapter:
         return {"model_revision": self._revision, "generation": dict(self._generation)}
 
     def efficiency(self) -> dict[str, Any]:
-        return efficiency_of(self._modules, self.device)
+        return {**efficiency_of(self._modules, self.device),
+                **quantization_figures(self.quantization, self._modules, self.device,
+                                       self._dtype())}
 
     def _dtype(self) -> Any:
-        return torch_dtype(self._config.get("dtype") or self.default_dtype, self.device)
+        """The dtype the model computes in: the quantization's compute dtype where given, else
+        the configured dtype, else the adapter's default."""
+        return torch_dtype(self.quantization.compute_dtype or self._config.get("dtype")
+                           or self.default_dtype, self.device)
 
     def _dtype_keyword(self) -> dict[str, Any]:
         return dtype_keyword(self._dtype())
+
+    def _pretrained_keywords(self) -> dict[str, Any]:
+        """``from_pretrained``'s dtype and quantization arguments."""
+        return {**self._dtype_keyword(),
+                **pretrained_keywords(self.quantization, self.device, self._dtype())}
+
+    def _placed(self, model: Any) -> Any:
+        """``model`` on the adapter's device, in eval mode (bitsandbytes has placed it already)."""
+        if self.quantization.backend != "bitsandbytes":
+            model = model.to(self.device)
+        return model.eval()
 
     def _generate_kwargs(self) -> dict[str, Any]:
         """Decoding settings for ``generate``; ``stop`` entries are ours, not transformers'."""

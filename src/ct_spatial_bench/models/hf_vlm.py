@@ -47,6 +47,7 @@ class HFVisionLanguageModel(NeuralAdapter):
         trained_on_ct_rate=None, status="end to end offline on a tiny random LLaVA")
     config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
+    quantized_at_load = True
     # prompt defaults; config["prompt"] overrides any of them
     prompt_defaults: dict[str, Any] = {
         "instruction": DEFAULT_INSTRUCTION,
@@ -65,8 +66,8 @@ class HFVisionLanguageModel(NeuralAdapter):
         self.processor_settings = {**self.processor_defaults, **(config.get("processor") or {})}
         self.processor = AutoProcessor.from_pretrained(config["model_path"], **common,
                                                        **self.processor_settings)
-        self.model = AutoModelForImageTextToText.from_pretrained(
-            config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
+        self.model = self._placed(AutoModelForImageTextToText.from_pretrained(
+            config["model_path"], **self._pretrained_keywords(), **common))
         self._modules = [self.model]
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
 

@@ -42,6 +42,7 @@ class M3DLaMed(NeuralAdapter):
     config_examples = {"model_path": "GoodBaiBai88/M3D-LaMed-Phi-3-4B (or -Llama-2-7B), "
                                      "or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
+    quantized_at_load = True
     image_token = "<im_patch>"
     default_proj_out_num = 256
 
@@ -52,8 +53,8 @@ class M3DLaMed(NeuralAdapter):
         self.tokenizer = AutoTokenizer.from_pretrained(
             config["model_path"], model_max_length=int(config.get("model_max_length", 512)),
             padding_side="right", use_fast=False, **common)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
+        self.model = self._placed(AutoModelForCausalLM.from_pretrained(
+            config["model_path"], **self._pretrained_keywords(), **common))
         self._modules = [self.model]
 
     def proj_out_num(self) -> int:

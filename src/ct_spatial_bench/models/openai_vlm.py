@@ -42,11 +42,17 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         from ct_spatial_bench.models.common import (
             ModelNotConfigured, missing_settings, not_configured_message,
         )
+        from ct_spatial_bench.models.quantization import (
+            FULL, QuantizationUnavailable, requested_precision,
+        )
 
         missing = missing_settings(type(self), config)
         if missing:
             raise ModelNotConfigured(not_configured_message(self.name, missing,
                                                             self.config_examples))
+        if requested_precision(config.get("quantization"), self.name) != FULL:
+            raise QuantizationUnavailable(f"{self.name} is served through an API: it has no "
+                                          "local weights to quantize")
         from openai import OpenAI
 
         self._config = dict(config)

@@ -11,11 +11,13 @@ logger = logging.getLogger(__name__)
 def score_text_per_item(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]], params: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Exact match, token F1, METEOR, ROUGE and SBERT cosine of each prediction against its answer."""
+    """Exact match, token F1, METEOR, ROUGE, SBERT cosine (and AlignScore when configured) of each
+    prediction against its answer."""
     from ct_spatial_bench.metrics.text import per_item_text_metrics
 
     return per_item_text_metrics(qa_items, predictions, sbert=params.get("sbert", True),
-                                 meteor=params.get("meteor", "auto"))
+                                 meteor=params.get("meteor", "auto"),
+                                 alignscore=params.get("alignscore"))
 
 
 def summarise_text_metrics(

@@ -103,6 +103,7 @@ def write_html_report(
     paired_rows: list[dict], params: dict[str, Any],
     probe_tables: dict[str, Any] | None = None,
     validity_tables: dict[str, list[dict]] | None = None,
+    more_sections: dict[str, str] | None = None,
 ) -> str:
     """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
     their intervals, paired tests, five plots, and the worst failures per model and category.
@@ -114,6 +115,8 @@ def write_html_report(
     from ct_spatial_bench.reporting.report import full_html_report
 
     decisions = decisions_by_item(decision_rows, "jury_decisions")
+    placed = _probe_sections(probe_tables)
+    placed["extra_sections"] = {**placed.get("extra_sections", {}), **(more_sections or {})}
     return full_html_report(
         qa_items=qa_items, predictions=predictions, verdicts=verdicts,
         decisions=effective_decisions(decisions, predictions), accuracy_rows=accuracy_rows,
@@ -121,7 +124,7 @@ def write_html_report(
         category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
         paired_rows=paired_rows,
         run_info=_run_info(qa_items, predictions, verdicts, decision_rows, params),
-        validity_tables=validity_tables, **_probe_sections(probe_tables),
+        validity_tables=validity_tables, **placed,
     )
 
 
@@ -134,10 +137,13 @@ def write_html_report_with_probes(
     length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
     slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
     subset_rows: list[dict], mask_summary: list[dict] | None = None,
+    quantization_tables: Any = None,
 ) -> str:
     """The report with the probes' tables and the mask-derived track (each None until its
-    pipeline has run) and what the jury figure measures (length, spatial slots, subsets,
-    offline judge's domain)."""
+    pipeline has run), what the jury figure measures (length, spatial slots, subsets, offline
+    judge's domain) and the efficiency section (with the quantization ablation where it ran)."""
+    from ct_spatial_bench.reporting.efficiency import efficiency_sections
+
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
@@ -147,7 +153,8 @@ def write_html_report_with_probes(
         validity_tables={"length": length_rows, "length_bins": length_bin_rows,
                          "slots": slot_rows, "slot_agreement": slot_agreement_rows,
                          "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
-                         **_offline_domain(predictions, verdicts)})
+                         **_offline_domain(predictions, verdicts)},
+        more_sections=efficiency_sections(predictions, quantization_tables))
 
 
 def _offline_domain(predictions: list[dict], verdicts: list[dict]) -> dict[str, list[dict]]:

@@ -51,6 +51,8 @@ def create_pipeline(**kwargs) -> Pipeline:
               # what the jury figure measures (issue 15)
               "length_analysis", "accuracy_by_length", "slot_accuracy", "slot_jury_agreement",
               "slot_jury_disagreements", "subset_accuracy",
-              "mask_qa_summary"],  # the mask-derived track (None until mask_qa has run)
+              "mask_qa_summary",  # the mask-derived track (None until mask_qa has run)
+              # the report's efficiency section (issue 18; None until an ablation has run)
+              "quantization_tables"],
              "html_report", name="write_html_report"),
     ])

@@ -1,0 +1,67 @@
+"""Nodes of the quantization ablation: answer at each precision, judge, tabulate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def answer_at_precisions(
+    qa_items: list[dict[str, Any]], inference_params: dict[str, Any], params: dict[str, Any],
+    model_inputs: dict[str, Callable[[], Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The model's answers to the same questions at each precision in ``params.precisions``
+    (full precision first: it is the reference), on the inputs its benchmark run read."""
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured, create_adapter
+    from ct_spatial_bench.models.runner import image_loader
+    from ct_spatial_bench.models.sharding import asked_items
+    from ct_spatial_bench.probes.quantization import answer_at_precisions as answer
+    from ct_spatial_bench.probes.quantization import precision_labels
+
+    name = inference_params["model"]
+    config = dict(inference_params.get("config") or {})
+    check_configured(name, config)
+    config.setdefault("batch_size", inference_params.get("batch_size", 1))
+    if (inference_params.get("runtime") or {}).get("python"):
+        raise ValueError(f"probes_quantization_{name}: the ablation loads the model in this "
+                         f"interpreter; clear {name}.inference.runtime.python or run it there")
+    precisions = precision_labels(params.get("precisions"), name)
+    items = asked_items(qa_items, params.get("max_items"))
+    load_image = image_loader(MODEL_REGISTRY[name].input_spec, model_inputs,
+                              inference_params.get("volume_path_prefix", ""))
+    logger.info("quantization ablation of %s: %d items at %s", name, len(items),
+                ", ".join(precisions))
+    return answer(lambda: create_adapter(name), items, load_image, config, precisions,
+                  params["checkpoint_dir"], params)
+
+
+def judge_precisions(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    judging_params: dict[str, Any], api_keys: dict[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """One verdict per (prediction at a precision, judge), by the benchmark's judges, cache and
+    fallback, each precision named ``<model>@<precision>``."""
+    from ct_spatial_bench.judges.runner import judge_as_configured
+    from ct_spatial_bench.probes.variants import as_variant_predictions
+
+    return judge_as_configured(qa_items, as_variant_predictions(predictions), judging_params,
+                               api_keys)
+
+
+def tabulate_precisions(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]], metrics_params: dict[str, Any], params: dict[str, Any],
+) -> dict[str, Any]:
+    """The model's row per precision, as its partition of ``quantization_tables``."""
+    import pandas as pd
+
+    from ct_spatial_bench.judges.jury import jury_decisions
+    from ct_spatial_bench.probes.quantization import ablation_table
+
+    decisions = jury_decisions(verdicts, judges=metrics_params.get("jury_judges"),
+                               rule=metrics_params.get("jury_rule", "majority"))
+    rows = ablation_table(qa_items, predictions, decisions, n_boot=params.get("n_boot", 1000))
+    return {rows[0]["model"]: pd.DataFrame(rows)} if rows else {}
