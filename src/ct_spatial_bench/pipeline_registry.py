@@ -27,8 +27,6 @@ from ct_spatial_bench.pipelines import (
 DEFAULT_MODELS = ("blind", "geometry")
 # The models whose robustness to image perturbations `kedro run --pipelines probes` measures.
 PERTURBED_MODELS = ("geometry",)
-# Input specs of slice-reading (2D) models: their input representation can be ablated.
-SLICE_SPECS = ("lingshu", "medgemma", "vlm_slices")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -91,8 +89,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["probes"] = (
         probes.create_pipeline(DEFAULT_MODELS, PERTURBED_MODELS) + pipelines["reporting"])
     # Input-representation ablations of each slice-reading model (needs the model configured).
-    for name, spec in specs_of.items():
-        if spec in SLICE_SPECS:
+    for name, entry in MODEL_REGISTRY.items():
+        if entry.reads_slices:
             pipelines[f"probes_representations_{name}"] = (
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
     # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing

@@ -13,7 +13,7 @@ import pytest
 from vila_m3_standins import write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.common import ModelNotConfigured
 from ct_spatial_bench.models.vila_m3 import VilaM3, expert_request, label_names_of
 
@@ -55,7 +55,8 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
     builder.REPLIES += ["<VISTA3D(lung tumor)><|eot_id|>", "The right lung.<|eot_id|>"]
 
     image = apply_spec(ras_volume, InputSpec("ras_hu"))
-    assert adapter.answer([ModelInput("q", "which side", image)]) == ["The right lung."]
+    assert [a.text for a in adapter.answer_volume(image, [Question("q", "which side")])] == [
+        "The right lung."]
     first, second = mm_utils.PROMPTS
     assert first == ("<system><|eot_id|><user><image>This is a CT image.\nwhich side<|eot_id|>"
                      "<assistant>")

@@ -17,7 +17,7 @@ from adapter_helpers import mirrored, word_tokenizer
 
 from ct_spatial_bench.imaging.slices import depth_by_rule
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.ct_chat import CTChat
 from ct_spatial_bench.models.merlin import MerlinReport
 from ct_spatial_bench.models.radfm import RadFM, image_placeholder
@@ -48,9 +48,13 @@ class Recorder(torch.nn.Module):
         return torch.zeros(1, 8, 4)
 
 
-def _ask(adapter, image, question="which side"):
-    [answer] = adapter.answer([ModelInput("q", question, image)])
+def _answer(adapter, image, question="which side"):
+    [answer] = adapter.answer_volume(image, [Question("q", question)])
     return answer
+
+
+def _ask(adapter, image, question="which side"):
+    return _answer(adapter, image, question).text
 
 
 def _sent(model, position=0):
@@ -92,7 +96,8 @@ def test_radfm_gets_3_channels_hwd_with_its_image_tokens(ras_volume):
     assert vision_x.shape == (1, 1, 3, 16, 16, 8)  # D = 8: the phantom's 8 slices
     assert torch.equal(vision_x[:, :, 0], vision_x[:, :, 2])
     assert vision_x.min() == 0 and vision_x.max() == 1
-    assert adapter.last_prompts[0] == image_placeholder(0) + "which side"
+    assert _answer(adapter, apply_spec(ras_volume, small)).prompt == (image_placeholder(0)
+                                                                      + "which side")
     marker_ids = set(tokenizer.convert_tokens_to_ids(markers))
     assert sum(int(i) in marker_ids for i in lang_x[0]) == 34
     _ask(adapter, apply_spec(mirrored(ras_volume), small))
@@ -119,7 +124,8 @@ def test_ct_chat_encodes_the_ct_and_puts_it_in_the_prompt(ras_volume):
     assert volume.shape == (1, 1, 16, 24, 24) and volume.min() == -1 and volume.max() <= 1
     ids, kwargs = _sent(model)
     assert int((ids == -200).sum()) == 1 and kwargs["images"].shape == (1, 8, 4)
-    assert "<image>\n <provided>which side <short_answer><|eot_id|>" in adapter.last_prompts[0]
+    assert ("<image>\n <provided>which side <short_answer><|eot_id|>"
+            in _answer(adapter, apply_spec(ras_volume, small)).prompt)
     assert kwargs["do_sample"] is False
     _ask(adapter, apply_spec(mirrored(ras_volume), small))
     torch.testing.assert_close(encoder.calls[-1][0][0], volume.flip(-1))

@@ -6,7 +6,9 @@ Nothing heavy at import: torch is imported inside the functions that use it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from ct_spatial_bench.models.base import ModelAdapter
 
 GREEDY = {"do_sample": False, "num_beams": 1}
 _SAMPLING_ONLY = ("temperature", "top_p", "top_k", "typical_p")
@@ -31,7 +33,7 @@ def generation_settings(config: dict[str, Any], defaults: dict[str, Any]) -> dic
 
 def missing_settings(adapter_cls: type, config: dict[str, Any]) -> list[str]:
     """The ``required_config`` keys of an adapter class that ``config`` leaves empty."""
-    return [key for key in getattr(adapter_cls, "required_config", ()) if not config.get(key)]
+    return [key for key in adapter_cls.required_config if not config.get(key)]
 
 
 def not_configured_message(model: str, missing: list[str], examples: dict[str, str]) -> str:
@@ -99,22 +101,18 @@ def efficiency_of(modules: list[Any], device: str) -> dict[str, Any]:
     return {"parameters": params, "dtype": dtype, "device": device, "peak_gpu_memory_mib": peak}
 
 
-class NeuralAdapter:
+class NeuralAdapter(ModelAdapter):
     """Base of the adapters that load weights: settings check, decoding, revision, efficiency.
 
-    Subclasses set ``name``, ``input_spec``, ``required_config``, ``config_examples`` and
-    ``generation_defaults``, and implement ``_load(config)`` (keeping the loaded modules in
-    ``self._modules``) and ``answer(batch)`` (filling ``self.last_prompts``).
+    Subclasses set ``name``, ``input_spec``, ``description``, ``required_config``,
+    ``config_examples`` and ``generation_defaults``, and implement ``_load(config)`` (keeping the
+    loaded modules in ``self._modules``) and ``answer_volume`` (or ``answer_one``).
     """
 
-    name = ""
-    input_spec: str | None = None
-    required_config: tuple[str, ...] = ("model_path",)
-    config_examples: dict[str, str] = {}
-    generation_defaults: dict[str, Any] = {"max_new_tokens": 256}
+    required_config: ClassVar[tuple[str, ...]] = ("model_path",)
+    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 256}
 
     def __init__(self) -> None:
-        self.last_prompts: list[str] = []
         self._config: dict[str, Any] = {}
         self._generation: dict[str, Any] = {}
         self._modules: list[Any] = []

@@ -15,6 +15,7 @@ from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVis
 class Lingshu(HFVisionLanguageModel):
     name = "lingshu"
     input_spec = "lingshu"
+    description = "Lingshu-7B (Qwen2.5-VL): 32 windowed axial slices."
     config_examples = {"model_path": "lingshu-medical-mllm/Lingshu-7B, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
     prompt_defaults = {**SLICE_BLOCK_PROMPT,

@@ -16,4 +16,5 @@ from ct_spatial_bench.models.m3d import M3DLaMed
 class Med3DVLM(M3DLaMed):
     name = "med3dvlm"
     input_spec = "med3dvlm"
+    description = "Med3DVLM-Qwen-2.5-7B: 1x128x256x256 min-max volume."
     config_examples = {"model_path": "MagicXin/Med3DVLM-Qwen-2.5-7B, or a local folder"}

@@ -15,6 +15,7 @@ from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVis
 class MedGemma(HFVisionLanguageModel):
     name = "medgemma"
     input_spec = "medgemma"
+    description = "MedGemma 1.5 4B: up to 85 axial slices, RGB of three HU windows."
     config_examples = {"model_path": "google/medgemma-1.5-4b-it, or a local folder"}
     generation_defaults = {"max_new_tokens": 512}
     prompt_defaults = {**SLICE_BLOCK_PROMPT,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
 from ct_spatial_bench.models.components import resolve_factory
 
@@ -29,6 +29,7 @@ def load_merlin(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
 class MerlinReport(NeuralAdapter):
     name = "merlin"
     input_spec = "merlin"
+    description = "Merlin report generator: RAS 224x224x160 at 1.5x1.5x3 mm, HU to 0..1."
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
     prompt_template = "{question}###\n"
@@ -49,16 +50,15 @@ class MerlinReport(NeuralAdapter):
 
         return torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None].to(self.device)
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
-        for item in batch:
-            prompt = self.template.format(question=item.question)
+        for item in questions:
+            prompt = self.template.format(question=item.text)
             with torch.inference_mode():
-                texts = self.model.generate(self.image_tensor(item.image), [prompt],
+                texts = self.model.generate(self.image_tensor(image), [prompt],
                                             **self._generate_kwargs())
             answers.append(str(texts[0]).split("###")[0].strip())
             prompts.append(prompt)
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

@@ -12,7 +12,7 @@ import io
 import os
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
 
 
@@ -26,6 +26,7 @@ def data_url(picture: Any) -> str:
 class OpenAIVisionLanguageModel(HFVisionLanguageModel):
     name = "openai_vlm"
     input_spec = "vlm_slices"
+    description = "Any OpenAI-compatible chat endpoint with images."
     required_config = ("model",)
     config_examples = {"model": "gpt-4o (with base_url for a vLLM or other compatible server)"}
     generation_defaults = {"temperature": 0.0, "max_tokens": 256}
@@ -62,13 +63,13 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         ]
         return [{"role": "user", "content": content}]
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         answers, prompts = [], []
         images, images_of = None, object()
-        for item in batch:
-            if item.image is not images_of:
-                images, images_of = self.images_of(item.image), item.image
-            messages = self.messages(item.question, images)
+        for item in questions:
+            if image is not images_of:
+                images, images_of = self.images_of(image), image
+            messages = self.messages(item.text, images)
             reply = self.client.chat.completions.create(
                 model=self._config["model"], messages=messages, **self._generation)
             self._served_as = getattr(reply, "model", None) or self._served_as
@@ -78,8 +79,7 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
                 self._tokens["completion"] += usage.completion_tokens or 0
             answers.append((reply.choices[0].message.content or "").strip())
             prompts.append(_prompt_text(messages))
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
 
     def efficiency(self) -> dict[str, Any]:
         return {"parameters": None, "dtype": None, "device": "api", "peak_gpu_memory_mib": None,

@@ -122,18 +122,17 @@ def _answer_prepared(items, answer_prior, raw_volumes, inference_params, params,
     """Run the model as ``inference_<model>`` does, each volume turned into its input by
     ``prepare`` (None: a model without an image), with a checkpoint of its own per variant
     (settings hashed into the name), so a rerun resumes."""
-    from ct_spatial_bench.pipelines.inference.nodes import answer_questions
+    from ct_spatial_bench.models.engine import InferenceSettings, run_inference
 
-    model = inference_params["model"]
+    inference = InferenceSettings.from_params(inference_params)
     model_inputs = None
     if prepare is not None:
         model_inputs = {key: (lambda key=key: prepare(raw_volumes[key]())) for key in raw_volumes}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
     checkpoint = Path(params.get("checkpoint_dir", "data/07_model_output/probes/checkpoints"))
-    run_params = {**inference_params,
-                  "checkpoint": str(checkpoint / f"{model}__{variant.replace(':', '_')}"
-                                                 f"-{digest[:8]}.jsonl")}
-    predictions = answer_questions(items, run_params, model_inputs, answer_prior=answer_prior)
+    checkpoint /= f"{inference.model}__{variant.replace(':', '_')}-{digest[:8]}.jsonl"
+    predictions = run_inference(inference, items, model_inputs, answer_prior,
+                                checkpoint=str(checkpoint))
     return [{**p, "variant": variant, "probe": settings} for p in predictions]
 
 
