@@ -78,12 +78,24 @@ def _load_checked(load_image: Callable[[str], Any],
                   image_key: str) -> tuple[Any, str | None, str | None]:
     """(input, content fingerprint, None) or (None, None, why it cannot be used)."""
     try:
-        image = load_image(image_key)
+        image = in_memory(load_image(image_key))
         return image, input_fingerprint(image), None
     except Exception as exc:  # noqa: BLE001 - a bad volume fails its own items only
         message = f"could not load input for {image_key}: {type(exc).__name__}: {exc}"
         logger.error(message)
         return None, None, message
+
+
+def in_memory(image: Any) -> Any:
+    """A NIfTI image with its voxels read once: fingerprinting and the model then share them
+    instead of decoding the file twice."""
+    import numpy as np
+
+    if not hasattr(image, "dataobj") or isinstance(image.dataobj, np.ndarray):
+        return image
+    import nibabel as nib
+
+    return nib.Nifti1Image(np.asanyarray(image.dataobj), image.affine, image.header)
 
 
 def input_fingerprint(image: Any) -> str | None:
