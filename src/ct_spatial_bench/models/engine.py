@@ -162,19 +162,21 @@ def run_inference(
                 config, checkpoint=checkpoint)
         finally:
             adapter.close()
-    check_failures(adapter.name, predictions, settings.max_infrastructure_error_share)
+    check_failures(adapter.name, items, predictions, settings.max_infrastructure_error_share)
     return predictions
 
 
-def check_failures(model: str, predictions: list[dict[str, Any]], max_share: float) -> None:
+def check_failures(model: str, items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+                   max_share: float) -> None:
     """Log data errors by volume; raise ``InferenceFailed`` when the share of failed model
     calls exceeds ``max_share``."""
     from ct_spatial_bench.models.runner import DATA_ERROR, INFRASTRUCTURE_ERROR
 
+    volume_of = {item["qa_id"]: item.get("image_path") or "" for item in items}
     data: dict[str, list[str]] = {}
     for row in predictions:
         if row.get("error_kind") == DATA_ERROR:
-            data.setdefault(row["qa_id"].split("::")[0], []).append(row["qa_id"])
+            data.setdefault(volume_of.get(row["qa_id"], ""), []).append(row["qa_id"])
     for volume, ids in sorted(data.items()):
         logger.warning("%s: %d question(s) on %s not asked: its input could not be used",
                        model, len(ids), volume)
