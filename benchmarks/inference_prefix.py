@@ -1,13 +1,15 @@
 """Prefill work per question: every question alone vs. one shared prefix per volume.
 
-A tiny random-weight Gemma 3 (tests/models/tiny_vlm_folders.py, loaded by the MedGemma adapter's
-own code) answers the full split's shape: 9,077 questions on 1,601 volumes is 5.67 questions per
-volume, here 6 volumes with 6, 6, 5, 6, 6, 5 questions (34 / 6 = 5.67). Each volume is
-MedGemma's slice budget, 85 slices, each image scaled down from 896 px and 256 soft tokens to
-16 px and 4 tokens (with its ``SLICE i`` label as the notebook prompts it). The same loaded model
-answers every volume both ways, per question (``share_prefix: false``, what the adapter did
-before) and per volume, in the same run; the weights are redrawn (seeded, std 0.1) so that the
-greedy tokens depend on the image and the question, which makes "identical" mean something.
+A tiny random-weight Qwen2.5-VL (tests/models/tiny_vlm_folders.py, loaded by the Lingshu
+adapter's own code, whose prompt is MedGemma's: instruction, each slice and its ``SLICE i``
+label, the question last) answers the full split's shape: 9,077 questions on 1,601 volumes is
+5.67 questions per volume, here 6 volumes with 6, 6, 5, 6, 6, 5 questions (34 / 6 = 5.67). Each
+volume is MedGemma's slice budget, 85 slices, each scaled down from 896 px and 256 image tokens
+to 16 px and 4 tokens. The same loaded model answers every volume both ways, per question
+(``share_prefix: false``, what the adapter did before) and per volume, in the same run; the
+weights are redrawn (seeded, std 0.5) so that the greedy tokens depend on the question and the
+image (a tiny model at its initial scale says the same thing whatever it is asked), which makes
+"identical" mean something. (A tiny Gemma 3 gives the same ratio; its answers ignore the image.)
 
     python benchmarks/inference_prefix.py [--volumes 6] [--slices 85] [--new-tokens 8]
 """
@@ -43,10 +45,15 @@ def main() -> None:
 
     import numpy as np
     import torch
-    from tiny_vlm_folders import build_tiny_gemma3
+    from tiny_vlm_folders import build_tiny_qwen2_5_vl
+    from transformers import Qwen2_5_VLProcessor
 
     from ct_spatial_bench.models.base import Question
-    from ct_spatial_bench.models.medgemma import MedGemma
+    from ct_spatial_bench.models.lingshu import Lingshu
+
+    # transformers 5 gives this processor a video part that needs torchvision, which has no CPU
+    # wheel matching torch here; nothing sends video (see tiny_vlm_folders.without_video_processor)
+    Qwen2_5_VLProcessor.get_attributes = classmethod(lambda cls: ["image_processor", "tokenizer"])
 
     counts = [PER_VOLUME[i % 3] for i in range(args.volumes)]
     rng = np.random.default_rng(0)
@@ -56,14 +63,14 @@ def main() -> None:
     print(f"{args.volumes} volumes x {args.slices} slices, {sum(counts)} questions "
           f"({sum(counts) / len(counts):.2f} per volume), {args.new_tokens} new tokens each")
     with tempfile.TemporaryDirectory() as folder:
-        build_tiny_gemma3(Path(folder))
-        adapter = MedGemma()
+        build_tiny_qwen2_5_vl(Path(folder))
+        adapter = Lingshu()
         adapter.load({"model_path": folder, "device": "cpu", "dtype": "float32",
                       "generation": {"max_new_tokens": args.new_tokens}})
         torch.manual_seed(1)
         with torch.no_grad():
             for parameter in adapter.model.parameters():
-                parameter.normal_(0, 0.1)
+                parameter.normal_(0, 0.5)
         runs = {}
         for share in (False, True, False, True):  # twice each, interleaved: warm-up drift
             adapter._config["share_prefix"] = share
@@ -80,7 +87,13 @@ def main() -> None:
     identical = [x.text for x in alone] == [x.text for x in shared] and all(
         [x.text for x in run[1]] == [x.text for x in alone] for s in runs for run in runs[s])
     distinct = len({x.text for x in alone})
-    print(f"prompt tokens per question: {prompt:.0f}; {distinct} distinct answers of {n}")
+    by_question = {}
+    for x, qid in zip(alone, [q.qa_id for qs in questions for q in qs]):
+        by_question.setdefault(qid.split("::")[1], set()).add(x.text)
+    image_dependent = sum(len(texts) > 1 for texts in by_question.values())
+    print(f"prompt tokens per question: {prompt:.0f}; {distinct} distinct answers of {n}; "
+          f"{image_dependent} of {len(by_question)} questions answered differently on "
+          "different volumes")
     print(f"wall time: {alone_s:.2f} s per-question, {shared_s:.2f} s per-volume, "
           f"{alone_s / shared_s:.2f}x faster (best of 2 runs each, CPU, tiny model)")
     print(f"prefill tokens per question: {a:.0f} per-question, {b:.0f} per-volume, "
