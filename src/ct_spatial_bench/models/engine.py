@@ -146,22 +146,22 @@ def run_inference(
     adapter = make_adapter(settings, blind)
     if adapter.input_spec is not None and inputs is None:
         raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
-    if settings.backend == "dask":
-        from functools import partial
+    try:
+        if settings.backend == "dask":  # each worker makes and loads its own adapter
+            from functools import partial
 
-        from ct_spatial_bench.models.dask_backend import run_on_dask
+            from ct_spatial_bench.models.dask_backend import run_on_dask
 
-        predictions = run_on_dask(settings, items, inputs, config,
-                                  partial(make_adapter, settings, blind), checkpoint)
-    else:
-        adapter.load(config)
-        try:
+            predictions = run_on_dask(settings, items, inputs, config,
+                                      partial(make_adapter, settings, blind), checkpoint)
+        else:
+            adapter.load(config)
             predictions = run_model(
                 adapter, items,
                 image_loader(adapter.input_spec, inputs, settings.volume_path_prefix),
                 config, checkpoint=checkpoint)
-        finally:
-            adapter.close()
+    finally:
+        adapter.close()
     check_failures(adapter.name, items, predictions, settings.max_infrastructure_error_share)
     return predictions
 
