@@ -12,6 +12,11 @@ def identity(rows, params):
     return rows
 
 
+def _context(project_path, params, split="sanity"):
+    return SimpleNamespace(project_path=project_path, params=params, env=None,
+                           config_loader={"globals": {"run_root": "data", "split": split}})
+
+
 def test_manifest_records_inputs_params_models_and_no_secrets(tmp_path):
     source = tmp_path / "in.json"
     source.write_text(json.dumps([{"qa_id": "q", "model": "m", "prediction": "left",
@@ -19,8 +24,8 @@ def test_manifest_records_inputs_params_models_and_no_secrets(tmp_path):
     catalog = DataCatalog({"rows": JSONDataset(filepath=str(source))})
     pipeline = Pipeline([node(identity, ["rows", "params:x"], "out", name="identity")])
     hook = ProvenanceHook(manifest_dir=tmp_path / "manifests")
-    hook.after_context_created(SimpleNamespace(
-        project_path=tmp_path, params={"x": {"n": 1}, "judging": {"api_key": "sk-secret"}}))
+    hook.after_context_created(_context(
+        tmp_path, {"x": {"n": 1}, "judging": {"api_key": "sk-secret"}}))
     run_params = {"run_id": "2026-01-01T00.00.00.000Z", "pipeline_names": ["p"],
                   "runtime_params": {"openai_token": "t0ken"}}
     hook.before_pipeline_run(run_params, pipeline, catalog)
@@ -31,7 +36,7 @@ def test_manifest_records_inputs_params_models_and_no_secrets(tmp_path):
     text = written.read_text()
     assert "sk-secret" not in text and "t0ken" not in text
     manifest = json.loads(text)
-    assert manifest["status"] == "completed"
+    assert manifest["status"] == "completed" and manifest["split"] == "sanity"
     assert manifest["parameters"]["x"] == {"n": 1}
     assert manifest["inputs"]["rows"]["path"] == str(source)
     assert len(manifest["inputs"]["rows"]["sha256"]) == 64
@@ -43,7 +48,7 @@ def test_manifest_records_inputs_params_models_and_no_secrets(tmp_path):
 
 def test_a_failed_run_writes_its_error(tmp_path):
     hook = ProvenanceHook(manifest_dir=tmp_path / "m")
-    hook.after_context_created(SimpleNamespace(project_path=tmp_path, params={}))
+    hook.after_context_created(_context(tmp_path, {}))
     pipeline = Pipeline([node(identity, ["rows", "params:x"], "out", name="identity")])
     hook.before_pipeline_run({"run_id": "r1"}, pipeline, DataCatalog())
     hook.on_pipeline_error(ValueError("bad input"), {"run_id": "r1"}, pipeline, DataCatalog())

@@ -67,3 +67,37 @@ def test_predictions_carry_their_settings_and_join_by_key(sanity_run):
 def test_every_category_is_scored(sanity_run):
     rows = _rows(sanity_run / "data/08_reporting/category_performance.csv")
     assert len(rows) == 6
+
+
+def _file_digests(folder: Path, skip: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and skip not in p.parents}
+
+
+@pytest.mark.slow
+def test_the_full_split_leaves_every_sanity_file_byte_identical(sanity_run):
+    """The issue's acceptance: a full qa_filtering run after `kedro run` writes under data/full
+    only; every file of the sanity split, manifests included, stays byte for byte."""
+    import subprocess
+    import sys
+
+    from project_helpers import UPSTREAM_REFERENCE
+
+    qa_file = UPSTREAM_REFERENCE / "dataset" / "spatial_qa_filtered_full_nifti.jsonl"
+    if not qa_file.exists():
+        pytest.skip(f"upstream CT-SpatialVQA files not found at {UPSTREAM_REFERENCE}")
+    data = sanity_run / "data"
+    before = _file_digests(data, skip=data / "full")
+    done = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "full", "--pipelines", "qa_filtering",
+         "--params", f"ct_spatialvqa_qa={qa_file}"],
+        cwd=sanity_run, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert _file_digests(data, skip=data / "full") == before
+    full_qa = data / "full" / "03_primary" / "benchmark_qa.jsonl"
+    assert sum(1 for _ in full_qa.open()) == 9077  # the upstream README's count
+    assert json.loads((data / "full" / "03_primary" / ".benchmark_qa.jsonl.stamp.json")
+                      .read_text())["split"] == "full"
+    assert (data / "full" / "08_reporting" / "manifest.json").exists()

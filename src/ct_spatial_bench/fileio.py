@@ -10,6 +10,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from threading import Lock
+
+_UMASK_LOCK = Lock()
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it; the lock keeps threads from racing)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -26,6 +37,9 @@ def atomic_destination(path: str | os.PathLike, suffix: str = ".tmp") -> Iterato
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes 0600 files; the result gets the mode a plain open() would give it,
+        # so a cluster group can read each other's outputs under its umask.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

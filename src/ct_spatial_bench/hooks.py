@@ -1,7 +1,7 @@
-"""Kedro hooks: a selected model must be configured before a run starts, and every run leaves a
-provenance manifest beside its outputs.
+"""Kedro hooks: every run leaves a provenance manifest beside its outputs (the preflight and the
+artifact stamps are in run_guards.py).
 
-``data/08_reporting/manifests/<run_id>.json`` (and a copy as ``manifest.json``, the latest run)
+``<run_root>/08_reporting/manifests/<run_id>.json`` (and a copy as ``manifest.json``, the latest run)
 records the git commit, the resolved parameters with secrets removed, package versions, checksums
 of the pipeline's inputs, the model revisions and decoding settings found in the predictions, and
 the judge models and prompt versions found in the verdicts. A failed run writes one too, with its
@@ -22,60 +22,31 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from ct_spatial_bench import provenance
+from ct_spatial_bench.run_guards import ArtifactStampHook, dataset_location, run_globals
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_DIR = Path("data") / "08_reporting" / "manifests"
-
-
-def _dataset_location(dataset: Any) -> str | None:
-    for attribute in ("_filepath", "_path", "_normalised_path"):
-        value = getattr(dataset, attribute, None)
-        if value:
-            return str(value)
-    try:
-        described = dataset._describe()
-    except Exception:  # noqa: BLE001 - a dataset that cannot describe itself has no location
-        return None
-    value = described.get("filepath") or described.get("path")
-    return str(value) if value else None
-
-
-_INFERENCE_PARAMS = re.compile(r"^params:(?P<model>[^.]+)\.inference$")
-
-
-# Checked before the pipeline starts, so a misconfigured model costs no preprocessing time.
-class ModelConfigurationHook:
-    """Stops a run at once when a selected model has no checkpoint (or other required setting)."""
-
-    @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
-
-        for name in sorted(pipeline.inputs()):
-            match = _INFERENCE_PARAMS.match(name)
-            if not match or name not in catalog:
-                continue
-            params = catalog.load(name) or {}
-            model = params.get("model", match["model"])
-            if model in MODEL_REGISTRY:
-                check_configured(model, params.get("config") or {})
+MANIFEST_DIR = Path("08_reporting") / "manifests"  # under the environment's run_root
 
 
 class ProvenanceHook:
     """Collects what a run used and writes it as a JSON manifest when the run ends."""
 
-    def __init__(self, manifest_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, manifest_dir: str | os.PathLike | None = None,
+                 artifact_stamps: ArtifactStampHook | None = None) -> None:
         self._manifest_dir = manifest_dir
+        self._artifact_stamps = artifact_stamps  # where the QA fingerprint comes from
         self._params: dict[str, Any] = {}
         self._project_path: Path = Path.cwd()
         self._inputs: dict[str, Any] = {}
         self._facts: dict[str, set] = {}
         self._started: str = ""
+        self._globals: dict[str, Any] = {"run_root": "data", "split": "sanity"}
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         self._project_path = Path(context.project_path)
+        self._globals = run_globals(context)
         try:
             self._params = dict(context.params)
         except Exception as exc:  # noqa: BLE001
@@ -92,7 +63,7 @@ class ProvenanceHook:
                 continue
             try:
                 dataset = catalog.get(name)
-                location = _dataset_location(dataset) if dataset is not None else None
+                location = dataset_location(dataset) if dataset is not None else None
                 self._inputs[name] = provenance.fingerprint(location) if location else None
             except Exception as exc:  # noqa: BLE001
                 self._inputs[name] = {"error": str(exc)}
@@ -123,6 +94,9 @@ class ProvenanceHook:
                                     str(run_info["runner"]))
         return {
             "run": provenance.redact(run_info),
+            "split": self._globals["split"],
+            "run_root": self._globals["run_root"],
+            "qa_fingerprint": self._artifact_stamps.fingerprint if self._artifact_stamps else None,
             "status": status,
             "error": error,
             "started": self._started,
@@ -140,7 +114,8 @@ class ProvenanceHook:
                error: str | None = None) -> None:
         try:
             manifest = self.manifest(run_params, pipeline, status, error)
-            folder = Path(self._manifest_dir or self._project_path / MANIFEST_DIR)
+            folder = Path(self._manifest_dir or self._project_path / self._globals["run_root"]
+                          / MANIFEST_DIR)
             folder.mkdir(parents=True, exist_ok=True)
             text = json.dumps(manifest, indent=2, sort_keys=False, default=str)
             run_id = str(run_params.get("run_id") or "run").replace(":", "-")

@@ -19,6 +19,7 @@ from ct_spatial_bench.pipelines import (
     qa_filtering,
     qa_generation,
     reporting,
+    rehearsal_data,
     reproduce,
     sanity_data,
 )
@@ -56,6 +57,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     })
     pipelines: dict[str, Pipeline] = {
         "sanity_data": sanity_data.create_pipeline(),
+        # The full split rehearsed: phantoms in CT-RATE's layout (not part of __default__).
+        "rehearsal_data": rehearsal_data.create_pipeline(),
         "qa_generation": qa_generation.create_pipeline(),
         # Generated questions through the filter and tagger, apart from the benchmark.
         "qa_curation": qa_generation.create_curation_pipeline(),

@@ -4,11 +4,14 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from ct_spatial_bench.hooks import ModelConfigurationHook, ProvenanceHook
+from ct_spatial_bench.hooks import ProvenanceHook
+from ct_spatial_bench.run_guards import ArtifactStampHook, PreflightHook
 
-# Stops a run at once when a selected model has no checkpoint configured; every run writes a
-# provenance manifest to data/08_reporting/manifests/.
-HOOKS = (ModelConfigurationHook(), ProvenanceHook())
+# Checks inputs, volumes, checkpoints and judge keys before any node (and prints the plan);
+# stamps every artifact with its split and QA fingerprint (and refuses one of another QA set);
+# every run writes a provenance manifest to <run_root>/08_reporting/manifests/.
+_ARTIFACT_STAMPS = ArtifactStampHook()
+HOOKS = (PreflightHook(), _ARTIFACT_STAMPS, ProvenanceHook(artifact_stamps=_ARTIFACT_STAMPS))
 
 # Kedro 1.7 registers its resolvers through an API that omegaconf 2.4 deprecates; the warning,
 # three times per command, is about Kedro's code, not this project's configuration.

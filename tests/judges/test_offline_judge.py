@@ -216,3 +216,27 @@ def test_runner_uses_batches_and_a_failing_batch_is_failed(judge, monkeypatch):
 def test_feature_matrix_shape():
     X = feature_matrix([("Where?", "Left.", "Left.")] * 3, EmbeddingCache(hashed_encoder))
     assert X.shape == (3, len(FEATURE_NAMES)) and np.isfinite(X).all()
+
+
+def test_offline_judge_states_its_length_domain():
+    from ct_spatial_bench.judges.offline import load_artefact
+    from ct_spatial_bench.judges.offline_training import (
+        answer_length_domain,
+        answers_outside_domain,
+    )
+
+    words = list(range(1, 101))  # 1..100 words: 1st percentile 1.99, 99th 99.01 (numpy linear)
+    preds = [{"model": "m", "prediction": "w " * n} for n in words]
+    domain = answer_length_domain(preds)
+    assert (domain["low"], domain["high"]) == pytest.approx((1.99, 99.01))
+    assert (domain["min"], domain["max"]) == (1, 100)
+    rows = answers_outside_domain(
+        [{"model": "long", "prediction": "w " * 120, "status": "ok"},
+         {"model": "long", "prediction": "w " * 5, "status": "ok"},
+         {"model": "short", "prediction": "w " * 5, "status": "ok"}],
+        {"low": 2.0, "high": 44.0})
+    assert {r["model"]: (r["share_outside"], r["flagged"]) for r in rows} == {
+        "long": (0.5, True), "short": (0.0, False)}
+    shipped = load_artefact()["training"]["answer_words"]
+    assert shipped["low"] <= shipped["high"] and set(shipped["mean_per_model"]) == {
+        "radfm", "merlin"}

@@ -25,6 +25,15 @@ def test_dry_run_prints_the_plan_and_spends_nothing(tmp_path, capsys):
     assert "openai" in out and "gpt-4o-mini" in out and "sk-x" not in out
 
 
+def test_a_dry_run_needs_no_keys_and_prices_each_judge(tmp_path, capsys):
+    prices = {"gpt-4o-mini": {"prompt": 1_000_000, "output": 0}}  # $1 a prompt token: cost = tokens
+    with pytest.raises(DryRunStop):
+        judge_all(ITEMS, PREDS, params(tmp_path, dry_run=True, prices=prices), {})
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[:5] == ["openai", "gpt-4o-mini", "1", "0", "1"]
+    assert float(row[-1]) == float(row[5])  # prompt tokens x $1
+
+
 def test_no_available_judge_is_an_error(tmp_path):
     with pytest.raises(RuntimeError, match="no judge is available"):
         judge_all(ITEMS, PREDS, {"judges": ["openai"]}, {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,7 @@ def test_statistics_report_and_manifest_are_written(reproduction):
     radfm = [r for r in comparison if r["model"] == "radfm"]
     assert max(abs(float(r["relative_difference"])) for r in radfm) < 0.01
     html = (reproduction / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 5 and "<details" in html
+    assert html.count("data:image/png;base64,") == 6 and "<details" in html  # + length plot
     manifest = json.loads((reproduction.parent / "manifest.json").read_text())
     assert manifest["status"] == "completed"
     assert manifest["parameters"]["reproduce"]["source_dir"] == str(UPSTREAM)
@@ -92,3 +93,83 @@ def test_statistics_report_and_manifest_are_written(reproduction):
     assert all(float(r["offline_kappa"]) > 0.7 and float(r["offline_accuracy"]) > 0.9
                for r in summary)
     assert {m["model"] for m in manifest["models"]} == {"radfm", "merlin"}
+
+
+ISSUE_15_COLUMNS = (
+    "answer_words_mean", "jury_mean066_length_adjusted", "slot_accuracy", "slot_conflict_rate",
+    "slot_missing_rate", "slot_hedge_rate", "jury_mean066_ci_low", "jury_mean066_ci_high",
+    "jury_mean066_needs_image", "n_needs_image",
+)
+
+
+def _upstream_subset(folder: Path, n_cases: int) -> set[str]:
+    """Upstream's QA, predictions and verdicts for its first ``n_cases`` volumes, in upstream's
+    own formats and file names, without published/ or curation/ (a user's own folder)."""
+    from ct_spatial_bench.judges.upstream import upstream_case_id
+
+    lines = (UPSTREAM / "dataset" / "spatial_qa_filtered_full_nifti.jsonl").read_text().splitlines()
+    cases = list(dict.fromkeys(json.loads(line)["case_id"] for line in lines))[:n_cases]
+    keep = set(cases)
+    (folder / "dataset").mkdir(parents=True)
+    (folder / "dataset" / "spatial_qa_filtered_full_nifti.jsonl").write_text("\n".join(
+        line for line in lines if json.loads(line)["case_id"] in keep) + "\n")
+    (folder / "predictions").mkdir()
+    kept_triples: dict[str, Counter] = {}
+    for path in (UPSTREAM / "predictions").glob("*_predictions_full.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        rows = [r for r in rows if upstream_case_id(r) in keep]
+        model = path.name.removesuffix("_predictions_full.jsonl")
+        kept_triples[model] = Counter((r["question"], r["answer"], r["prediction"]) for r in rows)
+        (folder / "predictions" / path.name).write_text(
+            "".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "judgments").mkdir()
+    for path in (UPSTREAM / "judgments").glob("*.json"):
+        # RadFM's verdict rows carry no case: keep as many rows per (question, answer,
+        # prediction) as the kept predictions hold, in file order
+        wanted = Counter(kept_triples[path.name.split("_")[0]])
+        rows = []
+        for row in json.loads(path.read_text()):
+            triple = (row["question"], row["answer"], row["prediction"])
+            if row.get("case_id") and row["case_id"] not in keep or not wanted[triple]:
+                continue
+            wanted[triple] -= 1
+            rows.append(row)
+        (folder / "judgments" / path.name).write_text(json.dumps(rows))
+    return keep
+
+
+def test_reproduce_runs_on_a_folder_without_published_tables(tmp_path):
+    """Issue 15's acceptance: QA, predictions and verdicts only; summary.csv has the new columns
+    for every model, the comparison says none were found."""
+    if not UPSTREAM.is_dir():
+        pytest.skip(f"upstream reference files not found at {UPSTREAM}")
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    source = tmp_path / "mine"
+    cases = _upstream_subset(source, n_cases=12)
+    (tmp_path / "project").mkdir()
+    root = make_scratch_project(tmp_path / "project")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(root)
+    try:
+        bootstrap_project(root)
+        params = {"reproduce": {"source_dir": str(source), "n_boot": 50, "sbert": False,
+                                "meteor": "auto"}}
+        with KedroSession.create(project_path=root, runtime_params=params) as session:
+            session.run(pipeline_names=["reproduce"])
+    finally:
+        mp.undo()
+    out = root / "data" / "08_reporting" / "reproduction"
+    summary = _rows(out / "summary.csv")
+    assert {r["model"] for r in summary} == {"radfm", "merlin"}
+    for row in summary:
+        assert set(ISSUE_15_COLUMNS) <= set(row)
+        assert float(row["jury_mean066_ci_low"]) <= float(row["jury_mean066"]) \
+            <= float(row["jury_mean066_ci_high"])
+        assert 0 < int(row["n_needs_image"]) <= int(row["n_judged"])
+        assert 0 <= float(row["slot_accuracy"]) <= 1
+        assert float(row["answer_words_mean"]) > 0
+    assert _rows(out / "published_comparison.csv") == []
+    assert "No published tables" in (out / "report.html").read_text()
+    assert len(cases) == 12

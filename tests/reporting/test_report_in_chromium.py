@@ -76,7 +76,7 @@ def test_report_renders_with_every_plot_and_no_console_error(chromium, tmp_path)
     assert sorted(i["alt"] for i in result.images) == sorted(FIGURES)
     assert result.broken_images == []
     assert all(i["width"] > 100 for i in result.images)
-    for heading in ("Leaderboard", "Figures", "Paired comparisons (exact McNemar)",
+    for heading in ("Leaderboard", "Figures", "Paired comparisons (McNemar, clustered by volume)",
                     "Worst failures per model and category"):
         assert heading in result.headings
     assert result.details >= 4  # two models, each with its categories

@@ -15,7 +15,7 @@ from ct_spatial_bench.spatial.categories import CATEGORIES, DEPTH, LATERALITY, L
 
 EVIL = "<script>alert(1)</script>"
 ITEMS = [
-    {"qa_id": f"q{i}", "case_id": "c", "image_path": "", "question": f"question {i}",
+    {"qa_id": f"q{i}", "case_id": f"c{i}", "image_path": "", "question": f"question {i}",
      "answer": answer, "categories": cats, "source": "test", "meta": {}}
     for i, (answer, cats) in enumerate([
         ("the left lung", [LATERALITY]), ("above the diaphragm", [LONGITUDINAL]),
@@ -105,7 +105,7 @@ def test_summary_markdown_reads_first(tables):
                              "outputs": {"report": "data/08_reporting/report.html"}})
     assert "sanity" in text and "j1, j2" in text
     assert "| alpha | 0.333 [0.000, 1.000] |" in text  # accuracy with its interval
-    assert "alpha: best laterality (0.500), worst longitudinal (0.000)" in text
+    assert "alpha: best laterality (0.500), worst longitudinal, depth (0.000)" in text
     assert "data/08_reporting/report.html" in text
     assert "alpha: model errors 0 (counted incorrect), undecided by the judges 1" in text
     assert "<script>" not in text
@@ -124,3 +124,42 @@ def test_html_report_is_self_contained_and_escapes_data(tables, tmp_path):
     encoded = page.split("data:image/png;base64,")[1].split('"')[0]
     assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "http://" not in page and "https://" not in page
+
+
+def test_best_and_worst_say_what_is_true():
+    from ct_spatial_bench.reporting.summary import best_and_worst_categories, extremes_sentence
+
+    frame = pd.DataFrame({"category": [LATERALITY, LONGITUDINAL, DEPTH], "n": [3, 2, 1],
+                          "one": [1.0, float("nan"), float("nan")], "equal": [0.5, 0.5, 0.5],
+                          "tie": [1.0, 1.0, 0.0]})
+    sentences = {r["model"]: extremes_sentence(r) for r in best_and_worst_categories(frame)}
+    assert sentences["one"] == "only laterality judged (1.000)"
+    assert sentences["equal"] == "the same accuracy (0.500) in all 3 judged categories"
+    assert sentences["tie"] == "best laterality, longitudinal (1.000), worst depth (0.000)"
+
+
+def test_category_table_shows_intervals_n_and_the_overlap(tables):
+    from ct_spatial_bench.reporting.tables import (
+        category_overlap_note,
+        category_table_with_intervals,
+    )
+
+    view = category_table_with_intervals(tables["categories"]).set_index("category")
+    row = next(r for r in tables["categories"]
+               if r["category"] == LATERALITY and r["model"] == "alpha")
+    assert view.loc[LATERALITY, "alpha"] == (
+        f"{row['accuracy']:.3f} [{row['accuracy_ci_low']:.3f}, "
+        f"{row['accuracy_ci_high']:.3f}] (n={row['n']})")
+    # q2 carries two categories: 4 items, n sums to 5
+    assert category_overlap_note(ITEMS).startswith(
+        "Categories overlap: 1 of 4 items carry several categories and count in each, so n "
+        "sums to 5.")
+
+
+def test_failure_browser_counts_items_not_rows():
+    from ct_spatial_bench.reporting.failures import failures_html
+
+    rows = [{"model": "m", "category": c, "qa_id": "q2", "question": "", "answer": "",
+             "prediction": "left", "status": "ok", "error": None, "votes": "", "reasons": "",
+             "similarity": 0.0} for c in (LATERALITY, DEPTH)]
+    assert "m (1 wrong item shown, each under every one of its categories)" in failures_html(rows)

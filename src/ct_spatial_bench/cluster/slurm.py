@@ -1,10 +1,12 @@
 """SLURM job scripts for the full benchmark, chained by ``afterok`` dependencies.
 
-The plan: preprocessing (CPU) -> one job array per model (shard i of N per array task, the GPU,
-memory and time its ``<model>.resources`` ask for) -> ``merge_<model>`` once its array is done ->
-judging -> metrics -> reporting. A model with one shard runs unsharded and needs no merge. Every
-job is a plain ``kedro run`` in the project folder, so a failed job can be rerun by hand (its
-checkpoint resumes it) and the chain resubmitted from there.
+The plan: the QA set (``qa_filtering``) -> preprocessing of only the input specs the selected
+models read, as an array over volume shards -> one job array per model (shard i of N per array
+task, the GPU, memory and time its ``<model>.resources`` ask for) -> ``merge_<model>`` once its
+array is done -> judging -> metrics -> reporting. A model with one shard runs unsharded and needs
+no merge. Every job is a plain ``kedro run`` in the project folder, so a failed job can be rerun
+by hand (its checkpoint resumes it); a resubmission leaves out what is finished (``done``) and
+runs only the array tasks whose part is missing.
 """
 
 from __future__ import annotations
@@ -67,46 +69,82 @@ class Job:
     resources: Resources
     after: list[str] = field(default_factory=list)  # names of jobs that must succeed first
     array: int | None = None  # array tasks 0..array-1
+    tasks: tuple[int, ...] | None = None  # the array indices to run (None: all of them)
+
+    def array_spec(self) -> str:
+        """``0-7`` for a whole array, ``2,5`` for the tasks a resubmission still needs."""
+        indices = self.tasks if self.tasks is not None else range(self.array or 0)
+        if list(indices) == list(range(self.array or 0)):
+            return f"0-{self.array - 1}"
+        return ",".join(str(i) for i in indices)
 
 
-def kedro_command(env: str | None, pipeline: str, params: list[str]) -> str:
-    words = ["kedro", "run", "--pipelines", pipeline]
+def kedro_command(env: str | None, pipeline: str, params: list[str],
+                  python: str = "python") -> str:
+    words = [python, "-m", "kedro", "run", "--pipelines", pipeline]
     if env:
-        words[2:2] = ["--env", env]
+        words[4:4] = ["--env", env]
     command = " ".join(shlex.quote(w) for w in words)
     if params:  # double quotes, so ${SLURM_ARRAY_TASK_ID} expands
         command += ' --params "' + ",".join(params) + '"'
     return command
 
 
-def plan(models: dict[str, Resources], stage_resources: dict[str, Resources], env: str | None,
-         params: list[str], preprocess: bool = True, evaluate: bool = True) -> list[Job]:
-    """The jobs of one benchmark run, in submission order."""
+@dataclass(frozen=True)
+class Chain:
+    """What one submission covers: the models with their resources, the input specs they read,
+    and what is already finished (job names, or ``inference_<model>`` array indices)."""
+
+    models: dict[str, Resources]
+    specs: tuple[str, ...] = ()
+    preprocess_shards: int = 1
+    done: frozenset[str] = frozenset()
+    done_shards: dict[str, frozenset[int]] = field(default_factory=dict)
+
+
+def plan(chain: Chain, stage_resources: dict[str, Resources], env: str | None,
+         params: list[str], python: str = "python", evaluate: bool = True) -> list[Job]:
+    """The jobs of one benchmark run, in submission order, less what ``chain.done`` holds."""
     jobs: list[Job] = []
-    if preprocess:
-        jobs.append(Job("preprocessing", kedro_command(env, "preprocessing", params),
-                        stage_resources["preprocessing"]))
+
+    def add(job: Job) -> None:
+        known = {j.name for j in jobs}
+        job.after = [name for name in job.after if name in known]  # a finished parent: no wait
+        jobs.append(job)
+
+    if "qa" not in chain.done:
+        add(Job("qa", kedro_command(env, "qa_filtering", params, python), stage_resources["qa"]))
+    if chain.specs and "preprocessing" not in chain.done:
+        n = chain.preprocess_shards
+        share = [f"preprocessing.only_specs={'+'.join(chain.specs)}"]
+        if n > 1:
+            share += ["preprocessing.shard_index=${SLURM_ARRAY_TASK_ID}",
+                      f"preprocessing.num_shards={n}"]
+        add(Job("preprocessing", kedro_command(env, "preprocessing", share + params, python),
+                stage_resources["preprocessing"], ["qa"], array=n if n > 1 else None))
     ready = []
-    for model, res in models.items():
-        after = ["preprocessing"] if preprocess else []
-        if res.num_shards == 1:
-            jobs.append(Job(f"inference_{model}", kedro_command(
-                env, f"inference_{model}", params), res, after))
-            ready.append(f"inference_{model}")
+    for model, res in chain.models.items():
+        name, merge = f"inference_{model}", f"merge_{model}"
+        if merge in chain.done or (res.num_shards == 1 and name in chain.done):
             continue
-        shard = [f"{model}.inference.shard_index=${{SLURM_ARRAY_TASK_ID}}",
-                 f"{model}.inference.num_shards={res.num_shards}"]
-        jobs.append(Job(f"inference_{model}", kedro_command(env, f"inference_{model}",
-                                                            shard + params),
-                        res, after, array=res.num_shards))
-        jobs.append(Job(f"merge_{model}", kedro_command(env, f"merge_{model}", params),
-                        stage_resources["merge"], [f"inference_{model}"]))
-        ready.append(f"merge_{model}")
-    if evaluate:
-        previous = ready
+        if res.num_shards == 1:
+            add(Job(name, kedro_command(env, name, params, python), res, ["qa", "preprocessing"]))
+            ready.append(name)
+            continue
+        todo = sorted(set(range(res.num_shards)) - chain.done_shards.get(model, frozenset()))
+        if todo:
+            shard = [f"{model}.inference.shard_index=${{SLURM_ARRAY_TASK_ID}}",
+                     f"{model}.inference.num_shards={res.num_shards}"]
+            add(Job(name, kedro_command(env, name, shard + params, python), res,
+                    ["qa", "preprocessing"], array=res.num_shards, tasks=tuple(todo)))
+        add(Job(merge, kedro_command(env, merge, params, python), stage_resources["merge"],
+                [name]))
+        ready.append(merge)
+    if evaluate and (jobs or "reporting" not in chain.done):
+        previous = ready or ["qa"]
         for stage in ("judging", "metrics", "reporting"):
-            jobs.append(Job(stage, kedro_command(env, stage, params), stage_resources[stage],
-                            previous))
+            add(Job(stage, kedro_command(env, stage, params, python), stage_resources[stage],
+                    previous))
             previous = [stage]
     return jobs
 
@@ -118,7 +156,7 @@ def script(job: Job, project_dir: Path, log_dir: Path, setup: list[str],
     lines = ["#!/bin/bash", f"#SBATCH --job-name={prefix}-{job.name}"]
     if job.array:
         limit = f"%{res.max_parallel}" if res.max_parallel else ""
-        lines.append(f"#SBATCH --array=0-{job.array - 1}{limit}")
+        lines.append(f"#SBATCH --array={job.array_spec()}{limit}")
     pattern = "%x-%A_%a.out" if job.array else "%x-%j.out"
     lines += [f"#SBATCH {d}" for d in res.directives()]
     lines += [f"#SBATCH --output={log_dir / pattern}", "", "set -euo pipefail",

@@ -34,6 +34,10 @@ class CTSpatialVQADataset(QADataset):
             categories_filepath = str(PurePosixPath(filepath).parent / CATEGORIES_FILENAME)
         self._categories_filepath = categories_filepath
 
+    def companion_files(self) -> dict[str, str]:
+        """Files the QA file needs beside it (the categories), for a check before a run."""
+        return {"categories": str(self._categories_filepath)} if self._categories_filepath else {}
+
     def _load(self) -> list[dict[str, Any]]:
         from ct_spatial_bench.curation.upstream import attach_categories, load_categories_file
 

@@ -26,15 +26,22 @@ class PredictionsDataset(JsonLinesDataset):
         super().__init__(filepath, read_only=read_only, metadata=metadata)
         self._parts_path = PurePosixPath(parts_path) if parts_path else None
 
-    def _save(self, data: list[dict[str, Any]]) -> None:
+    def location_of(self, data: list[dict[str, Any]]) -> str:
+        """The file ``data`` is saved to: the merged file, or a shard's part."""
         name = getattr(data, "name", None)  # a PredictionPart names its shard
         if name is None:
-            super()._save(data)
-            return
+            return str(self._filepath)
         if self._parts_path is None:
             raise ValueError(f"{self._filepath}: a shard's predictions ({name}) need the "
                              "dataset's parts_path")
-        JsonLinesDataset(str(self._parts_path / f"{name}.jsonl"))._save(list(data))
+        return str(self._parts_path / f"{name}.jsonl")
+
+    def _save(self, data: list[dict[str, Any]]) -> None:
+        location = self.location_of(data)
+        if location == str(self._filepath):
+            super()._save(data)
+            return
+        JsonLinesDataset(location)._save(list(data))
 
     def _describe(self) -> dict[str, Any]:
         return {**super()._describe(), "parts_path": str(self._parts_path)}

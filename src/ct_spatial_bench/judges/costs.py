@@ -8,7 +8,7 @@ over 220,000 items can be priced before a single paid call.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +45,27 @@ def plan_judging(judges: Sequence[Any], qa_items: list[dict[str, Any]],
     return rows
 
 
-def format_plan(rows: Sequence[dict[str, Any]]) -> str:
+def estimated_cost(row: Mapping[str, Any], prices: Mapping[str, Any] | None) -> float | None:
+    """US dollars of a plan row at ``prices[judge_model] = {prompt, output}`` per million
+    tokens; None where the model has no price."""
+    price = (prices or {}).get(row["judge_model"])
+    if not price:
+        return None
+    return (row["est_prompt_tokens"] * float(price["prompt"])
+            + row["est_output_tokens"] * float(price["output"])) / 1e6
+
+
+def format_plan(rows: Sequence[dict[str, Any]], prices: Mapping[str, Any] | None = None) -> str:
     if not rows:
         return "judging plan: no LLM judge, nothing to spend"
-    lines = ["judging plan (tokens estimated at ~4 characters a token):",
+    lines = ["judging plan (tokens estimated at ~4 characters a token; cost at judging.prices):",
              f"{'judge':<18}{'model':<22}{'items':>8}{'cached':>8}{'calls':>8}"
-             f"{'prompt tok':>12}{'output tok':>12}"]
+             f"{'prompt tok':>12}{'output tok':>12}{'est. USD':>10}"]
     for r in rows:
+        cost = estimated_cost(r, prices)
         lines.append(f"{r['judge']:<18}{r['judge_model']:<22}{r['items']:>8}{r['cached']:>8}"
-                     f"{r['calls']:>8}{r['est_prompt_tokens']:>12}{r['est_output_tokens']:>12}")
+                     f"{r['calls']:>8}{r['est_prompt_tokens']:>12}{r['est_output_tokens']:>12}"
+                     f"{'?' if cost is None else f'{cost:.4f}':>10}")
     return "\n".join(lines)
 
 

@@ -222,3 +222,41 @@ def build_artefact(ensemble: TreeEnsemble, threshold: float, selection: dict[str
             "training": {**training, "selection": selection,
                          "scikit_learn": sklearn.__version__, "seed": SEED},
             "evaluation": evaluation or {}}
+
+
+def answer_length_domain(predictions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The training answers' length in words: the range the judge has seen (1st-99th percentile,
+    ``low``/``high``), min, max, and the mean per model. Verdicts on answers outside it are
+    extrapolation (a judge fitted on 2-15-word answers reading 100-word ones)."""
+    words = {}
+    for pred in predictions:
+        words.setdefault(pred["model"], []).append(len((pred.get("prediction") or "").split()))
+    every = np.concatenate([np.asarray(w) for w in words.values()])
+    low, high = np.percentile(every, [1, 99])
+    return {"low": float(low), "high": float(high), "min": int(every.min()),
+            "max": int(every.max()), "percentiles": [1, 99],
+            "mean_per_model": {m: round(float(np.mean(w)), 2) for m, w in sorted(words.items())}}
+
+
+def answers_outside_domain(
+    predictions: Sequence[dict[str, Any]], domain: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Per model: its share of ok answers outside the offline judge's training length range
+    (``training.answer_words`` of the shipped artefact unless ``domain`` is given) and
+    ``flagged`` where more than 10% are. Empty when the artefact records no range."""
+    from .offline import load_artefact
+
+    domain = domain or load_artefact()["training"].get("answer_words")
+    if not domain:
+        return []
+    words: dict[str, list[int]] = {}
+    for pred in predictions:
+        if pred.get("status", "ok") == "ok":
+            words.setdefault(pred["model"], []).append(len((pred.get("prediction") or "").split()))
+    rows = []
+    for model, counts in words.items():
+        outside = float(np.mean([not domain["low"] <= w <= domain["high"] for w in counts]))
+        rows.append({"model": model, "words_mean": float(np.mean(counts)),
+                     "train_words_low": domain["low"], "train_words_high": domain["high"],
+                     "share_outside": outside, "flagged": outside > 0.10})
+    return rows

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.judges.base import Judge
 from ct_spatial_bench.llm.providers import PROVIDERS
 
@@ -22,7 +23,7 @@ OFFLINE_JUDGES: dict[str, str] = {
 logger = logging.getLogger(__name__)
 
 
-class MissingJudgeKeyError(RuntimeError):
+class MissingJudgeKeyError(ConfigurationError, RuntimeError):
     """A configured judge has no API key and the configuration requires every judge."""
 
 
@@ -48,13 +49,15 @@ def build_judges(
     api_keys: Mapping[str, str | None] | None = None,
     require_all: bool = False,
     defaults: Mapping[str, Any] | None = None,
+    placeholder_key: str | None = None,
 ) -> list[Judge]:
     """The judges named in ``specs`` (a name, or ``{name, config}``), keys filled from ``api_keys``.
 
     ``api_keys`` maps a credentials entry (``openai``, ``gemini``, ``dashscope``) to its key. A
     judge whose key is absent is skipped with a warning naming it and the variable to set, unless
     ``require_all``, which makes it an error. ``defaults`` (e.g. ``prompts_dir``) go to every LLM
-    judge whose config does not set them.
+    judge whose config does not set them. ``placeholder_key`` stands in for an absent key where
+    nothing will be sent (a dry run that only prices the calls).
     """
     from ct_spatial_bench.llm.providers import with_api_key
 
@@ -64,7 +67,9 @@ def build_judges(
         config = dict(config or {})
         if name in PROVIDERS:
             config, no_key = with_api_key(name, {**(defaults or {}), **config}, api_keys)
-            if no_key:
+            if no_key and placeholder_key:
+                config["api_key"] = placeholder_key
+            elif no_key:
                 missing.append(f"judge {config.get('name', name)!r} {no_key}")
                 continue
         judges.append(create_judge(name, config))

@@ -1,5 +1,9 @@
 """Jury accuracy per model and per spatial category, with percentile-bootstrap intervals.
 
+Intervals resample volumes (``case_id``), all of a volume's questions together
+(metrics/clustered.py); the item-level interval is kept beside it (``*_items``) so the design
+effect can be read off.
+
 Three ways an item can fall short of a verdict are kept apart, because they mean different things:
 - missing: the model has no prediction for the item (an unfinished run) - outside the denominator;
 - error: the model was asked and failed (prediction status ``error``) - counted incorrect, since
@@ -17,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ct_spatial_bench.judges.base import CORRECT, FAILED, INCORRECT
+from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
 from ct_spatial_bench.records import RecordError, index_by
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
@@ -43,6 +48,21 @@ def bootstrap_ci(
     boot = np.concatenate(means)
     low, high = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return float(low), float(high)
+
+
+def volume_of(qa_items: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """qa_id -> the volume it asks about (its case_id; the qa_id itself when an item has none)."""
+    return {qa["qa_id"]: str(qa["qa_id"] if qa.get("case_id") in (None, "") else qa["case_id"])
+            for qa in qa_items}
+
+
+def interval_pair(
+    values: Sequence[float], clusters: Sequence[str], n_boot: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """The volume-clustered interval (ci_low, ci_high) and the item-level one (*_items)."""
+    low, high = cluster_bootstrap_ci(values, clusters, n_boot=n_boot, seed=seed)
+    item_low, item_high = bootstrap_ci(values, n_boot=n_boot, seed=seed)
+    return {"ci_low": low, "ci_high": high, "ci_low_items": item_low, "ci_high_items": item_high}
 
 
 def _predictions_by_key(predictions: Iterable[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
@@ -77,14 +97,17 @@ def accuracy_by_model(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """One row per model: counts, accuracy = n_correct / n_judged, and its bootstrap interval.
+    """One row per model: counts, accuracy = n_correct / n_judged, and its bootstrap intervals
+    (accuracy_ci_low/high clustered by volume, accuracy_ci_low_items/high_items by item).
 
     n_judged counts correct + incorrect decisions, errors included (as incorrect); n_failed
     (judges could not decide) and n_missing (no prediction) are outside it. A prediction or a
     decision whose qa_id is not among the QA items is an error: it means the inputs do not match.
     """
+    qa_items = list(qa_items)
     qa_ids = list(index_by(qa_items, "qa_id"))
     known = set(qa_ids)
+    volume = volume_of(qa_items)
     preds = _predictions_by_key(predictions)
     for model, qa_id in [*preds, *decisions]:
         if qa_id not in known:
@@ -95,7 +118,7 @@ def accuracy_by_model(
     rows = []
     for model in dict.fromkeys(model for model, _ in preds):
         counts = dict.fromkeys(("n_judged", "n_correct", "n_failed", "n_errors", "n_missing"), 0)
-        outcomes = []
+        outcomes, volumes = [], []
         for qa_id in qa_ids:
             pred = preds.get((model, qa_id))
             if pred is None:
@@ -110,12 +133,13 @@ def accuracy_by_model(
                 counts["n_failed"] += 1
                 continue
             outcomes.append(1.0 if decision == CORRECT else 0.0)
+            volumes.append(volume[qa_id])
         counts["n_judged"] = len(outcomes)
         counts["n_correct"] = int(sum(outcomes))
         accuracy = counts["n_correct"] / len(outcomes) if outcomes else float("nan")
-        low, high = bootstrap_ci(outcomes, n_boot=n_boot, seed=seed)
+        intervals = interval_pair(outcomes, volumes, n_boot=n_boot, seed=seed)
         rows.append({"model": model, "n_items": len(qa_ids), **counts, "accuracy": accuracy,
-                     "accuracy_ci_low": low, "accuracy_ci_high": high})
+                     **{f"accuracy_{k}": v for k, v in intervals.items()}})
     return rows
 
 
@@ -138,13 +162,15 @@ def accuracy_by_category(
 
     An item with several categories counts in each. All six categories appear for every model even
     when empty (accuracy NaN), so tables and plots keep one shape. Pass ``predictions`` to count
-    error predictions as incorrect, as ``accuracy_by_model`` does. ``n_items`` is the number of QA
-    items in the category, like upstream's count column; ``n_failed`` counts the jury's failed
-    decisions (an item with no decision at all is neither judged nor failed here).
+    error predictions as incorrect, as ``accuracy_by_model`` does. Intervals resample volumes.
+    ``n_items`` is the number of QA items in the category, like upstream's count column;
+    ``n_failed`` counts the jury's failed decisions (an item with no decision at all is neither
+    judged nor failed here).
     """
     qa_items = list(qa_items)
     decisions = effective_decisions(decisions, predictions)
     qa_by_id = index_by(qa_items, "qa_id")
+    volume = volume_of(qa_items)
     items_in: dict[str, list[str]] = {name: [] for name in CATEGORIES}
     for qa in qa_items:
         for name in dict.fromkeys(_category_name(c) for c in qa.get("categories") or []):
@@ -157,9 +183,11 @@ def accuracy_by_category(
     for category, qa_ids in items_in.items():
         for model in models:
             found = [decisions.get((model, qa_id), None) for qa_id in qa_ids]
-            judged = [d for d in found if d in (CORRECT, INCORRECT)]
+            judged_ids = [q for q, d in zip(qa_ids, found) if d in (CORRECT, INCORRECT)]
+            judged = [decisions[(model, q)] for q in judged_ids]
             n_correct = sum(d == CORRECT for d in judged)
-            low, high = bootstrap_ci([float(d == CORRECT) for d in judged], n_boot, seed)
+            low, high = cluster_bootstrap_ci([float(d == CORRECT) for d in judged],
+                                             [volume[q] for q in judged_ids], n_boot, seed)
             rows.append({
                 "category": category, "model": model, "n_items": len(qa_ids),
                 "n": len(judged), "n_correct": n_correct,

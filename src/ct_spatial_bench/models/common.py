@@ -10,11 +10,13 @@ from typing import Any, ClassVar
 
 from ct_spatial_bench.models.base import ModelAdapter
 
+from ct_spatial_bench.errors import ConfigurationError
+
 GREEDY = {"do_sample": False, "num_beams": 1}
 _SAMPLING_ONLY = ("temperature", "top_p", "top_k", "typical_p")
 
 
-class ModelNotConfigured(ValueError):
+class ModelNotConfigured(ConfigurationError, ValueError):
     """A model was asked to run without the settings it cannot guess (e.g. its checkpoint)."""
 
 

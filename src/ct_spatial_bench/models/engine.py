@@ -18,12 +18,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.models.base import ModelAdapter
 
 logger = logging.getLogger(__name__)
 
 
-class InferenceConfigError(ValueError):
+class InferenceConfigError(ConfigurationError, ValueError):
     """A parameter of ``<model>.inference`` that cannot be used; the message names it."""
 
 

@@ -18,6 +18,7 @@ import importlib
 import os
 from dataclasses import dataclass
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.models.base import ModelAdapter
 
 PLUGIN_VARIABLE = "CT_SPATIAL_BENCH_MODELS"
@@ -58,9 +59,10 @@ def load_target(target: str) -> type[ModelAdapter]:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"model adapter {target!r} cannot be imported: {exc}") from None
+        raise ConfigurationError(f"model adapter {target!r} (registry.BUILT_IN or "
+                                 f"${PLUGIN_VARIABLE}) cannot be imported: {exc}") from None
     if not (isinstance(cls, type) and issubclass(cls, ModelAdapter) and cls.name):
-        raise ValueError(f"{target!r} is not a ModelAdapter subclass with a name")
+        raise ConfigurationError(f"{target!r} is not a ModelAdapter subclass with a name")
     return cls
 
 
@@ -84,7 +86,7 @@ def build_registry(targets: tuple[str, ...] | list[str] | None = None) -> dict[s
     for target in targets if targets is not None else (*BUILT_IN, *plugin_targets()):
         entry = entry_of(target)
         if entry.name in registry and registry[entry.name].target != target:
-            raise ValueError(f"model name {entry.name!r} is declared by both "
+            raise ConfigurationError(f"model name {entry.name!r} is declared by both "
                              f"{registry[entry.name].target} and {target}")
         registry[entry.name] = entry
     return registry

@@ -94,8 +94,11 @@ def failures_html(rows: Iterable[dict[str, Any]]) -> str:
         return "<p>No failures to show.</p>"
     parts = []
     for model, categories in by_model.items():
-        total = sum(len(r) for r in categories.values())
-        parts.append(f'<details class="failures"><summary>{esc(model)} ({total} shown)</summary>')
+        # an item with several categories is listed under each: count items, not rows
+        shown = len({r["qa_id"] for rows_ in categories.values() for r in rows_})
+        parts.append(f'<details class="failures"><summary>{esc(model)} ({shown} wrong '
+                     f'item{"s" if shown != 1 else ""} shown, each under every one of its '
+                     f'categories)</summary>')
         for category, items in categories.items():
             parts.append(f"<details><summary>{esc(category)} ({len(items)})</summary>"
                          "<table class=\"failures\"><thead><tr><th>qa_id</th><th>question</th>"

@@ -32,26 +32,35 @@ def plot_category_accuracy(category_rows: Iterable[dict[str, Any]]):
     Category names are wrapped onto several lines so the six long names stay readable; an empty
     category (no judged item) has no bar rather than a zero one, which would read as a result.
     """
+    category_rows = list(category_rows)
     categories, models, accuracy = _category_grid(category_rows)
+    interval = {(r["category"], r["model"]): (r.get("accuracy_ci_low"), r.get("accuracy_ci_high"))
+                for r in category_rows}
     fig, ax = _new_figure(max(8.0, 1.6 * len(categories) + 0.4 * len(models)), 4.8)
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
-        xs, heights = [], []
+        xs, heights, errors = [], [], [[], []]
         for j, category in enumerate(categories):
             value = accuracy.get((category, model))
             if value is not None and not math.isnan(value):
                 xs.append(j - 0.4 + width * (i + 0.5))
                 heights.append(value)
-        ax.bar(xs, heights, width=width, label=model)
+                low, high = interval.get((category, model), (None, None))
+                known = low is not None and high is not None and not math.isnan(low)
+                errors[0].append(max(0.0, value - low) if known else 0.0)
+                errors[1].append(max(0.0, high - value) if known else 0.0)
+        ax.bar(xs, heights, width=width, label=model, yerr=errors, capsize=2,
+               error_kw={"elinewidth": 0.8, "alpha": 0.7})
     ax.set_xticks(range(len(categories)))
     labels = [textwrap.fill(c, 18, break_on_hyphens=False) for c in categories]
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("jury accuracy")
+    ax.set_ylabel("jury accuracy (95% CI, volumes resampled)")
     ax.set_title("Accuracy by spatial category")
     ax.grid(axis="y", alpha=0.3)
-    if models:
-        ax.legend(fontsize=8, ncol=min(4, len(models)), loc="upper right")
+    if models:  # below the axes, where it cannot cover a bar
+        ax.legend(fontsize=8, ncol=min(6, len(models)), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.22), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -124,11 +133,22 @@ def plot_category_radar(category_rows: Iterable[dict[str, Any]]):
         ax.plot([*angles, angles[0]], [*shown, shown[0]], linewidth=1.5, label=model)
         ax.fill([*angles, angles[0]], [*shown, shown[0]], alpha=0.08)
     ax.set_xticks(angles)
-    ax.set_xticklabels([_short_name(c) for c in categories], fontsize=9)
+    # labels wrapped and pushed out from the rim; those at the sides aligned away from the
+    # circle, so neighbours do not run into each other or into the polygons
+    ax.set_xticklabels([textwrap.fill(_short_name(c), 12) for c in categories], fontsize=9)
+    for label, angle in zip(ax.get_xticklabels(), angles):
+        side = np.cos(angle)  # the polar axes start east and turn anticlockwise
+        label.set_horizontalalignment("left" if side > 0.1 else "right" if side < -0.1
+                                      else "center")
+    ax.tick_params(axis="x", pad=10)
+    if len(angles) > 1:  # radius labels between two category axes, clear of the polygons' tips
+        ax.set_rlabel_position(float(np.degrees(angles[1] / 2)))
+    ax.tick_params(axis="y", labelsize=7, labelcolor="grey")
     ax.set_ylim(0, 1)
-    ax.set_title("Jury accuracy by spatial category", pad=18)
+    ax.set_title("Jury accuracy by spatial category", pad=24)
     if models:
-        ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.25, 1.1))
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08),
+                  ncol=min(4, len(models)), frameon=False)
     fig.tight_layout()
     return fig
 

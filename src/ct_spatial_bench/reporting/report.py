@@ -14,8 +14,19 @@ import pandas as pd
 from ct_spatial_bench.reporting import plots
 from ct_spatial_bench.reporting.failures import failures_html, worst_failures
 from ct_spatial_bench.reporting.summary import html_report, html_table
-from ct_spatial_bench.reporting.tables import category_table, leaderboard
+from ct_spatial_bench.reporting.tables import (
+    category_overlap_note,
+    category_table_with_intervals,
+    leaderboard,
+)
 
+TEXT_METRICS_HOW_TO_READ = (
+    "<p><b>How to read the text metrics on short answers.</b> Reference answers here are a few "
+    "words long. Corpus BLEU counts n-grams up to 4 words: answers of fewer than four words "
+    "have no 4-gram, so BLEU can be 0 even at a high exact-match rate, and an interval can be "
+    "undefined. ROUGE-2 counts word pairs: a one-word answer has none, so even a perfect answer "
+    "scores 0 on it and the mean sits well below 1. Read exact match, token F1 and the jury "
+    "for short answers; BLEU/ROUGE compare wording, not location.</p>")
 FIGURES = ("Accuracy by spatial category", "Category radar", "Model x category heatmap",
            "Judge agreement", "Answer lengths")
 
@@ -26,7 +37,8 @@ def _intervals_view(interval_rows: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame(columns=["model"])
     frame = pd.DataFrame(interval_rows)
     frame["cell"] = [
-        "" if pd.isna(r.mean) else f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+        "" if pd.isna(r.mean) else f"{r.mean:.3f} (no interval: answers under 4 words)"
+        if pd.isna(r.ci_low) else f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
         for r in frame.itertuples()
     ]
     wide = frame.pivot(index="model", columns="metric", values="cell")
@@ -50,24 +62,39 @@ def full_html_report(
     extra_sections: Mapping[str, str] | None = None,
     after_leaderboard: Mapping[str, str] | None = None,
     failures_per_cell: int = 10,
+    validity_tables: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> str:
-    """One self-contained page; ``agreement_rows`` may carry a ``model`` field (per-model kappa)."""
-    figures = dict(zip(FIGURES, (
+    """One self-contained page; ``agreement_rows`` may carry a ``model`` field (per-model kappa).
+    ``validity_tables``: the length, slot, subset (and offline-domain) rows of
+    ``reporting.validity``, each section shown where its rows are given."""
+    from ct_spatial_bench.reporting.validity import validity_sections
+
+    validity, validity_figures = validity_sections(
+        validity_tables or {}, accuracy_rows, len({q.get("case_id") for q in qa_items}))
+    figures = {**dict(zip(FIGURES, (
         plots.plot_category_accuracy(category_rows),
         plots.plot_category_radar(category_rows),
         plots.plot_category_heatmap(category_rows),
         plots.plot_judge_agreement(agreement_rows),
         plots.plot_answer_lengths(qa_items, predictions),
-    )))
+    ))), **validity_figures}
+    if not any(r.get("n") for r in agreement_rows):  # one judge: no agreement to draw
+        figures.pop("Judge agreement")
     paired = pd.DataFrame(paired_rows)
     sections = {
+        **validity,
         **(extra_sections or {}),
         "Bootstrap 95% intervals of the text metrics": (
-            "<p>Percentile bootstrap over items (1,000 resamples); BLEU resamples sentences' "
-            "n-gram statistics.</p>" + html_table(_intervals_view(interval_rows))),
-        "Paired comparisons (exact McNemar)": (
+            "<p>Percentile bootstrap resampling volumes, all of a CT's questions together "
+            "(1,000 resamples); BLEU resamples the volumes' n-gram statistics, leaving out "
+            "resamples with no 4-gram at all (BLEU undefined there, not 0).</p>"
+            + TEXT_METRICS_HOW_TO_READ + html_table(_intervals_view(interval_rows))),
+        "Paired comparisons (McNemar, clustered by volume)": (
             "<p>Each pair of models on the items both were decided on; a_only: items only "
-            "model_a got right. p_holm: Holm-adjusted over all pairs.</p>"
+            "model_a got right. p_value: exact McNemar test treating questions as independent; "
+            "p_clustered: Durkalski's clustered McNemar test over volumes, the one to read; "
+            "difference_ci: volume-bootstrap interval of accuracy_a - accuracy_b. *_holm: "
+            "Holm-adjusted over all pairs.</p>"
             + (html_table(paired) if not paired.empty else "<p>Fewer than two models.</p>")),
         "Worst failures per model and category": (
             "<p>Items the jury decided incorrect, fewest correct votes first, then the "
@@ -76,7 +103,8 @@ def full_html_report(
                                            per_item_rows, per_cell=failures_per_cell))),
     }
     return html_report(
-        leaderboard(accuracy_rows, text_summary_rows), category_table(category_rows),
+        leaderboard(accuracy_rows, text_summary_rows),
+        category_table_with_intervals(category_rows),
         pd.DataFrame(text_summary_rows), figures, run_info, sections=sections,
-        after_leaderboard=after_leaderboard,
+        after_leaderboard=after_leaderboard, category_note=category_overlap_note(qa_items),
     )

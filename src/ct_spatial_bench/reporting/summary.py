@@ -59,8 +59,26 @@ def best_and_worst_categories(category_df: pd.DataFrame) -> list[dict[str, Any]]
         if scores.empty:
             continue
         rows.append({"model": model, "best": scores.idxmax(), "best_accuracy": scores.max(),
-                     "worst": scores.idxmin(), "worst_accuracy": scores.min()})
+                     "worst": scores.idxmin(), "worst_accuracy": scores.min(),
+                     "best_all": [c for c, v in scores.items() if v == scores.max()],
+                     "worst_all": [c for c, v in scores.items() if v == scores.min()],
+                     "n_categories": len(scores)})
     return rows
+
+
+def extremes_sentence(row: Mapping[str, Any]) -> str:
+    """"best X (a), worst Y (b)", or what is true when there is no best and worst to tell apart
+    (one category judged, every category equal, ties)."""
+    def names(categories: list[str]) -> str:
+        return ", ".join(_short(c) for c in categories)
+
+    if row["n_categories"] == 1:
+        return f"only {names(row['best_all'])} judged ({_fmt(row['best_accuracy'])})"
+    if row["best_accuracy"] == row["worst_accuracy"]:
+        return f"the same accuracy ({_fmt(row['best_accuracy'])}) in all {row['n_categories']} " \
+               "judged categories"
+    return (f"best {names(row['best_all'])} ({_fmt(row['best_accuracy'])}), "
+            f"worst {names(row['worst_all'])} ({_fmt(row['worst_accuracy'])})")
 
 
 def _short(category: str) -> str:
@@ -96,17 +114,13 @@ def summary_markdown(
     outputs = info.pop("outputs", None) or {}
     lines = ["# CT spatial VQA benchmark: summary", "", "## What was run", ""]
     lines += [f"- **{_md_cell(k)}**: {_md_cell(_join(v))}" for k, v in info.items()]
-    lines += ["", "## Leaderboard (jury accuracy, 95% bootstrap CI)", "",
+    lines += ["", "## Leaderboard (jury accuracy, 95% bootstrap CI resampling volumes)", "",
               _md_table(_leaderboard_view(leaderboard_df)), ""]
     extremes = best_and_worst_categories(category_df)
     if extremes:
         lines += ["## Best and worst spatial category per model", ""]
         for row in extremes:
-            lines.append(
-                f"- {_md_cell(row['model'])}: best {_md_cell(_short(row['best']))} "
-                f"({_fmt(row['best_accuracy'])}), worst {_md_cell(_short(row['worst']))} "
-                f"({_fmt(row['worst_accuracy'])})"
-            )
+            lines.append(f"- {_md_cell(row['model'])}: {_md_cell(extremes_sentence(row))}")
         lines.append("")
     lines += ["## Failures", ""]
     for row in leaderboard_df.to_dict("records"):
@@ -181,6 +195,7 @@ def html_report(
     run_info: Mapping[str, Any],
     sections: Mapping[str, str] | None = None,
     after_leaderboard: Mapping[str, str] | None = None,
+    category_note: str = "",
 ) -> str:
     """One HTML page: run information, leaderboard, category table, text metrics, figures.
 
@@ -198,14 +213,16 @@ def html_report(
         "<h1>CT spatial VQA benchmark report</h1>",
         "<h2>What was run</h2>", f"<dl>{info}</dl>",
         "<h2>Leaderboard</h2>",
-        "<p>Jury accuracy with its 95% percentile-bootstrap interval. Model errors count as "
+        "<p>Jury accuracy with its 95% percentile-bootstrap interval (volumes resampled, all "
+        "of a CT's questions together). Model errors count as "
         "incorrect; items the judges could not decide and items without a prediction are outside "
         "the denominator.</p>",
         _html_table(_leaderboard_view(leaderboard_df)),
         # the probes' "does it look?" table sits beside the leaderboard
         *[part for title, fragment in (after_leaderboard or {}).items()
           for part in (f"<h2>{esc(str(title))}</h2>", fragment)],
-        "<h2>Accuracy by spatial category</h2>", _html_table(category_df),
+        "<h2>Accuracy by spatial category</h2>",
+        f"<p>{esc(category_note)}</p>" if category_note else "", _html_table(category_df),
         "<h2>Text metrics</h2>",
         "<p>Over non-empty predictions only, as upstream computes them.</p>",
         _html_table(text_metrics_df),

@@ -7,6 +7,7 @@ joined on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -79,6 +80,29 @@ def category_table(category_rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     table.insert(0, "n", n_items.reindex(order).astype(int))
     table.columns.name = None
     return table.reset_index()
+
+
+def category_table_with_intervals(category_rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """``category_table`` for a reader: each cell "accuracy [low, high] (n judged)"."""
+    rows = list(category_rows)
+
+    def cell(r: dict[str, Any]) -> str:
+        if r.get("accuracy") is None or math.isnan(r["accuracy"]):
+            return ""
+        low, high = r.get("accuracy_ci_low"), r.get("accuracy_ci_high")
+        ci = f" [{low:.3f}, {high:.3f}]" if low is not None and not math.isnan(low) else ""
+        return f"{r['accuracy']:.3f}{ci} (n={r.get('n', '')})"
+
+    return category_table([{**r, "accuracy": cell(r)} for r in rows])
+
+
+def category_overlap_note(qa_items: Iterable[dict[str, Any]]) -> str:
+    """One sentence: how many items carry several categories, and what n sums to."""
+    counts = [len(set(q.get("categories") or [])) for q in qa_items]
+    several = sum(c > 1 for c in counts)
+    return (f"Categories overlap: {several} of {len(counts)} items carry several categories and "
+            f"count in each, so n sums to {sum(counts)}. Intervals: 95% bootstrap resampling "
+            f"volumes; n in brackets: items judged in the category.")
 
 
 LEADERBOARD_COLUMNS = (

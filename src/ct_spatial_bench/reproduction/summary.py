@@ -116,7 +116,8 @@ def reproduction_summary(
     ``n_judged`` counts the items the mean066 jury decided (a failed judge call is no vote; an item
     with no usable vote is outside the denominator). ``judges`` names the judges whose files were
     found ("+"-joined): with fewer than upstream's three, the jury figures are not comparable with
-    the published ones. The mean066 interval is a percentile bootstrap.
+    the published ones. The mean066 interval is a percentile bootstrap resampling volumes
+    (``*_items``: resampling questions).
     """
     text_by_model = {row["model"]: row for row in text_summary_rows}
     by_rule = decisions_by_rule(verdicts)
@@ -140,6 +141,9 @@ def reproduction_summary(
             row[f"jury_{rule}"] = float("nan") if value is None else value
         row["jury_mean066_ci_low"] = mean066.get("accuracy_ci_low", float("nan"))
         row["jury_mean066_ci_high"] = mean066.get("accuracy_ci_high", float("nan"))
+        for end in ("low", "high"):  # item-level, for the design effect
+            row[f"jury_mean066_ci_{end}_items"] = mean066.get(f"accuracy_ci_{end}_items",
+                                                              float("nan"))
         row["n_empty"] = text.get("n_empty", 0)
         rows.append(row)
     return rows
@@ -153,7 +157,36 @@ def reproduction_categories(
     return accuracy_by_category(qa_items, jury_decisions(verdicts, rule="mean066"), predictions)
 
 
+def validity_columns(
+    summary_rows: list[dict[str, Any]], length_rows: list[dict[str, Any]],
+    slot_rows: list[dict[str, Any]], subset_rows: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Summary rows with what the jury figure measures beside it (issue 15's fixed names):
+    answer_words_mean, jury_mean066_length_adjusted, slot_accuracy and its conflict / missing /
+    hedge rates (all categories), jury_mean066_needs_image and n_needs_image (NaN and 0 where
+    a figure could not be computed)."""
+    nan = float("nan")
+    length = {r["model"]: r for r in length_rows}
+    slots = {r["model"]: r for r in slot_rows if r["category"] == "All"}
+    needs = {r["model"]: r for r in subset_rows if r["subset"] == "needs_image"}
+    out = []
+    for row in summary_rows:
+        model = row["model"]
+        out.append({
+            **row,
+            "answer_words_mean": length.get(model, {}).get("answer_words_mean", nan),
+            "jury_mean066_length_adjusted":
+                length.get(model, {}).get("accuracy_length_adjusted", nan),
+            **{column: slots.get(model, {}).get(column, nan) for column in (
+                "slot_accuracy", "slot_conflict_rate", "slot_missing_rate", "slot_hedge_rate")},
+            "jury_mean066_needs_image": needs.get(model, {}).get("accuracy", nan),
+            "n_needs_image": needs.get(model, {}).get("n", 0),
+        })
+    return out
+
+
 PUBLISHED_TEXT = "text_metrics_summary.csv"
+COMPARISON_COLUMNS = ("model", "column", "ours", "published", "relative_difference", "judges")
 PUBLISHED_JURY = "llm_jury_accuracy.json"
 
 

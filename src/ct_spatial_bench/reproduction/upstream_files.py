@@ -32,6 +32,7 @@ FILE_PATTERNS: dict[str, re.Pattern[str]] = {
 JUDGES = ("gpt", "qwen", "gemini")
 QA_FILE = "spatial_qa_filtered_full_nifti.jsonl"
 CATEGORIES_FILE = "spatial_qa_filtered_full_with_categories.json"
+HUMAN_REVIEW_FILE = "gemini_human_disagreements.json"
 
 
 def discover_upstream_files(source_dir: str | os.PathLike) -> dict[str, dict[str, Path]]:

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ct_spatial_bench.errors import PlannedStop
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,13 +27,13 @@ def pool_prediction_files(prediction_files: dict[str, Callable[[], list]]) -> li
     """Pool whatever prediction files exist (a standalone judging run after cluster jobs)."""
     if not prediction_files:
         raise FileNotFoundError(
-            "no predictions found under data/07_model_output/predictions: run an inference_<model> "
-            "pipeline first"
+            "no prediction files found (prediction_files, under the run root's "
+            "07_model_output/predictions): run an inference_<model> pipeline first"
         )
     return pool_predictions(**{key: load() for key, load in prediction_files.items()})
 
 
-class DryRunStop(RuntimeError):
+class DryRunStop(PlannedStop, RuntimeError):
     """Raised after a dry run has printed its plan, so that nothing downstream runs or is paid."""
 
 
@@ -52,8 +54,10 @@ def judge_all(
     from ct_spatial_bench.judges.runner import judge_predictions
 
     defaults = {"prompts_dir": params["prompts_dir"]} if params.get("prompts_dir") else {}
+    dry_run = params.get("dry_run", False)
+    # a dry run prices every configured judge, keys or not: nothing is sent
     judges = build_judges(params["judges"], api_keys, params.get("require_all_judges", False),
-                          defaults)
+                          defaults, placeholder_key="unused-in-a-dry-run" if dry_run else None)
     if not judges and params.get("fallback_judge"):  # keyless runs judge offline
         logger.warning("judging: no configured judge has its API key; using the %r judge "
                        "(judging.fallback_judge)", params["fallback_judge"])
@@ -64,8 +68,8 @@ def judge_all(
     cache_path, refresh = params.get("cache_path"), params.get("refresh", False)
     plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
     if plan:
-        print(format_plan(plan))  # noqa: T201 - the operator reads it before money is spent
-    if params.get("dry_run", False):
+        print(format_plan(plan, params.get("prices")))  # noqa: T201 - read before money is spent
+    if dry_run:
         raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
     verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
                                  refresh=refresh)

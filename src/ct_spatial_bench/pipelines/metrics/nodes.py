@@ -84,9 +84,80 @@ def estimate_intervals(
 
 
 def compare_model_pairs(
-    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]]
+    decision_rows: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    qa_items: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Exact paired McNemar test of every pair of models on their shared decided items."""
+    """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models on
+    their shared decided items."""
+    from ct_spatial_bench.metrics.accuracy import volume_of
     from ct_spatial_bench.metrics.statistics import paired_mcnemar
 
-    return paired_mcnemar(_as_decisions(decision_rows), predictions)
+    return paired_mcnemar(_as_decisions(decision_rows), predictions, volume=volume_of(qa_items))
+
+
+def score_spatial_slots(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per prediction, on each axis the question asks: agree, conflict, missing or hedge."""
+    from ct_spatial_bench.metrics.slots import score_slots
+
+    return score_slots(qa_items, predictions)
+
+
+def tabulate_slot_scores(
+    qa_items: list[dict[str, Any]], slot_rows: list[dict[str, Any]], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Slot accuracy (clustered interval), conflict, missing and hedge rates per model, category."""
+    from ct_spatial_bench.metrics.slots import slot_table
+
+    return slot_table(qa_items, slot_rows, n_boot=params.get("n_boot", 1000))
+
+
+def compare_slots_with_jury(
+    slot_rows: list[dict[str, Any]], decision_rows: list[dict[str, Any]],
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Kappa of slot-correct against the jury, and the commonest disagreements with examples."""
+    from ct_spatial_bench.metrics.accuracy import effective_decisions
+    from ct_spatial_bench.metrics.slots import slot_jury_agreement, slot_jury_disagreements
+
+    decisions = effective_decisions(_as_decisions(decision_rows), predictions)
+    return (slot_jury_agreement(slot_rows, decisions),
+            slot_jury_disagreements(slot_rows, decisions, qa_items, predictions))
+
+
+def analyse_answer_length(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    decision_rows: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Words per answer, accuracy adjusted to the reference length, and accuracy by length bin."""
+    from ct_spatial_bench.metrics.length import accuracy_by_length_bin, length_adjusted_accuracy
+
+    decisions = _as_decisions(decision_rows)
+    return (length_adjusted_accuracy(qa_items, predictions, decisions),
+            accuracy_by_length_bin(predictions, decisions))
+
+
+def score_subsets(
+    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    decision_rows: list[dict[str, Any]], params: dict[str, Any],
+    prior_decision_rows: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Accuracy on the items that need the image and on those upstream's reviewers rejected.
+
+    The blind prior's decisions come from ``prior_decision_rows`` when given (reproduce), else
+    from the model ``params.blind_prior`` among the decisions; twins from the predictions."""
+    from ct_spatial_bench.metrics.subsets import human_rejected_items, subset_accuracy, wrong_items
+    from ct_spatial_bench.probes.blind_gap import blind_pairs
+
+    decisions = _as_decisions(decision_rows)
+    prior = params.get("blind_prior", "blind")
+    prior_decisions = _as_decisions(prior_decision_rows) if prior_decision_rows else decisions
+    subsets = {}
+    if any(m == prior for m, _ in prior_decisions):
+        subsets["needs_image"] = wrong_items(prior_decisions, prior)
+    if params.get("human_review_file"):
+        subsets["human_rejected"] = human_rejected_items(qa_items, params["human_review_file"])
+    return subset_accuracy(qa_items, predictions, decisions, subsets,
+                           twin_of=blind_pairs(predictions),
+                           n_boot=params.get("n_boot", 1000))

@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 def build_training_table(params: dict[str, Any]) -> dict[str, Any]:
     """Upstream's QA, predictions and verdicts (joined by key) as features and jury labels."""
-    from ct_spatial_bench.judges.offline_training import training_table
+    from ct_spatial_bench.judges.offline_training import answer_length_domain, training_table
     from ct_spatial_bench.reproduction.summary import load_upstream_benchmark
 
     loaded = load_upstream_benchmark(params["source_dir"])
@@ -21,6 +21,7 @@ def build_training_table(params: dict[str, Any]) -> dict[str, Any]:
     table["sources"] = [{k: s[k] for k in ("model", "kind", "path", "sha256", "rows")}
                         for s in loaded["sources"]]
     table["feature_seconds"] = round(time.perf_counter() - started, 1)
+    table["answer_words"] = answer_length_domain(loaded["predictions"])
     logger.info("offline judge: %d labelled items, features in %.0f s", len(table["y"]),
                 table["feature_seconds"])
     return table
@@ -62,6 +63,7 @@ def train_on_every_model(table: dict[str, Any], evaluation: dict[str, Any],
                 "items": {m: int((models == m).sum()) for m in sorted(set(models.tolist()))},
                 "correct_rate": round(float(np.mean(table["y"])), 4),
                 "sources": table.get("sources", []),
+                "answer_words": table.get("answer_words"),
                 "retrain": "kedro run --pipelines train_offline_judge"}
     summary = {f"{d['train']}->{d['test']}": {
         "kappa": d["offline"]["kappa"], "accuracy": d["offline"]["accuracy"],

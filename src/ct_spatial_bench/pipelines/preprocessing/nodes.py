@@ -39,12 +39,25 @@ def preprocess_volumes(
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.records import volume_key
 
-    specs = [InputSpec.from_params(name, params["specs"][name]) for name in spec_names]
+    from ct_spatial_bench.models.sharding import PredictionPart, select_shard
+
+    # only_specs: the specs a cluster job's models read (kedro slurm submit); the others are
+    # left as they are. shard_index/num_shards: this array task's share of the volumes.
+    only = params.get("only_specs") or spec_names
+    wanted = set(only.split("+") if isinstance(only, str) else only)
+    specs = [InputSpec.from_params(name, params["specs"][name]) for name in spec_names
+             if name in wanted]
+    index, num_shards = int(params.get("shard_index", 0)), int(params.get("num_shards", 1))
+    qa_items = select_shard(qa_items, index, num_shards, by="volume")
     fingerprints = {spec.name: spec_fingerprint(spec) for spec in specs}
-    present = {spec.name: _still_valid(existing, spec.name, fingerprints[spec.name])
-               for spec, existing in zip(specs, existing_inputs, strict=True)}
+    existing_of = dict(zip(spec_names, existing_inputs, strict=True))
+    present = {spec.name: _still_valid(existing_of[spec.name], spec.name, fingerprints[spec.name])
+               for spec in specs}
     metadata = None
-    if params.get("ct_rate_metadata"):
+    if params.get("ct_rate_metadata") and not Path(params["ct_rate_metadata"]).is_file():
+        logger.info("preprocessing: no CT-RATE metadata at %s; spacing and rescale from the "
+                    "headers only", params["ct_rate_metadata"])
+    elif params.get("ct_rate_metadata"):
         from ct_spatial_bench.imaging.ct_rate import load_ct_rate_metadata
 
         metadata = load_ct_rate_metadata(params["ct_rate_metadata"])
@@ -62,7 +75,8 @@ def preprocess_volumes(
         manifest = sorted([*manifest, *(row for row, _ in chunk)], key=lambda r: r["volume_key"])
         yield (*[SpecPartitions({row["volume_key"]: outputs[name] for row, outputs in chunk
                                  if name in outputs}, fingerprint=fingerprints[name])
-                 for name in spec_names], manifest)
+                 if name in fingerprints else {} for name in spec_names],
+               manifest if num_shards == 1 else PredictionPart(manifest, index, num_shards))
     failed = sum(row["status"] == "error" for row in manifest)
     made = sum(bool(row["made"]) for row in manifest)
     logger.info("preprocessing: %d volumes (%d made, %d already done, %d failed), specs %s",

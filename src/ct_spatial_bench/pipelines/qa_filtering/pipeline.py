@@ -1,6 +1,6 @@
 from kedro.pipeline import Pipeline, node
 
-from .nodes import filter_spatial_questions
+from .nodes import filter_spatial_questions, measure_tagger_agreement
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -11,4 +11,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             outputs=["benchmark_qa", "qa_filter_decisions"],
             name="filter_spatial_questions",
         ),
+        node(measure_tagger_agreement, "qa_filter_decisions", "category_tagger_agreement",
+             name="measure_tagger_agreement"),
     ])

@@ -102,6 +102,7 @@ def write_html_report(
     category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
     paired_rows: list[dict], params: dict[str, Any],
     probe_tables: dict[str, Any] | None = None,
+    validity_tables: dict[str, list[dict]] | None = None,
 ) -> str:
     """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
     their intervals, paired tests, five plots, and the worst failures per model and category.
@@ -119,7 +120,7 @@ def write_html_report(
         category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
         paired_rows=paired_rows,
         run_info=_run_info(qa_items, predictions, verdicts, decision_rows, params),
-        **_probe_sections(probe_tables),
+        validity_tables=validity_tables, **_probe_sections(probe_tables),
     )
 
 
@@ -129,13 +130,33 @@ def write_html_report_with_probes(
     category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
     paired_rows: list[dict], params: dict[str, Any], does_it_look: Any, blind_gap: Any,
     robustness: Any, representations: Any, probe_params: dict[str, Any],
+    length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
+    slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
+    subset_rows: list[dict],
 ) -> str:
-    """The report with the probes' tables, each None until its pipeline has run."""
+    """The report with the probes' tables (each None until its pipeline has run) and what the
+    jury figure measures (length, spatial slots, subsets, offline judge's domain)."""
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
         probe_tables={"look": does_it_look, "gap": blind_gap, "robustness": robustness,
-                      "representations": representations, "flip": probe_params.get("flip") or {}})
+                      "representations": representations, "flip": probe_params.get("flip") or {}},
+        validity_tables={"length": length_rows, "length_bins": length_bin_rows,
+                         "slots": slot_rows, "slot_agreement": slot_agreement_rows,
+                         "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
+                         **_offline_domain(predictions, verdicts)})
+
+
+def _offline_domain(predictions: list[dict], verdicts: list[dict]) -> dict[str, list[dict]]:
+    """The offline judge's length domain against each model it judged (nothing when it judged
+    none)."""
+    from ct_spatial_bench.judges.offline_training import answers_outside_domain
+
+    judged = {v["model"] for v in verdicts if v["judge"] == "offline"}
+    if not judged:
+        return {}
+    return {"offline_domain": answers_outside_domain(
+        [p for p in predictions if p["model"] in judged])}
 
 
 def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def create_pipeline(**kwargs) -> Pipeline:
               "params:reporting",
               # the probes' tables (None until the probes have run)
               "probe_does_it_look", "probe_blind_gap", "probe_robustness",
-              "probe_representations", "params:probes"],
+              "probe_representations", "params:probes",
+              # what the jury figure measures (issue 15)
+              "length_analysis", "accuracy_by_length", "slot_accuracy", "slot_jury_agreement",
+              "slot_jury_disagreements", "subset_accuracy"],
              "html_report", name="write_html_report"),
     ])

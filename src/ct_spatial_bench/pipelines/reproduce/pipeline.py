@@ -9,19 +9,25 @@ data/08_reporting/reproduction/summary.csv (conf/base/catalog_reproduce.yml).
 from kedro.pipeline import Pipeline, node
 
 from ct_spatial_bench.pipelines.metrics.nodes import (
+    analyse_answer_length,
     compare_model_pairs,
+    compare_slots_with_jury,
     estimate_intervals,
     measure_judge_agreement,
+    score_spatial_slots,
     score_text_per_item,
     summarise_text_metrics,
+    tabulate_slot_scores,
 )
 
 from ..offline_judge.nodes import judge_offline
 from .nodes import (
+    answer_from_question_alone,
     as_table,
     compare_with_published,
     decide_upstream_jury,
     read_upstream_files,
+    score_upstream_subsets,
     tabulate_reproduction,
     tabulate_reproduction_categories,
     write_reproduction_report,
@@ -42,8 +48,27 @@ def create_pipeline(**kwargs) -> Pipeline:
         # the jury (offline_kappa, offline_accuracy). Its verdicts stay out of "verdicts".
         node(judge_offline, ["qa_items", "predictions"], "offline_verdicts",
              name="judge_offline"),
+        # what the jury figure measures: the spatial claim, answer length, items needing the CT
+        node(score_spatial_slots, ["qa_items", "predictions"], "slot_scores_per_item",
+             name="score_upstream_slots"),
+        node(tabulate_slot_scores, ["qa_items", "slot_scores_per_item", "params:reproduce"],
+             "slot_accuracy", name="tabulate_upstream_slot_scores"),
+        node(compare_slots_with_jury,
+             ["slot_scores_per_item", "jury_decisions", "qa_items", "predictions"],
+             ["slot_jury_agreement", "slot_jury_disagreements"],
+             name="compare_upstream_slots_with_jury"),
+        node(analyse_answer_length, ["qa_items", "predictions", "jury_decisions"],
+             ["length_analysis", "accuracy_by_length"], name="analyse_upstream_answer_length"),
+        node(answer_from_question_alone, "qa_items", "blind_prior_predictions",
+             name="answer_from_question_alone"),
+        node(judge_offline, ["qa_items", "blind_prior_predictions"], "blind_prior_verdicts",
+             name="judge_blind_prior_offline"),
+        node(score_upstream_subsets,
+             [*RECORDS[:2], "jury_decisions", "blind_prior_verdicts", "params:reproduce"],
+             "subset_accuracy", name="score_upstream_subsets"),
         node(tabulate_reproduction,
-             [*RECORDS, "text_metrics_summary", "params:reproduce", "offline_verdicts"],
+             [*RECORDS, "text_metrics_summary", "params:reproduce", "offline_verdicts",
+              "length_analysis", "slot_accuracy", "subset_accuracy"],
              "summary_table", name="tabulate_reproduction"),
         node(tabulate_reproduction_categories, RECORDS,
              ["category_accuracy", "category_performance_table"],
@@ -52,7 +77,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(estimate_intervals,
              ["text_metrics_per_item", "qa_items", "predictions", "params:reproduce"],
              "metric_intervals", name="estimate_upstream_intervals"),
-        node(compare_model_pairs, ["jury_decisions", "predictions"], "paired_tests",
+        node(compare_model_pairs, ["jury_decisions", "predictions", "qa_items"], "paired_tests",
              name="compare_upstream_model_pairs"),
         node(measure_judge_agreement, "verdicts", "judge_agreement",
              name="measure_upstream_judge_agreement"),
@@ -60,12 +85,16 @@ def create_pipeline(**kwargs) -> Pipeline:
              name="tabulate_upstream_intervals"),
         node(as_table, "paired_tests", "paired_tests_table",
              name="tabulate_upstream_paired_tests"),
+        *[node(as_table, name, f"{name}_table", name=f"tabulate_upstream_{name}")
+          for name in ("slot_accuracy", "slot_jury_agreement", "slot_jury_disagreements",
+                       "length_analysis", "accuracy_by_length", "subset_accuracy")],
         node(compare_with_published, ["summary_table", "params:reproduce"],
              "published_comparison_table", name="compare_with_published"),
         node(write_reproduction_report,
              [*RECORDS, "text_metrics_summary", "text_metrics_per_item", "category_accuracy",
               "metric_intervals", "paired_tests", "published_comparison_table",
-              "params:reproduce"],
+              "params:reproduce", "length_analysis", "accuracy_by_length", "slot_accuracy",
+              "slot_jury_agreement", "slot_jury_disagreements", "subset_accuracy"],
              "html_report", name="write_reproduction_report"),
     ]
     return Pipeline(nodes, namespace="reproduction", parameters={"params:reproduce"})
