@@ -80,8 +80,8 @@ def test_a_volumes_questions_open_with_the_same_bytes(fake_server, ras_volume):
     base_url, requests = fake_server
     adapter = OpenAIVisionLanguageModel()
     adapter.load({"model": "m", "base_url": base_url})
-    answers = adapter.answer_volume(apply_spec(ras_volume, SLICES),
-                                    [Question("a", "Which lung?"), Question("b", "Is it big?")])
+    answers = list(adapter.answer_volume(apply_spec(ras_volume, SLICES),
+                                         [Question("a", "Which lung?"), Question("b", "Is it big?")]))
     first, second = (r["body"]["messages"][0]["content"] for r in requests)
     assert first[:-1] == second[:-1] and len(first) == 5  # instruction + 3 slices, then:
     assert (first[-1]["text"], second[-1]["text"]) == ("Which lung?", "Is it big?")

@@ -154,3 +154,23 @@ def test_a_torn_line_does_not_swallow_the_next_prediction(tmp_path):
     assert third.calls == 0  # v2::0, written after the torn line, was read back
     lines = checkpoint.read_text().splitlines()
     assert lines[1] == '{"qa_id": "v2::0", "sta' and json.loads(lines[2])["qa_id"] == "v2::0"
+
+
+def test_each_answer_is_stored_before_the_next_call(tmp_path):
+    """A paid adapter yields its answers: when it asks its second question, the first answer
+    is already in the checkpoint (a kill there loses nothing that was paid for)."""
+    checkpoint = tmp_path / "ck.jsonl"
+    seen_before_call = []
+
+    class Paid(ModelAdapter):
+        name, input_spec = "paid", "x"
+
+        def answer_one(self, image, question):
+            seen_before_call.append(len(checkpoint.read_text().splitlines())
+                                    if checkpoint.exists() else 0)
+            return Answer("yes", question.text)
+
+    items = [{"qa_id": f"v::{i}", "image_path": "v.nii.gz", "question": f"q{i}"}
+             for i in range(3)]
+    run_model(Paid(), items, lambda p: "img", {}, checkpoint=checkpoint, progress=False)
+    assert seen_before_call == [0, 1, 2]

@@ -13,6 +13,7 @@ Everything the inference engine uses is declared here, with a default: ``efficie
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -60,7 +61,9 @@ class ModelAdapter:
     checkpoint) and ``config_examples`` (what to set them to, for the error message).
 
     ``load`` is called once before any answer; heavy imports belong there. ``answer_volume``
-    returns one ``Answer`` per question, in order. ``describe`` returns what determines the
+    returns one ``Answer`` per question, in order, as a list or as they come (a generator): the
+    engine checkpoints each answer as soon as it has it, so an adapter whose calls are paid
+    yields each answer before it makes the next call. ``describe`` returns what determines the
     answers beyond the prompt: the model's revision and the decoding settings actually used.
     """
 
@@ -81,10 +84,11 @@ class ModelAdapter:
     def load(self, config: dict[str, Any]) -> None:
         """Nothing to load by default."""
 
-    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterable[Answer]:
         """All questions on one volume (``image`` is None for a model that reads none or when
-        the blind control withholds it). The default asks them one by one."""
-        return [self.answer_one(image, question) for question in questions]
+        the blind control withholds it). The default asks them one by one, yielding each."""
+        for question in questions:
+            yield self.answer_one(image, question)
 
     def answer_one(self, image: Any, question: Question) -> Answer:
         raise NotImplementedError(f"{type(self).__name__} implements neither answer_volume "

@@ -7,6 +7,7 @@ Predictions of a blind run carry ``model="<name>_blind"``, ``base_model="<name>"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
@@ -61,7 +62,7 @@ class BlindControl(ModelAdapter):
     def load(self, config: dict[str, Any]) -> None:
         self.inner.load(config)
 
-    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterable[Answer]:
         blinded = [Question(q.qa_id, q.text, {**q.meta, "blind": self.mode}) for q in questions]
         return self.inner.answer_volume(self._blank(image), blinded)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
@@ -65,12 +66,12 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         ]
         return [{"role": "user", "content": content}]
 
-    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterator[Answer]:
         """One request per question, each opening with the same bytes (instruction, the slices
         as data URLs encoded once per volume) and the question last, so a server with prefix
-        caching (vLLM's ``--enable-prefix-caching``) prefills the volume once."""
+        caching (vLLM's ``--enable-prefix-caching``) prefills the volume once. Each answer is
+        yielded as it comes, so the engine stores it before the next request is paid for."""
         urls = [data_url(picture) for picture in self.images_of(image)]
-        answers = []
         for item in questions:
             messages = self.messages(item.text, urls)
             reply = self.client.chat.completions.create(
@@ -86,9 +87,8 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
                 cached = getattr(details, "cached_tokens", None) if details else None
                 prefill = prompt_tokens - cached if prompt_tokens and cached is not None \
                     else prompt_tokens
-            answers.append(Answer((reply.choices[0].message.content or "").strip(),
-                                  _prompt_text(messages), prompt_tokens, prefill, new_tokens))
-        return answers
+            yield Answer((reply.choices[0].message.content or "").strip(), _prompt_text(messages),
+                         prompt_tokens, prefill, new_tokens)
 
     def efficiency(self) -> dict[str, Any]:
         return {"parameters": None, "dtype": None, "device": "api", "peak_gpu_memory_mib": None,

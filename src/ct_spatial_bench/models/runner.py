@@ -1,12 +1,12 @@
 """Runs a model adapter over QA items, volume by volume: each input loaded and checked once, all
-of a volume's questions asked in one ``answer_volume`` call, every answer checkpointed.
+of a volume's questions asked in one ``answer_volume`` call, every answer checkpointed as it
+arrives (before the adapter asks its next question, when the adapter yields them).
 
 A failure is never an answer: an input that cannot be loaded or holds non-finite values makes
 its items ``error`` with ``error_kind: data``; a failing model call makes them ``error`` with
 ``error_kind: infrastructure`` (after the volume's questions are retried one by one, so one bad
-question does not fail its neighbours). Every finished volume is appended to the checkpoint
-before the next starts, so a killed run resumes where it stopped and re-pays nothing. A
-checkpointed answer is reused only under the same run signature (``models.checkpoint``) and for
+question does not fail its neighbours). Every answer is appended to the checkpoint as it
+arrives, so a killed run resumes where it stopped and re-pays nothing. A checkpointed answer is reused only under the same run signature (``models.checkpoint``) and for
 an input of the same content (its fingerprint), so a replaced volume is asked again.
 """
 
@@ -51,6 +51,11 @@ def run_model(
     saved = read_checkpoint(checkpoint_path, signature)
     predictions: dict[str, dict[str, Any]] = {}
     resumed = 0
+
+    def store(row: dict[str, Any]) -> None:  # before the adapter asks its next question
+        append_rows(checkpoint_path, [row])
+        predictions[row["qa_id"]] = row
+
     with _progress(len(items), f"inference {adapter.name}", progress) as bar:
         for image_key, group in _group_by_image(items, load_image is not None):
             image, fingerprint, input_error = None, None, None
@@ -63,10 +68,8 @@ def run_model(
             resumed += len(reusable)
             todo = [item for item in group if item["qa_id"] not in reusable]
             if todo:
-                rows = _answer_volume(adapter, todo, image, fingerprint, input_error,
-                                      description, signature)
-                append_rows(checkpoint_path, rows)
-                predictions.update((row["qa_id"], row) for row in rows)
+                _answer_volume(adapter, todo, image, input_error,
+                               _Stamp(adapter, description, signature, fingerprint), store)
             bar.update(len(group))
     if resumed:
         logger.info("%s: %d of %d predictions resumed from %s", adapter.name, resumed,
@@ -118,64 +121,76 @@ def input_fingerprint(image: Any) -> str | None:
     return digest.hexdigest()
 
 
-def _answer_volume(adapter, items, image, fingerprint, input_error, description, signature):
-    """The predictions of one volume's items: answered together, retried one by one on failure."""
+def _answer_volume(adapter, items, image, input_error, stamp, store) -> None:
+    """Ask one volume's items together, storing each prediction as its answer arrives (an
+    adapter that yields its answers gets each one stored before it asks the next question);
+    after a failure the questions not yet answered are asked one by one, so one bad question
+    fails alone."""
+    if input_error is not None:
+        for item in items:
+            store(stamp.row(item, None, input_error, DATA_ERROR, 0.0))
+        return
     questions = [Question(item["qa_id"], item["question"]) for item in items]
+    done = 0
     started = time.perf_counter()
-    answers: list[Answer | None] = [None] * len(items)
-    errors: list[str | None] = [input_error] * len(items)
-    if input_error is None:
-        try:
-            answers = list(adapter.answer_volume(image, questions))
-            if len(answers) != len(questions):
-                raise RuntimeError(f"returned {len(answers)} answers for {len(questions)} "
-                                   "questions")
-        except Exception as exc:  # noqa: BLE001 - isolate the failing question
-            answers, errors = _one_by_one(adapter, image, questions, exc)
-    latency = (time.perf_counter() - started) / max(1, len(items))
-    run_fields = {"base_model": adapter.base_model, "blind": adapter.blind,
-                  "efficiency": _efficiency(adapter)}
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    kind = DATA_ERROR if input_error is not None else INFRASTRUCTURE_ERROR
-    return [
-        {
+    try:
+        answers = iter(adapter.answer_volume(image, questions))
+        for item in items:
+            answer = next(answers, None)
+            if answer is None:
+                raise RuntimeError(f"returned {done} answers for {len(items)} questions")
+            now = time.perf_counter()
+            store(stamp.row(item, answer, None, None, now - started))
+            done, started = done + 1, now
+    except Exception as exc:  # noqa: BLE001 - isolate the failing question
+        rest = list(zip(items[done:], questions[done:]))
+        if len(rest) == 1:
+            logger.error("%s failed on %s: %s", adapter.name, rest[0][1].qa_id, exc)
+            store(stamp.row(rest[0][0], None, f"{type(exc).__name__}: {exc}",
+                            INFRASTRUCTURE_ERROR, time.perf_counter() - started))
+            return
+        for item, question in rest:
+            started = time.perf_counter()
+            try:
+                [answer] = adapter.answer_volume(image, [question])
+                store(stamp.row(item, answer, None, None, time.perf_counter() - started))
+            except Exception as exc:  # noqa: BLE001
+                logger.error("%s failed on %s: %s", adapter.name, question.qa_id, exc)
+                store(stamp.row(item, None, f"{type(exc).__name__}: {exc}",
+                                INFRASTRUCTURE_ERROR, time.perf_counter() - started))
+
+
+class _Stamp:
+    """What every prediction of a run carries beside its answer."""
+
+    def __init__(self, adapter: ModelAdapter, description: dict[str, Any], signature: str,
+                 fingerprint: str | None) -> None:
+        self.adapter, self.description = adapter, description
+        self.signature, self.fingerprint = signature, fingerprint
+
+    def row(self, item: dict[str, Any], answer: Answer | None, error: str | None,
+            error_kind: str | None, latency: float) -> dict[str, Any]:
+        adapter = self.adapter
+        return {
             "qa_id": item["qa_id"],
             "model": adapter.name,
             "prediction": answer.text if answer is not None else "",
             "status": "ok" if error is None else "error",
             "error": error,
             "prompt": answer.prompt if answer is not None else item["question"],
-            "generation": description.get("generation", {}),
-            "model_revision": description.get("model_revision", ""),
+            "generation": self.description.get("generation", {}),
+            "model_revision": self.description.get("model_revision", ""),
             "input_spec": adapter.input_spec,
             "latency_s": round(latency, 6),
-            "timestamp": now,
-            "run_signature": signature,
-            **run_fields,
-            "error_kind": None if error is None else kind,
-            "input_fingerprint": fingerprint,
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "run_signature": self.signature,
+            "base_model": adapter.base_model,
+            "blind": adapter.blind,
+            "efficiency": _efficiency(adapter),
+            "error_kind": error_kind,
+            "input_fingerprint": self.fingerprint,
             "tokens": answer.tokens() if answer is not None else None,
         }
-        for item, answer, error in zip(items, answers, errors)
-    ]
-
-
-def _one_by_one(adapter, image, questions, first_error):
-    if len(questions) == 1:
-        logger.error("%s failed on %s: %s", adapter.name, questions[0].qa_id, first_error)
-        return [None], [f"{type(first_error).__name__}: {first_error}"]
-    answers: list[Answer | None] = []
-    errors: list[str | None] = []
-    for question in questions:
-        try:
-            [answer] = adapter.answer_volume(image, [question])
-            answers.append(answer)
-            errors.append(None)
-        except Exception as exc:  # noqa: BLE001
-            answers.append(None)
-            errors.append(f"{type(exc).__name__}: {exc}")
-            logger.error("%s failed on %s: %s", adapter.name, question.qa_id, exc)
-    return answers, errors
 
 
 def _efficiency(adapter: ModelAdapter) -> dict[str, Any] | None:
