@@ -12,6 +12,7 @@ from ct_spatial_bench.models.registry import MODEL_REGISTRY
 from ct_spatial_bench.pipelines import (
     inference,
     judging,
+    mask_qa,
     metrics,
     offline_judge,
     preprocessing,
@@ -89,6 +90,10 @@ def register_pipelines() -> dict[str, Pipeline]:
     # rerun of every volume per strength) run with `kedro run --pipelines probes`, which also
     # redraws the report. Not in `benchmark`: on the full split the flip reruns ~1,000 volumes.
     pipelines["probes_flip"] = probes.create_flip_pipeline(DEFAULT_MODELS)
+    # The mask-derived track: questions computed from label maps, the default models' answers,
+    # exact scores, and the report redrawn with it beside the jury track (~45 s of CPU on the
+    # sanity split, so it is part of the default run too).
+    pipelines["mask_qa"] = mask_qa.create_pipeline(DEFAULT_MODELS) + pipelines["reporting"]
     pipelines["probes"] = (
         probes.create_pipeline(DEFAULT_MODELS, PERTURBED_MODELS) + pipelines["reporting"])
     # Input-representation ablations of each slice-reading model (needs the model configured).
@@ -100,5 +105,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     # downstream by default (see the qa_curation pipeline).
     pipelines["__default__"] = (
         pipelines["sanity_data"] + pipelines["qa_generation"] + pipelines["benchmark"]
-        + pipelines["probes_flip"])
+        + pipelines["probes_flip"] + pipelines["mask_qa"])
     return pipelines

@@ -47,6 +47,9 @@ def _monai_chain(path, spec: InputSpec) -> np.ndarray:
         steps.append(mt.ScaleIntensityRange(*spec.window, *spec.window_range, clip=True))
     if spec.normalise == "minmax":
         steps.append(mt.ScaleIntensity(minv=0.0, maxv=1.0))
+    if spec.normalise == "percentile":  # as M3D's m3d_refseg_data_prepare.py writes it
+        steps.append(mt.ScaleIntensityRangePercentiles(*spec.percentiles, b_min=0.0, b_max=1.0,
+                                                       clip=True))
     if spec.crop_foreground:
         steps.append(mt.CropForeground(select_fn=lambda x: x > 0, allow_smaller=True))
     if spec.shape is not None:
@@ -63,6 +66,9 @@ def _monai_chain(path, spec: InputSpec) -> np.ndarray:
 SPECS = [
     InputSpec("m3d_like", orientation="LPS", normalise="minmax", crop_foreground=True,
               shape=(6, 12, 10), axis_order="zyx", output="npy"),
+    InputSpec("m3d_raw_ct_like", orientation="LPS", normalise="percentile",
+              percentiles=(0.5, 99.5), crop_foreground=True, shape=(6, 12, 10), axis_order="zyx",
+              output="npy"),
     InputSpec("merlin_like", orientation="RAS", spacing=(1.5, 1.5, 3.0), window=(-1000, 1000),
               shape=(12, 8, 6), fit="pad_crop", pad_value=0.0, output="npy"),
     InputSpec("window_resize", orientation="RAS", window=(-160, 240), window_range=(-1.0, 1.0),

@@ -24,11 +24,28 @@ def word_tokenizer(specials=()):
     return tokenizer
 
 
-def loaded_with_spy(adapter_cls, folder, monkeypatch):
-    """``adapter_cls`` loaded from ``folder`` on CPU (greedy, 2 new tokens), and the list each of
-    its model's ``generate`` calls appends its keyword arguments to."""
+# The GPU path on CPU: each adapter test runs once as on CPU (float32) and once with the dtype
+# the adapter picks on CUDA, forced on CPU, so a model and an input of different dtypes fail here
+# as they would on a GPU ("mat1 and mat2 must have the same dtype").
+PATHS = ("cpu", "gpu")
+
+
+def gpu_dtype(adapter_cls) -> str:
+    """The dtype ``adapter_cls`` runs in on CUDA when the config names none, by name."""
+    from ct_spatial_bench.models.common import torch_dtype
+
+    return str(torch_dtype(adapter_cls.default_dtype, "cuda")).removeprefix("torch.")
+
+
+def dtype_on(path: str, adapter_cls) -> str:
+    return gpu_dtype(adapter_cls) if path == "gpu" else "float32"
+
+
+def loaded_with_spy(adapter_cls, folder, monkeypatch, dtype="float32"):
+    """``adapter_cls`` loaded from ``folder`` on CPU in ``dtype`` (greedy, 2 new tokens), and the
+    list each of its model's ``generate`` calls appends its keyword arguments to."""
     adapter = adapter_cls()
-    adapter.load({"model_path": str(folder), "device": "cpu", "dtype": "float32",
+    adapter.load({"model_path": str(folder), "device": "cpu", "dtype": dtype,
                   "generation": {"max_new_tokens": 2}})
     seen = []
     generate = adapter.model.generate
@@ -134,3 +151,11 @@ def mirrored(image):
     import nibabel as nib
 
     return nib.Nifti1Image(np.asanyarray(image.dataobj)[::-1].copy(), image.affine)
+
+
+def floating_dtypes(tensors) -> set:
+    """The dtypes of the floating-point tensors among ``tensors`` (a mapping's values too)."""
+    import torch
+
+    values = tensors.values() if isinstance(tensors, dict) else tensors
+    return {t.dtype for t in values if torch.is_tensor(t) and t.is_floating_point()}

@@ -46,7 +46,7 @@ class {name}ForCausalLM({base}ForCausalLM):
         self.received.append({{"images": images, "inputs": inputs, "kwargs": dict(kwargs)}})
         tokens = getattr(self.config, "proj_out_num", 256)
         pooled = torch.nn.functional.adaptive_avg_pool1d(images.flatten(1)[:, None], tokens)
-        features = self.image_encoder(pooled.transpose(1, 2).to(self.dtype))
+        features = self.image_encoder(pooled.transpose(1, 2))  # as given: no cast
         embeds = self.get_model().embed_tokens(inputs)
         embeds = torch.cat((embeds[:, :1], features, embeds[:, tokens + 1:]), dim=1)
         return super().generate(inputs_embeds=embeds, **kwargs)

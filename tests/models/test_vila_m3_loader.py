@@ -6,11 +6,14 @@ conversation the demo builds, the slices sent, greedy decoding with the demo's s
 label prompt of the requested group reaching the bundle, and the overlay's label names.
 """
 
+import os
 import sys
 
 import numpy as np
 import pytest
-from vila_m3_standins import write_m3_checkout, write_vista3d_bundle
+import torch
+from adapter_helpers import PATHS, dtype_on
+from vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.base import Question
@@ -43,12 +46,17 @@ def test_expert_requests_are_read_as_the_demo_reads_them():
 
 
 @pytest.mark.slow
-def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, isolated_imports):
+@pytest.mark.parametrize("path", PATHS)
+def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, isolated_imports,
+                                                         path):
     checkout = write_m3_checkout(tmp_path / "framework", GROUPS)
     adapter = VilaM3()
     adapter.load({"model_path": "/models/Llama3-VILA-M3-8B/", "device": "cpu",
                   "m3_dir": str(checkout),
                   "vista3d_bundle": str(write_vista3d_bundle(tmp_path / "vista3d"))})
+    # on a GPU VILA's load_pretrained_model gives a float16 model: the pixels must follow it
+    model_dtype = getattr(torch, dtype_on(path, VilaM3))
+    adapter._modules[0].to(model_dtype)
     builder, mm_utils = sys.modules["llava.model.builder"], sys.modules["llava.mm_utils"]
     assert builder.LOADED == [("/models/Llama3-VILA-M3-8B/", "Llama3-VILA-M3-8B", "cpu")]
     assert sys.modules["llava.utils"].DISABLED == [True]
@@ -58,8 +66,10 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
     assert [a.text for a in adapter.answer_volume(image, [Question("q", "which side")])] == [
         "The right lung."]
     first, second = mm_utils.PROMPTS
-    assert first == ("<system><|eot_id|><user><image>This is a CT image.\nwhich side<|eot_id|>"
-                     "<assistant>")
+    # gradio_m3.py: _prompt = model_cards + "<image>" + mod_msg + prompt, with model_cards the
+    # MODEL_CARDS that the checkout's demo file assigns (use_model_cards is True)
+    assert first == ("<system><|eot_id|><user>" + MODEL_CARDS + "<image>This is a CT image.\n"
+                     "which side<|eot_id|><assistant>")
     expert = ("<user>The results are <image>. The colors in this image describe red: left lung "
               "lower lobe. Use this result to respond to this prompt:\nwhich side<|eot_id|>")
     assert second == (first[:-len("<assistant>")] + "<assistant><VISTA3D(lung tumor)><|eot_id|>"
@@ -70,6 +80,7 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
     grey, coloured = mm_utils.IMAGES[1]
     np.testing.assert_array_equal(mm_utils.IMAGES[0][0], grey)
     assert grey.shape == (10, 12, 3) and calls[1]["images"][0].shape == (2, 3, 10, 12)
+    assert calls[1]["images"][0].dtype == model_dtype
     tinted = np.argwhere(coloured[..., 0] != coloured[..., 1])
     assert len(tinted) and tinted[:, 1].max() < 6  # the block, patient's right: image's left
     settings = {k: v for k, v in calls[0].items() if k not in ("input_ids", "images")}
@@ -81,3 +92,37 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
 def test_default_loader_says_which_setting_is_missing():
     with pytest.raises(ModelNotConfigured, match="m3_dir"):
         VilaM3().load({"model_path": "x", "vista3d_bundle": "y", "device": "cpu"})
+
+
+def test_model_cards_come_from_the_configured_demo_file(tmp_path):
+    """``model_cards_file`` names the demo's gradio_m3.py (or a text file) when there is no
+    ``m3_dir``; a file that assigns no MODEL_CARDS is a configuration error, not empty cards."""
+    from ct_spatial_bench.models.vila_m3_loader import read_model_cards
+
+    demo = write_m3_checkout(tmp_path / "framework", GROUPS) / "m3" / "demo" / "gradio_m3.py"
+    assert read_model_cards(demo) == MODEL_CARDS
+    (tmp_path / "cards.txt").write_text("cards\n")
+    assert read_model_cards(tmp_path / "cards.txt") == "cards\n"
+    (tmp_path / "other.py").write_text("SYS_PROMPT = None\n")
+    with pytest.raises(ModelNotConfigured, match="MODEL_CARDS"):
+        read_model_cards(tmp_path / "other.py")
+
+
+REAL_CHECKOUT = os.environ.get("VILA_M3_FRAMEWORK_DIR")  # a checkout of the framework, if any
+
+
+@pytest.mark.skipif(not REAL_CHECKOUT, reason="VILA_M3_FRAMEWORK_DIR (a checkout of "
+                    "Project-MONAI/VLM-Radiology-Agent-Framework) is not set")
+def test_model_cards_of_a_real_checkout_are_the_demos():
+    """The cards read from the authors' own demo file, its MODEL_CARDS line evaluated here by a
+    regular expression rather than the loader's parser, offer VISTA3D."""
+    import ast
+    import re
+
+    from ct_spatial_bench.models.vila_m3_loader import read_model_cards
+
+    demo = os.path.join(REAL_CHECKOUT, "m3", "demo", "gradio_m3.py")
+    line = re.search(r"^MODEL_CARDS = (.*)$", open(demo).read(), re.M).group(1)
+    cards = ast.literal_eval(line)
+    assert "<VISTA3D(args)>" in cards
+    assert read_model_cards(demo) == cards

@@ -177,6 +177,107 @@ def build_tiny_qwen2_5_vl(folder: Path) -> Path:
     return folder
 
 
+def without_video_processors(monkeypatch) -> None:
+    """As ``without_video_processor``, for Qwen3-VL's and InternVL's processors too."""
+    from transformers import InternVLProcessor, Qwen3VLProcessor
+
+    without_video_processor(monkeypatch)
+    for processor in (Qwen3VLProcessor, InternVLProcessor):
+        monkeypatch.setattr(processor, "get_attributes",
+                            classmethod(lambda cls: ["image_processor", "tokenizer"]))
+
+
+def build_tiny_qwen3_vl(folder: Path) -> Path:
+    """A Qwen3VLForConditionalGeneration (interleaved M-RoPE, no deepstack layers) with a Qwen2-VL
+    image processor and the Qwen-VL chat layout, in ``folder`` (``without_video_processors``
+    must be in force)."""
+    import torch
+    from transformers import (
+        Qwen2Tokenizer,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+    )
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    tokenizer = trained_tokenizer(Qwen2Tokenizer, QWEN_SPECIAL_TOKENS)
+    token = tokenizer.convert_tokens_to_ids
+    config = Qwen3VLConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32,
+                     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+                     "head_dim": 8, "max_position_embeddings": 4096, "bos_token_id": None,
+                     "eos_token_id": token("<|im_end|>"), "pad_token_id": token("<|endoftext|>"),
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                         "mrope_section": [1, 1, 2], "mrope_interleaved": True}},
+        vision_config={"depth": 1, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2,
+                       "patch_size": QWEN_PATCH, "spatial_merge_size": QWEN_MERGE,
+                       "temporal_patch_size": QWEN_TEMPORAL, "out_hidden_size": 16,
+                       "num_position_embeddings": 16, "deepstack_visual_indexes": []},
+        image_token_id=token("<|image_pad|>"), video_token_id=token("<|video_pad|>"),
+        vision_start_token_id=token("<|vision_start|>"),
+        vision_end_token_id=token("<|vision_end|>"))
+    torch.manual_seed(0)
+    Qwen3VLForConditionalGeneration(config).save_pretrained(folder)
+    image_processor = Qwen2VLImageProcessorPil(
+        patch_size=QWEN_PATCH, merge_size=QWEN_MERGE, temporal_patch_size=QWEN_TEMPORAL,
+        size={"shortest_edge": 64, "longest_edge": 4096})
+    Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                     chat_template=QWEN2_5_VL_CHAT_TEMPLATE).save_pretrained(folder)
+    return folder
+
+
+INTERNVL_TOKENS = {"start_image_token": "<img>", "end_image_token": "</img>",
+                   "context_image_token": "<IMG_CONTEXT>", "video_token": "<video>"}
+INTERNVL_CHAT_TEMPLATE = (  # InternVL3-hf's layout: <IMG_CONTEXT> per image, ChatML turns
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<IMG_CONTEXT>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+INTERNVL_TILE, INTERNVL_TOKENS_PER_TILE = 16, 4  # InternVL3: 448, 256
+
+
+def build_tiny_internvl3(folder: Path) -> Path:
+    """An InternVLForConditionalGeneration (InternViT tower, Qwen2 text model) with its
+    InternVLProcessor and a GOT-OCR2 tiling image processor (crops on, as published), in
+    ``folder`` (``without_video_processors`` must be in force)."""
+    import torch
+    from transformers import (
+        InternVLConfig,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        InternVLVisionConfig,
+        Qwen2Config,
+        Qwen2Tokenizer,
+    )
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
+        GotOcr2ImageProcessorPil,
+    )
+
+    tokenizer = trained_tokenizer(Qwen2Tokenizer, [*QWEN_SPECIAL_TOKENS[:3],
+                                                   *INTERNVL_TOKENS.values()], **INTERNVL_TOKENS)
+    token = tokenizer.convert_tokens_to_ids
+    config = InternVLConfig(
+        vision_config=InternVLVisionConfig(
+            hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+            image_size=[INTERNVL_TILE] * 2, patch_size=[4, 4]),
+        text_config=Qwen2Config(
+            vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+            num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+            eos_token_id=token("<|im_end|>"), pad_token_id=token("<|endoftext|>")),
+        image_token_id=token("<IMG_CONTEXT>"), downsample_ratio=0.5, vision_feature_layer=-1)
+    torch.manual_seed(0)
+    InternVLForConditionalGeneration(config).save_pretrained(folder)
+    image_processor = GotOcr2ImageProcessorPil(
+        size={"height": INTERNVL_TILE, "width": INTERNVL_TILE}, crop_to_patches=True,
+        max_patches=4)
+    InternVLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                      chat_template=INTERNVL_CHAT_TEMPLATE,
+                      image_seq_length=INTERNVL_TOKENS_PER_TILE).save_pretrained(folder)
+    return folder
+
+
 def qwen_patches_to_images(pixel_values, grid_thw):
     """Undo Qwen2-VL's patchify: ``(n_patches, C*T*p*p)`` back to one ``(C, H, W)`` per image."""
     images, start = [], 0

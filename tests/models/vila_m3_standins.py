@@ -119,6 +119,8 @@ class Model(torch.nn.Module):
 
     def generate(self, input_ids, images=None, **kwargs):
         GENERATED.append({"input_ids": input_ids, "images": images, **kwargs})
+        if images:  # the projector takes the pixels: another dtype than its own raises
+            self.projector(images[0].flatten(1)[:, :2])
         return torch.tensor([[ord(c) for c in REPLIES.pop(0)]])
 
 
@@ -154,9 +156,16 @@ BUNDLE_INFERENCE = {
 }
 
 
-def write_m3_checkout(folder: Path, label_groups: dict) -> Path:
-    """``folder`` laid out as the framework's checkout: thirdparty/VILA/llava and the demo's
-    label groups."""
+# A model cards text in the form of the demo's (one line per expert, the VISTA3D line naming
+# its valid arguments, the closing instruction); written here, not copied from the demo.
+MODEL_CARDS = ("Here is a list of available expert models:\n<VISTA3D(args)> Modality: CT, Task: "
+               "segmentation, Valid args are: 'everything', 'lung tumor', 'organs'\n"
+               "Give the model <NAME(args)> when selecting a suitable expert model.\n")
+
+
+def write_m3_checkout(folder: Path, label_groups: dict, model_cards: str = MODEL_CARDS) -> Path:
+    """``folder`` laid out as the framework's checkout: thirdparty/VILA/llava, the demo's label
+    groups and its ``gradio_m3.py`` assigning ``MODEL_CARDS`` among other statements."""
     for name, text in LLAVA.items():
         path = folder / "thirdparty" / "VILA" / "llava" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +173,9 @@ def write_m3_checkout(folder: Path, label_groups: dict) -> Path:
     groups = folder / "m3" / "demo" / "experts" / "label_groups_dict.json"
     groups.parent.mkdir(parents=True)
     groups.write_text(json.dumps(label_groups))
+    (folder / "m3" / "demo" / "gradio_m3.py").write_text(
+        "import gradio as gr\n\nEXAMPLE = {'a': 1}\n\n"
+        f"MODEL_CARDS = {model_cards!r}\n\nSYS_PROMPT = None\n")
     return folder
 
 

@@ -1,8 +1,62 @@
-"""Hounsfield-unit windows and value ranges."""
+"""Hounsfield-unit windows and value ranges.
+
+A spec declares its intensity as one of ``minmax`` (the volume's own extremes to 0..1),
+``window(lo, hi)`` (HU clipped to lo..hi, mapped to the spec's ``window_range``) or
+``percentile(lo, hi)`` (the volume's lo-th..hi-th percentiles to 0..1, clipped: MONAI's
+``ScaleIntensityRangePercentiles(lower, upper, b_min=0, b_max=1, clip=True)``).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_INTENSITY = re.compile(
+    r"\s*(minmax|window|percentile)\s*(?:\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\))?\s*")
+
+
+def parse_intensity(text: str, spec_name: str = "") -> dict[str, Any]:
+    """The spec fields that ``minmax``, ``window(lo, hi)`` or ``percentile(lo, hi)`` set."""
+    match = _INTENSITY.fullmatch(str(text))
+    kind = match and match.group(1)
+    try:
+        bounds = ((float(match.group(2)), float(match.group(3)))
+                  if match and match.group(2) else None)
+    except ValueError:
+        bounds, kind = None, None
+    if not kind or (kind == "minmax") != (bounds is None):
+        raise ValueError(f"input spec {spec_name!r}: intensity {text!r} is not one of 'minmax', "
+                         "'window(lo, hi)' or 'percentile(lo, hi)'")
+    if bounds is not None and bounds[1] <= bounds[0]:
+        raise ValueError(f"input spec {spec_name!r}: intensity {text!r}: hi must exceed lo")
+    if kind == "minmax":
+        return {"normalise": "minmax"}
+    if kind == "window":
+        return {"window": bounds}
+    if not 0 <= bounds[0] < bounds[1] <= 100:
+        raise ValueError(f"input spec {spec_name!r}: percentiles must lie in 0..100")
+    return {"normalise": "percentile", "percentiles": bounds}
+
+
+def intensity_of(spec: Any) -> str:
+    """The spec's intensity in the declared form (``window(...)`` then ``minmax``, if both)."""
+    def number(value: float) -> str:
+        return f"{value:g}"
+
+    parts = []
+    if spec.window is not None:
+        low, high = spec.window
+        target = "" if tuple(spec.window_range) == (0.0, 1.0) else (
+            f" -> {number(spec.window_range[0])}..{number(spec.window_range[1])}")
+        parts.append(f"window({number(low)}, {number(high)}){target}")
+    if spec.normalise == "minmax":
+        parts.append("minmax")
+    elif spec.normalise == "percentile":
+        parts.append(f"percentile({number(spec.percentiles[0])}, {number(spec.percentiles[1])})")
+    if spec.rgb_windows:
+        parts.append("rgb of windows " + ", ".join(
+            f"{number(lo)}..{number(hi)}" for lo, hi in spec.rgb_windows))
+    return " then ".join(parts) or "HU as stored"
 
 
 def hounsfield(image: Any) -> Any:
@@ -63,6 +117,14 @@ class IntensityMap:
 
         if spec.window is None and spec.normalise is None:
             return None
+        if spec.normalise == "percentile":  # MONAI ScaleIntensityRangePercentiles, clip=True
+            if spec.window is not None:
+                raise ValueError(f"input spec {spec.name!r}: a percentile intensity takes no "
+                                 "window")
+            low, high = (float(v) for v in np.percentile(data, spec.percentiles))
+            if high == low:
+                return cls(None, 0.0, 0.0, constant=True)
+            return cls((low, high), 1.0 / (high - low), -low / (high - low))
         clip = (-np.inf, np.inf)
         slope, intercept = 1.0, 0.0
         if spec.window is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SAMPLINGS = ("linspace", "medgemma")
+SAMPLINGS = ("linspace", "medgemma", "hulu_med")
 
 
 def sample_slice_indices(n_slices: int, count: int, method: str = "linspace") -> list[int]:
@@ -17,9 +17,15 @@ def sample_slice_indices(n_slices: int, count: int, method: str = "linspace") ->
     ``linspace``: both ends included, ``round(linspace(0, n-1, count))`` (the CT-SpatialVQA
     MedEvalKit/Lingshu runs; one slice is the middle one, ``n // 2``). ``medgemma``: ``round(i / count * (n - 1))`` for i = 1..count, the
     sampling of Google's MedGemma 1.5 CT notebook (it skips the first slice and keeps the last).
+    ``hulu_med``: ``linspace(0, n-1, count, dtype=int)`` (truncated), always ``count`` slices, a
+    short volume's slices repeated, as Hulu-Med's ``slice_nifti_to_images`` samples.
     """
     if count <= 0:
         raise ValueError(f"slice count must be positive, got {count}")
+    if method == "hulu_med":  # mm_utils.slice_nifti_to_images: linspace(dtype=int), repeats kept
+        import numpy as np
+
+        return [int(i) for i in np.linspace(0, n_slices - 1, count, dtype=int)]
     if n_slices <= count:
         return list(range(n_slices))
     if method == "linspace":

@@ -19,7 +19,10 @@ class InputSpec:
     spacing_grid: str = "monai"  # "monai": MONAI Spacing; "resize": CT-CLIP's resize to int(n*in/out)
     window: tuple[float, float] | None = None  # HU low, high; None keeps HU
     window_range: tuple[float, float] = (0.0, 1.0)  # what the window maps to (CT-CHAT: -1..1)
-    normalise: str | None = None  # "minmax": the volume's own min..max to 0..1 (M3D, RadFM)
+    # "minmax": the volume's own min..max to 0..1; "percentile": its percentiles lo..hi to 0..1,
+    # clipped. Declared in the params as intensity: minmax | window(lo, hi) | percentile(lo, hi)
+    normalise: str | None = None
+    percentiles: tuple[float, float] | None = None
     crop_foreground: bool = False  # crop to voxels above the minimum before fitting the shape
     shape: tuple[int | None, ...] | None = None  # in the output axis order; None keeps that side
     fit: str = "resize"  # "resize" interpolates; "pad_crop" centre-pads/crops (Merlin, CT-CHAT)
@@ -36,8 +39,18 @@ class InputSpec:
 
     @classmethod
     def from_params(cls, name: str, params: dict[str, Any]) -> InputSpec:
+        from ct_spatial_bench.imaging.intensity import parse_intensity
+
+        params = dict(params)
+        if params.get("intensity") is not None:
+            declared = parse_intensity(params["intensity"], name)
+            clash = sorted(k for k in declared if params.get(k) is not None)
+            if clash:
+                raise ValueError(f"input spec {name!r}: intensity and {clash} both set")
+            params.update(declared)
+        params.pop("intensity", None)
         known = {k: v for k, v in params.items() if k in cls.__dataclass_fields__}
-        for key in ("spacing", "window", "window_range", "shape"):
+        for key in ("spacing", "window", "window_range", "shape", "percentiles"):
             if known.get(key) is not None:
                 known[key] = tuple(known[key])
         if known.get("rgb_windows") is not None:
@@ -79,8 +92,12 @@ def apply_spec(image: Any, spec: InputSpec) -> Any:
     if spec.output != "npy" and (permutation != (0, 1, 2) or reshapes_freely):
         raise ValueError(f"input spec {spec.name!r}: axis_order {spec.axis_order!r}, slices, "
                          "crop_foreground and pad_crop need output 'npy'")
-    if spec.normalise not in (None, "minmax"):
-        raise ValueError(f"input spec {spec.name!r}: normalise must be 'minmax' or null")
+    if spec.normalise not in (None, "minmax", "percentile"):
+        raise ValueError(f"input spec {spec.name!r}: normalise must be 'minmax', 'percentile' "
+                         "or null")
+    if (spec.normalise == "percentile") != (spec.percentiles is not None):
+        raise ValueError(f"input spec {spec.name!r}: percentiles go with normalise "
+                         "'percentile' (intensity: percentile(lo, hi))")
     if spec.fit not in ("resize", "pad_crop"):
         raise ValueError(f"input spec {spec.name!r}: fit must be 'resize' or 'pad_crop'")
     image = reorient(image, spec.orientation)

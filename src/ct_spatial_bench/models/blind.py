@@ -6,6 +6,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Any
 
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 
 _YES_NO_START = re.compile(r"^(is|are|was|were|does|do|did|can|could|has|have|should|would|will)\b")
@@ -38,6 +39,11 @@ class BlindBaseline(ModelAdapter):
                    "the same form in cases it is not asked about. The floor any model that looks "
                    "must beat.")
     answer_prior = True  # reads the catalog's ``blind_answer_prior``
+    card = ModelCard(
+        title="blind baseline", weights="-", source="- (this project)",
+        prompt="none: the commonest answer to questions of the same form in other cases",
+        decoding="-", slice_order="- (no image)", trained_on_ct_rate=False,
+        status="the floor a model that looks must beat")
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter] = defaultdict(Counter)

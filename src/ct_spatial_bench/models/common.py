@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ct_spatial_bench.models.base import ModelAdapter
-
 from ct_spatial_bench.errors import ConfigurationError
+from ct_spatial_bench.models.base import ModelAdapter
 
 GREEDY = {"do_sample": False, "num_beams": 1}
 _SAMPLING_ONLY = ("temperature", "top_p", "top_k", "typical_p")
@@ -113,6 +112,8 @@ class NeuralAdapter(ModelAdapter):
 
     required_config: ClassVar[tuple[str, ...]] = ("model_path",)
     generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 256}
+    # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU
+    default_dtype: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         self._config: dict[str, Any] = {}
@@ -142,7 +143,7 @@ class NeuralAdapter(ModelAdapter):
         return efficiency_of(self._modules, self.device)
 
     def _dtype(self) -> Any:
-        return torch_dtype(self._config.get("dtype"), self.device)
+        return torch_dtype(self._config.get("dtype") or self.default_dtype, self.device)
 
     def _dtype_keyword(self) -> dict[str, Any]:
         return dtype_keyword(self._dtype())

@@ -4,8 +4,10 @@ ibrahimethemhamamci/CT-CHAT ``llava/serve/encode_script.py``: HU clipped to -100
 to 1.5 mm (z) x 0.75 x 0.75 mm, divided by 1000 (-1..1), centre crop/pad (pad -1) to 480x480x240,
 given to CTViT as ``(1, 1, 240, 480, 480)`` (slices first) and encoded with
 ``return_encoded_tokens=True``; ``llava/serve/gradio_web_server.py``: the first user turn is
-``"<image>\\n <provided>" + question`` plus ``" <short_answer>"`` for short answers; the
-``llama3`` conversation of ``llava/conversation.py`` (its system prompt, ``<|eot_id|>``);
+``"<image>\\n <provided>" + question`` plus ``" <short_answer>"`` for short answers, which
+``Conversation.get_prompt`` turns into ``"<image>\\n" + text.strip()`` (no space after the
+newline); the ``llama3`` conversation of ``llava/conversation.py`` (its system prompt,
+``<|eot_id|>``);
 ``llava/serve/ctchat_validation_llama.py``: ``model.generate(input_ids, images=features,
 image_sizes=[features.size], do_sample=False, max_new_tokens=512, use_cache=True)``.
 CT-SpatialVQA's run left out ``<image>``, so that model never saw the CT; here the prompt has it.
@@ -17,6 +19,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory, split_image_token
 
 SYSTEM_PROMPT = (  # the llama3 conversation's system prompt (llava/conversation.py), verbatim
@@ -72,15 +75,30 @@ class CTChat(NeuralAdapter):
     name = "ct_chat"
     input_spec = "ct_chat"
     description = "CT-CHAT: CTViT tokens of a 240x480x480 volume at 1.5/0.75/0.75 mm."
+    card = ModelCard(
+        title="CT-CHAT", weights="CT-CHAT (Llama 3.1 8B) + CT-CLIP clip_visual_encoder.pth",
+        source="ibrahimethemhamamci/CT-CHAT@33c9b97: llava/serve/encode_script.py, "
+               "llava/conversation.py, llava/serve/gradio_web_server.py, "
+               "llava/serve/ctchat_validation_llama.py",
+        prompt='llama3 conversation, its system prompt; user turn "<image>\\n<provided>" + '
+               'question + " <short_answer>" (get_prompt strips the text after "<image>\\n")',
+        decoding="greedy, 512 new tokens, use_cache",
+        slice_order="inferior first (CT-RATE's stored order taken as DICOM-like)",
+        trained_on_ct_rate=True,
+        deviations=("trained on CT-RATE, the source of CT-SpatialVQA's volumes and reports",
+                    "CT-SpatialVQA's own run left out <image>; here the prompt has it"),
+        status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16")
     required_config = ("model_path", "encoder_path")
     config_examples = {"model_path": "a CT-CHAT checkpoint folder (Llama 3.1 8B)",
                        "encoder_path": "CT-CLIP's clip_visual_encoder.pth"}
     generation_defaults = {"max_new_tokens": 512, "use_cache": True}
+    default_dtype = "float16"  # llava.model.builder.load_pretrained_model's torch_dtype
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_ct_chat)(config, self)
         self.encoder = parts["encoder"].to(self.device).eval()
-        self.model = parts["model"].to(self.device).eval()
+        # the LLM in the dtype its image features get (the builder loads float16 by default)
+        self.model = parts["model"].to(self.device, self._dtype()).eval()
         self.tokenizer = parts["tokenizer"]
         self._modules = [self.model, self.encoder]
         self.answer_tag = config.get("answer_tag", "short_answer")
@@ -92,8 +110,13 @@ class CTChat(NeuralAdapter):
         return {**super().describe(), "answer_tag": self.answer_tag}
 
     def prompt_of(self, question: str) -> str:
-        turn = f"<image>\n <provided>{question} <{self.answer_tag}>"
-        return SYSTEM_PROMPT + SEPARATOR + USER + turn + SEPARATOR + ASSISTANT
+        return SYSTEM_PROMPT + SEPARATOR + USER + self.user_turn(question) + SEPARATOR + ASSISTANT
+
+    def user_turn(self, question: str) -> str:
+        """The web server's text, rebuilt as ``Conversation.get_prompt`` rebuilds an image turn
+        (and as training saw it): ``"<image>\\n" + text.replace("<image>", "").strip()``."""
+        text = f"<image>\n <provided>{question} <{self.answer_tag}>"
+        return "<image>\n" + text.replace("<image>", "").strip()
 
     def features(self, image: Any) -> Any:
         """CTViT tokens of the ``(240, 480, 480)`` -1..1 volume, once per volume."""

@@ -16,6 +16,7 @@ to the pleura, height against the carina), and answered in the templates' wordin
 
 from __future__ import annotations
 
+from ct_spatial_bench.models.cards import ModelCard
 import hashlib
 from collections import OrderedDict
 from typing import Any
@@ -187,6 +188,11 @@ class GeometryBaseline(ModelAdapter):
     input_spec = "ras_hu"
     description = ("Segments the volume by HU thresholds and connected components and answers "
                    "from positions in patient space. The ceiling on the synthetic split.")
+    card = ModelCard(
+        title="geometry baseline", weights="-", source="- (this project)",
+        prompt="none: answers from HU-threshold segments in patient millimetres",
+        decoding="-", slice_order="- (the whole RAS volume)", trained_on_ct_rate=False,
+        status="the ceiling on the synthetic split")
 
     def __init__(self) -> None:
         self.thresholds = dict(THRESHOLDS)
@@ -194,6 +200,7 @@ class GeometryBaseline(ModelAdapter):
         # The last image object seen and its scene key: a volume's questions share their image
         # object, so its scene is found without hashing the whole volume again.
         self._last: tuple[Any, str] | None = None
+        self._mask_answers: dict[str, dict[str, str]] = {}
 
     def load(self, config: dict[str, Any] | None = None) -> None:
         """Nothing to load; ``config['thresholds']`` may override any threshold."""
@@ -213,13 +220,27 @@ class GeometryBaseline(ModelAdapter):
 
         template_id = next((tid for tid, tpl in TEMPLATES.items()
                             if tpl.pattern.match(question or "")), None)
-        if template_id is None or image is None:
+        if image is None:
             return UNKNOWN
+        if template_id is None:
+            return self._mask_answer(question, image)
         answerer = _Answerer(self.scene_of(image), self.thresholds)
         if template_id in NODULE_TEMPLATES:
             nodule = _largest(answerer.scene.nodules)
             return getattr(answerer, template_id)(nodule) if nodule else "No nodule seen"
         return getattr(answerer, template_id)()
+
+    def _mask_answer(self, question: str, image: Any) -> str:
+        """A question of the mask track, answered from the scene measured as label maps."""
+        from .geometry_mask import is_mask_question, mask_answers
+
+        if not is_mask_question(question):
+            return UNKNOWN
+        scene = self.scene_of(image)
+        key = self._last[1]
+        if key not in self._mask_answers:
+            self._mask_answers = {key: mask_answers(scene)}  # one volume's questions at a time
+        return self._mask_answers[key].get(question, UNKNOWN)
 
     def scene_of(self, image: Any) -> Scene:
         """Segment ``image`` once; later questions on the same volume reuse the scene."""

@@ -49,6 +49,7 @@ class Scene:
     nodes: list[Blob] = field(default_factory=list)
     emphysema_fraction: float = 0.0
     spacing: tuple = (1.0, 1.0, 1.0)
+    affine: np.ndarray | None = None       # voxel -> world mm of the (RAS) arrays above
 
 
 def _fill_holes_per_slice(mask: np.ndarray) -> np.ndarray:
@@ -94,7 +95,7 @@ class Segmenter:
         # 3D hole filling only: filled slice by slice, a diaphragm dome ringed by lung would count.
         lungs = {s: self.ndi.binary_fill_holes(m) for s, m in lung_air.items()}
         scene = Scene(midline_x, carina_z, trachea_x, lungs, self.lobes(lung_air),
-                      spacing=self.spacing)
+                      spacing=self.spacing, affine=self.affine)
         all_air = lung_air["Right"] | lung_air["Left"]
         if all_air.any():
             scene.emphysema_fraction = float((self.hu[all_air] < self.t["emphysema_hu"]).mean())

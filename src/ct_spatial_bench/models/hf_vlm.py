@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
 
 DEFAULT_INSTRUCTION = (
@@ -39,6 +40,13 @@ class HFVisionLanguageModel(NeuralAdapter):
     input_spec = "vlm_slices"
     description = "Any transformers image-text-to-text model on slices or a montage."
     reads_slices = True
+    card = ModelCard(
+        title="any transformers image-text-to-text VLM", weights="any",
+        source="- (AutoProcessor + AutoModelForImageTextToText)",
+        prompt="instruction stating the display convention, the slices, the question; the "
+               "checkpoint's own chat template",
+        decoding="greedy, 256 new tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None, status="end to end offline on a tiny random LLaVA")
     config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
     # prompt defaults; config["prompt"] overrides any of them
@@ -48,13 +56,17 @@ class HFVisionLanguageModel(NeuralAdapter):
         "question": "{question}",
         "layout": "slices",  # or "montage": one tiled image
     }
+    # AutoProcessor.from_pretrained keywords (image limits); config["processor"] overrides them
+    processor_defaults: dict[str, Any] = {}
 
     def _load(self, config: dict[str, Any]) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         common = {"revision": config.get("revision"),
                   "trust_remote_code": bool(config.get("trust_remote_code", False))}
-        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common)
+        self.processor_settings = {**self.processor_defaults, **(config.get("processor") or {})}
+        self.processor = AutoProcessor.from_pretrained(config["model_path"], **common,
+                                                       **self.processor_settings)
         self.model = AutoModelForImageTextToText.from_pretrained(
             config["model_path"], **self._dtype_keyword(), **common).to(self.device).eval()
         self._modules = [self.model]

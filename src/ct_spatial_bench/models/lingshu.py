@@ -9,6 +9,7 @@ transposed the stored array, so the view depended on the file's storage order).
 
 from __future__ import annotations
 
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVisionLanguageModel
 
 
@@ -16,6 +17,17 @@ class Lingshu(HFVisionLanguageModel):
     name = "lingshu"
     input_spec = "lingshu"
     description = "Lingshu-7B (Qwen2.5-VL): 32 windowed axial slices."
+    card = ModelCard(
+        title="Lingshu-7B", weights="lingshu-medical-mllm/Lingshu-7B",
+        source="Mashrafi27/CT-SpatialVQA@e25374c: "
+               "benchmarking/inference/medevalkit/run_custom_eval.py",
+        prompt="as upstream: instruction, each slice then SLICE i, question",
+        decoding="greedy, 256 new tokens",
+        slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None,
+        deviations=("reoriented to display from the header; upstream transposed the stored "
+                    "array",),
+        status="end to end offline on a tiny random Qwen2.5-VL, float32 and bfloat16")
     config_examples = {"model_path": "lingshu-medical-mllm/Lingshu-7B, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
     prompt_defaults = {**SLICE_BLOCK_PROMPT,

@@ -1,8 +1,9 @@
 """M3D-LaMed (Phi-3-4B and Llama-2-7B), loaded with the authors' remote code.
 
 BAAI-DCAI/M3D ``README.md`` (Quickstart) and ``Bench/eval/eval_vqa.py``: the image is a
-1x32x256x256 (C, D, H, W) volume min-max scaled to 0..1 (``Data/process/m3d_cap_data_prepare.py``
-also crops the foreground before resizing), given as ``(1, 1, 32, 256, 256)``; the prompt is
+1x32x256x256 (C, D, H, W) volume in 0..1 (for raw CT, ``Data/process/m3d_refseg_data_prepare.py``:
+percentiles 0.5..99.5 to 0..1, foreground crop, resize; the ``m3d`` spec in conf), given as
+``(1, 1, 32, 256, 256)``; the prompt is
 ``"<im_patch>" * proj_out_num`` (256), a space, then the question (``Bench/dataset/
 multi_dataset.py``); ``model.generate(images, input_ids, ...)``, greedy (``do_sample=False``) in
 the authors' VQA evaluation. The volume reaches the model in radiological display, as M3D's
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
+from ct_spatial_bench.models.cards import FLIP_AUGMENTATION, ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
 
 
@@ -22,6 +24,22 @@ class M3DLaMed(NeuralAdapter):
     name = "m3d"
     input_spec = "m3d"
     description = "M3D-LaMed (Phi-3-4B / Llama-2-7B): 1x32x256x256 min-max volume."
+    card = ModelCard(
+        title="M3D-LaMed", weights="GoodBaiBai88/M3D-LaMed-Phi-3-4B, -Llama-2-7B",
+        source="BAAI-DCAI/M3D@63e7200: README Quickstart, Bench/eval/eval_vqa.py, "
+               "Bench/dataset/multi_dataset.py, Data/process/m3d_refseg_data_prepare.py",
+        prompt='"<im_patch>" * proj_out_num (256) + " " + question; generate(images, inputs)',
+        decoding="greedy, 256 new tokens (their VQA eval is greedy)",
+        slice_order="inferior first (training slices: Radiopaedia stacks in file order, assumed)",
+        trained_on_ct_rate=False,
+        laterality_caveat=FLIP_AUGMENTATION.format(files="Bench/dataset/multi_dataset.py"),
+        deviations=(
+            "bfloat16 on a GPU as its README Quickstart; its eval_vqa.py loads float32",
+            "intensity percentile(0.5, 99.5) of raw HU (its raw-CT path, RefSeg); its M3D-Cap "
+            "training volumes were windowed JPEG stacks min-maxed",
+        ),
+        status="tested offline: its own loading code on a tiny trust_remote_code folder "
+               "(Llama base), float32 and bfloat16")
     config_examples = {"model_path": "GoodBaiBai88/M3D-LaMed-Phi-3-4B (or -Llama-2-7B), "
                                      "or a local folder"}
     generation_defaults = {"max_new_tokens": 256}

@@ -16,6 +16,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import resolve_factory
 
 
@@ -30,13 +31,25 @@ class MerlinReport(NeuralAdapter):
     name = "merlin"
     input_spec = "merlin"
     description = "Merlin report generator: RAS 224x224x160 at 1.5x1.5x3 mm, HU to 0..1."
+    card = ModelCard(
+        title="Merlin", weights="stanfordmimi/Merlin (fetched by merlin-vlm)",
+        source="StanfordMIMI/Merlin@2489a96: merlin/data/monai_transforms.py, "
+               "documentation/report_generation_demo.py",
+        prompt='question + "###\\n" (the report prompt with the question as instruction)',
+        decoding="greedy, repetition_penalty 1.2, 128 new tokens; answer cut at ###",
+        slice_order="inferior first (RAS, z last)",
+        trained_on_ct_rate=False,
+        deviations=("a report generator, never trained for VQA",
+                    "float32; the demo runs float16"),
+        status="tested offline on a stand-in, float32")
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
     prompt_template = "{question}###\n"
+    default_dtype = "float32"  # the package's model as loaded (the demo casts to float16)
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_merlin)(config, self)
-        self.model = parts["model"].to(self.device).eval()
+        self.model = parts["model"].to(self.device, self._dtype()).eval()
         self._modules = [self.model]
         self.template = config.get("prompt_template", self.prompt_template)
 
@@ -44,11 +57,13 @@ class MerlinReport(NeuralAdapter):
         return {**super().describe(), "prompt_template": self.template}
 
     def image_tensor(self, image: Any) -> Any:
-        """``(1, 1, 224, 224, 160)`` float32 in (x, y, z) from the preprocessed 0..1 volume."""
+        """``(1, 1, 224, 224, 160)`` in (x, y, z) from the preprocessed 0..1 volume, in the
+        model's dtype."""
         import numpy as np
         import torch
 
-        return torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None].to(self.device)
+        volume = torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None]
+        return volume.to(self.device, self._dtype())
 
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch

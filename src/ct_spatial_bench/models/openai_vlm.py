@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
 
 
@@ -28,6 +29,11 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
     name = "openai_vlm"
     input_spec = "vlm_slices"
     description = "Any OpenAI-compatible chat endpoint with images."
+    card = ModelCard(
+        title="any OpenAI-compatible chat endpoint", weights="-",
+        source="- (openai SDK, any base_url)", prompt="as hf_vlm, PNG data URLs",
+        decoding="temperature 0, 256 tokens", slice_order="superior first (top to bottom)",
+        trained_on_ct_rate=None, status="tested against a fake server on 127.0.0.1")
     required_config = ("model",)
     config_examples = {"model": "gpt-4o (with base_url for a vLLM or other compatible server)"}
     generation_defaults = {"temperature": 0.0, "max_tokens": 256}

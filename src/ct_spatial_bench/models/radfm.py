@@ -17,6 +17,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory
 
 TOKENS_PER_IMAGE = 32
@@ -62,14 +63,31 @@ class RadFM(NeuralAdapter):
     name = "radfm"
     input_spec = "radfm"
     description = "RadFM: 3x512x512xD, D a multiple of 4 up to 64, min-max."
+    card = ModelCard(
+        title="RadFM", weights="chaoyi-wu/RadFM pytorch_model.bin + Language_files",
+        source="chaoyi-wu/RadFM@9efba84: Quick_demo/test.py, Model/RadFM/multimodality_model.py,"
+               " src/Dataset/dataset/radiopaedia.py",
+        prompt="<image><image0>..<image31></image> + question",
+        decoding="fixed by its generate(): greedy, 200 new tokens",
+        slice_order="inferior first along D (the last axis of (3, H, W, D))",
+        trained_on_ct_rate=False,
+        deviations=("min-max of raw HU: its training volumes were Radiopaedia's windowed JPEG "
+                    "stacks min-maxed and its code has no raw-CT rule",
+                    "in-plane resize linear; its loader's last interpolate is nearest"),
+        status="tested offline on a stand-in with a LayerNorm->Linear patch embedding, "
+               "float32 and bfloat16")
     config_examples = {"model_path": "the folder holding RadFM's pytorch_model.bin "
                                      "(chaoyi-wu/RadFM on Hugging Face); also set code_dir"}
     # what MultiLLaMAForCausalLM.generate does; it takes no settings
     generation_defaults = {"max_new_tokens": 200}
+    # Quick_demo/test.py moves the model to CUDA as loaded (float32) and the image with it
+    default_dtype = "float32"
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_radfm)(config, self)
-        self.model = parts["model"].to(self.device).eval()
+        # the model in the dtype vision_x gets: the 3D ViT's LayerNorm -> Linear patch embedding
+        # fails on a float32 model given bfloat16 pixels ("mat1 and mat2 ... same dtype")
+        self.model = parts["model"].to(self.device, self._dtype()).eval()
         self.tokenizer = parts["tokenizer"]
         self._modules = [self.model]
         if config.get("generation"):

@@ -36,6 +36,10 @@ BUILT_IN = (
     "ct_spatial_bench.models.medgemma:MedGemma",
     "ct_spatial_bench.models.vila_m3:VilaM3",
     "ct_spatial_bench.models.lingshu:Lingshu",
+    "ct_spatial_bench.models.hulu_med:HuluMed",
+    "ct_spatial_bench.models.hf_presets:Qwen25VL",
+    "ct_spatial_bench.models.hf_presets:Qwen3VL",
+    "ct_spatial_bench.models.hf_presets:InternVL3",
     "ct_spatial_bench.models.hf_vlm:HFVisionLanguageModel",
     "ct_spatial_bench.models.openai_vlm:OpenAIVisionLanguageModel",
 )

@@ -20,14 +20,14 @@ import re
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
-from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.common import ModelNotConfigured, NeuralAdapter
 from ct_spatial_bench.models.components import resolve_factory
+from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.vila_m3_loader import load_vila_m3
 
 WINDOW = (50 - 400 / 2, 50 + 400 / 2)
 COLORS = ("red", "blue", "yellow", "magenta", "green", "indigo", "darkorange", "cyan", "pink",
           "brown", "orange", "lime", "orange", "gold", "yellowgreen", "darkgreen")
-OVERLAY_ALPHA = 0.3  # skimage.color.label2rgb's default
 EXPERT = "VISTA3D"
 
 
@@ -74,35 +74,55 @@ def grey_slice(hu_slice: Any) -> Any:
 
 
 def overlay(grey: Any, labels: Any) -> tuple[Any, dict[int, str]]:
-    """Labels coloured over the grey slice (label2rgb-like); the colour of each label id."""
-    import numpy as np
-    from matplotlib.colors import to_rgb
+    """The demo's ``Dye``: ``skimage.color.label2rgb(labels, colors=COLORS, image=grey,
+    bg_label=0) * 255`` cast to uint8 (alpha 0.3, black background: unlabelled pixels darken to
+    70 %), and the colour of each label id, cycling ``COLORS`` in the order of the ids."""
+    import itertools
 
-    rgb = np.repeat(grey[..., None].astype(np.float32), 3, axis=-1)
-    colours: dict[int, str] = {}
-    for label, colour in zip((int(v) for v in np.unique(labels) if v != 0),
-                             [COLORS[i % len(COLORS)] for i in range(10_000)]):
-        colours[label] = colour
-        mask = labels == label
-        rgb[mask] = (1 - OVERLAY_ALPHA) * rgb[mask] + OVERLAY_ALPHA * 255 * np.array(to_rgb(colour))
-    return np.clip(rgb, 0, 255).astype(np.uint8), colours
+    import numpy as np
+    from skimage.color import label2rgb
+
+    labels = np.asarray(labels).astype(np.uint8)  # as the demo's Dye casts both slices
+    coloured = label2rgb(labels, image=grey, colors=list(COLORS), bg_label=0) * 255
+    ids = [int(v) for v in np.unique(labels) if v != 0]
+    return coloured.astype(np.uint8), dict(zip(ids, itertools.cycle(COLORS)))
 
 
 class VilaM3(NeuralAdapter):
     name = "vila_m3"
     input_spec = "ras_hu"
     description = "VILA-M3 with the VISTA3D expert's overlay on the middle axial slice."
+    card = ModelCard(
+        title="VILA-M3 + VISTA3D", weights="MONAI/Llama3-VILA-M3-8B + MONAI vista3d bundle",
+        source="Project-MONAI/VLM-Radiology-Agent-Framework@fc8c5a7: m3/demo/gradio_m3.py, "
+               "m3/demo/experts/utils.py; NVlabs/VILA@355fda9",
+        prompt='MODEL_CARDS (read from the checkout\'s gradio_m3.py) + "<image>This is a CT '
+               'image.\\n" + question; on <VISTA3D(group)>: label2rgb overlay (alpha 0.3) and '
+               '"The results are <image>. The colors ..." + question',
+        decoding="greedy, 1024 new tokens, min_new_tokens 2, the demo's stop string",
+        slice_order="one slice: the middle axial slice, radiological display",
+        trained_on_ct_rate=None,
+        deviations=("slices passed losslessly (the demo round-trips them through JPEG)",),
+        status="default loader tested offline on stand-in llava modules and a stand-in bundle "
+               "run by MONAI's create_workflow")
     required_config = ("model_path", "vista3d_bundle")
     config_examples = {"model_path": "MONAI/Llama3-VILA-M3-8B, or a local folder",
                        "vista3d_bundle": "the unzipped vista3d bundle (vista3d_v0.5.4/vista3d)"}
     generation_defaults = {"max_new_tokens": 1024, "min_new_tokens": 2}
+    default_dtype = "float16"  # VILA's load_pretrained_model; the pixels follow model.dtype
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_vila_m3)(config, self)
         self.chat, self.segment = parts["chat"], parts["segment"]
         self.label_groups: dict[str, Any] = parts["label_groups"]
         self.label_names = label_names_of(self.label_groups)
-        self.model_cards = config.get("model_cards", parts.get("model_cards", ""))
+        # The demo always starts with the expert cards: without them the model is never told
+        # it may answer <VISTA3D(...)>, and the run would measure plain VILA-M3.
+        self.model_cards = config.get("model_cards") or parts.get("model_cards")
+        if not self.model_cards:
+            raise ModelNotConfigured(
+                "vila_m3 needs the demo's model cards (MODEL_CARDS of m3/demo/gradio_m3.py): set "
+                "vila_m3.inference.config.m3_dir or model_cards_file")
         self.expert_mode = config.get("expert", "on_request")  # or "always", "never"
         self._modules = [m for m in (parts.get("model"),) if m is not None]
         self._seg: tuple[Any, str | None, Any] = (None, None, None)

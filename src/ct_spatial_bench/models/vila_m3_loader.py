@@ -9,11 +9,12 @@ last for LLaMA-3), ``process_images`` on the slices, ``tokenizer_image_token`` w
 ``experts/expert_monai_vista3d.py``: ``monai.bundle.create_workflow(workflow_type="infer", ...)``
 on the bundle's ``configs/inference.json`` with ``input_dict={"image": file[, "label_prompt":
 ids]}``, uint8 ``.nii.gz`` output, ``workflow.evaluator.run()``; label names from
-``experts/label_groups_dict.json``.
+``experts/label_groups_dict.json``; the first user turn starts with the demo's ``MODEL_CARDS``
+(``SessionVariables.use_model_cards = True``), read from ``m3/demo/gradio_m3.py`` itself.
 
 Settings: ``m3_dir`` (a checkout of the framework with its ``thirdparty/VILA`` submodule, as its
-``make demo_m3`` prepares) or else ``code_dir`` (a VILA checkout) and ``label_groups`` (the JSON
-file); ``vista3d_bundle`` (the unzipped bundle folder, ``vista3d_v0.5.4/vista3d`` in the demo);
+``make demo_m3`` prepares) or else ``code_dir`` (a VILA checkout), ``label_groups`` (the JSON
+file) and ``model_cards_file`` (the demo's ``gradio_m3.py``, or a text file); ``vista3d_bundle`` (the unzipped bundle folder, ``vista3d_v0.5.4/vista3d`` in the demo);
 ``conv_mode`` (``llama_3``).
 """
 
@@ -30,25 +31,44 @@ from ct_spatial_bench.models.components import import_from
 
 
 def load_vila_m3(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
-    code_dir, groups_file = _sources(config)
+    code_dir, groups_file, cards_file = _sources(config)
     chat, model = vila_chat(code_dir, str(config["model_path"]),
                             str(config.get("conv_mode") or "llama_3"), adapter.device)
     return {"chat": chat, "model": model, "segment": vista3d_segmenter(config["vista3d_bundle"]),
-            "label_groups": json.loads(Path(groups_file).read_text())}
+            "label_groups": json.loads(Path(groups_file).read_text()),
+            "model_cards": read_model_cards(cards_file)}
 
 
-def _sources(config: dict[str, Any]) -> tuple[str, str]:
+def _sources(config: dict[str, Any]) -> tuple[str, str, str]:
     m3_dir = Path(config["m3_dir"]) if config.get("m3_dir") else None
+    demo = m3_dir / "m3" / "demo" if m3_dir else None
     code_dir = config.get("code_dir") or (m3_dir / "thirdparty" / "VILA" if m3_dir else None)
     groups = config.get("label_groups") or (
-        m3_dir / "m3" / "demo" / "experts" / "label_groups_dict.json" if m3_dir else None)
-    if not code_dir or not groups:
+        demo / "experts" / "label_groups_dict.json" if demo else None)
+    cards = config.get("model_cards_file") or (demo / "gradio_m3.py" if demo else None)
+    if not code_dir or not groups or not cards:
         raise ModelNotConfigured(
             "vila_m3 cannot load: set vila_m3.inference.config.m3_dir to a checkout of "
             "Project-MONAI/VLM-Radiology-Agent-Framework with its thirdparty/VILA submodule (or "
-            "code_dir, a VILA checkout, and label_groups, its "
-            "m3/demo/experts/label_groups_dict.json)")
-    return str(code_dir), str(groups)
+            "code_dir, a VILA checkout, label_groups, its m3/demo/experts/label_groups_dict.json, "
+            "and model_cards_file, its m3/demo/gradio_m3.py)")
+    return str(code_dir), str(groups), str(cards)
+
+
+def read_model_cards(path: str | os.PathLike) -> str:
+    """The demo's ``MODEL_CARDS`` string, read from ``gradio_m3.py`` without importing it (it
+    imports gradio and the experts); any other file is taken as the cards text itself."""
+    import ast
+
+    text = Path(path).read_text()
+    if not str(path).endswith(".py"):
+        return text
+    for node in ast.parse(text).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "MODEL_CARDS"):
+            return ast.literal_eval(node.value)
+    raise ModelNotConfigured(f"vila_m3: {path} assigns no MODEL_CARDS string (the demo's "
+                             "gradio_m3.py does); set model_cards_file to the demo's file")
 
 
 def vila_chat(code_dir: str, model_path: str, conv_mode: str, device: str) -> tuple[Any, Any]:

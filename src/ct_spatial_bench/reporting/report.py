@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ct_spatial_bench.reporting import plots
+from ct_spatial_bench.reporting.caveats import laterality_caveats
 from ct_spatial_bench.reporting.failures import failures_html, worst_failures
 from ct_spatial_bench.reporting.summary import html_report, html_table
 from ct_spatial_bench.reporting.tables import (
@@ -102,9 +103,11 @@ def full_html_report(
             + failures_html(worst_failures(qa_items, predictions, verdicts, decisions,
                                            per_item_rows, per_cell=failures_per_cell))),
     }
+    caveats = laterality_caveats(row["model"] for row in category_rows)  # beside the categories
     return html_report(
         leaderboard(accuracy_rows, text_summary_rows),
         category_table_with_intervals(category_rows),
         pd.DataFrame(text_summary_rows), figures, run_info, sections=sections,
-        after_leaderboard=after_leaderboard, category_note=category_overlap_note(qa_items),
+        after_leaderboard={**(after_leaderboard or {}), **caveats},
+        category_note=category_overlap_note(qa_items),
     )

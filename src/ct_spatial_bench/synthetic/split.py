@@ -15,6 +15,7 @@ from typing import Any
 
 import nibabel as nib
 
+from .label_maps import case_label_maps
 from .phantom import PhantomCase, generate_case
 from .questions import case_questions
 from .reports import write_report
@@ -29,6 +30,7 @@ class SanitySplit:
     reports: one row per case: case_id, findings_text, impressions_text.
     qa_candidates: QA items with every field of ``records.QA_FIELDS``.
     cases: one row per case: orientation, shape, spacing, plan, landmarks (deterministic).
+    label_maps: '<key>/<map>' -> the case's label maps (``label_maps.py``), stored like its volume.
     seconds: generation time per case key (for logs; the only field that varies between runs).
     """
 
@@ -38,6 +40,7 @@ class SanitySplit:
     qa_candidates: list[dict[str, Any]]
     cases: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    label_maps: dict[str, nib.Nifti1Image] = field(default_factory=dict)
 
 
 def non_ras_case_indices(n_cases: int, n_non_ras: int) -> list[int]:
@@ -70,7 +73,7 @@ def generate_sanity_split(
     for index, code in zip(non_ras_case_indices(n_cases, len(non_ras_orientations)),
                            non_ras_orientations):
         orientations[index] = str(code).upper()
-    volumes, findings, reports, questions, cases, seconds = {}, [], [], [], [], {}
+    volumes, findings, reports, questions, cases, seconds, maps = {}, [], [], [], [], {}, {}
     for index in range(n_cases):
         start = time.perf_counter()
         case: PhantomCase = generate_case(index, seed=seed, shape=tuple(shape),
@@ -80,8 +83,9 @@ def generate_sanity_split(
         reports.append(write_report(case.case_id, case.findings))
         questions.extend(case_questions(case.case_id, index, case.findings, case.orientation))
         cases.append(case.anatomy)
+        maps.update((f"{case.key}/{name}", image) for name, image in case_label_maps(case).items())
         seconds[case.key] = round(time.perf_counter() - start, 3)
-    return SanitySplit(volumes, findings, reports, questions, cases, seconds)
+    return SanitySplit(volumes, findings, reports, questions, cases, seconds, maps)
 
 
 def generate_prior_questions(

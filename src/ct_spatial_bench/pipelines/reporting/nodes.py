@@ -132,15 +132,17 @@ def write_html_report_with_probes(
     robustness: Any, representations: Any, probe_params: dict[str, Any],
     length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
     slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
-    subset_rows: list[dict],
+    subset_rows: list[dict], mask_summary: list[dict] | None = None,
 ) -> str:
-    """The report with the probes' tables (each None until its pipeline has run) and what the
-    jury figure measures (length, spatial slots, subsets, offline judge's domain)."""
+    """The report with the probes' tables and the mask-derived track (each None until its
+    pipeline has run) and what the jury figure measures (length, spatial slots, subsets,
+    offline judge's domain)."""
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
         probe_tables={"look": does_it_look, "gap": blind_gap, "robustness": robustness,
-                      "representations": representations, "flip": probe_params.get("flip") or {}},
+                      "representations": representations, "flip": probe_params.get("flip") or {},
+                      "mask_summary": mask_summary},
         validity_tables={"length": length_rows, "length_bins": length_bin_rows,
                          "slots": slot_rows, "slot_agreement": slot_agreement_rows,
                          "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
@@ -165,11 +167,15 @@ def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     from ct_spatial_bench.probes.laterality import rule_text
     from ct_spatial_bench.probes.report import probe_sections
+    from ct_spatial_bench.reporting.mask_track import mask_track_sections
     from ct_spatial_bench.spatial.categories import LATERALITY
+
+    mask_track = mask_track_sections(tables.get("mask_summary"))
 
     flip = tables["flip"]
     rule = rule_text(flip.get("categories") or [LATERALITY], flip.get("exclude_lobes", True))
     sections = probe_sections(tables["look"], tables["gap"], rule, tables["robustness"],
                               tables["representations"])
     first = next(iter(sections))
-    return {"after_leaderboard": {first: sections.pop(first)}, "extra_sections": sections}
+    return {"after_leaderboard": {first: sections.pop(first), **mask_track},
+            "extra_sections": sections}

@@ -50,6 +50,7 @@ def create_pipeline(**kwargs) -> Pipeline:
               "probe_representations", "params:probes",
               # what the jury figure measures (issue 15)
               "length_analysis", "accuracy_by_length", "slot_accuracy", "slot_jury_agreement",
-              "slot_jury_disagreements", "subset_accuracy"],
+              "slot_jury_disagreements", "subset_accuracy",
+              "mask_qa_summary"],  # the mask-derived track (None until mask_qa has run)
              "html_report", name="write_html_report"),
     ])

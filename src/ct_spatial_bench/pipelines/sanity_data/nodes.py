@@ -8,8 +8,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def generate_sanity_split(params: dict[str, Any]) -> tuple[dict, list, list, list]:
-    """Synthesise the phantom CTs with exact spatial ground truth, deterministically from a seed."""
+def generate_sanity_split(params: dict[str, Any]) -> tuple[dict, list, list, list, dict]:
+    """Synthesise the phantom CTs with exact spatial ground truth, deterministically from a seed,
+    and their label maps (tissues, lobes, findings) for the mask-derived track."""
     from ct_spatial_bench.synthetic import generate_sanity_split as generate
 
     split = generate(**params)
@@ -17,7 +18,7 @@ def generate_sanity_split(params: dict[str, Any]) -> tuple[dict, list, list, lis
         "sanity split: %d volumes, %d findings, %d candidate questions",
         len(split.volumes), len(split.findings), len(split.qa_candidates),
     )
-    return split.volumes, split.findings, split.reports, split.qa_candidates
+    return split.volumes, split.findings, split.reports, split.qa_candidates, split.label_maps
 
 
 def generate_answer_prior(split_params: dict[str, Any], prior_params: dict[str, Any]) -> list:

@@ -8,7 +8,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(
             generate_sanity_split,
             inputs="params:sanity_data",
-            outputs=["raw_volumes", "sanity_findings", "radiology_reports", "qa_candidates"],
+            outputs=["raw_volumes", "sanity_findings", "radiology_reports", "qa_candidates",
+                     "raw_label_maps"],
             name="generate_sanity_split",
         ),
         node(

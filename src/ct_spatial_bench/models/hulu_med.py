@@ -1,0 +1,124 @@
+"""Hulu-Med (7B on Qwen2.5, 14B on Qwen3, 32B on Qwen2.5), as its inference notebook calls it.
+
+ZJUI-AI4H/Hulu-Med ``Inference.ipynb`` (3D cell) and ``src/hulumed``: ``load_pretrained_model(path,
+None, get_model_name_from_path(path), device_map=...)``, ``HulumedProcessor(image_processor,
+tokenizer)``, ``model.config.use_token_compression = False``; the CT is read by
+``mm_utils.load_images(nii, nii_num_slices=160)`` -> ``slice_nifti_to_images``: axial slices
+(axis 2) at ``linspace(0, n - 1, 160, dtype=int)``, each min-maxed on its own to 0..255, cast to
+uint8 and made RGB; one user turn ``[{"type": "video", "num_frames": n}, {"type": "text",
+"text": ...}]`` (the notebook's 3D prompt opens with "This is a medical 3D scenario."),
+``processor(images=[slices], text=conversation, merge_size=2, return_tensors="pt")``,
+``pixel_values`` in bfloat16, ``model.generate(**inputs, modals=["video"], use_cache=True,
+pad_token_id=eos)``. The notebook samples (T 0.6, 8192 tokens); we decode greedily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ct_spatial_bench.models.base import Answer, Question
+from ct_spatial_bench.models.common import NeuralAdapter
+from ct_spatial_bench.models.cards import ModelCard
+from ct_spatial_bench.models.components import import_from, resolve_factory
+
+SCENARIO = "This is a medical 3D scenario. "  # how the notebook opens a 3D prompt
+MERGE_SIZE = 2  # the notebook's merge_size for video (and 3D) input
+
+
+def load_hulu_med(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
+    """``code_dir``: the repository's ``src`` (its ``hulumed`` package); ``model_path``: the
+    original (non-HF) checkpoint the notebook loads."""
+    model_module = import_from(config.get("code_dir"), "hulumed.model")
+    mm_utils = import_from(config.get("code_dir"), "hulumed.mm_utils")
+    processor_module = import_from(config.get("code_dir"), "hulumed.model.processor")
+    path = str(config["model_path"])
+    tokenizer, model, image_processor, _ = model_module.load_pretrained_model(
+        path, None, mm_utils.get_model_name_from_path(path), device_map=adapter.device)
+    model.config.use_token_compression = False  # as the notebook sets it
+    return {"model": model, "tokenizer": tokenizer,
+            "processor": processor_module.HulumedProcessor(image_processor, tokenizer)}
+
+
+def slice_images(slices: Any) -> list[Any]:
+    """``slice_nifti_to_images``' pictures: each slice min-maxed to 0..255 on its own (left as is
+    when flat), truncated to uint8, RGB."""
+    import numpy as np
+    from PIL import Image
+
+    pictures = []
+    for hu in np.asarray(slices, dtype=np.float64):
+        if hu.max() > hu.min():
+            hu = (hu - hu.min()) / (hu.max() - hu.min()) * 255.0
+        pictures.append(Image.fromarray(hu.astype(np.uint8)).convert("RGB"))
+    return pictures
+
+
+class HuluMed(NeuralAdapter):
+    name = "hulu_med"
+    input_spec = "hulu_med"
+    description = "Hulu-Med (7B/14B/32B): 160 axial slices, each min-maxed, as video frames."
+    card = ModelCard(
+        title="Hulu-Med", weights="ZJU-AI4H/Hulu-Med-7B, -14B, -32B",
+        source="ZJUI-AI4H/Hulu-Med@a0060ad: Inference.ipynb, src/hulumed/mm_utils.py, "
+               "src/hulumed/model/processor.py",
+        prompt='one video turn of 160 slices + "This is a medical 3D scenario. " + question; '
+               "merge_size 2, modals video",
+        decoding="greedy, 512 new tokens",
+        slice_order="inferior first (axis 2 of a RAS/LPS-stored file, as its loader reads it)",
+        trained_on_ct_rate=None,
+        deviations=("the notebook samples (temperature 0.6, 8192 tokens); we decode greedily",
+                    "slices reoriented to display from the header; its loader slices the "
+                    "stored array as it is"),
+        status="tested offline on stand-ins with its processor's and generate's signatures "
+               "(transformers has no Hulu-Med class), float32 and bfloat16")
+    required_config = ("model_path", "code_dir")
+    config_examples = {"model_path": "ZJU-AI4H/Hulu-Med-7B (original weights), or a local folder",
+                       "code_dir": "a ZJUI-AI4H/Hulu-Med checkout's src folder"}
+    generation_defaults = {"max_new_tokens": 512, "use_cache": True}
+    default_dtype = "bfloat16"  # the notebook casts pixel_values to bfloat16
+
+    def _load(self, config: dict[str, Any]) -> None:
+        parts = resolve_factory(config, load_hulu_med)(config, self)
+        self.model = parts["model"].to(self.device, self._dtype()).eval()
+        self.tokenizer, self.processor = parts["tokenizer"], parts["processor"]
+        self._modules = [self.model]
+        self._slices: tuple[Any, list[Any]] = (None, [])
+
+    def slices_of(self, image: Any) -> list[Any]:
+        """The volume's pictures, made once per volume."""
+        if self._slices[0] is not image:
+            self._slices = (image, slice_images(image))
+        return self._slices[1]
+
+    def conversation_of(self, question: str, n_slices: int) -> list[dict[str, Any]]:
+        return [{"role": "user", "content": [{"type": "video", "num_frames": n_slices},
+                                             {"type": "text", "text": SCENARIO + question}]}]
+
+    def inputs_of(self, pictures: list[Any], conversation: list[dict[str, Any]]) -> dict:
+        import torch
+
+        inputs = self.processor(images=[pictures], text=conversation, merge_size=MERGE_SIZE,
+                                return_tensors="pt")
+        moved = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+        moved["pixel_values"] = moved["pixel_values"].to(self._dtype())
+        return moved
+
+    def prompt_of(self, conversation: list[dict[str, Any]]) -> str:
+        return self.tokenizer.apply_chat_template(conversation, tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
+        import torch
+
+        answers, prompts = [], []
+        for item in questions:
+            pictures = self.slices_of(image)
+            conversation = self.conversation_of(item.text, len(pictures))
+            with torch.inference_mode():
+                output = self.model.generate(
+                    **self.inputs_of(pictures, conversation), modals=["video"],
+                    pad_token_id=self.tokenizer.eos_token_id, **self._generate_kwargs())
+            answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
+                           .strip())
+            prompts.append(self.prompt_of(conversation))
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

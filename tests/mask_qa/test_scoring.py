@@ -1,0 +1,86 @@
+"""Exact scoring: free-text readings of closed answers, and VSI-Bench's mean relative accuracy."""
+
+from __future__ import annotations
+
+import pytest
+
+from ct_spatial_bench.mask_qa.scoring import (
+    mean_relative_accuracy, read_closed, read_number, score_item,
+)
+
+
+def _item(family, asked, other, answer="Yes", reference_noun=""):
+    return {"qa_id": "q", "case_id": "c", "family": family, "categories": [],
+            "answer_type": "closed", "answer": answer,
+            "meta": {"pair_id": "p", "asked_pole": asked, "other_pole": other,
+                     "reference_noun": reference_noun}}
+
+
+@pytest.mark.parametrize("prediction,target,expected", [
+    # hand computation: relative error e; thresholds t = 0.50, 0.55, ..., 0.95 (ten of them);
+    # MRA = share of t with e <= 1 - t
+    (10.0, 10.0, 1.0),
+    (8.7, 10.0, 0.8),     # e = 0.13: t = 0.50 .. 0.85 pass (8 of 10)
+    (13.0, 10.0, 0.6),    # e = 0.30: t = 0.50 .. 0.70 pass (5 of 10)... plus none: see below
+    (4.0, 10.0, 0.0),     # e = 0.60 > 0.50
+    (10.4, 10.0, 1.0),    # e = 0.04 < 0.05
+])
+def test_mean_relative_accuracy_by_hand(prediction, target, expected):
+    if prediction == 13.0:
+        expected = 0.5  # 1 - t >= 0.30 for t in 0.50, 0.55, 0.60, 0.65, 0.70: 5 of 10
+    assert mean_relative_accuracy(prediction, target) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("reply,read", [
+    ("Yes.", "Yes"), ("no, it is not", "No"), ("YES - clearly on the right", "Yes"),
+    ("It is on the right side of the patient.", "Yes"),
+    ("The nodule lies in the left lung.", "No"),
+    ("It is not on the right.", "No"),
+    ("Right lung, not the left.", "Yes"),
+    ("It could be on the right or the left.", "hedged"),
+    ("Cannot determine from this image.", "hedged"),
+    ("There is a nodule.", "unreadable"),
+    ("", "unreadable"),
+])
+def test_laterality_replies_read_with_the_spatial_vocabulary(reply, read):
+    assert read_closed(_item("laterality", "right", "left"), reply) == read
+
+
+@pytest.mark.parametrize("reply,read", [
+    ("It lies below it.", "No"), ("Superior to the heart.", "Yes"),
+    ("The nodule is higher.", "Yes"), ("It is inferior, not superior.", "No"),
+])
+def test_ordering_replies(reply, read):
+    assert read_closed(_item("longitudinal_order", "above", "below"), reply) == read
+
+
+@pytest.mark.parametrize("asked,reply,read", [
+    ("inside", "It is in the right upper lobe.", "Yes"),
+    ("inside", "The nodule is in the RLL.", "No"),
+    ("outside", "It is in the right upper lobe.", "No"),
+    ("outside", "Left lower lobe.", "Yes"),
+    ("inside", "The right upper lobe and the right lower lobe.", "hedged"),
+])
+def test_containment_replies_read_by_lobe(asked, reply, read):
+    item = _item("containment", asked, "outside" if asked == "inside" else "inside",
+                 reference_noun="right upper lobe")
+    assert read_closed(item, reply) == read
+
+
+def test_numbers_are_read_with_their_unit():
+    assert read_number("about 2.5 cm", "mm") == 25.0
+    assert read_number("The diameter is 12 mm.", "mm") == 12.0
+    assert read_number("two lobes", "lobes") == 2.0
+    assert read_number("large", "mm") is None
+
+
+def test_scores_keep_failures_out_and_hedges_in():
+    item = _item("laterality", "right", "left")
+    assert score_item(item, None)["outcome"] == "failed"
+    assert score_item(item, {"status": "error", "prediction": ""})["score"] is None
+    hedged = score_item(item, {"status": "ok", "prediction": "either side"})
+    assert hedged["outcome"] == "hedged" and hedged["score"] == 0.0
+    number = {"qa_id": "n", "case_id": "c", "family": "largest_diameter", "categories": [],
+              "answer_type": "number", "answer": "10", "meta": {"unit": "mm"}}
+    assert score_item(number, {"status": "ok", "prediction": "0.87 cm"})["score"] == \
+        pytest.approx(0.8)
