@@ -32,8 +32,6 @@ DEFAULT_MODELS = ("blind", "geometry")
 PERTURBED_MODELS = ("geometry",)
 # Models without weights of their own to quantize: the baselines and the API-served models.
 NO_LOCAL_WEIGHTS = (*DEFAULT_MODELS, "openai_vlm")
-# Input specs of slice-reading (2D) models: their input representation can be ablated.
-SLICE_SPECS = ("lingshu", "medgemma", "vlm_slices")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -102,8 +100,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["probes"] = (
         probes.create_pipeline(DEFAULT_MODELS, PERTURBED_MODELS) + pipelines["reporting"])
     # Input-representation ablations of each slice-reading model (needs the model configured).
-    for name, spec in specs_of.items():
-        if spec in SLICE_SPECS:
+    for name, entry in MODEL_REGISTRY.items():
+        if entry.reads_slices:
             pipelines[f"probes_representations_{name}"] = (
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
     # Quantization ablation of each model that loads weights (needs the model configured).

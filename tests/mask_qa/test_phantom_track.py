@@ -151,7 +151,7 @@ def test_closed_answers_are_balanced_per_question_text(balanced):
 
 @pytest.mark.slow
 def test_reference_answers_score_one_and_the_blind_prior_sits_at_chance(balanced):
-    from ct_spatial_bench.models.base import ModelInput
+    from ct_spatial_bench.models.base import Question
     from ct_spatial_bench.models.blind import BlindBaseline
 
     items = balanced[0]
@@ -162,7 +162,8 @@ def test_reference_answers_score_one_and_the_blind_prior_sits_at_chance(balanced
     prior = phantom_prior_questions(10, 10, load_label_table("phantom"), {}, seed=SEED)
     blind.load({"answer_prior": prior})
     paired = [i for i in items if i["meta"]["pair_id"] and not i["meta"]["mirrored"]]
-    answers = blind.answer([ModelInput(i["qa_id"], i["question"]) for i in paired])
+    answers = [a.text for a in blind.answer_volume(None, [Question(i["qa_id"], i["question"])
+                                                          for i in paired])]
     predictions = [{"qa_id": i["qa_id"], "prediction": a, "status": "ok"}
                    for i, a in zip(paired, answers)]
     scores = [r["score"] for r in score_predictions(paired, predictions, "blind")]

@@ -123,11 +123,11 @@ def check_mirroring(adapter, seen, spec, images_of, n_slices):
     model got (``images_of(generate's kwargs)``, ``(n, H, W, 3)``) are mirrored, then identical,
     and the block on the patient's right shows on the image's left."""
     from ct_spatial_bench.imaging.specs import apply_spec
-    from ct_spatial_bench.models.base import ModelInput
+    from ct_spatial_bench.models.base import Question
 
     volume = tall_volume(n_slices)
     for image in (volume, mirrored(volume), lps_copy(volume)):
-        adapter.answer([ModelInput("q", "which side", apply_spec(image, spec))])
+        adapter.answer_volume(apply_spec(image, spec), [Question("q", "which side")])
     shown, flipped, stored_lps = (images_of(sent) for sent in seen[-3:])
     assert shown.shape == (n_slices, 16, 16, 3)  # fewer slices than the spec's: all, in order
     np.testing.assert_array_equal(flipped, shown[:, :, ::-1])

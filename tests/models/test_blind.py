@@ -1,4 +1,4 @@
-from ct_spatial_bench.models.base import ModelAdapter, ModelInput
+from ct_spatial_bench.models.base import ModelAdapter, Question
 from ct_spatial_bench.models.blind import BlindBaseline
 
 LUNG = "Which lung contains the nodule?"
@@ -14,6 +14,10 @@ def _loaded(rows) -> BlindBaseline:
     return model
 
 
+def _ask(model, *questions):
+    return [a.text for a in model.answer_volume(None, list(questions))]
+
+
 def test_is_an_adapter_without_image():
     assert isinstance(BlindBaseline(), ModelAdapter)
     assert BlindBaseline.input_spec is None
@@ -22,15 +26,15 @@ def test_is_an_adapter_without_image():
 def test_a_disjoint_prior_is_used_whole():
     model = _loaded([("p1", "x1", LUNG, "Right lung"), ("p2", "x2", LUNG, "Right lung"),
                      ("p3", "x3", LUNG, "Left lung")])
-    assert model.answer([ModelInput("asked", LUNG)]) == ["Right lung"]
+    assert _ask(model, Question("asked", LUNG)) == ["Right lung"]
 
 
 def test_the_asked_case_is_left_out_of_the_prior():
     model = _loaded([("a", "case1", LUNG, "Left lung"), ("b", "case1", LUNG, "Left lung"),
                      ("c", "case2", LUNG, "Right lung")])
     # case1's own two answers would outvote case2's; without them only "Right lung" remains
-    assert model.answer([ModelInput("a", LUNG)]) == ["Right lung"]
-    assert model.answer([ModelInput("c", LUNG)]) == ["Left lung"]
+    assert _ask(model, Question("a", LUNG)) == ["Right lung"]
+    assert _ask(model, Question("c", LUNG)) == ["Left lung"]
 
 
 def test_a_balanced_form_is_not_systematically_wrong_with_a_disjoint_prior():
@@ -39,10 +43,10 @@ def test_a_balanced_form_is_not_systematically_wrong_with_a_disjoint_prior():
     prior = [(f"p{i}", f"x{i}", "Is the nodule subpleural?", a)
              for i, a in enumerate(["Yes", "Yes", "No"])]
     model = _loaded(prior)
-    answers = model.answer([ModelInput(q, "Is the nodule subpleural?") for q, _, _ in asked])
+    answers = _ask(model, *[Question(q, "Is the nodule subpleural?") for q, _, _ in asked])
     assert sum(a == truth for a, (_, _, truth) in zip(answers, asked)) == 2
 
 
 def test_nothing_of_the_asked_case_leaks_when_it_is_the_only_evidence():
     model = _loaded([("d", "case1", "Is the nodule subpleural?", "No")])
-    assert model.answer([ModelInput("d", "Is the nodule subpleural?")]) == ["Yes"]  # fallback
+    assert _ask(model, Question("d", "Is the nodule subpleural?")) == ["Yes"]  # fallback

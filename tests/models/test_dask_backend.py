@@ -12,6 +12,8 @@ import pytest
 pytest.importorskip("distributed", reason="the Dask backend needs dask[distributed] ([cluster])")
 
 from ct_spatial_bench.models.dask_backend import run_on_dask  # noqa: E402
+from ct_spatial_bench.models.base import Answer, ModelAdapter  # noqa: E402
+from ct_spatial_bench.models.engine import InferenceSettings  # noqa: E402
 from ct_spatial_bench.models.runner import run_model  # noqa: E402
 
 RUN_FIELDS = {"timestamp", "latency_s"}
@@ -19,7 +21,7 @@ LOCAL_CLUSTER = {"cluster": {"type": "local", "n_workers": 2, "threads_per_worke
                              "processes": False}}
 
 
-class CountingAdapter:
+class CountingAdapter(ModelAdapter):
     """Answers from the image (its mean, rounded) and the question; counts its loads."""
 
     name = "counting"
@@ -29,8 +31,8 @@ class CountingAdapter:
     def load(self, config):
         CountingAdapter.loads.append(id(self))
 
-    def answer(self, batch):
-        return [f"{item.question}: {float(np.asarray(item.image).mean()):.1f}" for item in batch]
+    def answer_one(self, image, question):
+        return Answer(f"{question.text}: {float(np.asarray(image).mean()):.1f}", question.text)
 
     def describe(self):
         return {"model_revision": "test", "generation": {"greedy": True}}
@@ -49,14 +51,14 @@ def test_dask_equals_local_and_loads_once_per_worker(tmp_path):
     items = [{"qa_id": f"v{v}::{q}", "image_path": f"v{v}.nii.gz", "question": f"q{q}"}
              for v in range(9) for q in range(3)]
     inputs = {f"v{v}": partial(_load_volume, v * 10) for v in range(9)}
-    config = {"batch_size": 2}
+    config = {}
     local = CountingAdapter()
     local.load(config)
     expected = run_model(local, items, lambda path: inputs[path[:-7]](), config, progress=False)
     CountingAdapter.loads.clear()
 
-    params = {"dask": {**LOCAL_CLUSTER, "tasks": 5}}
-    got = run_on_dask(params, items, inputs, config, CountingAdapter, str(tmp_path / "ck.jsonl"))
+    settings = InferenceSettings(model="counting", dask={**LOCAL_CLUSTER, "tasks": 5})
+    got = run_on_dask(settings, items, inputs, config, CountingAdapter, str(tmp_path / "ck.jsonl"))
     assert _strip(got) == _strip(expected)
     assert 1 <= len(CountingAdapter.loads) <= 2  # five tasks, at most one load per worker
     assert len(list(tmp_path.glob("ck.shard-*-of-5.jsonl"))) == 5  # a checkpoint per task
@@ -70,7 +72,7 @@ def test_the_inference_node_on_dask_equals_the_local_node():
               "question": f"Is the nodule in the {side} lung?", "answer": side,
               "categories": [], "source": "", "meta": {}}
              for i, side in enumerate(["left", "right", "left", "left", "right", "left"] * 2)]
-    local = answer_questions(items, {"model": "blind", "batch_size": 4})
-    on_dask = answer_questions(items, {"model": "blind", "batch_size": 4, "backend": "dask",
+    local = answer_questions(items, {"model": "blind"})
+    on_dask = answer_questions(items, {"model": "blind", "backend": "dask",
                                        "dask": LOCAL_CLUSTER})
     assert _strip(on_dask) == _strip(local)

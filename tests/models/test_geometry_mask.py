@@ -35,6 +35,6 @@ def test_geometry_answers_what_it_segments_and_not_the_organs():
                      and not i["meta"]["mirrored"]]
     assert len(findings_only) > 10
     for item in findings_only:
-        assert model.answer_one(item["question"], image) == item["answer"], item["question"]
+        assert model.answer_text(item["question"], image) == item["answer"], item["question"]
     organ = next(i for i in items if i["meta"]["reference"] == "heart")
-    assert model.answer_one(organ["question"], image) == UNKNOWN
+    assert model.answer_text(organ["question"], image) == UNKNOWN

@@ -70,3 +70,19 @@ def test_asks_the_endpoint_with_inline_slices_at_temperature_zero(fake_server, r
 def test_without_a_model_name_it_says_what_to_set():
     with pytest.raises(ModelNotConfigured, match="openai_vlm.inference.config.model"):
         OpenAIVisionLanguageModel().load({})
+
+
+def test_a_volumes_questions_open_with_the_same_bytes(fake_server, ras_volume):
+    """vLLM's prefix cache reuses a prefix only when the request opens with the same tokens:
+    the instruction and the slices must be identical in every request of a volume."""
+    from ct_spatial_bench.models.base import Question
+
+    base_url, requests = fake_server
+    adapter = OpenAIVisionLanguageModel()
+    adapter.load({"model": "m", "base_url": base_url})
+    answers = list(adapter.answer_volume(apply_spec(ras_volume, SLICES),
+                                         [Question("a", "Which lung?"), Question("b", "Is it big?")]))
+    first, second = (r["body"]["messages"][0]["content"] for r in requests)
+    assert first[:-1] == second[:-1] and len(first) == 5  # instruction + 3 slices, then:
+    assert (first[-1]["text"], second[-1]["text"]) == ("Which lung?", "Is it big?")
+    assert [(a.prompt_tokens, a.new_tokens) for a in answers] == [(11, 2), (11, 2)]

@@ -13,27 +13,25 @@ from ct_spatial_bench.models.blind_control import BlindControl, blank_like
 from ct_spatial_bench.models.common import ModelNotConfigured, generation_settings
 from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
 from ct_spatial_bench.models.remote import RemoteAdapter, WorkerError
+from ct_spatial_bench.models.base import Answer, ModelAdapter
+from ct_spatial_bench.models.engine import InferenceSettings
 from ct_spatial_bench.models.runner import run_model
-from ct_spatial_bench.pipelines.inference.nodes import _checkpoint
 
 ITEMS = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
          {"qa_id": "v::1", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
          {"qa_id": "w::0", "image_path": "w.nii.gz", "question": "Is it large?", "answer": "No"}]
 
 
-class _Looker:
+class _Looker(ModelAdapter):
     name, input_spec = "looker", "x"
 
     def __init__(self):
         self.seen = []
 
-    def load(self, config):
-        pass
-
-    def answer(self, batch):
-        self.seen += [i.image for i in batch]
-        return ["bright" if i.image is not None and np.asarray(i.image).any() else "dark"
-                for i in batch]
+    def answer_volume(self, image, questions):
+        self.seen += [image] * len(questions)
+        text = "bright" if image is not None and np.asarray(image).any() else "dark"
+        return [Answer(text, q.text) for q in questions]
 
     def describe(self):
         return {"model_revision": "r", "generation": {"do_sample": False}}
@@ -64,8 +62,9 @@ def test_withhold_mode_sends_no_image_and_blanks_keep_nifti_headers(ras_volume):
 
 
 def test_blind_checkpoint_sits_beside_the_models():
-    assert _checkpoint("data/ck/m3d.jsonl", True) == "data/ck/m3d_blind.jsonl"
-    assert _checkpoint("data/ck/m3d.jsonl", False) == "data/ck/m3d.jsonl"
+    settings = InferenceSettings.from_params({"model": "m3d", "checkpoint": "data/ck/m3d.jsonl"})
+    assert settings.checkpoint_for(blind=True) == "data/ck/m3d_blind.jsonl"
+    assert settings.checkpoint_for(blind=False) == "data/ck/m3d.jsonl"
 
 
 def test_decoding_is_greedy_unless_configured():

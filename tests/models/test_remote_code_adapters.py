@@ -15,7 +15,7 @@ from adapter_helpers import PATHS, conf_spec, dtype_on, lps_copy, mirrored
 from remote_code_folders import build_remote_code_model
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.common import dtype_keyword
 from ct_spatial_bench.models.m3d import M3DLaMed
 from ct_spatial_bench.models.med3dvlm import Med3DVLM
@@ -79,7 +79,7 @@ def test_loads_remote_code_and_sends_the_authors_inputs(cls, family, config_extr
     assert sent["kwargs"] == {"do_sample": False, "num_beams": 1, "max_new_tokens": 3}
 
     for image in (mirrored(chest_volume), lps_copy(chest_volume)):
-        adapter.answer([ModelInput("q", "which side", apply_spec(image, spec))])
+        adapter.answer_volume(apply_spec(image, spec), [Question("q", "which side")])
     flipped, stored_lps = (call["images"].float() for call in model.received[-2:])
     torch.testing.assert_close(flipped, images.flip(-1))  # columns: patient right to left
     torch.testing.assert_close(stored_lps, images)

@@ -16,7 +16,7 @@ from adapter_helpers import PATHS, dtype_on
 from vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.common import ModelNotConfigured
 from ct_spatial_bench.models.vila_m3 import VilaM3, expert_request, label_names_of
 
@@ -63,7 +63,8 @@ def test_default_loader_runs_vila_and_the_vista3d_bundle(ras_volume, tmp_path, i
     builder.REPLIES += ["<VISTA3D(lung tumor)><|eot_id|>", "The right lung.<|eot_id|>"]
 
     image = apply_spec(ras_volume, InputSpec("ras_hu"))
-    assert adapter.answer([ModelInput("q", "which side", image)]) == ["The right lung."]
+    assert [a.text for a in adapter.answer_volume(image, [Question("q", "which side")])] == [
+        "The right lung."]
     first, second = mm_utils.PROMPTS
     # gradio_m3.py: _prompt = model_cards + "<image>" + mod_msg + prompt, with model_cards the
     # MODEL_CARDS that the checkout's demo file assigns (use_model_cards is True)

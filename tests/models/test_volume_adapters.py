@@ -18,7 +18,7 @@ from adapter_helpers import PATHS, dtype_on, gpu_dtype, mirrored, word_tokenizer
 
 from ct_spatial_bench.imaging.slices import depth_by_rule
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.ct_chat import CTChat
 from ct_spatial_bench.models.merlin import MerlinReport
 from ct_spatial_bench.models.radfm import RadFM, image_placeholder
@@ -77,9 +77,13 @@ class RadFMVision(Recorder):
         self.embed(self.norm(patches))
 
 
-def _ask(adapter, image, question="which side"):
-    [answer] = adapter.answer([ModelInput("q", question, image)])
+def _answer(adapter, image, question="which side"):
+    [answer] = adapter.answer_volume(image, [Question("q", question)])
     return answer
+
+
+def _ask(adapter, image, question="which side"):
+    return _answer(adapter, image, question).text
 
 
 def _sent(model, position=0):
@@ -133,7 +137,7 @@ def test_radfm_gets_3_channels_hwd_with_its_image_tokens(ras_volume, dtype):
     assert vision_x.shape == (1, 1, 3, 16, 16, 8)  # D = 8: the phantom's 8 slices
     assert torch.equal(vision_x[:, :, 0], vision_x[:, :, 2])
     assert vision_x.min() == 0 and vision_x.max() == 1
-    assert adapter.last_prompts[0] == image_placeholder(0) + "which side"
+    assert pred["prompt"] == image_placeholder(0) + "which side"
     marker_ids = set(tokenizer.convert_tokens_to_ids(markers))
     assert sum(int(i) in marker_ids for i in lang_x[0]) == 34
     _ask(adapter, apply_spec(mirrored(ras_volume), small))
@@ -168,7 +172,7 @@ def test_ct_chat_encodes_the_ct_and_puts_it_in_the_prompt(ras_volume, path):
     sent_text = "<image>\n <provided>" + "which side" + " <short_answer>"
     turn = "<image>\n" + sent_text.replace("<image>", "").strip()
     assert turn == "<image>\n<provided>which side <short_answer>"
-    assert adapter.last_prompts[0].endswith(
+    assert _answer(adapter, apply_spec(ras_volume, small)).prompt.endswith(
         "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n" + turn + "<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n")
     assert kwargs["do_sample"] is False

@@ -6,26 +6,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ct_spatial_bench.models.base import Answer, ModelAdapter
 from ct_spatial_bench.spatial.categories import LATERALITY
 
 
-class SliceReader:
+class SliceReader(ModelAdapter):
     """Reads only the image plane: the patient's right is the image's left (radiological
     display), so it answers from where the bright pixels sit across the columns."""
 
     name = "slice_reader"
     input_spec = "vlm_slices"
 
-    def load(self, config):
-        pass
-
-    def answer(self, batch):
-        out = []
-        for item in batch:
-            bright = np.argwhere(np.asarray(item.image)[..., 0] > 100)
-            column = bright[:, 2].mean() / item.image.shape[2]
-            out.append("Right" if column < 0.5 else "Left")
-        return out
+    def answer_one(self, image, question):
+        bright = np.argwhere(np.asarray(image)[..., 0] > 100)
+        column = bright[:, 2].mean() / image.shape[2]
+        return Answer("Right" if column < 0.5 else "Left", question.text)
 
     def describe(self):
         return {"model_revision": "test", "generation": {}}
@@ -68,7 +63,7 @@ def test_each_representation_is_recorded_and_scored(ras_volume, tmp_path, monkey
            "answer": "Right", "categories": [LATERALITY], "source": "t", "meta": {}}]
     params = {"checkpoint_dir": str(tmp_path / "ck"), "representations": {"variants": [
         {"view": "axial", "slices": 8}, {"view": "coronal", "slices": 8, "overlay": True}]}}
-    inference = {"model": "slice_reader", "batch_size": 1}
+    inference = {"model": "slice_reader"}
     preprocessing = {"specs": {"vlm_slices": {"rgb_windows": [[-1000, 1000]] * 3}}}
     preds = answer_representations(qa, {"v": lambda: ras_volume}, inference, preprocessing,
                                    params)

@@ -1,41 +1,105 @@
-"""The one protocol every model under test implements, and the input it receives."""
+"""The one protocol every model under test implements: a volume with all of its questions in,
+one answer (with its prompt and token counts) per question out.
+
+The unit of work is the volume, not the question: CT-SpatialVQA asks ~5.7 questions per CT and
+every model puts the image before the question, so an adapter that can reuse the image-dependent
+part of its prompt (encoded features, a key-value cache) does it once per volume. An adapter that
+can only answer one question at a time implements ``answer_one`` and inherits the loop.
+
+Everything the inference engine uses is declared here, with a default: ``efficiency``, ``close``,
+``required_config``, ``config_examples``, ``base_model``, ``blind``, and the registry facts
+(``name``, ``input_spec``, ``description``, ``answer_prior``). Nothing is probed with getattr.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 
-@dataclass
-class ModelInput:
-    """One question for a model: the QA item and, unless the model is blind, its image.
-
-    ``image`` is what the model's input spec produced in preprocessing: for the ``ras_hu`` spec a
-    ``nibabel.Nifti1Image`` in RAS+ axis order holding Hounsfield units, so ``image.affine`` maps
-    voxels to patient millimetres. The reference answer is never passed to a model.
-    """
+@dataclass(frozen=True)
+class Question:
+    """One question of a volume. The reference answer is never passed to a model."""
 
     qa_id: str
-    question: str
-    image: Any | None = None
+    text: str
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-@runtime_checkable
-class ModelAdapter(Protocol):
-    """A model under test.
+@dataclass(frozen=True)
+class Answer:
+    """A model's answer to one question and the prompt that produced it.
 
-    ``input_spec`` names the preprocessing spec whose output the model reads (None: no image).
-    ``load`` is called once before ``answer``; heavy imports belong there. ``answer`` returns one
-    answer per input, in order. ``describe`` returns what goes into every prediction: the model's
-    revision and the decoding settings actually used.
+    Token counts are None where the model does not expose them: ``prompt_tokens`` is the length
+    of the whole prompt, ``prefill_tokens`` how many of them this answer computed (less than
+    ``prompt_tokens`` when a prefix shared by the volume's questions was computed once, and
+    counted on the first of them), ``new_tokens`` how many were generated.
     """
 
-    name: str
-    input_spec: str | None
+    text: str
+    prompt: str
+    prompt_tokens: int | None = None
+    prefill_tokens: int | None = None
+    new_tokens: int | None = None
 
-    def load(self, config: dict[str, Any]) -> None: ...
+    def tokens(self) -> dict[str, int] | None:
+        """The token counts as a prediction records them (None when none is known)."""
+        counts = {"prompt": self.prompt_tokens, "prefill": self.prefill_tokens,
+                  "new": self.new_tokens}
+        return None if all(v is None for v in counts.values()) else counts
 
-    def answer(self, batch: list[ModelInput]) -> list[str]: ...
 
-    def describe(self) -> dict[str, Any]: ...
+class ModelAdapter:
+    """A model under test (subclass it; the defaults are what a model without the capability does).
+
+    Class attributes, read by the registry without loading anything: ``name``, ``input_spec``
+    (the preprocessing spec whose output the model reads; None: question text only),
+    ``description``, ``answer_prior`` (True: ``load`` receives ``config["answer_prior"]``, the QA
+    items it learns a prior from), ``reads_slices`` (its input is 2D slices rendered from the
+    volume, so the representation probes can vary them), ``required_config`` (settings without a default, e.g. the
+    checkpoint) and ``config_examples`` (what to set them to, for the error message).
+
+    ``load`` is called once before any answer; heavy imports belong there. ``answer_volume``
+    returns one ``Answer`` per question, in order, as a list or as they come (a generator): the
+    engine checkpoints each answer as soon as it has it, so an adapter whose calls are paid
+    yields each answer before it makes the next call. ``describe`` returns what determines the
+    answers beyond the prompt: the model's revision and the decoding settings actually used.
+    """
+
+    name: ClassVar[str] = ""
+    input_spec: ClassVar[str | None] = None
+    description: ClassVar[str] = ""
+    answer_prior: ClassVar[bool] = False
+    reads_slices: ClassVar[bool] = False
+    required_config: ClassVar[tuple[str, ...]] = ()
+    config_examples: ClassVar[dict[str, str]] = {}
+    blind: bool = False
+
+    @property
+    def base_model(self) -> str:
+        """The model a blind control is the twin of; the model itself otherwise."""
+        return self.name
+
+    def load(self, config: dict[str, Any]) -> None:
+        """Nothing to load by default."""
+
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterable[Answer]:
+        """All questions on one volume (``image`` is None for a model that reads none or when
+        the blind control withholds it). The default asks them one by one, yielding each."""
+        for question in questions:
+            yield self.answer_one(image, question)
+
+    def answer_one(self, image: Any, question: Question) -> Answer:
+        raise NotImplementedError(f"{type(self).__name__} implements neither answer_volume "
+                                  "nor answer_one")
+
+    def describe(self) -> dict[str, Any]:
+        return {"model_revision": "", "generation": {}}
+
+    def efficiency(self) -> dict[str, Any] | None:
+        """Parameters, dtype, device, peak GPU memory; None for a model without weights."""
+        return None
+
+    def close(self) -> None:
+        """Release what ``load`` took (processes, servers); nothing by default."""

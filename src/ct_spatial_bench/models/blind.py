@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from ct_spatial_bench.models.cards import ModelCard
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 
 _YES_NO_START = re.compile(r"^(is|are|was|were|does|do|did|can|could|has|have|should|would|will)\b")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -21,7 +21,7 @@ def question_forms(question: str) -> list[str]:
     return list(dict.fromkeys([" ".join(words), " ".join(words[:4]), kind]))
 
 
-class BlindBaseline:
+class BlindBaseline(ModelAdapter):
     """Answers with the commonest reference answer among questions of the same form.
 
     It is a prior, not a model: it shows how much of a score the question wording alone earns.
@@ -35,6 +35,10 @@ class BlindBaseline:
 
     name = "blind"
     input_spec = None
+    description = ("Answers from the question text alone: the commonest answer to questions of "
+                   "the same form in cases it is not asked about. The floor any model that looks "
+                   "must beat.")
+    answer_prior = True  # reads the catalog's ``blind_answer_prior``
     card = ModelCard(
         title="blind baseline", weights="-", source="- (this project)",
         prompt="none: the commonest answer to questions of the same form in other cases",
@@ -56,12 +60,12 @@ class BlindBaseline:
             self._case_of[row["qa_id"]] = case
         self._fallback = config.get("fallback_answer", self._fallback)
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
-        return [self._answer_one(item) for item in batch]
+    def answer_one(self, image: Any, question: Question) -> Answer:
+        return Answer(self._answer_text(question), prompt=question.text)
 
-    def _answer_one(self, item: ModelInput) -> str:
+    def _answer_text(self, item: Question) -> str:
         own_case = self._case_counts.get(self._case_of.get(item.qa_id, ""), {})
-        for form in question_forms(item.question):
+        for form in question_forms(item.text):
             counts = Counter(self._counts.get(form, {}))
             counts.subtract(own_case.get(form, Counter()))
             counts = +counts  # drop non-positive counts

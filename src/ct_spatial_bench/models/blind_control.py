@@ -7,9 +7,10 @@ Predictions of a blind run carry ``model="<name>_blind"``, ``base_model="<name>"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelAdapter, ModelInput
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 
 BLIND_MODES = ("zero", "withhold")
 BLIND_SUFFIX = "_blind"
@@ -39,7 +40,7 @@ def blank_like(image: Any) -> Any:
     return np.zeros_like(np.asarray(image))
 
 
-class BlindControl:
+class BlindControl(ModelAdapter):
     """Wraps an adapter: every image is zeroed (``mode="zero"``) or replaced by None
     (``"withhold"``: the adapter then leaves the image out where its model allows)."""
 
@@ -51,29 +52,24 @@ class BlindControl:
         self.inner = inner
         self.mode = mode
         self.name = blind_name(inner.name)
-        self.base_model = inner.name
         self.input_spec = inner.input_spec
         self._blank_of: tuple[Any, Any] = (None, None)  # (image, its blank): one per volume
 
     @property
-    def last_prompts(self) -> list[str]:
-        return getattr(self.inner, "last_prompts", [])
+    def base_model(self) -> str:
+        return self.inner.name
 
     def load(self, config: dict[str, Any]) -> None:
         self.inner.load(config)
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
-        blinded = [
-            ModelInput(qa_id=item.qa_id, question=item.question, image=self._blank(item.image),
-                       meta={**item.meta, "blind": self.mode})
-            for item in batch
-        ]
-        return self.inner.answer(blinded)
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterable[Answer]:
+        blinded = [Question(q.qa_id, q.text, {**q.meta, "blind": self.mode}) for q in questions]
+        return self.inner.answer_volume(self._blank(image), blinded)
 
     def _blank(self, image: Any) -> Any:
         if self.mode == "withhold" or image is None:
             return None
-        if self._blank_of[0] is not image:  # the runner passes one image object per volume
+        if self._blank_of[0] is not image:  # the engine passes one image object per volume
             self._blank_of = (image, blank_like(image))
         return self._blank_of[1]
 
@@ -83,5 +79,7 @@ class BlindControl:
         return description
 
     def efficiency(self) -> dict[str, Any] | None:
-        probe = getattr(self.inner, "efficiency", None)
-        return probe() if probe else None
+        return self.inner.efficiency()
+
+    def close(self) -> None:
+        self.inner.close()

@@ -6,9 +6,10 @@ Nothing heavy at import: torch is imported inside the functions that use it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ct_spatial_bench.errors import ConfigurationError
+from ct_spatial_bench.models.base import ModelAdapter
 from ct_spatial_bench.models.quantization import (
     Quantization,
     QuantizationUnavailable,
@@ -44,7 +45,7 @@ def generation_settings(config: dict[str, Any], defaults: dict[str, Any]) -> dic
 
 def missing_settings(adapter_cls: type, config: dict[str, Any]) -> list[str]:
     """The ``required_config`` keys of an adapter class that ``config`` leaves empty."""
-    return [key for key in getattr(adapter_cls, "required_config", ()) if not config.get(key)]
+    return [key for key in adapter_cls.required_config if not config.get(key)]
 
 
 def not_configured_message(model: str, missing: list[str], examples: dict[str, str]) -> str:
@@ -112,29 +113,25 @@ def efficiency_of(modules: list[Any], device: str) -> dict[str, Any]:
     return {"parameters": params, "dtype": dtype, "device": device, "peak_gpu_memory_mib": peak}
 
 
-class NeuralAdapter:
+class NeuralAdapter(ModelAdapter):
     """Base of the adapters that load weights: settings check, decoding, revision, quantization,
     efficiency.
 
-    Subclasses set ``name``, ``input_spec``, ``required_config``, ``config_examples`` and
-    ``generation_defaults``, and implement ``_load(config)`` (keeping the loaded modules in
-    ``self._modules``) and ``answer(batch)`` (filling ``self.last_prompts``).
+    Subclasses set ``name``, ``input_spec``, ``description``, ``required_config``,
+    ``config_examples`` and ``generation_defaults``, and implement ``_load(config)`` (keeping the
+    loaded modules in ``self._modules``) and ``answer_volume`` (or ``answer_one``).
     ``quantized_at_load``: the subclass passes ``_pretrained_keywords()`` to ``from_pretrained``
     (and places the model with ``_placed``), so any backend can quantize while loading; otherwise
     its modules, loaded by the authors' code, are quantized after loading (quanto only).
     """
 
-    name = ""
-    input_spec: str | None = None
-    required_config: tuple[str, ...] = ("model_path",)
-    config_examples: dict[str, str] = {}
-    generation_defaults: dict[str, Any] = {"max_new_tokens": 256}
-    quantized_at_load = False
+    required_config: ClassVar[tuple[str, ...]] = ("model_path",)
+    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 256}
+    quantized_at_load: ClassVar[bool] = False
     # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU
-    default_dtype: str | None = None
+    default_dtype: ClassVar[str | None] = None
 
     def __init__(self) -> None:
-        self.last_prompts: list[str] = []
         self._config: dict[str, Any] = {}
         self._generation: dict[str, Any] = {}
         self._modules: list[Any] = []

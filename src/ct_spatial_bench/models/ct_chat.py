@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory, split_image_token
@@ -74,6 +74,7 @@ def load_ct_chat(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
 class CTChat(NeuralAdapter):
     name = "ct_chat"
     input_spec = "ct_chat"
+    description = "CT-CHAT: CTViT tokens of a 240x480x480 volume at 1.5/0.75/0.75 mm."
     card = ModelCard(
         title="CT-CHAT", weights="CT-CHAT (Llama 3.1 8B) + CT-CLIP clip_visual_encoder.pth",
         source="ibrahimethemhamamci/CT-CHAT@33c9b97: llava/serve/encode_script.py, "
@@ -129,19 +130,18 @@ class CTChat(NeuralAdapter):
             self._features = (image, tokens)
         return self._features[1]
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
-        for item in batch:
-            prompt = self.prompt_of(item.question)
+        for item in questions:
+            prompt = self.prompt_of(item.text)
             ids = torch.tensor([split_image_token(prompt, self.tokenizer)], device=self.device)
-            features = self.features(item.image).to(self.device, self._dtype())
+            features = self.features(image).to(self.device, self._dtype())
             with torch.inference_mode():
                 output = self.model.generate(ids, images=features, image_sizes=[features.numel()],
                                              **self._generate_kwargs())
             text = self.tokenizer.decode(output[0], skip_special_tokens=True)
             answers.append(text.split(SEPARATOR)[0].strip())
             prompts.append(prompt)
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

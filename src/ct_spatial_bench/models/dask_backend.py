@@ -1,12 +1,13 @@
 """Run a model's questions on a Dask cluster: a running scheduler, a local cluster, or SLURM jobs.
 
+The engine (``models.engine.run_inference``) hands its questions here when ``backend: dask``.
 The questions are split into tasks by volume (``models.sharding``), each task runs the ordinary
 checkpointed ``run_model`` on a worker, and the results are joined by ``qa_id``. Each worker loads
 the model once and keeps it for every task it is given (a worker-local cache keyed by the worker
 and the model's configuration), so a GPU worker pays the load once, not once per task. Each task
 keeps its own checkpoint, so a rerun resumes task by task.
 
-Cluster settings (``params["dask"]``):
+Cluster settings (``<model>.inference.dask``):
 
 - ``scheduler_address``: ``tcp://host:8786`` of a cluster that is already running; or
 - ``cluster``: ``{type: local, n_workers, threads_per_worker, processes}`` (bound to 127.0.0.1;
@@ -22,7 +23,10 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ct_spatial_bench.models.engine import InferenceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -30,23 +34,22 @@ _WORKER_ADAPTERS: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
-def run_on_dask(params: dict[str, Any], items: list[dict[str, Any]],
+def run_on_dask(settings: InferenceSettings, items: list[dict[str, Any]],
                 model_inputs: dict[str, Callable[[], Any]] | None, config: dict[str, Any],
                 make_adapter: Callable[[], Any], checkpoint: str | None) -> list[dict[str, Any]]:
-    """Answer ``items`` on the cluster ``params["dask"]`` describes; predictions in item order."""
+    """Answer ``items`` on the cluster ``settings.dask`` describes; predictions in item order."""
     from ct_spatial_bench.models.sharding import (
         merge_parts, part_name, select_shard, shard_checkpoint,
     )
 
-    settings = dict(params.get("dask") or {})
-    client, close = connect(settings)
+    client, close = connect(settings.dask)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        n_tasks = max(1, min(int(settings.get("tasks") or 2 * workers), len(items) or 1))
-        prefix = params.get("volume_path_prefix", "")
+        n_tasks = max(1, min(int(settings.dask.get("tasks") or 2 * workers), len(items) or 1))
+        prefix = settings.volume_path_prefix
         futures = {}
         for index in range(n_tasks):
-            chunk = select_shard(items, index, n_tasks, params.get("shard_by", "volume"))
+            chunk = select_shard(items, index, n_tasks, settings.shard_by)
             if not chunk:
                 continue
             futures[part_name(index, n_tasks)] = client.submit(

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ModelInput
+from .base import Answer, ModelAdapter, Question
 from .geometry_scene import THRESHOLDS, Blob, Scene, Segmenter
 
 UNKNOWN = "Unknown"
@@ -181,11 +181,13 @@ NODULE_TEMPLATES = ("nodule_lung_side", "nodule_lobe", "nodule_depth", "nodule_c
                     "nodule_size", "nodule_carina_level", "nodule_attenuation")
 
 
-class GeometryBaseline:
+class GeometryBaseline(ModelAdapter):
     """Model adapter: HU thresholds + connected components + patient-space geometry."""
 
     name = "geometry"
     input_spec = "ras_hu"
+    description = ("Segments the volume by HU thresholds and connected components and answers "
+                   "from positions in patient space. The ceiling on the synthetic split.")
     card = ModelCard(
         title="geometry baseline", weights="-", source="- (this project)",
         prompt="none: answers from HU-threshold segments in patient millimetres",
@@ -210,10 +212,10 @@ class GeometryBaseline:
         return {"model_revision": "geometry-v1",
                 "generation": {"method": "hu-thresholds+components", **self.thresholds}}
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
-        return [self.answer_one(item.question, item.image) for item in batch]
+    def answer_one(self, image: Any, question: Question) -> Answer:
+        return Answer(self.answer_text(question.text, image), prompt=question.text)
 
-    def answer_one(self, question: str, image: Any) -> str:
+    def answer_text(self, question: str, image: Any) -> str:
         from ct_spatial_bench.synthetic.questions import TEMPLATES
 
         template_id = next((tid for tid, tpl in TEMPLATES.items()

@@ -20,6 +20,7 @@ class Qwen25VL(HFVisionLanguageModel):
 
     name = "qwen2_5_vl"
     input_spec = "qwen_vl_slices"
+    description = "Qwen2.5-VL preset of hf_vlm: 32 slices up to 512x512 pixels."
     config_examples = {"model_path": "Qwen/Qwen2.5-VL-7B-Instruct, or a local folder"}
     processor_defaults = {"min_pixels": 28 * 28 * 4, "max_pixels": CT_SLICE_PIXELS}
     card = ModelCard(
@@ -39,6 +40,7 @@ class Qwen3VL(HFVisionLanguageModel):
 
     name = "qwen3_vl"
     input_spec = "qwen_vl_slices"
+    description = "Qwen3-VL preset of hf_vlm: 32 slices up to 512x512 pixels."
     config_examples = {"model_path": "Qwen/Qwen3-VL-8B-Instruct, or a local folder"}
     processor_defaults = {"size": {"shortest_edge": 32 * 32 * 4, "longest_edge": CT_SLICE_PIXELS}}
     card = ModelCard(
@@ -59,6 +61,7 @@ class InternVL3(HFVisionLanguageModel):
 
     name = "internvl3"
     input_spec = "internvl3_slices"
+    description = "InternVL3 (-hf) preset of hf_vlm: 16 slices, one 448-pixel tile each."
     config_examples = {"model_path": "OpenGVLab/InternVL3-8B-hf, or a local folder"}
     processor_defaults = {"crop_to_patches": False}
     card = ModelCard(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
 
@@ -38,6 +38,8 @@ QUERY_LEAD = ("\n\nBased on the visual evidence in the slices provided above, "
 class HFVisionLanguageModel(NeuralAdapter):
     name = "hf_vlm"
     input_spec = "vlm_slices"
+    description = "Any transformers image-text-to-text model on slices or a montage."
+    reads_slices = True
     card = ModelCard(
         title="any transformers image-text-to-text VLM", weights="any",
         source="- (AutoProcessor + AutoModelForImageTextToText)",
@@ -101,26 +103,33 @@ class HFVisionLanguageModel(NeuralAdapter):
         content.append({"type": "text", "text": self.prompt["question"].format(question=question)})
         return [{"role": "user", "content": content}]
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
-        import torch
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
+        """All questions on one volume, their shared prompt prefix (instruction and slices, the
+        question last) prefilled once unless ``config.share_prefix`` is false."""
+        from ct_spatial_bench.models.prefix_cache import generate_per_volume
 
-        answers, prompts = [], []
-        images, images_of = None, object()
-        for item in batch:
-            if item.image is not images_of:  # a volume's questions share its slices
-                images, images_of = self.images_of(item.image), item.image
-            messages = self.messages(item.question, images)
-            inputs = self.processor.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=True, return_dict=True,
-                return_tensors="pt")
-            inputs = {k: (v.to(self.device, self._dtype()) if v.is_floating_point()
-                          else v.to(self.device)) for k, v in inputs.items()}
-            with torch.inference_mode():
-                output = self.model.generate(**inputs, **self._generate_kwargs())
-            new_tokens = output[:, inputs["input_ids"].shape[1]:]
-            answers.append(self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
-                           .strip())
-            prompts.append(self.processor.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=False))
-        self.last_prompts = prompts
-        return answers
+        images = self.images_of(image)  # a volume's questions share its slices
+        chats = [self.messages(item.text, images) for item in questions]
+        encoded = [self.encode(messages) for messages in chats]
+        image_token = getattr(self.processor, "image_token_id", None)  # the library's, not ours
+        share = bool(self._config.get("share_prefix", True)) and (image_token is not None
+                                                                  or not images)
+        generated = generate_per_volume(self.model, encoded, self._generate_kwargs(),
+                                        {image_token} if image_token is not None else set(),
+                                        share)
+        return [
+            Answer(self.processor.batch_decode(g.new_tokens[None], skip_special_tokens=True)[0]
+                   .strip(),
+                   self.processor.apply_chat_template(messages, add_generation_prompt=True,
+                                                      tokenize=False),
+                   g.prompt_tokens, g.prefill_tokens, int(g.new_tokens.shape[0]))
+            for messages, g in zip(chats, generated)
+        ]
+
+    def encode(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The processor's tensors for one chat, on the model's device and dtype."""
+        inputs = self.processor.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True,
+            return_tensors="pt")
+        return {k: (v.to(self.device, self._dtype()) if v.is_floating_point()
+                    else v.to(self.device)) for k, v in inputs.items()}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory
@@ -56,6 +56,7 @@ def slice_images(slices: Any) -> list[Any]:
 class HuluMed(NeuralAdapter):
     name = "hulu_med"
     input_spec = "hulu_med"
+    description = "Hulu-Med (7B/14B/32B): 160 axial slices, each min-maxed, as video frames."
     card = ModelCard(
         title="Hulu-Med", weights="ZJU-AI4H/Hulu-Med-7B, -14B, -32B",
         source="ZJUI-AI4H/Hulu-Med@a0060ad: Inference.ipynb, src/hulumed/mm_utils.py, "
@@ -106,13 +107,13 @@ class HuluMed(NeuralAdapter):
         return self.tokenizer.apply_chat_template(conversation, tokenize=False,
                                                   add_generation_prompt=True)
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
-        for item in batch:
-            pictures = self.slices_of(item.image)
-            conversation = self.conversation_of(item.question, len(pictures))
+        for item in questions:
+            pictures = self.slices_of(image)
+            conversation = self.conversation_of(item.text, len(pictures))
             with torch.inference_mode():
                 output = self.model.generate(
                     **self.inputs_of(pictures, conversation), modals=["video"],
@@ -120,5 +121,4 @@ class HuluMed(NeuralAdapter):
             answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
                            .strip())
             prompts.append(self.prompt_of(conversation))
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

@@ -16,6 +16,7 @@ from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVis
 class Lingshu(HFVisionLanguageModel):
     name = "lingshu"
     input_spec = "lingshu"
+    description = "Lingshu-7B (Qwen2.5-VL): 32 windowed axial slices."
     card = ModelCard(
         title="Lingshu-7B", weights="lingshu-medical-mllm/Lingshu-7B",
         source="Mashrafi27/CT-SpatialVQA@e25374c: "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.cards import FLIP_AUGMENTATION, ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
 
@@ -23,6 +23,7 @@ from ct_spatial_bench.models.common import NeuralAdapter
 class M3DLaMed(NeuralAdapter):
     name = "m3d"
     input_spec = "m3d"
+    description = "M3D-LaMed (Phi-3-4B / Llama-2-7B): 1x32x256x256 min-max volume."
     card = ModelCard(
         title="M3D-LaMed", weights="GoodBaiBai88/M3D-LaMed-Phi-3-4B, -Llama-2-7B",
         source="BAAI-DCAI/M3D@63e7200: README Quickstart, Bench/eval/eval_vqa.py, "
@@ -76,22 +77,21 @@ class M3DLaMed(NeuralAdapter):
         volume = np.asarray(image, dtype=np.float32)
         return torch.from_numpy(volume)[None, None].to(self.device, self._dtype())
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
-        for item in batch:
-            if item.image is None:
+        for item in questions:
+            if image is None:
                 raise ValueError(f"{self.name} needs an image (blind controls zero it instead)")
-            prompt = self.prompt_of(item.question)
+            prompt = self.prompt_of(item.text)
             input_ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"].to(self.device)
             with torch.inference_mode():
-                output = self.model.generate(self.image_tensor(item.image), input_ids,
+                output = self.model.generate(self.image_tensor(image), input_ids,
                                              **self._generate_kwargs())
             if isinstance(output, tuple):  # generate(..., seg_enable=True) also returns masks
                 output = output[0]
             answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
                            .strip())
             prompts.append(prompt)
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

@@ -19,6 +19,7 @@ from ct_spatial_bench.models.m3d import M3DLaMed
 class Med3DVLM(M3DLaMed):
     name = "med3dvlm"
     input_spec = "med3dvlm"
+    description = "Med3DVLM-Qwen-2.5-7B: 1x128x256x256 min-max volume."
     card = ModelCard(
         title="Med3DVLM", weights="MagicXin/Med3DVLM-Qwen-2.5-7B",
         source="mirthAI/Med3DVLM@cbbd633: src/demo/demo.py, src/dataset/mllm_dataset.py, "

@@ -16,6 +16,7 @@ from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVis
 class MedGemma(HFVisionLanguageModel):
     name = "medgemma"
     input_spec = "medgemma"
+    description = "MedGemma 1.5 4B: up to 85 axial slices, RGB of three HU windows."
     card = ModelCard(
         title="MedGemma 1.5 4B", weights="google/medgemma-1.5-4b-it (gated)",
         source="Google-Health/medgemma@d89262c: notebooks/high_dimensional_ct_hugging_face.ipynb",

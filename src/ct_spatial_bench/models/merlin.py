@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import resolve_factory
@@ -30,6 +30,7 @@ def load_merlin(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
 class MerlinReport(NeuralAdapter):
     name = "merlin"
     input_spec = "merlin"
+    description = "Merlin report generator: RAS 224x224x160 at 1.5x1.5x3 mm, HU to 0..1."
     card = ModelCard(
         title="Merlin", weights="stanfordmimi/Merlin (fetched by merlin-vlm)",
         source="StanfordMIMI/Merlin@2489a96: merlin/data/monai_transforms.py, "
@@ -64,16 +65,15 @@ class MerlinReport(NeuralAdapter):
         volume = torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None]
         return volume.to(self.device, self._dtype())
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
-        for item in batch:
-            prompt = self.template.format(question=item.question)
+        for item in questions:
+            prompt = self.template.format(question=item.text)
             with torch.inference_mode():
-                texts = self.model.generate(self.image_tensor(item.image), [prompt],
+                texts = self.model.generate(self.image_tensor(image), [prompt],
                                             **self._generate_kwargs())
             answers.append(str(texts[0]).split("###")[0].strip())
             prompts.append(prompt)
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Iterator
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
 
@@ -29,6 +30,7 @@ def data_url(picture: Any) -> str:
 class OpenAIVisionLanguageModel(HFVisionLanguageModel):
     name = "openai_vlm"
     input_spec = "vlm_slices"
+    description = "Any OpenAI-compatible chat endpoint with images."
     card = ModelCard(
         title="any OpenAI-compatible chat endpoint", weights="-",
         source="- (openai SDK, any base_url)", prompt="as hf_vlm, PNG data URLs",
@@ -76,32 +78,39 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         self._tokens = {"prompt": 0, "completion": 0}
 
     def messages(self, question: str, images: list[Any]) -> list[dict[str, Any]]:
+        """``images`` as PIL images or as the data URLs already made of them."""
         message = super().messages(question, images)[0]
         content = [
-            {"type": "image_url", "image_url": {"url": data_url(part["image"])}}
+            {"type": "image_url", "image_url": {"url": part["image"] if isinstance(
+                part["image"], str) else data_url(part["image"])}}
             if part["type"] == "image" else part
             for part in message["content"]
         ]
         return [{"role": "user", "content": content}]
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
-        answers, prompts = [], []
-        images, images_of = None, object()
-        for item in batch:
-            if item.image is not images_of:
-                images, images_of = self.images_of(item.image), item.image
-            messages = self.messages(item.question, images)
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterator[Answer]:
+        """One request per question, each opening with the same bytes (instruction, the slices
+        as data URLs encoded once per volume) and the question last, so a server with prefix
+        caching (vLLM's ``--enable-prefix-caching``) prefills the volume once. Each answer is
+        yielded as it comes, so the engine stores it before the next request is paid for."""
+        urls = [data_url(picture) for picture in self.images_of(image)]
+        for item in questions:
+            messages = self.messages(item.text, urls)
             reply = self.client.chat.completions.create(
                 model=self._config["model"], messages=messages, **self._generation)
             self._served_as = getattr(reply, "model", None) or self._served_as
-            usage = getattr(reply, "usage", None)
+            usage = getattr(reply, "usage", None)  # optional in the API's reply
+            prompt_tokens = new_tokens = prefill = None
             if usage is not None:
-                self._tokens["prompt"] += usage.prompt_tokens or 0
-                self._tokens["completion"] += usage.completion_tokens or 0
-            answers.append((reply.choices[0].message.content or "").strip())
-            prompts.append(_prompt_text(messages))
-        self.last_prompts = prompts
-        return answers
+                prompt_tokens, new_tokens = usage.prompt_tokens, usage.completion_tokens
+                self._tokens["prompt"] += prompt_tokens or 0
+                self._tokens["completion"] += new_tokens or 0
+                details = getattr(usage, "prompt_tokens_details", None)
+                cached = getattr(details, "cached_tokens", None) if details else None
+                prefill = prompt_tokens - cached if prompt_tokens and cached is not None \
+                    else prompt_tokens
+            yield Answer((reply.choices[0].message.content or "").strip(), _prompt_text(messages),
+                         prompt_tokens, prefill, new_tokens)
 
     def efficiency(self) -> dict[str, Any]:
         return {"parameters": None, "dtype": None, "device": "api", "peak_gpu_memory_mib": None,

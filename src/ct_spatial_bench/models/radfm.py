@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import NeuralAdapter
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.components import import_from, resolve_factory
@@ -62,6 +62,7 @@ def load_radfm(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
 class RadFM(NeuralAdapter):
     name = "radfm"
     input_spec = "radfm"
+    description = "RadFM: 3x512x512xD, D a multiple of 4 up to 64, min-max."
     card = ModelCard(
         title="RadFM", weights="chaoyi-wu/RadFM pytorch_model.bin + Language_files",
         source="chaoyi-wu/RadFM@9efba84: Quick_demo/test.py, Model/RadFM/multimodality_model.py,"
@@ -102,18 +103,17 @@ class RadFM(NeuralAdapter):
         return volume[None, None, None].expand(1, 1, 3, *volume.shape).contiguous().to(
             self.device, self._dtype())
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
-        for item in batch:
-            prompt = image_placeholder(0) + item.question
+        for item in questions:
+            prompt = image_placeholder(0) + item.text
             lang_x = self.tokenizer(prompt, max_length=2048, truncation=True,
                                     return_tensors="pt")["input_ids"].to(self.device)
             with torch.inference_mode():
-                output = self.model.generate(lang_x, self.vision_x(item.image))
+                output = self.model.generate(lang_x, self.vision_x(image))
             answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
                            .strip())
             prompts.append(prompt)
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

@@ -1,15 +1,48 @@
 """The models the benchmark knows, by name; ``inference_<name>`` pipelines are generated from it.
 
-Entries name their adapter class by import path, so listing the registry (what ``kedro`` does at
-start-up) imports no model code, torch or transformers.
+Each entry is derived from its adapter class, which declares ``name``, ``input_spec``,
+``description``, ``answer_prior`` and ``reads_slices`` once. Adapter modules import nothing
+heavy at module level (torch, transformers and SDKs are imported in ``load``), so building the
+registry at ``kedro`` start-up costs a few imports of plain Python.
+
+Adding a model: a ``ModelAdapter`` subclass in any importable module, one block
+``<name>: {inference: {model: <name>, ...}}`` in ``parameters_inference.yml``, and the class named
+in ``BUILT_IN`` (models shipped here), or, for a model that lives outside this package, in the
+environment variable ``CT_SPATIAL_BENCH_MODELS`` (``module:Class``, comma-separated) or in an
+entry point of group ``ct_spatial_bench.models`` of an installed package.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.models.base import ModelAdapter
+
+PLUGIN_VARIABLE = "CT_SPATIAL_BENCH_MODELS"
+ENTRY_POINT_GROUP = "ct_spatial_bench.models"
+
+BUILT_IN = (
+    "ct_spatial_bench.models.blind:BlindBaseline",
+    "ct_spatial_bench.models.geometry:GeometryBaseline",
+    # The 3D and 2D VLMs under test (models/README.md: sources, inputs, prompts, status).
+    "ct_spatial_bench.models.m3d:M3DLaMed",
+    "ct_spatial_bench.models.med3dvlm:Med3DVLM",
+    "ct_spatial_bench.models.ct_chat:CTChat",
+    "ct_spatial_bench.models.merlin:MerlinReport",
+    "ct_spatial_bench.models.radfm:RadFM",
+    "ct_spatial_bench.models.medgemma:MedGemma",
+    "ct_spatial_bench.models.vila_m3:VilaM3",
+    "ct_spatial_bench.models.lingshu:Lingshu",
+    "ct_spatial_bench.models.hulu_med:HuluMed",
+    "ct_spatial_bench.models.hf_presets:Qwen25VL",
+    "ct_spatial_bench.models.hf_presets:Qwen3VL",
+    "ct_spatial_bench.models.hf_presets:InternVL3",
+    "ct_spatial_bench.models.hf_vlm:HFVisionLanguageModel",
+    "ct_spatial_bench.models.openai_vlm:OpenAIVisionLanguageModel",
+)
 
 
 @dataclass(frozen=True)
@@ -20,67 +53,59 @@ class ModelEntry:
     description: str
     # Reads the catalog's ``blind_answer_prior`` (QA items of cases it is not asked about).
     answer_prior: bool = False
+    # Reads 2D slices rendered from the volume: its input representation can be ablated.
+    reads_slices: bool = False
 
 
-MODEL_REGISTRY: dict[str, ModelEntry] = {
-    entry.name: entry
-    for entry in (
-        ModelEntry(
-            "blind",
-            "ct_spatial_bench.models.blind:BlindBaseline",
-            None,
-            "Answers from the question text alone: the commonest answer to questions of the same "
-            "form in cases it is not asked about. The floor any model that looks must beat.",
-            answer_prior=True,
-        ),
-        ModelEntry(
-            "geometry",
-            "ct_spatial_bench.models.geometry:GeometryBaseline",
-            "ras_hu",
-            "Segments the volume by HU thresholds and connected components and answers from "
-            "positions in patient space. The ceiling on the synthetic split.",
-        ),
-        # The 3D and 2D VLMs under test (models/README.md: sources, inputs, prompts, status).
-        ModelEntry("m3d", "ct_spatial_bench.models.m3d:M3DLaMed", "m3d",
-                   "M3D-LaMed (Phi-3-4B / Llama-2-7B): 1x32x256x256 min-max volume."),
-        ModelEntry("med3dvlm", "ct_spatial_bench.models.med3dvlm:Med3DVLM", "med3dvlm",
-                   "Med3DVLM-Qwen-2.5-7B: 1x128x256x256 min-max volume."),
-        ModelEntry("ct_chat", "ct_spatial_bench.models.ct_chat:CTChat", "ct_chat",
-                   "CT-CHAT: CTViT tokens of a 240x480x480 volume at 1.5/0.75/0.75 mm."),
-        ModelEntry("merlin", "ct_spatial_bench.models.merlin:MerlinReport", "merlin",
-                   "Merlin report generator: RAS 224x224x160 at 1.5x1.5x3 mm, HU to 0..1."),
-        ModelEntry("radfm", "ct_spatial_bench.models.radfm:RadFM", "radfm",
-                   "RadFM: 3x512x512xD, D a multiple of 4 up to 64, min-max."),
-        ModelEntry("medgemma", "ct_spatial_bench.models.medgemma:MedGemma", "medgemma",
-                   "MedGemma 1.5 4B: up to 85 axial slices, RGB of three HU windows."),
-        ModelEntry("vila_m3", "ct_spatial_bench.models.vila_m3:VilaM3", "ras_hu",
-                   "VILA-M3 with the VISTA3D expert's overlay on the middle axial slice."),
-        ModelEntry("lingshu", "ct_spatial_bench.models.lingshu:Lingshu", "lingshu",
-                   "Lingshu-7B (Qwen2.5-VL): 32 windowed axial slices."),
-        ModelEntry("hulu_med", "ct_spatial_bench.models.hulu_med:HuluMed", "hulu_med",
-                   "Hulu-Med (7B/14B/32B): 160 axial slices, each min-maxed, as video frames."),
-        ModelEntry("qwen2_5_vl", "ct_spatial_bench.models.hf_presets:Qwen25VL", "qwen_vl_slices",
-                   "Qwen2.5-VL preset of hf_vlm: 32 slices up to 512x512 pixels."),
-        ModelEntry("qwen3_vl", "ct_spatial_bench.models.hf_presets:Qwen3VL", "qwen_vl_slices",
-                   "Qwen3-VL preset of hf_vlm: 32 slices up to 512x512 pixels."),
-        ModelEntry("internvl3", "ct_spatial_bench.models.hf_presets:InternVL3", "internvl3_slices",
-                   "InternVL3 (-hf) preset of hf_vlm: 16 slices, one 448-pixel tile each."),
-        ModelEntry("hf_vlm", "ct_spatial_bench.models.hf_vlm:HFVisionLanguageModel", "vlm_slices",
-                   "Any transformers image-text-to-text model on slices or a montage."),
-        ModelEntry("openai_vlm", "ct_spatial_bench.models.openai_vlm:OpenAIVisionLanguageModel",
-                   "vlm_slices", "Any OpenAI-compatible chat endpoint with images."),
-    )
-}
+def load_target(target: str) -> type[ModelAdapter]:
+    """The class a ``module:Class`` path names; a clear error when it is not an adapter."""
+    module_name, _, class_name = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigurationError(f"model adapter {target!r} (registry.BUILT_IN or "
+                                 f"${PLUGIN_VARIABLE}) cannot be imported: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter) and cls.name):
+        raise ConfigurationError(f"{target!r} is not a ModelAdapter subclass with a name")
+    return cls
 
 
-def adapter_class(name: str) -> type:
+def entry_of(target: str) -> ModelEntry:
+    cls = load_target(target)
+    return ModelEntry(cls.name, target, cls.input_spec, cls.description, cls.answer_prior,
+                      cls.reads_slices)
+
+
+def plugin_targets() -> list[str]:
+    """Adapter classes named outside this package: the environment variable, then entry
+    points."""
+    from importlib.metadata import entry_points
+
+    named = [t.strip() for t in os.environ.get(PLUGIN_VARIABLE, "").split(",") if t.strip()]
+    return named + [point.value for point in entry_points(group=ENTRY_POINT_GROUP)]
+
+
+def build_registry(targets: tuple[str, ...] | list[str] | None = None) -> dict[str, ModelEntry]:
+    registry: dict[str, ModelEntry] = {}
+    for target in targets if targets is not None else (*BUILT_IN, *plugin_targets()):
+        entry = entry_of(target)
+        if entry.name in registry and registry[entry.name].target != target:
+            raise ConfigurationError(f"model name {entry.name!r} is declared by both "
+                             f"{registry[entry.name].target} and {target}")
+        registry[entry.name] = entry
+    return registry
+
+
+MODEL_REGISTRY: dict[str, ModelEntry] = build_registry()
+
+
+def adapter_class(name: str) -> type[ModelAdapter]:
     """The adapter class registered under ``name`` (its module imports nothing heavy)."""
     try:
         entry = MODEL_REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown model {name!r}; registered: {sorted(MODEL_REGISTRY)}") from None
-    module_name, class_name = entry.target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return load_target(entry.target)
 
 
 def create_adapter(name: str) -> ModelAdapter:
@@ -97,5 +122,4 @@ def check_configured(name: str, config: dict) -> None:
     cls = adapter_class(name)
     missing = missing_settings(cls, config)
     if missing:
-        raise ModelNotConfigured(
-            not_configured_message(name, missing, getattr(cls, "config_examples", {})))
+        raise ModelNotConfigured(not_configured_message(name, missing, cls.config_examples))

@@ -1,7 +1,7 @@
 """An adapter that runs a registered model in another interpreter (``models.worker``).
 
-It implements the same protocol, so the runner's checkpointing, progress and per-item errors
-work unchanged; only ``load`` and ``answer`` cross the process boundary.
+It implements the same protocol, so the engine's checkpointing, progress and per-item errors
+work unchanged; only ``load`` and ``answer_volume`` cross the process boundary.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 
 _SRC_DIR = str(Path(__file__).resolve().parents[2])  # so the worker imports this package
 
@@ -22,13 +22,12 @@ class WorkerError(RuntimeError):
     """The worker process failed or answered with an error."""
 
 
-class RemoteAdapter:
+class RemoteAdapter(ModelAdapter):
     def __init__(self, name: str, input_spec: str | None, python: str,
                  env: dict[str, str] | None = None) -> None:
         self.name = name
         self.input_spec = input_spec
         self.python = python
-        self.last_prompts: list[str] = []
         self._env = env or {}
         self._process: subprocess.Popen | None = None
         self._describe: dict[str, Any] = {}
@@ -52,13 +51,12 @@ class RemoteAdapter:
         reply = self._call({"op": "load", "model": self.name, "config": config})
         self._describe = reply["describe"]
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
-        rows = [{"qa_id": i.qa_id, "question": i.question, "image": self._file_of(i.image),
-                 "meta": i.meta} for i in batch]
-        reply = self._call({"op": "answer", "inputs": rows})
-        self.last_prompts = reply.get("prompts") or []
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
+        rows = [{"qa_id": q.qa_id, "text": q.text, "meta": q.meta} for q in questions]
+        reply = self._call({"op": "answer_volume", "image": self._file_of(image),
+                            "questions": rows})
         self._efficiency = reply.get("efficiency")
-        return reply["answers"]
+        return [Answer(**answer) for answer in reply["answers"]]
 
     def describe(self) -> dict[str, Any]:
         return dict(self._describe)

@@ -1,50 +1,36 @@
-"""Runs a model adapter over QA items: one image load per volume, errors kept, checkpointed.
+"""Runs a model adapter over QA items, volume by volume: each input loaded and checked once, all
+of a volume's questions asked in one ``answer_volume`` call, every answer checkpointed as it
+arrives (before the adapter asks its next question, when the adapter yields them).
 
-A failing item becomes a prediction with status ``error`` and the reason; the run goes on.
-Every finished prediction is appended to a checkpoint file before the next batch starts, so a
-killed run resumes where it stopped, without duplicates, and re-pays nothing.
+A failure is never an answer: an input that cannot be loaded or holds non-finite values makes
+its items ``error`` with ``error_kind: data``; a failing model call makes them ``error`` with
+``error_kind: infrastructure`` (after the volume's questions are retried one by one, so one bad
+question does not fail its neighbours). Every answer is appended to the checkpoint as it
+arrives, so a killed run resumes where it stopped and re-pays nothing. A checkpointed answer is reused only under the same run signature (``models.checkpoint``) and for
+an input of the same content (its fingerprint), so a replaced volume is asked again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelAdapter, ModelInput
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
+from ct_spatial_bench.models.checkpoint import append_rows, read_checkpoint, run_signature
 from ct_spatial_bench.secrets import redact_text
 
 logger = logging.getLogger(__name__)
 
-
-def run_signature(model: str, description: dict[str, Any], config: dict[str, Any]) -> str:
-    """A short hash of everything that changes a model's answers; a checkpoint from another
-    signature is never reused."""
-    blob = json.dumps({"model": model, "describe": description, "config": config},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+DATA_ERROR, INFRASTRUCTURE_ERROR = "data", "infrastructure"
 
 
-def read_checkpoint(path: Path | None, signature: str) -> dict[str, dict[str, Any]]:
-    """Predictions already made under ``signature``; a torn last line (a crash) is ignored."""
-    done: dict[str, dict[str, Any]] = {}
-    if path is None or not path.is_file():
-        return done
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if row.get("run_signature") == signature and row.get("status") == "ok":
-                done[row["qa_id"]] = row
-    return done
+class InputError(ValueError):
+    """A volume's input that cannot be used (missing, unreadable, non-finite values)."""
 
 
 def run_model(
@@ -52,109 +38,170 @@ def run_model(
     items: list[dict[str, Any]],
     load_image: Callable[[str], Any] | None,
     config: dict[str, Any],
-    checkpoint: str | os.PathLike | None = None,
+    checkpoint: str | Path | None = None,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Answer every QA item with ``adapter`` and return one prediction per item, in QA order.
+    """Answer every QA item with the loaded ``adapter``; one prediction per item, in QA order.
 
-    ``load_image(image_key)`` returns the preprocessed input of one volume; it is called once per
-    volume however many questions the volume has. Items whose qa_id is in the checkpoint under
-    the same run signature are not asked again; errored items are retried on a rerun.
+    ``load_image(image_path)`` returns the preprocessed input of one volume (None: the model
+    reads no image); it is called once per volume however many questions the volume has.
     """
     description = adapter.describe()
-    signature = run_signature(adapter.name, description, _public(config))
+    signature = run_signature(adapter.name, description, config)
     checkpoint_path = Path(checkpoint) if checkpoint else None
-    done = read_checkpoint(checkpoint_path, signature)
-    todo = [item for item in items if item["qa_id"] not in done]
-    if done:
-        logger.info("%s: %d of %d predictions resumed from %s",
-                    adapter.name, len(items) - len(todo), len(items), checkpoint_path)
-    batch_size = int(config.get("batch_size", 8))
-    made: dict[str, dict[str, Any]] = {}
-    with _progress(len(todo), f"inference {adapter.name}", progress) as bar:
-        for image_key, group in _group_by_image(todo, load_image is not None):
-            image, image_error = None, None
+    saved = read_checkpoint(checkpoint_path, signature)
+    predictions: dict[str, dict[str, Any]] = {}
+    resumed = 0
+
+    def store(row: dict[str, Any]) -> None:  # before the adapter asks its next question
+        append_rows(checkpoint_path, [row])
+        predictions[row["qa_id"]] = row
+
+    with _progress(len(items), f"inference {adapter.name}", progress) as bar:
+        for image_key, group in _group_by_image(items, load_image is not None):
+            image, fingerprint, input_error = None, None, None
             if load_image is not None:
-                try:
-                    image = load_image(image_key)
-                except Exception as exc:  # noqa: BLE001 - a bad volume fails its items only
-                    image_error = f"could not load input for {image_key}: {exc}"
-                    logger.error(image_error)
-            for start in range(0, len(group), batch_size):
-                batch = group[start:start + batch_size]
-                rows = _answer_batch(adapter, batch, image, image_error, description, signature)
-                _append(checkpoint_path, rows)
-                made.update((row["qa_id"], row) for row in rows)
-                bar.update(len(batch))
-    done.update(made)
-    return [done[item["qa_id"]] for item in items]
+                image, fingerprint, input_error = _load_checked(load_image, image_key)
+            reusable = {item["qa_id"]: saved[item["qa_id"]] for item in group
+                        if item["qa_id"] in saved and input_error is None
+                        and saved[item["qa_id"]].get("input_fingerprint") == fingerprint}
+            predictions.update(reusable)
+            resumed += len(reusable)
+            todo = [item for item in group if item["qa_id"] not in reusable]
+            if todo:
+                _answer_volume(adapter, todo, image, input_error,
+                               _Stamp(adapter, description, signature, fingerprint), store)
+            bar.update(len(group))
+    if resumed:
+        logger.info("%s: %d of %d predictions resumed from %s", adapter.name, resumed,
+                    len(items), checkpoint_path)
+    return [predictions[item["qa_id"]] for item in items]
 
 
-def _answer_batch(adapter, batch, image, image_error, description, signature):
-    inputs = [ModelInput(qa_id=i["qa_id"], question=i["question"], image=image) for i in batch]
+def _load_checked(load_image: Callable[[str], Any],
+                  image_key: str) -> tuple[Any, str | None, str | None]:
+    """(input, content fingerprint, None) or (None, None, why it cannot be used)."""
+    try:
+        image = in_memory(load_image(image_key))
+        return image, input_fingerprint(image), None
+    except Exception as exc:  # noqa: BLE001 - a bad volume fails its own items only
+        message = f"could not load input for {image_key}: {type(exc).__name__}: {exc}"
+        logger.error(message)
+        return None, None, message
+
+
+def in_memory(image: Any) -> Any:
+    """A NIfTI image with its voxels read once: fingerprinting and the model then share them
+    instead of decoding the file twice."""
+    import numpy as np
+
+    if not hasattr(image, "dataobj") or isinstance(image.dataobj, np.ndarray):
+        return image
+    import nibabel as nib
+
+    return nib.Nifti1Image(np.asanyarray(image.dataobj), image.affine, image.header)
+
+
+def input_fingerprint(image: Any) -> str | None:
+    """A hash of an input's content (voxels or pixels, shape, dtype, affine); raises
+    ``InputError`` for non-finite values, which no model can be fairly asked about."""
+    import numpy as np
+
+    if image is None:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for part in image if isinstance(image, (list, tuple)) else [image]:
+        affine = getattr(part, "affine", None)
+        data = np.asanyarray(part.dataobj) if hasattr(part, "dataobj") else np.asarray(part)
+        if data.dtype.kind in "fc" and not np.isfinite(data).all():
+            raise InputError(f"{int((~np.isfinite(data)).sum())} non-finite values")
+        digest.update(f"{data.shape}{data.dtype}".encode())
+        digest.update(np.ascontiguousarray(data).tobytes())
+        if affine is not None:
+            digest.update(np.asarray(affine, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def _answer_volume(adapter, items, image, input_error, stamp, store) -> None:
+    """Ask one volume's items together, storing each prediction as its answer arrives (an
+    adapter that yields its answers gets each one stored before it asks the next question);
+    after a failure the questions not yet answered are asked one by one, so one bad question
+    fails alone."""
+    if input_error is not None:
+        for item in items:
+            store(stamp.row(item, None, input_error, DATA_ERROR, 0.0))
+        return
+    questions = [Question(item["qa_id"], item["question"]) for item in items]
+    done = 0
     started = time.perf_counter()
-    answers: list[str | None] = [None] * len(batch)
-    errors: list[str | None] = [image_error] * len(batch)
-    if image_error is None:
-        try:
-            answers = list(adapter.answer(inputs))
-            if len(answers) != len(inputs):
-                raise RuntimeError(f"returned {len(answers)} answers for {len(inputs)} inputs")
-        except Exception as exc:  # noqa: BLE001 - retry one by one to isolate the failing item
-            if len(inputs) == 1:
-                answers, errors = [None], [f"{type(exc).__name__}: {exc}"]
-                logger.error("%s failed on %s: %s", adapter.name, inputs[0].qa_id, exc)
-            else:
-                answers = []
-            for one in inputs if len(inputs) > 1 else []:
-                try:
-                    answers.append(adapter.answer([one])[0])
-                    errors[len(answers) - 1] = None
-                except Exception as exc:  # noqa: BLE001
-                    answers.append(None)
-                    errors[len(answers) - 1] = f"{type(exc).__name__}: {exc}"
-                    logger.error("%s failed on %s: %s", adapter.name, one.qa_id, exc)
-    latency = (time.perf_counter() - started) / max(1, len(batch))
-    prompts = getattr(adapter, "last_prompts", None) or [None] * len(batch)
-    if len(prompts) != len(batch):  # a retry one by one leaves only the last item's prompt
-        prompts = [None] * len(batch)
-    run_fields = _run_fields(adapter)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return [
-        {
+    try:
+        answers = iter(adapter.answer_volume(image, questions))
+        for item in items:
+            answer = next(answers, None)
+            if answer is None:
+                raise RuntimeError(f"returned {done} answers for {len(items)} questions")
+            now = time.perf_counter()
+            store(stamp.row(item, answer, None, None, now - started))
+            done, started = done + 1, now
+    except Exception as exc:  # noqa: BLE001 - isolate the failing question
+        rest = list(zip(items[done:], questions[done:]))
+        if len(rest) == 1:
+            logger.error("%s failed on %s: %s", adapter.name, rest[0][1].qa_id, exc)
+            store(stamp.row(rest[0][0], None, f"{type(exc).__name__}: {exc}",
+                            INFRASTRUCTURE_ERROR, time.perf_counter() - started))
+            return
+        for item, question in rest:
+            started = time.perf_counter()
+            try:
+                [answer] = adapter.answer_volume(image, [question])
+                store(stamp.row(item, answer, None, None, time.perf_counter() - started))
+            except Exception as exc:  # noqa: BLE001
+                logger.error("%s failed on %s: %s", adapter.name, question.qa_id, exc)
+                store(stamp.row(item, None, f"{type(exc).__name__}: {exc}",
+                                INFRASTRUCTURE_ERROR, time.perf_counter() - started))
+
+
+class _Stamp:
+    """What every prediction of a run carries beside its answer."""
+
+    def __init__(self, adapter: ModelAdapter, description: dict[str, Any], signature: str,
+                 fingerprint: str | None) -> None:
+        self.adapter, self.description = adapter, description
+        self.signature, self.fingerprint = signature, fingerprint
+
+    def row(self, item: dict[str, Any], answer: Answer | None, error: str | None,
+            error_kind: str | None, latency: float) -> dict[str, Any]:
+        adapter = self.adapter
+        return {
             "qa_id": item["qa_id"],
             "model": adapter.name,
-            "prediction": answer if answer is not None else "",
+            "prediction": answer.text if answer is not None else "",
             "status": "ok" if error is None else "error",
             "error": redact_text(error),  # a 401 body may echo the key (ct_spatial_bench.secrets)
-            "prompt": prompt if prompt is not None else item["question"],
-            "generation": description.get("generation", {}),
-            "model_revision": description.get("model_revision", ""),
+            "prompt": answer.prompt if answer is not None else item["question"],
+            "generation": self.description.get("generation", {}),
+            "model_revision": self.description.get("model_revision", ""),
             "input_spec": adapter.input_spec,
             "latency_s": round(latency, 6),
-            "timestamp": now,
-            "run_signature": signature,
-            **run_fields,
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "run_signature": self.signature,
+            "base_model": adapter.base_model,
+            "blind": adapter.blind,
+            "efficiency": _efficiency(adapter),
+            "error_kind": error_kind,
+            "input_fingerprint": self.fingerprint,
+            "tokens": answer.tokens() if answer is not None else None,
         }
-        for item, answer, error, prompt in zip(batch, answers, errors, prompts)
-    ]
 
 
-def _run_fields(adapter: ModelAdapter) -> dict[str, Any]:
-    """Blind control markers and efficiency figures (parameters, dtype, device, peak GPU memory
-    so far) of the run; the blind twin of a model shares its ``base_model``."""
-    probe = getattr(adapter, "efficiency", None)
-    efficiency = None
-    if probe is not None:
-        try:
-            efficiency = probe()
-        except Exception as exc:  # noqa: BLE001 - a figure we cannot read must not fail an item
-            logger.warning("%s: efficiency figures unavailable: %s", adapter.name, exc)
-    return {
-        "base_model": getattr(adapter, "base_model", adapter.name),
-        "blind": bool(getattr(adapter, "blind", False)),
-        "efficiency": efficiency,
-    }
+def _efficiency(adapter: ModelAdapter) -> dict[str, Any] | None:
+    """Parameters, dtype, device, peak GPU memory so far; a figure we cannot read must not fail
+    an item."""
+    try:
+        return adapter.efficiency()
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("%s: efficiency figures unavailable: %s", adapter.name, exc)
+        return None
 
 
 def _group_by_image(items: list[dict[str, Any]], needs_image: bool) -> Iterable[tuple[str, list]]:
@@ -165,21 +212,6 @@ def _group_by_image(items: list[dict[str, Any]], needs_image: bool) -> Iterable[
     for item in items:
         groups.setdefault(item["image_path"], []).append(item)
     yield from groups.items()
-
-
-def _append(path: Path | None, rows: list[dict[str, Any]]) -> None:
-    if path is None or not rows:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _public(config: dict[str, Any]) -> dict[str, Any]:
-    """The config without bulky or private entries (the blind prior, keys)."""
-    return {k: v for k, v in config.items() if k not in {"answer_prior"} and "key" not in k}
 
 
 class _progress:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ct_spatial_bench.models.base import ModelInput
+from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import ModelNotConfigured, NeuralAdapter
 from ct_spatial_bench.models.components import resolve_factory
 from ct_spatial_bench.models.cards import ModelCard
@@ -91,6 +91,7 @@ def overlay(grey: Any, labels: Any) -> tuple[Any, dict[int, str]]:
 class VilaM3(NeuralAdapter):
     name = "vila_m3"
     input_spec = "ras_hu"
+    description = "VILA-M3 with the VISTA3D expert's overlay on the middle axial slice."
     card = ModelCard(
         title="VILA-M3 + VISTA3D", weights="MONAI/Llama3-VILA-M3-8B + MONAI vista3d bundle",
         source="Project-MONAI/VLM-Radiology-Agent-Framework@fc8c5a7: m3/demo/gradio_m3.py, "
@@ -129,14 +130,14 @@ class VilaM3(NeuralAdapter):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "expert": self.expert_mode}
 
-    def answer(self, batch: list[ModelInput]) -> list[str]:
+    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import numpy as np
 
         answers, prompts = [], []
-        for item in batch:
-            volume = np.asanyarray(item.image.dataobj)
+        for item in questions:
+            volume = np.asanyarray(image.dataobj)
             picture = np.repeat(grey_slice(display_slice(volume))[..., None], 3, axis=-1)
-            first = self.model_cards + "<image>" + "This is a CT image.\n" + item.question
+            first = self.model_cards + "<image>" + "This is a CT image.\n" + item.text
             messages = [{"role": "user", "text": first, "images": [picture]}]
             reply = self.chat(messages, self._generate_kwargs())
             if self.expert_mode == "always":
@@ -147,24 +148,23 @@ class VilaM3(NeuralAdapter):
                 group = expert_request(reply, self.label_groups)
             if group is not None:
                 messages += [{"role": "assistant", "text": reply, "images": []},
-                             self._expert_turn(item, volume, group)]
+                             self._expert_turn(image, item, volume, group)]
                 reply = self.chat(messages, self._generate_kwargs())
             answers.append(reply.strip())
             prompts.append("\n".join(m["text"] for m in messages if m["role"] == "user"))
-        self.last_prompts = prompts
-        return answers
+        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
 
-    def _expert_turn(self, item: ModelInput, volume: Any, group: str) -> dict[str, Any]:
+    def _expert_turn(self, image: Any, item: Question, volume: Any, group: str) -> dict[str, Any]:
         import numpy as np
 
-        if self._seg[0] is not item.image or self._seg[1] != group:
+        if self._seg[0] is not image or self._seg[1] != group:
             prompt = None if group == "everything" else list(self.label_groups[group].values())
-            self._seg = (item.image, group, np.asarray(self.segment(item.image, prompt)))
+            self._seg = (image, group, np.asarray(self.segment(image, prompt)))
         grey = grey_slice(display_slice(volume))
         coloured, colours = overlay(grey, display_slice(self._seg[2]))
         described = ", ".join(f"{colour}: {self.label_names[label]}"
                               for label, colour in colours.items() if label in self.label_names)
         text = ("The results are <image>. The colors in this image describe " + described + ". "
-                + "Use this result to respond to this prompt:\n" + item.question)
+                + "Use this result to respond to this prompt:\n" + item.text)
         return {"role": "user", "text": text, "images": [coloured]}
 

@@ -9,8 +9,10 @@ Requests come on stdin, replies go to stdout, one JSON object per line:
 
     {"op": "load", "model": "m3d", "blind": false, "config": {...}}
         -> {"ok": true, "describe": {...}, "input_spec": "m3d"}
-    {"op": "answer", "inputs": [{"qa_id", "question", "image": "/tmp/x.npy" | null, "meta"}]}
-        -> {"ok": true, "answers": [...], "prompts": [...], "efficiency": {...}}
+    {"op": "answer_volume", "image": "/tmp/x.npy" | null,
+     "questions": [{"qa_id", "text", "meta"}, ...]}
+        -> {"ok": true, "answers": [{"text", "prompt", "prompt_tokens", ...}, ...],
+            "efficiency": {...}}
     {"op": "close"}  -> the worker exits
     any failure      -> {"ok": false, "error": "<Type>: <message>"}
 
@@ -47,8 +49,8 @@ class _Server:
         op = request.get("op")
         if op == "load":
             return self._load(request)
-        if op == "answer":
-            return self._answer(request)
+        if op == "answer_volume":
+            return self._answer_volume(request)
         raise ValueError(f"unknown op {op!r}")
 
     def _load(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -59,21 +61,18 @@ class _Server:
         return {"ok": True, "describe": self.adapter.describe(),
                 "input_spec": self.adapter.input_spec}
 
-    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        from ct_spatial_bench.models.base import ModelInput
+    def _answer_volume(self, request: dict[str, Any]) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        from ct_spatial_bench.models.base import Question
 
         if self.adapter is None:
-            raise RuntimeError("answer before load")
-        inputs = [
-            ModelInput(qa_id=row["qa_id"], question=row["question"],
-                       image=self._cached_image(row.get("image")), meta=row.get("meta") or {})
-            for row in request["inputs"]
-        ]
-        answers = list(self.adapter.answer(inputs))
-        probe = getattr(self.adapter, "efficiency", None)
-        return {"ok": True, "answers": answers,
-                "prompts": list(getattr(self.adapter, "last_prompts", None) or []),
-                "efficiency": probe() if probe else None}
+            raise RuntimeError("answer_volume before load")
+        questions = [Question(row["qa_id"], row["text"], row.get("meta") or {})
+                     for row in request["questions"]]
+        answers = self.adapter.answer_volume(self._cached_image(request.get("image")), questions)
+        return {"ok": True, "answers": [asdict(answer) for answer in answers],
+                "efficiency": self.adapter.efficiency()}
 
     def _cached_image(self, path: str | None) -> Any:
         if path is None:

@@ -20,13 +20,14 @@ def merge_predictions(
     must be one complete set (``num_shards`` > 1 chooses it when parts of several N are on disk),
     with no ``qa_id`` twice and none missing, or the merge stops saying which shard to rerun.
     """
+    from ct_spatial_bench.models.engine import InferenceSettings
     from ct_spatial_bench.models.sharding import asked_items, merge_parts
 
-    items = asked_items(qa_items, params.get("max_items"))
-    num_shards = int(params.get("num_shards", 1))  # 1 (unset): the one set of parts on disk
+    settings = InferenceSettings.from_params({**params, "shard_index": 0})
+    items = asked_items(qa_items, settings.max_items)
     parts = {name: load() for name, load in prediction_parts.items()}
     merged = merge_parts(parts, [item["qa_id"] for item in items],
-                         num_shards if num_shards > 1 else None)
-    logger.info("%s: merged %d parts into %d predictions", params.get("model"), len(parts),
+                         settings.num_shards if settings.num_shards > 1 else None)
+    logger.info("%s: merged %d parts into %d predictions", settings.model, len(parts),
                 len(merged))
     return merged

@@ -66,14 +66,13 @@ def _mask_run(params: dict[str, Any]) -> dict[str, Any]:
 def answer_mask_questions(mask_qa: list[dict], params: dict[str, Any],
                           model_inputs: dict[str, Callable[[], Any]] | None = None,
                           answer_prior: list[dict] | None = None) -> list[dict]:
-    """The model's answers to the mask questions (mirrored twins apart), as inference asks them.
-
-    Calls the inference stage's node function (its runner, checkpoints, shards, blind control):
-    the engine's rewrite changes that call, nothing here."""
-    from ct_spatial_bench.pipelines.inference.nodes import answer_questions
+    """The model's answers to the mask questions (mirrored twins apart), through the inference
+    engine as ``inference_<model>`` asks them (checkpoint, blind prior, failure policy)."""
+    from ct_spatial_bench.models.engine import InferenceSettings, run_inference
 
     items = [i for i in mask_qa if not i["meta"]["mirrored"]]
-    return answer_questions(items, _mask_run(params), model_inputs, answer_prior=answer_prior)
+    return run_inference(InferenceSettings.from_params(_mask_run(params)), items, model_inputs,
+                         answer_prior)
 
 
 def answer_mirrored_mask_questions(mask_qa: list[dict], raw_volumes: dict[str, Callable],
@@ -82,7 +81,7 @@ def answer_mirrored_mask_questions(mask_qa: list[dict], raw_volumes: dict[str, C
                                    answer_prior: list[dict] | None = None) -> list[dict]:
     """The model's answers to the mirrored twins: each volume mirrored left-right in patient
     space before the model's own preprocessing, as the flip probe does it."""
-    from ct_spatial_bench.pipelines.probes.nodes import answer_mirrored
+    from ct_spatial_bench.probes.answering import answer_mirrored
 
     twins = [i for i in mask_qa if i["meta"]["mirrored"]]
     if not twins:

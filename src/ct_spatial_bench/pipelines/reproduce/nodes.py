@@ -129,15 +129,15 @@ def analyse_upstream_answer_length(qa_items: list[dict], predictions: list[dict]
 def answer_from_question_alone(qa_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The blind prior's answer to every question (question text only; the asked case's own
     items left out of its prior), as predictions of the model ``blind_prior``."""
-    from ct_spatial_bench.models.base import ModelInput
+    from ct_spatial_bench.models.base import Question
     from ct_spatial_bench.models.blind import BlindBaseline
 
     prior = BlindBaseline()
     prior.load({"answer_prior": qa_items})
-    answers = prior.answer([ModelInput(qa_id=qa["qa_id"], question=qa["question"])
-                            for qa in qa_items])
-    return [{"qa_id": qa["qa_id"], "model": "blind_prior", "prediction": answer, "status": "ok",
-             **prior.describe()} for qa, answer in zip(qa_items, answers)]
+    answers = prior.answer_volume(None, [Question(qa["qa_id"], qa["question"])
+                                         for qa in qa_items])
+    return [{"qa_id": qa["qa_id"], "model": "blind_prior", "prediction": answer.text,
+             "status": "ok", **prior.describe()} for qa, answer in zip(qa_items, answers)]
 
 
 def score_upstream_subsets(

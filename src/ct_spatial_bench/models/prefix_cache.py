@@ -1,0 +1,85 @@
+"""One prefill per volume for transformers models: the prompt prefix that a volume's questions
+share (instruction, image tokens, the text before the question) is run through the model once,
+and its key-value cache is copied for each question, which then prefills only its own tokens.
+
+The shared prefix is found on the token ids themselves (the longest common prefix of the
+volume's encoded prompts), so a chat template or tokenizer that merges text across the boundary
+cannot make two different prompts share a cache. It must reach past the last image token (the
+image features are computed in the prefix only); otherwise, and for a volume with one question,
+each question is generated on its own, exactly as before. Greedy outputs are those of the
+per-question path (tests/models/test_prefix_cache.py asserts it on tiny Gemma 3 and Qwen2.5-VL).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One question's generation: its new token ids, the length of its prompt, and how many
+    prompt tokens it computed (the shared prefix is counted on the volume's first question)."""
+
+    new_tokens: Any
+    prompt_tokens: int
+    prefill_tokens: int
+
+
+def shared_prefix_length(sequences: list[list[int]], image_tokens: set[int]) -> int:
+    """Tokens every sequence starts with, leaving each at least one token of its own; 0 unless
+    that prefix holds every image token of the prompts (then nothing is shared)."""
+    if len(sequences) < 2:
+        return 0
+    shortest = min(len(s) for s in sequences)
+    length = 0
+    while length < shortest - 1 and all(s[length] == sequences[0][length] for s in sequences):
+        length += 1
+    last_image = max((i for i, t in enumerate(sequences[0]) if t in image_tokens), default=-1)
+    return length if length > last_image else 0
+
+
+def generate_per_volume(model: Any, encoded: list[dict[str, Any]], generate_kwargs: dict,
+                        image_tokens: set[int], share_prefix: bool = True) -> list[Generated]:
+    """Generate for each encoded prompt of one volume (``processor`` outputs, batch of one),
+    prefilling their shared prefix once when ``share_prefix``."""
+    import torch
+
+    ids = [inputs["input_ids"][0].tolist() for inputs in encoded]
+    shared = shared_prefix_length(ids, image_tokens) if share_prefix else 0
+    cache = _prefill(model, encoded[0], shared) if shared else None
+    results = []
+    for index, inputs in enumerate(encoded):
+        length = inputs["input_ids"].shape[1]
+        if cache is not None:  # the images are in the cache: only token-aligned inputs go on
+            inputs = {**_token_aligned(inputs), _cache_keyword(model): copy.deepcopy(cache)}
+        with torch.inference_mode():
+            output = model.generate(**inputs, **generate_kwargs)
+        computed = length - shared + (shared if index == 0 else 0)
+        results.append(Generated(output[0, length:], length, computed))
+    return results
+
+
+def _prefill(model: Any, inputs: dict[str, Any], length: int) -> Any:
+    """The key-value cache of the first ``length`` prompt tokens, images included."""
+    import torch
+
+    prefix = {**inputs, **{key: value[:, :length] for key, value in _token_aligned(inputs).items()}}
+    with torch.inference_mode():
+        output = model(**prefix, use_cache=True)
+    return output[_cache_keyword(model)] if _cache_keyword(model) in output else output[1]
+
+
+def _token_aligned(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs with one entry per prompt token (ids, attention mask, token types)."""
+    shape = tuple(inputs["input_ids"].shape)
+    return {key: value for key, value in inputs.items() if tuple(value.shape[:2]) == shape}
+
+
+def _cache_keyword(model: Any) -> str:
+    """What this transformers version calls the key-value cache (``cache`` from 5.x on)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else \
+        "past_key_values"
