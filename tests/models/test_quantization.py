@@ -101,7 +101,7 @@ class _TinyRadFM(torch.nn.Module):
 @pytest.mark.slow
 def test_a_model_loaded_by_its_authors_code_is_quantized_after_loading(ras_volume):
     from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-    from ct_spatial_bench.models.base import ModelInput
+    from ct_spatial_bench.models.base import Question
 
     tokenizer = word_tokenizer(("<image>", "</image>", *[f"<image{i}>" for i in range(32)]))
     model = _TinyRadFM(tokenizer.convert_tokens_to_ids("right"))
@@ -112,8 +112,9 @@ def test_a_model_loaded_by_its_authors_code_is_quantized_after_loading(ras_volum
     assert kinds["layers.0"] == kinds["layers.1"] == "QLinear" and kinds["lm_head"] == "Linear"
     spec = InputSpec("radfm", orientation="LPI", shape=(8, 8, None), output="npy")
     with torch.inference_mode():
-        [answer] = adapter.answer([ModelInput("q", "which side", apply_spec(ras_volume, spec))])
-    assert answer == "right"
+        [answer] = adapter.answer_volume(apply_spec(ras_volume, spec),
+                                         [Question("q", "which side")])
+    assert answer.text == "right"
     # hand count: layers 8->16 and 16->8 at int4, lm_head and every bias at float32
     stored = (16 * 8 // 2 + 8 * 16 + 8) + (8 * 16 // 2 + 8 * 8 + 8) + 4 * (16 + 8 + 4 * 8 + 4)
     assert adapter.efficiency()["parameter_memory_mib"] == round(stored / 2**20, 3)

@@ -92,7 +92,8 @@ def test_statistics_report_and_manifest_are_written(reproduction):
     summary = _rows(reproduction / "summary.csv")  # in-sample: trained on these two models
     assert all(float(r["offline_kappa"]) > 0.7 and float(r["offline_accuracy"]) > 0.9
                for r in summary)
-    assert {m["model"] for m in manifest["models"]} == {"radfm", "merlin"}
+    # the two models, and the blind prior whose offline-judged answers define needs_image
+    assert {m["model"] for m in manifest["models"]} == {"radfm", "merlin", "blind_prior"}
 
 
 ISSUE_15_COLUMNS = (

@@ -48,12 +48,12 @@ def test_table_has_accuracy_mcnemar_latency_and_memory_per_precision():
     assert (full["precision"], full["backend"], int4["backend"]) == ("full", None, "quanto")
     assert full["n_items"] == int4["n_items"] == 4  # q4 was never asked
     assert full["accuracy"] == 1.0 and full["p_vs_full"] is None
-    # int4: q0 right, q1 q2 wrong, q3 an error (counted wrong): 1 of 4
-    assert int4["accuracy"] == 0.25 and int4["n_errors"] == 1
-    # discordant: full right and int4 wrong on q1, q2, q3; none the other way.
-    # exact two-sided binomial p of 0 of 3 at 1/2: 2 * 0.5**3
-    assert (int4["full_only"], int4["quantized_only"], int4["n_paired"]) == (3, 0, 4)
-    assert int4["p_vs_full"] == pytest.approx(0.25)
+    # int4: q0 right, q1 q2 wrong, q3 an error (outside the denominator): 1 of 3
+    assert int4["accuracy"] == pytest.approx(1 / 3) and int4["n_errors"] == 1
+    # paired on the items both answered (q0-q2): full right and int4 wrong on q1, q2; none the
+    # other way. Exact two-sided binomial p of 0 of 2 at 1/2: 2 * 0.5**2
+    assert (int4["full_only"], int4["quantized_only"], int4["n_paired"]) == (2, 0, 3)
+    assert int4["p_vs_full"] == pytest.approx(0.5)
     assert full["latency_s_mean"] == pytest.approx(2.5) and full["latency_s_median"] == 2.5
     assert int4["latency_s_mean"] == 0.5  # the errored item has no latency to count
     assert (full["peak_memory_mib"], int4["peak_memory_mib"]) == (103.0, 90.0)
