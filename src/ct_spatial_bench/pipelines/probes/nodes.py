@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
+
+# The model answering transformed volumes is domain code, shared with the mask track's twins.
+from ct_spatial_bench.probes.answering import (  # noqa: F401 - nodes of this pipeline
+    answer_mirrored,
+    answer_perturbed,
+    answer_representations,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,44 +25,6 @@ def select_flip_items(qa_items: list[dict], params: dict[str, Any]) -> tuple[lis
                                   flip.get("exclude_lobes", True))
     logger.info("probes: %d mirrored laterality items, %d excluded", len(flip_items), len(excluded))
     return flip_items, excluded
-
-
-def answer_mirrored(
-    flip_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
-    inference_params: dict[str, Any], preprocessing_params: dict[str, Any],
-    params: dict[str, Any], answer_prior: list[dict] | None = None,
-) -> list[dict[str, Any]]:
-    """The model's answers to the mirrored items, each volume mirrored left-right in patient
-    space before the model's own preprocessing."""
-    from ct_spatial_bench.probes.answering import answer_mirrored as answer
-
-    return answer(flip_items, raw_volumes, inference_params, preprocessing_params, params,
-                  answer_prior)
-
-
-def answer_perturbed(
-    qa_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
-    inference_params: dict[str, Any], preprocessing_params: dict[str, Any],
-    params: dict[str, Any], answer_prior: list[dict] | None = None,
-) -> list[dict[str, Any]]:
-    """The model's answers on perturbed volumes, for every (perturbation, strength) configured."""
-    from ct_spatial_bench.probes.answering import answer_perturbed as answer
-
-    return answer(qa_items, raw_volumes, inference_params, preprocessing_params, params,
-                  answer_prior)
-
-
-def answer_representations(
-    qa_items: list[dict], raw_volumes: dict[str, Callable[[], Any]],
-    inference_params: dict[str, Any], preprocessing_params: dict[str, Any],
-    params: dict[str, Any], answer_prior: list[dict] | None = None,
-) -> list[dict[str, Any]]:
-    """A slice-reading model's answers for every configured input representation (view, number
-    of slices, overlay), each recorded in its predictions."""
-    from ct_spatial_bench.probes.answering import answer_representations as answer
-
-    return answer(qa_items, raw_volumes, inference_params, preprocessing_params, params,
-                  answer_prior)
 
 
 def score_flip(flip_items: list[dict], original_predictions: list[dict],
