@@ -20,3 +20,19 @@ def make_scratch_project(root):
     (root / "conf" / "local").mkdir()
     (root / "src").mkdir()  # Kedro checks the source folder exists
     return root
+
+
+def run_sanity_then(root, pipeline: str) -> None:
+    """``kedro run`` then ``kedro run --pipelines <pipeline>`` in the scratch project ``root``,
+    working in ``root`` while the sessions run (as a user in that folder would)."""
+    import pytest
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        bootstrap_project(root)
+        with KedroSession.create(project_path=root) as session:
+            session.run()
+        with KedroSession.create(project_path=root) as session:
+            session.run(pipeline_names=[pipeline])

@@ -8,7 +8,7 @@ import json
 import nibabel as nib
 import numpy as np
 import pytest
-from project_helpers import make_scratch_project
+from project_helpers import make_scratch_project, run_sanity_then
 
 from ct_spatial_bench.pipelines.mask_qa.nodes import build_mask_questions
 
@@ -44,19 +44,9 @@ def test_a_volume_without_label_maps_is_listed_and_skipped():
 
 @pytest.fixture(scope="module")
 def sanity_run(tmp_path_factory):
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
     root = make_scratch_project(tmp_path_factory.mktemp("mask_qa_project"))
-    mp = pytest.MonkeyPatch()
-    mp.chdir(root)
-    bootstrap_project(root)
-    with KedroSession.create(project_path=root) as session:
-        session.run()
-    with KedroSession.create(project_path=root) as session:
-        session.run(pipeline_names=["mask_qa"])
-    yield root
-    mp.undo()
+    run_sanity_then(root, "mask_qa")
+    return root
 
 
 @pytest.mark.slow

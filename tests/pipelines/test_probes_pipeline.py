@@ -8,16 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project
+from project_helpers import make_scratch_project, run_sanity_then
 
 
 
 
 @pytest.fixture(scope="module")
 def probes_run(tmp_path_factory):
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
     root = make_scratch_project(tmp_path_factory.mktemp("probes_project"))
     # One strength per perturbation keeps the test short; the conf has three.
     params = root / "conf/base/parameters_probes.yml"
@@ -29,15 +26,8 @@ def probes_run(tmp_path_factory):
         assert line in text
         text = text.replace(line, short)
     params.write_text(text)
-    mp = pytest.MonkeyPatch()
-    mp.chdir(root)
-    bootstrap_project(root)
-    with KedroSession.create(project_path=root) as session:
-        session.run()
-    with KedroSession.create(project_path=root) as session:
-        session.run(pipeline_names=["probes"])
-    yield root
-    mp.undo()
+    run_sanity_then(root, "probes")
+    return root
 
 
 def _csv(path: Path) -> dict[str, dict]:
