@@ -49,7 +49,7 @@ def main() -> None:
     from transformers import Qwen2_5_VLProcessor
 
     from ct_spatial_bench.models.base import Question
-    from ct_spatial_bench.models.lingshu import Lingshu
+    from ct_spatial_bench.models.adapters.lingshu import Lingshu
 
     # transformers 5 gives this processor a video part that needs torchvision, which has no CPU
     # wheel matching torch here; nothing sends video (see tiny_vlm_folders.without_video_processor)

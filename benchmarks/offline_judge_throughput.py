@@ -30,7 +30,7 @@ def main() -> None:
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(args.threads)
 
-    from ct_spatial_bench.judges.offline import OfflineJudge
+    from ct_spatial_bench.judges.offline.judge import OfflineJudge
     from ct_spatial_bench.judges.rule import RuleJudge
     from ct_spatial_bench.judges.runner import judge_predictions
     from ct_spatial_bench.reproduction.summary import load_upstream_benchmark

@@ -106,7 +106,7 @@ def keys_in_outputs(tmp: Path) -> dict:
 
 
 def key_sent_elsewhere() -> int:
-    from ct_spatial_bench.models.openai_vlm import OpenAIVisionLanguageModel
+    from ct_spatial_bench.models.adapters.openai_vlm import OpenAIVisionLanguageModel
 
     os.environ["OPENAI_API_KEY"] = KEY
     server = FakeLLMServer().start()

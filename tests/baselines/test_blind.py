@@ -1,5 +1,5 @@
 from ct_spatial_bench.models.base import ModelAdapter, Question
-from ct_spatial_bench.models.blind import BlindBaseline
+from ct_spatial_bench.baselines.blind import BlindBaseline
 
 LUNG = "Which lung contains the nodule?"
 

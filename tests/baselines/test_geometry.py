@@ -6,7 +6,7 @@ import nibabel as nib
 import pytest
 
 from ct_spatial_bench.models.base import ModelAdapter, Question
-from ct_spatial_bench.models.geometry import UNKNOWN, GeometryBaseline
+from ct_spatial_bench.baselines.geometry import UNKNOWN, GeometryBaseline
 from ct_spatial_bench.synthetic import generate_sanity_split
 from ct_spatial_bench.synthetic.phantom import generate_case
 from ct_spatial_bench.synthetic.questions import case_questions, normalise_answer

@@ -6,8 +6,8 @@ import pytest
 
 from ct_spatial_bench.mask_qa.tables import load_label_table
 from ct_spatial_bench.mask_qa.track import maps_by_volume, split_questions
-from ct_spatial_bench.models.geometry import UNKNOWN, GeometryBaseline
-from ct_spatial_bench.models.geometry_mask import is_mask_question
+from ct_spatial_bench.baselines.geometry import UNKNOWN, GeometryBaseline
+from ct_spatial_bench.baselines.geometry_mask import is_mask_question
 from ct_spatial_bench.synthetic import generate_sanity_split
 
 

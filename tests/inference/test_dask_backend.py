@@ -11,10 +11,10 @@ import pytest
 
 pytest.importorskip("distributed", reason="the Dask backend needs dask[distributed] ([cluster])")
 
-from ct_spatial_bench.models.dask_backend import run_on_dask  # noqa: E402
+from ct_spatial_bench.inference.backends.dask_cluster import run_on_dask  # noqa: E402
 from ct_spatial_bench.models.base import Answer, ModelAdapter  # noqa: E402
-from ct_spatial_bench.models.engine import InferenceSettings  # noqa: E402
-from ct_spatial_bench.models.runner import run_model  # noqa: E402
+from ct_spatial_bench.inference.engine import InferenceSettings  # noqa: E402
+from ct_spatial_bench.inference.loop import run_model  # noqa: E402
 
 RUN_FIELDS = {"timestamp", "latency_s"}
 LOCAL_CLUSTER = {"cluster": {"type": "local", "n_workers": 2, "threads_per_worker": 1,

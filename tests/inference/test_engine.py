@@ -10,7 +10,7 @@ import pytest
 
 from ct_spatial_bench.models import registry
 from ct_spatial_bench.models.base import Answer, ModelAdapter
-from ct_spatial_bench.models.engine import (
+from ct_spatial_bench.inference.engine import (
     InferenceConfigError, InferenceFailed, InferenceSettings, run_inference,
 )
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.inference.loop import run_model
 
 
 class _Echo(ModelAdapter):
@@ -124,7 +124,7 @@ def test_operational_settings_and_url_spelling_keep_the_checkpoint(tmp_path):
 
 
 def test_default_ports_are_one_spelling():
-    from ct_spatial_bench.models.checkpoint import normal_url
+    from ct_spatial_bench.inference.checkpoint import normal_url
 
     assert normal_url("https://api.openai.com:443/v1/") == normal_url("https://API.openai.com/v1")
     assert normal_url("http://localhost:80") == "http://127.0.0.1"

@@ -2,7 +2,7 @@
 
 from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
 from ct_spatial_bench.judges.llm import LLMJudge
-from ct_spatial_bench.judges.offline import OfflineJudge
+from ct_spatial_bench.judges.offline.judge import OfflineJudge
 from ct_spatial_bench.judges.rule import RuleJudge
 from ct_spatial_bench.judges.runner import judge_predictions
 

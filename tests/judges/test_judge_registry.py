@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from ct_spatial_bench.judges.costs import format_plan, plan_judging, token_usage
+from ct_spatial_bench.judges.planning import format_plan, plan_judging, token_usage
 from ct_spatial_bench.judges.registry import MissingJudgeKeyError, build_judges
 
 SPECS = ["rule", "openai", {"name": "gemini", "config": {"model": "gemini-2.5-pro"}}, "qwen"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ct_spatial_bench.judges.offline_evaluation import (agreement, cross_model_evaluation,
+from ct_spatial_bench.judges.offline.evaluation import (agreement, cross_model_evaluation,
                                                         disagreements, evaluation_markdown,
                                                         per_category)
-from ct_spatial_bench.judges.offline_features import FEATURE_NAMES
+from ct_spatial_bench.judges.offline.features import FEATURE_NAMES
 from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
 
 
@@ -79,8 +79,8 @@ def test_disagreements_are_grouped_and_ranked():
 def test_evaluation_runs_on_a_slice_of_upstreams_verdicts():
     from test_offline_judge import hashed_encoder
 
-    from ct_spatial_bench.judges.offline_features import EmbeddingCache
-    from ct_spatial_bench.judges.offline_training import training_table
+    from ct_spatial_bench.judges.offline.features import EmbeddingCache
+    from ct_spatial_bench.judges.offline.training import training_table
     from ct_spatial_bench.reproduction.summary import load_upstream_benchmark
 
     loaded = load_upstream_benchmark(UPSTREAM)
@@ -101,7 +101,7 @@ def test_evaluation_runs_on_a_slice_of_upstreams_verdicts():
 
 
 def test_agreement_with_jury_matches_by_key_and_skips_failed():
-    from ct_spatial_bench.judges.offline_evaluation import agreement_with_jury
+    from ct_spatial_bench.judges.offline.evaluation import agreement_with_jury
 
     def verdict(qa_id, judge, value, model="m"):
         return {"qa_id": qa_id, "model": model, "judge": judge, "judge_model": judge,

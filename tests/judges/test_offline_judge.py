@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ct_spatial_bench.judges.base import Judge
-from ct_spatial_bench.judges.offline import (DEFAULT_MODEL_PATH, OfflineJudge, TreeEnsemble,
+from ct_spatial_bench.judges.offline.judge import (DEFAULT_MODEL_PATH, OfflineJudge, TreeEnsemble,
                                              load_artefact)
-from ct_spatial_bench.judges.offline_features import (FEATURE_NAMES, SBERT_FEATURES,
+from ct_spatial_bench.judges.offline.features import (FEATURE_NAMES, SBERT_FEATURES,
                                                       EmbeddingCache, clean_prediction,
                                                       feature_matrix, sbert_similarities,
                                                       text_features)
@@ -121,7 +121,7 @@ def test_tree_ensemble_walks_its_trees():
 
 
 def test_exported_trees_match_scikit_learn():
-    from ct_spatial_bench.judges.offline_training import _classifier, export_trees
+    from ct_spatial_bench.judges.offline.training import _classifier, export_trees
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 5))
@@ -133,7 +133,7 @@ def test_exported_trees_match_scikit_learn():
 
 
 def test_judges_labels_give_one_row_per_vote():
-    from ct_spatial_bench.judges.offline_training import fit_classifier
+    from ct_spatial_bench.judges.offline.training import fit_classifier
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 3))
@@ -149,7 +149,7 @@ def test_judges_labels_give_one_row_per_vote():
 
 
 def test_threshold_is_the_centre_of_the_best_plateau():
-    from ct_spatial_bench.judges.offline_training import THRESHOLDS, plateau_threshold
+    from ct_spatial_bench.judges.offline.training import THRESHOLDS, plateau_threshold
 
     curve = np.full(len(THRESHOLDS), 0.5)
     curve[2] = 0.9  # a lone spike
@@ -221,8 +221,8 @@ def test_feature_matrix_shape():
 
 
 def test_offline_judge_states_its_length_domain():
-    from ct_spatial_bench.judges.offline import load_artefact
-    from ct_spatial_bench.judges.offline_training import (
+    from ct_spatial_bench.judges.offline.judge import load_artefact
+    from ct_spatial_bench.judges.offline.training import (
         answer_length_domain,
         answers_outside_domain,
     )

@@ -152,7 +152,7 @@ def test_closed_answers_are_balanced_per_question_text(balanced):
 @pytest.mark.slow
 def test_reference_answers_score_one_and_the_blind_prior_sits_at_chance(balanced):
     from ct_spatial_bench.models.base import Question
-    from ct_spatial_bench.models.blind import BlindBaseline
+    from ct_spatial_bench.baselines.blind import BlindBaseline
 
     items = balanced[0]
     reference = [{"qa_id": i["qa_id"], "prediction": i["answer"], "status": "ok"} for i in items]

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ct_spatial_bench.metrics.statistics import (
+from ct_spatial_bench.metrics.intervals import (
     bleu_interval,
     holm_adjust,
     mcnemar_exact,

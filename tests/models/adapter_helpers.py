@@ -109,7 +109,7 @@ def check_slice_prompt(prompt, image_marker, count, ending):
     in order, and the question last, ``ending`` the rendered prompt."""
     import re
 
-    from ct_spatial_bench.models.hf_vlm import SLICE_BLOCK_PROMPT
+    from ct_spatial_bench.models.adapters.hf_vlm import SLICE_BLOCK_PROMPT
 
     labels = re.findall(re.escape(image_marker) + r"SLICE (\d+)", prompt)
     assert labels == [str(i) for i in range(1, count + 1)]

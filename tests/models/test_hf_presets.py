@@ -13,8 +13,8 @@ from tiny_vlm_folders import (
 )
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.hf_presets import CT_SLICE_PIXELS, InternVL3, Qwen3VL, Qwen25VL
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.models.adapters.hf_presets import CT_SLICE_PIXELS, InternVL3, Qwen3VL, Qwen25VL
+from ct_spatial_bench.inference.loop import run_model
 
 pytestmark = pytest.mark.slow
 BUILDERS = {Qwen25VL: build_tiny_qwen2_5_vl, Qwen3VL: build_tiny_qwen3_vl,

@@ -13,8 +13,8 @@ import torch
 from adapter_helpers import PATHS, display_slices, dtype_on, mirrored, tall_volume, word_tokenizer
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.hulu_med import HuluMed
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.models.adapters.hulu_med import HuluMed
+from ct_spatial_bench.inference.loop import run_model
 
 SPEC = InputSpec.from_params("hulu_med", {"orientation": "LPS", "slices": 160,
                                           "slice_sampling": "hulu_med", "axis_order": "zyx",

@@ -18,8 +18,8 @@ from tiny_vlm_folders import (
 )
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.lingshu import Lingshu
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.models.adapters.lingshu import Lingshu
+from ct_spatial_bench.inference.loop import run_model
 
 pytestmark = pytest.mark.slow
 SPEC = conf_spec("lingshu")

@@ -15,8 +15,8 @@ from adapter_helpers import (
 from tiny_vlm_folders import GEMMA_TOKENS_PER_IMAGE, build_tiny_gemma3, pixels_as_uint8
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.medgemma import MedGemma
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.models.adapters.medgemma import MedGemma
+from ct_spatial_bench.inference.loop import run_model
 
 pytestmark = pytest.mark.slow
 SPEC = conf_spec("medgemma")

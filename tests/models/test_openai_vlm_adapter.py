@@ -8,8 +8,8 @@ import pytest
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.common import ModelNotConfigured
-from ct_spatial_bench.models.openai_vlm import OpenAIVisionLanguageModel
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.models.adapters.openai_vlm import OpenAIVisionLanguageModel
+from ct_spatial_bench.inference.loop import run_model
 
 SLICES = InputSpec("s", orientation="LPI", slices=3, axis_order="zyx", output="npy",
                    rgb_windows=((-1000, 1000),) * 3)

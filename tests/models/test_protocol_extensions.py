@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ct_spatial_bench.models.blind_control import BlindControl, blank_like
+from ct_spatial_bench.inference.blind_control import BlindControl, blank_like
 from ct_spatial_bench.models.common import ModelNotConfigured, generation_settings
 from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
-from ct_spatial_bench.models.remote import RemoteAdapter, WorkerError
+from ct_spatial_bench.inference.backends.worker import RemoteAdapter, WorkerError
 from ct_spatial_bench.models.base import Answer, ModelAdapter
-from ct_spatial_bench.models.engine import InferenceSettings
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.inference.engine import InferenceSettings
+from ct_spatial_bench.inference.loop import run_model
 
 ITEMS = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
          {"qa_id": "v::1", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
@@ -106,7 +106,7 @@ def test_worker_errors_come_back_as_errors():
 
 
 def test_worker_protocol_keeps_stdout_for_replies():
-    code = ("import ct_spatial_bench.models.worker as w; w.main()")
+    code = ("import ct_spatial_bench.inference.backends.worker_process as w; w.main()")
     request = json.dumps({"op": "load", "model": "blind", "config": {}}) + "\n"
     out = subprocess.run([sys.executable, "-c", "print('noise');" + code], input=request,
                          capture_output=True, text=True, check=True)

@@ -17,9 +17,9 @@ from remote_code_folders import build_remote_code_model
 from ct_spatial_bench.imaging.specs import apply_spec
 from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.common import dtype_keyword
-from ct_spatial_bench.models.m3d import M3DLaMed
-from ct_spatial_bench.models.med3dvlm import Med3DVLM
-from ct_spatial_bench.models.runner import run_model
+from ct_spatial_bench.models.adapters.m3d import M3DLaMed
+from ct_spatial_bench.models.adapters.med3dvlm import Med3DVLM
+from ct_spatial_bench.inference.loop import run_model
 
 pytestmark = pytest.mark.slow
 

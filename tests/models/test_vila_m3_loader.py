@@ -18,7 +18,7 @@ from vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundl
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.common import ModelNotConfigured
-from ct_spatial_bench.models.vila_m3 import VilaM3, expert_request, label_names_of
+from ct_spatial_bench.models.adapters.vila_m3 import VilaM3, expert_request, label_names_of
 
 GROUPS = {"everything": "../experts/vista3d/label_dict.json",
           "lung tumor": {"lung": 20, "lung tumor": 23, "left lung lower lobe": 29},
@@ -97,7 +97,7 @@ def test_default_loader_says_which_setting_is_missing():
 def test_model_cards_come_from_the_configured_demo_file(tmp_path):
     """``model_cards_file`` names the demo's gradio_m3.py (or a text file) when there is no
     ``m3_dir``; a file that assigns no MODEL_CARDS is a configuration error, not empty cards."""
-    from ct_spatial_bench.models.vila_m3_loader import read_model_cards
+    from ct_spatial_bench.models.adapters.vila_m3_loader import read_model_cards
 
     demo = write_m3_checkout(tmp_path / "framework", GROUPS) / "m3" / "demo" / "gradio_m3.py"
     assert read_model_cards(demo) == MODEL_CARDS
@@ -119,7 +119,7 @@ def test_model_cards_of_a_real_checkout_are_the_demos():
     import ast
     import re
 
-    from ct_spatial_bench.models.vila_m3_loader import read_model_cards
+    from ct_spatial_bench.models.adapters.vila_m3_loader import read_model_cards
 
     demo = os.path.join(REAL_CHECKOUT, "m3", "demo", "gradio_m3.py")
     line = re.search(r"^MODEL_CARDS = (.*)$", open(demo).read(), re.M).group(1)

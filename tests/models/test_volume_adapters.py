@@ -19,11 +19,11 @@ from adapter_helpers import PATHS, dtype_on, gpu_dtype, mirrored, word_tokenizer
 from ct_spatial_bench.imaging.slices import depth_by_rule
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.base import Question
-from ct_spatial_bench.models.ct_chat import CTChat
-from ct_spatial_bench.models.merlin import MerlinReport
-from ct_spatial_bench.models.radfm import RadFM, image_placeholder
-from ct_spatial_bench.models.runner import run_model
-from ct_spatial_bench.models.vila_m3 import VilaM3, overlay
+from ct_spatial_bench.models.adapters.ct_chat import CTChat
+from ct_spatial_bench.models.adapters.merlin import MerlinReport
+from ct_spatial_bench.models.adapters.radfm import RadFM, image_placeholder
+from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.vila_m3 import VilaM3, overlay
 
 SPECS = yaml.safe_load(open("conf/base/parameters_preprocessing.yml"))["preprocessing"]["specs"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT
+from ct_spatial_bench.models.adapters.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT
 
 TRAINING_TEXT = [SLICE_BLOCK_PROMPT["instruction"], QUERY_LEAD,
                  ("Question: which side is the nodule on? SLICE 0123456789 user model assistant "

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from ct_spatial_bench.judges.offline import OfflineJudge
-from ct_spatial_bench.judges.offline_features import FEATURE_NAMES
+from ct_spatial_bench.judges.offline.judge import OfflineJudge
+from ct_spatial_bench.judges.offline.features import FEATURE_NAMES
 from ct_spatial_bench.pipelines.judging.nodes import judge_all
 from ct_spatial_bench.pipelines.offline_judge.nodes import (evaluate_across_models,
                                                             render_evaluation,

@@ -77,7 +77,7 @@ def _report(items, preds, verdicts) -> str:
 def test_the_credentials_key_goes_only_to_the_providers_own_host(server, monkeypatch):
     """Before: openai_vlm sent OPENAI_API_KEY to any base_url (a vLLM server got it)."""
     from ct_spatial_bench.judges.registry import build_judges
-    from ct_spatial_bench.models.openai_vlm import OpenAIVisionLanguageModel
+    from ct_spatial_bench.models.adapters.openai_vlm import OpenAIVisionLanguageModel
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("MY_VLLM_KEY", "vllm-key-0123456789")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Answer, ModelAdapter, Question
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from .geometry_scene import THRESHOLDS, Blob, Scene, Segmenter
 
 UNKNOWN = "Unknown"

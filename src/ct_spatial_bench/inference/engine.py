@@ -3,7 +3,7 @@
 The inference node, the merge of shards, the probes and the Dask backend all go through here:
 ``InferenceSettings.from_params`` reads ``params:<model>.inference`` once (a clear error names the
 parameter at fault), ``run_inference`` chooses the adapter (this interpreter, its own interpreter
-through ``models.worker``, or its blind control), gives the blind baseline its prior, takes this
+through ``inference.backends.worker_process``, or its blind control), gives the blind baseline its prior, takes this
 run's shard, names its checkpoint, runs locally or on Dask, and judges the failures: data errors
 (unreadable or non-finite inputs) are listed by volume, infrastructure errors (failed model
 calls) above ``max_infrastructure_error_share`` stop the run with ``InferenceFailed``.
@@ -93,8 +93,8 @@ class InferenceSettings:
     def checkpoint_for(self, blind: bool) -> str | None:
         """This run's checkpoint: a blind control's sits beside the model's
         (``x.jsonl`` -> ``x_blind.jsonl``), a shard's has its part name."""
-        from ct_spatial_bench.models.blind_control import BLIND_SUFFIX
-        from ct_spatial_bench.models.sharding import shard_checkpoint
+        from ct_spatial_bench.inference.blind_control import BLIND_SUFFIX
+        from ct_spatial_bench.inference.sharding import shard_checkpoint
 
         path = self.checkpoint
         if path and blind:
@@ -105,9 +105,9 @@ class InferenceSettings:
 
 def make_adapter(settings: InferenceSettings, blind: bool = False) -> ModelAdapter:
     """The registered adapter, in this interpreter or in ``runtime.python``; blind if asked."""
-    from ct_spatial_bench.models.blind_control import BlindControl
+    from ct_spatial_bench.inference.blind_control import BlindControl
     from ct_spatial_bench.models.registry import adapter_class
-    from ct_spatial_bench.models.remote import RemoteAdapter
+    from ct_spatial_bench.inference.backends.worker import RemoteAdapter
 
     cls = adapter_class(settings.model)
     if settings.python:
@@ -133,8 +133,8 @@ def run_inference(
     the configured one (the probes keep one per variant).
     """
     from ct_spatial_bench.models.registry import check_configured
-    from ct_spatial_bench.models.runner import image_loader, run_model
-    from ct_spatial_bench.models.sharding import asked_items, select_shard
+    from ct_spatial_bench.inference.loop import image_loader, run_model
+    from ct_spatial_bench.inference.sharding import asked_items, select_shard
 
     check_configured(settings.model, settings.config)
     config = dict(settings.config)
@@ -151,7 +151,7 @@ def run_inference(
         if settings.backend == "dask":  # each worker makes and loads its own adapter
             from functools import partial
 
-            from ct_spatial_bench.models.dask_backend import run_on_dask
+            from ct_spatial_bench.inference.backends.dask_cluster import run_on_dask
 
             predictions = run_on_dask(settings, items, inputs, config,
                                       partial(make_adapter, settings, blind), checkpoint)
@@ -171,7 +171,7 @@ def check_failures(model: str, items: list[dict[str, Any]], predictions: list[di
                    max_share: float) -> None:
     """Log data errors by volume; raise ``InferenceFailed`` when the share of failed model
     calls exceeds ``max_share``."""
-    from ct_spatial_bench.models.runner import DATA_ERROR, INFRASTRUCTURE_ERROR
+    from ct_spatial_bench.inference.loop import DATA_ERROR, INFRASTRUCTURE_ERROR
 
     volume_of = {item["qa_id"]: item.get("image_path") or "" for item in items}
     data: dict[str, list[str]] = {}

@@ -6,7 +6,7 @@ A failure is never an answer: an input that cannot be loaded or holds non-finite
 its items ``error`` with ``error_kind: data``; a failing model call makes them ``error`` with
 ``error_kind: infrastructure`` (after the volume's questions are retried one by one, so one bad
 question does not fail its neighbours). Every answer is appended to the checkpoint as it
-arrives, so a killed run resumes where it stopped and re-pays nothing. A checkpointed answer is reused only under the same run signature (``models.checkpoint``) and for
+arrives, so a killed run resumes where it stopped and re-pays nothing. A checkpointed answer is reused only under the same run signature (``inference.checkpoint``) and for
 an input of the same content (its fingerprint), so a replaced volume is asked again.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
-from ct_spatial_bench.models.checkpoint import append_rows, read_checkpoint, run_signature
+from ct_spatial_bench.inference.checkpoint import append_rows, read_checkpoint, run_signature
 from ct_spatial_bench.secrets import redact_text
 
 logger = logging.getLogger(__name__)

@@ -59,7 +59,7 @@ class Judge(Protocol):
 @runtime_checkable
 class CachedJudge(Judge, Protocol):
     """A judge whose calls are paid or remote. The runner asks it only what the verdict cache
-    lacks, on the async engine (judges/engine.py), each distinct item once, and stores every
+    lacks, on the async engine (judges/loop.py), each distinct item once, and stores every
     reply before the next call.
 
     What the engine reads: ``provider`` (part of the cache key), ``client`` (the provider's

@@ -46,7 +46,7 @@ class LLMJudge(CachedJudge):
         """Judge one item now, with the engine's retries (no cache: use the runner for that)."""
         import asyncio
 
-        from ct_spatial_bench.judges.engine import call_of, judgements_of
+        from ct_spatial_bench.judges.loop import call_of, judgements_of
         from ct_spatial_bench.llm.engine import ask_with_retries
         from ct_spatial_bench.llm.limits import RateLimits
 

@@ -22,7 +22,7 @@ def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
     """One row per cached (paid) judge: items, cached, calls and estimated tokens of what is left
     to ask."""
     from ct_spatial_bench.judges.cache import VerdictCache
-    from ct_spatial_bench.judges.engine import estimated_call_tokens
+    from ct_spatial_bench.judges.loop import estimated_call_tokens
     from ct_spatial_bench.judges.runner import pending_tasks
 
     qa_by_id = index_by(qa_items, source="benchmark QA")

@@ -17,7 +17,7 @@ from ct_spatial_bench.llm.providers import PROVIDERS
 
 OFFLINE_JUDGES: dict[str, str] = {
     "rule": "ct_spatial_bench.judges.rule:RuleJudge",
-    "offline": "ct_spatial_bench.judges.offline:OfflineJudge",
+    "offline": "ct_spatial_bench.judges.offline.judge:OfflineJudge",
 }
 
 logger = logging.getLogger(__name__)

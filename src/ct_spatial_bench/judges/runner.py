@@ -103,7 +103,7 @@ def judge_as_configured(
     (calls and estimated tokens per judge) is printed before anything is spent; ``dry_run``
     stops there (``DryRunStop``). ``cache_path`` and ``refresh`` are ``judge_predictions``'.
     """
-    from ct_spatial_bench.judges.costs import format_plan, plan_judging
+    from ct_spatial_bench.judges.planning import format_plan, plan_judging
     from ct_spatial_bench.judges.registry import build_judges
 
     defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
@@ -171,7 +171,7 @@ def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
 def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
     """The engine task (with its cache key) for one prediction of one cached judge."""
     from ct_spatial_bench.judges.cache import cache_key
-    from ct_spatial_bench.judges.engine import Task
+    from ct_spatial_bench.judges.loop import Task
 
     question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
     key = cache_key(judge.provider, judge.model, judge.prompt_version, question, answer,
@@ -192,7 +192,7 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
     cache row updated), so a stricter parser costs nothing; ``refresh="failed"`` then asks again
     what is still failed.
     """
-    from ct_spatial_bench.judges.engine import reread
+    from ct_spatial_bench.judges.loop import reread
     from ct_spatial_bench.judges.parsing import PARSER_VERSION
 
     to_ask: dict[str, Any] = {}
@@ -231,7 +231,7 @@ def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dic
     if not judges:
         return {}
     from ct_spatial_bench.judges.cache import VerdictCache
-    from ct_spatial_bench.judges.engine import run_judges
+    from ct_spatial_bench.judges.loop import run_judges
     from ct_spatial_bench.llm.cache import LEASE_S
 
     with VerdictCache(cache_path) as cache:

@@ -2,7 +2,7 @@
 intervals, "both right" on paired questions, and the flip-consistency of the mirrored twins.
 
 Questions about one volume are not independent (one misread orientation fails them together),
-so intervals resample volumes, not items (``metrics.clustered``, the jury track's bootstrap).
+so intervals resample volumes, not items (``statistics``, the jury track's bootstrap).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ CHANCE_BOTH_RIGHT = 0.25     # ... on both questions of a pair
 
 def _row(model: str, kind: str, group: str, scored: list[dict[str, Any]], n_boot: int,
          seed: int, chance: float | None) -> dict[str, Any]:
-    from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
+    from ct_spatial_bench.statistics import cluster_bootstrap_ci
 
     answered = [r for r in scored if r["outcome"] != "failed"]
     values = [r["score"] for r in answered]

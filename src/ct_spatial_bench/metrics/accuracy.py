@@ -1,7 +1,7 @@
 """Jury accuracy per model and per spatial category, with percentile-bootstrap intervals.
 
 Intervals resample volumes (``case_id``), all of a volume's questions together
-(metrics/clustered.py); the item-level interval is kept beside it (``*_items``) so the design
+(statistics.py); the item-level interval is kept beside it (``*_items``) so the design
 effect can be read off.
 
 Three ways an item can fall short of a verdict are kept apart, because they mean different things:
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
+from ct_spatial_bench.statistics import cluster_bootstrap_ci
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, ItemKey, RecordError, index_by,
                                       index_by_item)
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category

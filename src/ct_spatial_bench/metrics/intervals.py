@@ -1,7 +1,7 @@
 """Uncertainty and significance: bootstrap intervals of every metric, paired tests between models.
 
 Upstream reports point estimates only. Here every per-model mean carries a 95% percentile-bootstrap
-interval resampling volumes (all of a CT's questions together, metrics/clustered.py), with the
+interval resampling volumes (all of a CT's questions together, statistics.py), with the
 item-level interval beside it (``*_items``); corpus BLEU is included (resampling sacrebleu's
 per-sentence n-gram statistics, so no text is re-tokenised). Every pair of models is compared on the
 items both were decided on with McNemar's exact test (discordant items split 50/50 under the null)
@@ -23,7 +23,7 @@ from ct_spatial_bench.metrics.accuracy import (
     interval_pair,
     volume_of,
 )
-from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci, clustered_mcnemar
+from ct_spatial_bench.statistics import cluster_bootstrap_ci, clustered_mcnemar
 from ct_spatial_bench.metrics.text import (
     PER_ITEM_METRICS,
     clean_text,

@@ -1,6 +1,6 @@
 """Accuracy on subsets of the benchmark that say what the full figure hides.
 
-- ``needs_image``: the items the blind prior (question text alone, models/blind.py) gets wrong.
+- ``needs_image``: the items the blind prior (question text alone, baselines/blind.py) gets wrong.
   An item the prior answers correctly can be scored without looking at the CT.
 - ``needs_image_twin``: per model, where its blind twin ran (the same model with the image
   withheld), the items the twin gets wrong.
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import effective_decisions, volume_of
-from ct_spatial_bench.metrics.clustered import cluster_bootstrap_ci
+from ct_spatial_bench.statistics import cluster_bootstrap_ci
 from ct_spatial_bench.records import CORRECT, INCORRECT
 from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
 

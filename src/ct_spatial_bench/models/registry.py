@@ -25,23 +25,23 @@ PLUGIN_VARIABLE = "CT_SPATIAL_BENCH_MODELS"
 ENTRY_POINT_GROUP = "ct_spatial_bench.models"
 
 BUILT_IN = (
-    "ct_spatial_bench.models.blind:BlindBaseline",
-    "ct_spatial_bench.models.geometry:GeometryBaseline",
+    "ct_spatial_bench.baselines.blind:BlindBaseline",
+    "ct_spatial_bench.baselines.geometry:GeometryBaseline",
     # The 3D and 2D VLMs under test (models/README.md: sources, inputs, prompts, status).
-    "ct_spatial_bench.models.m3d:M3DLaMed",
-    "ct_spatial_bench.models.med3dvlm:Med3DVLM",
-    "ct_spatial_bench.models.ct_chat:CTChat",
-    "ct_spatial_bench.models.merlin:MerlinReport",
-    "ct_spatial_bench.models.radfm:RadFM",
-    "ct_spatial_bench.models.medgemma:MedGemma",
-    "ct_spatial_bench.models.vila_m3:VilaM3",
-    "ct_spatial_bench.models.lingshu:Lingshu",
-    "ct_spatial_bench.models.hulu_med:HuluMed",
-    "ct_spatial_bench.models.hf_presets:Qwen25VL",
-    "ct_spatial_bench.models.hf_presets:Qwen3VL",
-    "ct_spatial_bench.models.hf_presets:InternVL3",
-    "ct_spatial_bench.models.hf_vlm:HFVisionLanguageModel",
-    "ct_spatial_bench.models.openai_vlm:OpenAIVisionLanguageModel",
+    "ct_spatial_bench.models.adapters.m3d:M3DLaMed",
+    "ct_spatial_bench.models.adapters.med3dvlm:Med3DVLM",
+    "ct_spatial_bench.models.adapters.ct_chat:CTChat",
+    "ct_spatial_bench.models.adapters.merlin:MerlinReport",
+    "ct_spatial_bench.models.adapters.radfm:RadFM",
+    "ct_spatial_bench.models.adapters.medgemma:MedGemma",
+    "ct_spatial_bench.models.adapters.vila_m3:VilaM3",
+    "ct_spatial_bench.models.adapters.lingshu:Lingshu",
+    "ct_spatial_bench.models.adapters.hulu_med:HuluMed",
+    "ct_spatial_bench.models.adapters.hf_presets:Qwen25VL",
+    "ct_spatial_bench.models.adapters.hf_presets:Qwen3VL",
+    "ct_spatial_bench.models.adapters.hf_presets:InternVL3",
+    "ct_spatial_bench.models.adapters.hf_vlm:HFVisionLanguageModel",
+    "ct_spatial_bench.models.adapters.openai_vlm:OpenAIVisionLanguageModel",
 )
 
 

@@ -41,7 +41,7 @@ def answer_perturbed(
     from functools import partial
 
     from ct_spatial_bench.imaging.perturb import perturb
-    from ct_spatial_bench.models.sharding import asked_items
+    from ct_spatial_bench.inference.sharding import asked_items
 
     config = params.get("perturbations", {})
     items = asked_items(qa_items, config.get("max_items"))
@@ -68,7 +68,7 @@ def answer_representations(
 
     from ct_spatial_bench.imaging.views import DEFAULT_WINDOWS, render_view
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
-    from ct_spatial_bench.models.sharding import asked_items
+    from ct_spatial_bench.inference.sharding import asked_items
 
     config = params.get("representations", {})
     items = asked_items(qa_items, config.get("max_items"))
@@ -112,7 +112,7 @@ def answer_prepared(items, answer_prior, raw_volumes, inference_params, params, 
     """Run the model as ``inference_<model>`` does, each volume turned into its input by
     ``prepare`` (None: a model without an image), with a checkpoint of its own per variant
     (settings hashed into the name), so a rerun resumes."""
-    from ct_spatial_bench.models.engine import InferenceSettings, run_inference
+    from ct_spatial_bench.inference.engine import InferenceSettings, run_inference
 
     inference = InferenceSettings.from_params(inference_params)
     model_inputs = None

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.metrics.statistics import paired_mcnemar
+from ct_spatial_bench.metrics.intervals import paired_mcnemar
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 ALL = "All"

@@ -51,7 +51,7 @@ def answer_at_precisions(
     the model cannot run at stops the ablation when that model loads, saying why.
     """
     from ct_spatial_bench.models.common import NeuralAdapter
-    from ct_spatial_bench.models.runner import run_model
+    from ct_spatial_bench.inference.loop import run_model
 
     predictions: list[dict[str, Any]] = []
     for precision in precisions:
@@ -89,7 +89,7 @@ def ablation_table(
     """One row per (model, precision): accuracy and interval, McNemar against full precision,
     latency per item, memory, backend. ``decisions`` are keyed ``(<model>@<precision>, qa_id)``."""
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
-    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+    from ct_spatial_bench.metrics.intervals import paired_mcnemar
     from ct_spatial_bench.probes.variants import as_variant_predictions, variant_model
 
     renamed = as_variant_predictions(predictions)

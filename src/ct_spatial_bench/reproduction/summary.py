@@ -155,7 +155,7 @@ def add_offline_agreement(summary_df: Any, verdicts: list[dict[str, Any]],
     (upstream's rule, mean vote >= 0.66), per model. For the models the shipped artefact was
     trained on (RadFM, Merlin) these are in-sample figures; the honest cross-model ones are in
     data/08_reporting/offline_judge/evaluation.md."""
-    from ct_spatial_bench.judges.offline_evaluation import agreement_with_jury
+    from ct_spatial_bench.judges.offline.evaluation import agreement_with_jury
 
     by_model = agreement_with_jury(verdicts, offline_verdicts, rule="mean066")
     out = summary_df.copy()

@@ -1,7 +1,7 @@
 """Run a model's questions on a Dask cluster: a running scheduler, a local cluster, or SLURM jobs.
 
-The engine (``models.engine.run_inference``) hands its questions here when ``backend: dask``.
-The questions are split into tasks by volume (``models.sharding``), each task runs the ordinary
+The engine (``inference.engine.run_inference``) hands its questions here when ``backend: dask``.
+The questions are split into tasks by volume (``inference.sharding``), each task runs the ordinary
 checkpointed ``run_model`` on a worker, and the results are joined by ``qa_id``. Each worker loads
 the model once and keeps it for every task it is given (a worker-local cache keyed by the worker
 and the model's configuration), so a GPU worker pays the load once, not once per task. Each task
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ct_spatial_bench.models.engine import InferenceSettings
+    from ct_spatial_bench.inference.engine import InferenceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def run_on_dask(settings: InferenceSettings, items: list[dict[str, Any]],
                 model_inputs: dict[str, Callable[[], Any]] | None, config: dict[str, Any],
                 make_adapter: Callable[[], Any], checkpoint: str | None) -> list[dict[str, Any]]:
     """Answer ``items`` on the cluster ``settings.dask`` describes; predictions in item order."""
-    from ct_spatial_bench.models.sharding import (
+    from ct_spatial_bench.inference.sharding import (
         merge_parts, part_name, select_shard, shard_checkpoint,
     )
 
@@ -102,7 +102,7 @@ def run_task(items: list[dict[str, Any]], model_inputs: dict[str, Callable[[], A
              config: dict[str, Any], make_adapter: Callable[[], Any], prefix: str,
              checkpoint: str | None) -> list[dict[str, Any]]:
     """One task on a worker: the worker's own loaded adapter over ``items``, checkpointed."""
-    from ct_spatial_bench.models.runner import image_loader, run_model
+    from ct_spatial_bench.inference.loop import image_loader, run_model
 
     adapter = worker_adapter(make_adapter, config)
     load_image = image_loader(adapter.input_spec, model_inputs or {}, prefix)

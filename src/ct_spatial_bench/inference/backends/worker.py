@@ -1,4 +1,4 @@
-"""An adapter that runs a registered model in another interpreter (``models.worker``).
+"""An adapter that runs a registered model in another interpreter (``inference.backends.worker_process``).
 
 It implements the same protocol, so the engine's checkpointing, progress and per-item errors
 work unchanged; only ``load`` and ``answer_volume`` cross the process boundary.
@@ -15,7 +15,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 
-_SRC_DIR = str(Path(__file__).resolve().parents[2])  # so the worker imports this package
+_SRC_DIR = str(Path(__file__).resolve().parents[3])  # so the worker imports this package
 
 
 class WorkerError(RuntimeError):
@@ -41,7 +41,7 @@ class RemoteAdapter(ModelAdapter):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
         try:
             self._process = subprocess.Popen(
-                [self.python, "-m", "ct_spatial_bench.models.worker"],
+                [self.python, "-m", "ct_spatial_bench.inference.backends.worker_process"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
                 env=env,
             )

@@ -1,8 +1,8 @@
-"""``python -m ct_spatial_bench.models.worker``: one model adapter served over JSON Lines.
+"""``python -m ct_spatial_bench.inference.backends.worker_process``: one model adapter served over JSON Lines.
 
 A model whose dependencies clash with the main environment (an old transformers, the authors'
 own packages) runs in its own interpreter, set as ``runtime.python`` in the model's inference
-parameters. The inference node starts this module there (``models.remote.RemoteAdapter``) and
+parameters. The inference node starts this module there (``inference.backends.worker.RemoteAdapter``) and
 keeps the checkpointing, progress bar and error handling on its side.
 
 Requests come on stdin, replies go to stdout, one JSON object per line:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 
-from ..spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
-from .rule import _answer_terms, _asserted
-from .text import NEGATION_CUE, STOPWORDS, is_yes_no_question, normalise_answer
+from ct_spatial_bench.spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
+from ct_spatial_bench.judges.rule import _answer_terms, _asserted
+from ct_spatial_bench.judges.text import NEGATION_CUE, STOPWORDS, is_yes_no_question, normalise_answer
 
 WORD = re.compile(r"[a-z0-9]+(?:\.\d+)?")
 _LEADING_YES_NO = re.compile(r"^\s*(yes|no)\b", re.IGNORECASE)

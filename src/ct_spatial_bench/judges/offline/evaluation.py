@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..records import CORRECT, FAILED, INCORRECT
-from .jury import cohen_kappa
-from .offline_features import FEATURE_NAMES, clean_prediction
-from .offline_training import THRESHOLDS, feature_columns, fit_offline_judge
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
+from ct_spatial_bench.judges.jury import cohen_kappa
+from ct_spatial_bench.judges.offline.features import FEATURE_NAMES, clean_prediction
+from ct_spatial_bench.judges.offline.training import THRESHOLDS, feature_columns, fit_offline_judge
 
 EXAMPLES_PER_KIND = 3
 
@@ -250,7 +250,7 @@ def agreement_with_jury(jury_verdicts: Sequence[dict[str, Any]],
     Items the jury or the judge could not decide (``failed``) are left out and counted out of
     ``offline_n``.
     """
-    from .jury import jury_decisions
+    from ct_spatial_bench.judges.jury import jury_decisions
 
     decisions = jury_decisions(jury_verdicts, rule=rule)
     pairs: dict[str, list[tuple[int, int]]] = {}

@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..records import CORRECT
-from ..spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
-from .offline_answer_features import WORD, answer_features, overlap
-from .rule import RuleJudge, _answer_terms, _asserted, _sizes_match
-from .text import (NEGATION_CUE, STOPWORDS, answer_polarity, counts, is_yes_no_question,
+from ct_spatial_bench.records import CORRECT
+from ct_spatial_bench.spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
+from ct_spatial_bench.judges.offline.answer_features import WORD, answer_features, overlap
+from ct_spatial_bench.judges.rule import RuleJudge, _answer_terms, _asserted, _sizes_match
+from ct_spatial_bench.judges.text import (NEGATION_CUE, STOPWORDS, answer_polarity, counts, is_yes_no_question,
                    measurements_mm, normalise_answer)
 
 _END_TOKENS = re.compile(r"</s>|<s>|<\|[a-z_]+\|>|<unk>|#{2,}", re.IGNORECASE)

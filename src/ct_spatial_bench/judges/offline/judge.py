@@ -6,7 +6,7 @@ CT-SpatialVQA's public verdicts (RadFM: three LLM judges, Merlin: two; the targe
 decision, mean vote >= 0.66, learnt from that decision or from every judge's vote, whichever
 grouped cross-validation prefers), and runs them with numpy alone: scikit-learn is needed to
 retrain, not to judge. Retrain with ``kedro run --pipelines train_offline_judge`` (see
-judges/offline_training.py); the artefact's ``training`` records how it was chosen.
+judges/offline/training.py); the artefact's ``training`` records how it was chosen.
 
 The artefact lists the features its trees read. The shipped one reads the text features only:
 in the training pipeline's ablation the SBERT similarities moved the cross-model agreement by
@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from ..records import CORRECT, INCORRECT
-from .base import Judge, Judgement
-from .offline_features import (FEATURE_NAMES, EmbeddingCache, clean_prediction, feature_matrix)
+from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.judges.base import Judge, Judgement
+from ct_spatial_bench.judges.offline.features import (FEATURE_NAMES, EmbeddingCache, clean_prediction, feature_matrix)
 
-DEFAULT_MODEL_PATH = Path(__file__).with_name("offline_model.json")
+DEFAULT_MODEL_PATH = Path(__file__).with_name("model.json")
 ARTEFACT_FORMAT = "ct_spatial_bench.offline_judge/1"
 
 

@@ -15,7 +15,7 @@ the best plateau of the cross-validated kappa (a moving average over ``THRESHOLD
 either side): the curve is flat near its top, and its single highest point moves with the folds.
 
 The fitted ``HistGradientBoostingClassifier`` is exported to the flat arrays of
-:class:`~ct_spatial_bench.judges.offline.TreeEnsemble`, so judging needs numpy only.
+:class:`~ct_spatial_bench.judges.offline.judge.TreeEnsemble`, so judging needs numpy only.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from ..records import CORRECT, INCORRECT
-from .jury import cohen_kappa, jury_decisions, verdicts_by_item
-from .offline import ARTEFACT_FORMAT, TreeEnsemble
-from .offline_features import FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache, feature_matrix
+from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.judges.jury import cohen_kappa, jury_decisions, verdicts_by_item
+from ct_spatial_bench.judges.offline.judge import ARTEFACT_FORMAT, TreeEnsemble
+from ct_spatial_bench.judges.offline.features import FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache, feature_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def answers_outside_domain(
     """Per model: its share of ok answers outside the offline judge's training length range
     (``training.answer_words`` of the shipped artefact unless ``domain`` is given) and
     ``flagged`` where more than 10% are. Empty when the artefact records no range."""
-    from .offline import load_artefact
+    from ct_spatial_bench.judges.offline.judge import load_artefact
 
     domain = domain or load_artefact()["training"].get("answer_words")
     if not domain:

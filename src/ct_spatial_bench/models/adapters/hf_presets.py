@@ -9,7 +9,7 @@ budgets are our choices (no author ran these models on CT volumes); the prompt i
 from __future__ import annotations
 
 from ct_spatial_bench.models.cards import ModelCard
-from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
+from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
 
 CT_SLICE_PIXELS = 512 * 512  # a CT slice's own size: no upscaling past it
 

@@ -10,7 +10,7 @@ transposed the stored array, so the view depended on the file's storage order).
 from __future__ import annotations
 
 from ct_spatial_bench.models.cards import ModelCard
-from ct_spatial_bench.models.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVisionLanguageModel
+from ct_spatial_bench.models.adapters.hf_vlm import QUERY_LEAD, SLICE_BLOCK_PROMPT, HFVisionLanguageModel
 
 
 class Lingshu(HFVisionLanguageModel):

@@ -13,7 +13,7 @@ calling convention as M3D.
 from __future__ import annotations
 
 from ct_spatial_bench.models.cards import FLIP_AUGMENTATION, ModelCard
-from ct_spatial_bench.models.m3d import M3DLaMed
+from ct_spatial_bench.models.adapters.m3d import M3DLaMed
 
 
 class Med3DVLM(M3DLaMed):

@@ -17,7 +17,7 @@ from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.cards import ModelCard
-from ct_spatial_bench.models.hf_vlm import HFVisionLanguageModel
+from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
 
 
 def data_url(picture: Any) -> str:

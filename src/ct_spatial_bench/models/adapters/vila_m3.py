@@ -23,7 +23,7 @@ from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.common import ModelNotConfigured, NeuralAdapter
 from ct_spatial_bench.models.components import resolve_factory
 from ct_spatial_bench.models.cards import ModelCard
-from ct_spatial_bench.models.vila_m3_loader import load_vila_m3
+from ct_spatial_bench.models.adapters.vila_m3_loader import load_vila_m3
 
 WINDOW = (50 - 400 / 2, 50 + 400 / 2)
 COLORS = ("red", "blue", "yellow", "magenta", "green", "indigo", "darkorange", "cyan", "pink",

@@ -20,8 +20,8 @@ def merge_predictions(
     must be one complete set (``num_shards`` > 1 chooses it when parts of several N are on disk),
     with no ``qa_id`` twice and none missing, or the merge stops saying which shard to rerun.
     """
-    from ct_spatial_bench.models.engine import InferenceSettings
-    from ct_spatial_bench.models.sharding import asked_items, merge_parts
+    from ct_spatial_bench.inference.engine import InferenceSettings
+    from ct_spatial_bench.inference.sharding import asked_items, merge_parts
 
     settings = InferenceSettings.from_params({**params, "shard_index": 0})
     items = asked_items(qa_items, settings.max_items)

@@ -1,4 +1,4 @@
-"""Nodes that run one model under test over the benchmark's questions (``models.engine``)."""
+"""Nodes that run one model under test over the benchmark's questions (``inference.engine``)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ def answer_questions(
 ) -> list[dict[str, Any]]:
     """Ask the model every question of this run's shard; one prediction per QA item.
 
-    ``params`` is ``params:<model>.inference`` (``models.engine.InferenceSettings``). ``blind``:
+    ``params`` is ``params:<model>.inference`` (``inference.engine.InferenceSettings``). ``blind``:
     the model's blind control (same prompt, image blanked), named ``<model>_blind``.
     ``answer_prior``: QA items the blind baseline learns its prior from. One shard of several
     comes back as a ``PredictionPart``, which the predictions dataset writes as a part for
     ``merge_<model>``.
     """
-    from ct_spatial_bench.models.engine import InferenceSettings, run_inference
-    from ct_spatial_bench.models.sharding import PredictionPart
+    from ct_spatial_bench.inference.engine import InferenceSettings, run_inference
+    from ct_spatial_bench.inference.sharding import PredictionPart
 
     settings = InferenceSettings.from_params(params)
     predictions = run_inference(settings, qa_items, model_inputs, answer_prior, blind=blind)

@@ -53,6 +53,6 @@ def judge_all(
 
 def summarise_judge_usage(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Verdicts, failed and tokens (prompt, completion, total) per judge."""
-    from ct_spatial_bench.judges.costs import token_usage
+    from ct_spatial_bench.judges.planning import token_usage
 
     return token_usage(verdicts)

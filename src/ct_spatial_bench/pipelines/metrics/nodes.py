@@ -77,7 +77,7 @@ def estimate_intervals(
     predictions: list[dict[str, Any]], params: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Bootstrap 95% interval of every text metric per model (corpus BLEU included)."""
-    from ct_spatial_bench.metrics.statistics import text_metric_intervals
+    from ct_spatial_bench.metrics.intervals import text_metric_intervals
 
     return text_metric_intervals(per_item, qa_items, predictions,
                                  n_boot=params.get("n_boot", 1000))
@@ -90,7 +90,7 @@ def compare_model_pairs(
     """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models on
     their shared decided items."""
     from ct_spatial_bench.metrics.accuracy import volume_of
-    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+    from ct_spatial_bench.metrics.intervals import paired_mcnemar
 
     return paired_mcnemar(_as_decisions(decision_rows), predictions, volume=volume_of(qa_items))
 

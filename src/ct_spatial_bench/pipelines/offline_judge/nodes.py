@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 def build_training_table(params: dict[str, Any]) -> dict[str, Any]:
     """Upstream's QA, predictions and verdicts (joined by key) as features and jury labels."""
-    from ct_spatial_bench.judges.offline_training import answer_length_domain, training_table
+    from ct_spatial_bench.judges.offline.training import answer_length_domain, training_table
     from ct_spatial_bench.reproduction.summary import load_upstream_benchmark
 
     loaded = load_upstream_benchmark(params["source_dir"])
@@ -29,7 +29,7 @@ def build_training_table(params: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate_across_models(table: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """Train on each model, test on the other(s): kappa, accuracy, categories, disagreements."""
-    from ct_spatial_bench.judges.offline_evaluation import cross_model_evaluation
+    from ct_spatial_bench.judges.offline.evaluation import cross_model_evaluation
 
     evaluation = cross_model_evaluation(table, params.get("grid"), params.get("folds", 4),
                                         params.get("features", "text"), params.get("ablation"),
@@ -39,7 +39,7 @@ def evaluate_across_models(table: dict[str, Any], params: dict[str, Any]) -> dic
 
 
 def render_evaluation(evaluation: dict[str, Any]) -> str:
-    from ct_spatial_bench.judges.offline_evaluation import evaluation_markdown
+    from ct_spatial_bench.judges.offline.evaluation import evaluation_markdown
 
     return evaluation_markdown(evaluation)
 
@@ -49,7 +49,7 @@ def train_on_every_model(table: dict[str, Any], evaluation: dict[str, Any],
     """The shipped artefact: fitted on all labelled items, with the cross-model figures."""
     import numpy as np
 
-    from ct_spatial_bench.judges.offline_training import (build_artefact, feature_columns,
+    from ct_spatial_bench.judges.offline.training import (build_artefact, feature_columns,
                                                           fit_offline_judge)
 
     X, names = feature_columns(table, params.get("features", "text"))

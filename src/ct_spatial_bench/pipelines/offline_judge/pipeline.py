@@ -5,7 +5,7 @@
 Reads upstream CT-SpatialVQA's files under ``offline_judge.source_dir`` (default
 ../shared/reference/ct_spatialvqa), writes the cross-model evaluation to
 data/08_reporting/offline_judge/evaluation.{md,json} and the artefact the judge loads to
-src/ct_spatial_bench/judges/offline_model.json (committed; conf/base/catalog_offline_judge.yml).
+src/ct_spatial_bench/judges/offline/model.json (committed; conf/base/catalog_offline_judge.yml).
 Not part of ``__default__``: it needs upstream's files and about 18 minutes on 2 cores.
 """
 

@@ -41,7 +41,7 @@ def preprocess_volumes(
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.records import volume_key
 
-    from ct_spatial_bench.models.sharding import PredictionPart, select_shard
+    from ct_spatial_bench.inference.sharding import PredictionPart, select_shard
 
     # only_specs: the specs a cluster job's models read (kedro slurm submit); the others are
     # left as they are. shard_index/num_shards: this array task's share of the volumes.

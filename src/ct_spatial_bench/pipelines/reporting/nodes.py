@@ -160,7 +160,7 @@ def write_html_report_with_probes(
 def _offline_domain(predictions: list[dict], verdicts: list[dict]) -> dict[str, list[dict]]:
     """The offline judge's length domain against each model it judged (nothing when it judged
     none)."""
-    from ct_spatial_bench.judges.offline_training import answers_outside_domain
+    from ct_spatial_bench.judges.offline.training import answers_outside_domain
 
     judged = {v["model"] for v in verdicts if v["judge"] == "offline"}
     if not judged:

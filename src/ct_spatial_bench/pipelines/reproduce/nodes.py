@@ -29,7 +29,7 @@ def score_upstream_text(qa_items: list[dict], predictions: list[dict],
 
 def judge_offline(qa_items: list[dict], predictions: list[dict]) -> list[dict[str, Any]]:
     """The shipped offline judge's verdict on every prediction, kept apart from the jury's."""
-    from ct_spatial_bench.judges.offline import OfflineJudge
+    from ct_spatial_bench.judges.offline.judge import OfflineJudge
     from ct_spatial_bench.judges.runner import judge_predictions
 
     return judge_predictions([OfflineJudge()], qa_items, predictions)
@@ -80,7 +80,7 @@ def decide_upstream_jury(verdicts: list[dict]) -> list[dict[str, Any]]:
 def estimate_upstream_intervals(per_item: list[dict], qa_items: list[dict],
                                 predictions: list[dict], params: dict[str, Any]) -> list[dict]:
     """Bootstrap 95% interval of every text metric per model (corpus BLEU included)."""
-    from ct_spatial_bench.metrics.statistics import text_metric_intervals
+    from ct_spatial_bench.metrics.intervals import text_metric_intervals
 
     return text_metric_intervals(per_item, qa_items, predictions,
                                  n_boot=params.get("n_boot", 1000))
@@ -97,7 +97,7 @@ def compare_upstream_model_pairs(decision_rows: list[dict], predictions: list[di
     """Paired McNemar tests (exact by item, and clustered by volume) of every pair of models
     under upstream's jury rule."""
     from ct_spatial_bench.metrics.accuracy import volume_of
-    from ct_spatial_bench.metrics.statistics import paired_mcnemar
+    from ct_spatial_bench.metrics.intervals import paired_mcnemar
 
     return paired_mcnemar(_decisions(decision_rows), predictions, volume=volume_of(qa_items))
 
@@ -130,7 +130,7 @@ def answer_from_question_alone(qa_items: list[dict[str, Any]]) -> list[dict[str,
     """The blind prior's answer to every question (question text only; the asked case's own
     items left out of its prior), as predictions of the model ``blind_prior``."""
     from ct_spatial_bench.models.base import Question
-    from ct_spatial_bench.models.blind import BlindBaseline
+    from ct_spatial_bench.baselines.blind import BlindBaseline
 
     prior = BlindBaseline()
     prior.load({"answer_prior": qa_items})
@@ -188,7 +188,7 @@ def write_reproduction_report(
 ) -> str:
     """report.html for the reproduction: upstream's figures recomputed, with what it lacked."""
     from ct_spatial_bench.judges.jury import judge_agreement, jury_decisions
-    from ct_spatial_bench.judges.offline_training import answers_outside_domain
+    from ct_spatial_bench.judges.offline.training import answers_outside_domain
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
     from ct_spatial_bench.reporting.report import full_html_report
     from ct_spatial_bench.reporting.summary import html_table

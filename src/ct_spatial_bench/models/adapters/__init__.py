@@ -1,0 +1,1 @@
+"""One module per model family: each adapter implements ``models.base.ModelAdapter``."""
