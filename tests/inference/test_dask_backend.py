@@ -13,7 +13,7 @@ pytest.importorskip("distributed", reason="the Dask backend needs dask[distribut
 
 from ct_spatial_bench.inference.backends.dask_cluster import run_on_dask  # noqa: E402
 from ct_spatial_bench.models.base import Answer, ModelAdapter  # noqa: E402
-from ct_spatial_bench.inference.engine import InferenceSettings  # noqa: E402
+from ct_spatial_bench.inference.settings import InferenceSettings  # noqa: E402
 from ct_spatial_bench.inference.loop import run_model  # noqa: E402
 
 RUN_FIELDS = {"timestamp", "latency_s"}

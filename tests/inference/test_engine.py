@@ -10,9 +10,8 @@ import pytest
 
 from ct_spatial_bench.models import registry
 from ct_spatial_bench.models.base import Answer, ModelAdapter
-from ct_spatial_bench.inference.engine import (
-    InferenceConfigError, InferenceFailed, InferenceSettings, run_inference,
-)
+from ct_spatial_bench.inference.engine import InferenceFailed, run_inference
+from ct_spatial_bench.inference.settings import InferenceConfigError, InferenceSettings
 
 
 class Flaky(ModelAdapter):

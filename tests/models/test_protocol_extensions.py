@@ -14,7 +14,7 @@ from ct_spatial_bench.models.common import ModelNotConfigured, generation_settin
 from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
 from ct_spatial_bench.inference.backends.worker import RemoteAdapter, WorkerError
 from ct_spatial_bench.models.base import Answer, ModelAdapter
-from ct_spatial_bench.inference.engine import InferenceSettings
+from ct_spatial_bench.inference.settings import InferenceSettings
 from ct_spatial_bench.inference.loop import run_model
 
 ITEMS = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},

@@ -62,7 +62,8 @@ def test_a_stricter_parser_rereads_cached_replies_without_paying(server, tmp_pat
     from its raw replies: the verdicts change, the server is not asked."""
     from ct_spatial_bench.judges.cache import VerdictCache
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions, task_of
+    from ct_spatial_bench.judges.planning import task_of
+    from ct_spatial_bench.judges.runner import judge_predictions
 
     items, preds = _items()
     cache = tmp_path / "cache.sqlite"

@@ -1,4 +1,6 @@
-"""What judging will cost before it runs (the dry run), and what it cost after (token usage).
+"""Judging's planning, shared by the run and its dry run: the join of predictions to the QA (by
+``qa_id``), the tasks a cached judge still has to ask (``pending_tasks``), what that will cost
+before it runs (the plan the dry run prints), and what it cost after (token usage).
 
 The plan counts, per judge, the calls the cache cannot answer and their estimated prompt and
 output tokens (about four characters a token; the output is the prompt file's budget), so a run
@@ -12,8 +14,75 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.base import Judge
-from ct_spatial_bench.records import FAILED, index_by
+from ct_spatial_bench.judges.base import CachedJudge, Judge
+from ct_spatial_bench.records import ERROR, FAILED, RecordError, index_by
+from ct_spatial_bench.secrets import redact_text
+
+
+def join_to_qa(qa_items: list[dict[str, Any]],
+               predictions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """``(QA item, prediction)`` per prediction, joined by ``qa_id``; a prediction for a question
+    the benchmark does not have is an error naming it."""
+    qa_by_id = index_by(qa_items, source="benchmark QA")
+    joined = []
+    for pred in predictions:
+        item = qa_by_id.get(pred["qa_id"])
+        if item is None:
+            raise RecordError(f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}")
+        joined.append((item, pred))
+    return joined
+
+
+def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
+    """The engine task (with its cache key) for one prediction of one cached judge."""
+    from ct_spatial_bench.judges.cache import cache_key
+    from ct_spatial_bench.judges.loop import Task
+
+    question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
+    key = cache_key(judge.provider, judge.model, judge.prompt_version, question, answer,
+                    prediction)
+    return Task(key=key, question=question, answer=answer, prediction=prediction)
+
+
+def is_sent(pred: dict[str, Any]) -> bool:
+    """Whether a prediction goes to a judge: an answer (status ok) that says something."""
+    return pred.get("status") != ERROR and bool((pred.get("prediction") or "").strip())
+
+
+def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
+                  refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """(tasks to ask, verdicts already cached) for one judge; each distinct task once.
+
+    A cached reply read by another parser version is read again from its raw text here (and the
+    cache row updated), so a stricter parser costs nothing; ``refresh="failed"`` then asks again
+    what is still failed.
+    """
+    from ct_spatial_bench.judges.loop import reread
+    from ct_spatial_bench.judges.parsing import PARSER_VERSION
+
+    to_ask: dict[str, Any] = {}
+    cached: dict[str, dict[str, Any]] = {}
+    for item, pred in joined:
+        if not is_sent(pred):
+            continue
+        task = task_of(judge, item, pred)
+        if task.key in to_ask or task.key in cached:
+            continue
+        hit = None if refresh is True else cache.get(task.key)
+        if hit is not None and hit["parser_version"] != PARSER_VERSION and hit["raw"] and \
+                (judge.prompt.kind != "batch" or hit["item_index"] >= 0):
+            again = reread(judge, hit["raw"], max(hit["item_index"], 0))
+            hit = {**hit, "verdict": again.verdict, "reason": redact_text(again.reason),
+                   "parser_version": PARSER_VERSION}
+            cache.put(task.key, judge.provider, judge.model, judge.prompt_version,
+                      **{k: hit[k] for k in ("verdict", "reason", "raw", "tokens", "latency_s",
+                                             "parser_version", "item_index")})
+        if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
+            cached[task.key] = {k: v for k, v in hit.items()
+                                if k not in ("parser_version", "item_index")}
+        else:
+            to_ask[task.key] = task
+    return list(to_ask.values()), cached
 
 
 def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
@@ -23,10 +92,8 @@ def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
     to ask."""
     from ct_spatial_bench.judges.cache import VerdictCache
     from ct_spatial_bench.judges.loop import estimated_call_tokens
-    from ct_spatial_bench.judges.runner import pending_tasks
 
-    qa_by_id = index_by(qa_items, source="benchmark QA")
-    joined = [(qa_by_id[p["qa_id"]], p) for p in predictions if p["qa_id"] in qa_by_id]
+    joined = join_to_qa(qa_items, predictions)
     rows = []
     with VerdictCache(cache_path) as cache:
         for judge in (j for j in judges if j.cached):

@@ -25,7 +25,8 @@ from typing import Any
 
 from ct_spatial_bench.errors import PlannedStop
 from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
-from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, RecordError, Verdict, index_by
+from ct_spatial_bench.judges.planning import is_sent, join_to_qa, pending_tasks, task_of
+from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Verdict
 from ct_spatial_bench.secrets import error_text, redact_text
 
 logger = logging.getLogger(__name__)
@@ -59,13 +60,7 @@ def judge_predictions(
 
     if refresh not in REFRESH_CHOICES:
         raise ValueError(f"refresh must be one of {REFRESH_CHOICES}, got {refresh!r}")
-    qa_by_id = index_by(qa_items, source="benchmark QA")
-    joined = []
-    for pred in predictions:
-        item = qa_by_id.get(pred["qa_id"])
-        if item is None:
-            raise RecordError(f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}")
-        joined.append((item, pred))
+    joined = join_to_qa(qa_items, predictions)
 
     cached_results = _run_cached_judges([j for j in judges if j.cached], joined, cache_path,
                                         refresh, progress, lease_s,
@@ -166,58 +161,6 @@ def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
                 out.append(_verdict_record(judge, pred, outcome, each))
             bar.update(len(chunk))
     return out
-
-
-def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
-    """The engine task (with its cache key) for one prediction of one cached judge."""
-    from ct_spatial_bench.judges.cache import cache_key
-    from ct_spatial_bench.judges.loop import Task
-
-    question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
-    key = cache_key(judge.provider, judge.model, judge.prompt_version, question, answer,
-                    prediction)
-    return Task(key=key, question=question, answer=answer, prediction=prediction)
-
-
-def is_sent(pred: dict[str, Any]) -> bool:
-    """Whether a prediction goes to a judge: an answer (status ok) that says something."""
-    return pred.get("status") != ERROR and bool((pred.get("prediction") or "").strip())
-
-
-def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
-                  refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
-    """(tasks to ask, verdicts already cached) for one judge; each distinct task once.
-
-    A cached reply read by another parser version is read again from its raw text here (and the
-    cache row updated), so a stricter parser costs nothing; ``refresh="failed"`` then asks again
-    what is still failed.
-    """
-    from ct_spatial_bench.judges.loop import reread
-    from ct_spatial_bench.judges.parsing import PARSER_VERSION
-
-    to_ask: dict[str, Any] = {}
-    cached: dict[str, dict[str, Any]] = {}
-    for item, pred in joined:
-        if not is_sent(pred):
-            continue
-        task = task_of(judge, item, pred)
-        if task.key in to_ask or task.key in cached:
-            continue
-        hit = None if refresh is True else cache.get(task.key)
-        if hit is not None and hit["parser_version"] != PARSER_VERSION and hit["raw"] and \
-                (judge.prompt.kind != "batch" or hit["item_index"] >= 0):
-            again = reread(judge, hit["raw"], max(hit["item_index"], 0))
-            hit = {**hit, "verdict": again.verdict, "reason": redact_text(again.reason),
-                   "parser_version": PARSER_VERSION}
-            cache.put(task.key, judge.provider, judge.model, judge.prompt_version,
-                      **{k: hit[k] for k in ("verdict", "reason", "raw", "tokens", "latency_s",
-                                             "parser_version", "item_index")})
-        if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
-            cached[task.key] = {k: v for k, v in hit.items()
-                                if k not in ("parser_version", "item_index")}
-        else:
-            to_ask[task.key] = task
-    return list(to_ask.values()), cached
 
 
 class JudgeFailedError(RuntimeError):

@@ -112,7 +112,8 @@ def answer_prepared(items, answer_prior, raw_volumes, inference_params, params, 
     """Run the model as ``inference_<model>`` does, each volume turned into its input by
     ``prepare`` (None: a model without an image), with a checkpoint of its own per variant
     (settings hashed into the name), so a rerun resumes."""
-    from ct_spatial_bench.inference.engine import InferenceSettings, run_inference
+    from ct_spatial_bench.inference.engine import run_inference
+    from ct_spatial_bench.inference.settings import InferenceSettings
 
     inference = InferenceSettings.from_params(inference_params)
     model_inputs = None

@@ -23,10 +23,9 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ct_spatial_bench.inference.engine import InferenceSettings
+from ct_spatial_bench.inference.settings import InferenceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,11 @@ _LOCK = threading.Lock()
 
 def run_on_dask(settings: InferenceSettings, items: list[dict[str, Any]],
                 model_inputs: dict[str, Callable[[], Any]] | None, config: dict[str, Any],
-                make_adapter: Callable[[], Any], checkpoint: str | None) -> list[dict[str, Any]]:
-    """Answer ``items`` on the cluster ``settings.dask`` describes; predictions in item order."""
+                make_adapter: Callable[[], Any], checkpoint: str | None, *,
+                adapter: Any = None) -> list[dict[str, Any]]:
+    """Answer ``items`` on the cluster ``settings.dask`` describes; predictions in item order.
+    Each worker makes and loads its own adapter with ``make_adapter``; the engine's ``adapter``
+    stays unloaded here."""
     from ct_spatial_bench.inference.sharding import (
         merge_parts, part_name, select_shard, shard_checkpoint,
     )

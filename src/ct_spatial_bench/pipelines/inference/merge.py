@@ -20,7 +20,7 @@ def merge_predictions(
     must be one complete set (``num_shards`` > 1 chooses it when parts of several N are on disk),
     with no ``qa_id`` twice and none missing, or the merge stops saying which shard to rerun.
     """
-    from ct_spatial_bench.inference.engine import InferenceSettings
+    from ct_spatial_bench.inference.settings import InferenceSettings
     from ct_spatial_bench.inference.sharding import asked_items, merge_parts
 
     settings = InferenceSettings.from_params({**params, "shard_index": 0})

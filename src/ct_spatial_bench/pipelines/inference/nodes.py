@@ -18,13 +18,14 @@ def answer_questions(
 ) -> list[dict[str, Any]]:
     """Ask the model every question of this run's shard; one prediction per QA item.
 
-    ``params`` is ``params:<model>.inference`` (``inference.engine.InferenceSettings``). ``blind``:
+    ``params`` is ``params:<model>.inference`` (``inference.settings.InferenceSettings``). ``blind``:
     the model's blind control (same prompt, image blanked), named ``<model>_blind``.
     ``answer_prior``: QA items the blind baseline learns its prior from. One shard of several
     comes back as a ``PredictionPart``, which the predictions dataset writes as a part for
     ``merge_<model>``.
     """
-    from ct_spatial_bench.inference.engine import InferenceSettings, run_inference
+    from ct_spatial_bench.inference.engine import run_inference
+    from ct_spatial_bench.inference.settings import InferenceSettings
     from ct_spatial_bench.inference.sharding import PredictionPart
 
     settings = InferenceSettings.from_params(params)

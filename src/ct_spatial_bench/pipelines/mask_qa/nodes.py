@@ -68,7 +68,8 @@ def answer_mask_questions(mask_qa: list[dict], params: dict[str, Any],
                           answer_prior: list[dict] | None = None) -> list[dict]:
     """The model's answers to the mask questions (mirrored twins apart), through the inference
     engine as ``inference_<model>`` asks them (checkpoint, blind prior, failure policy)."""
-    from ct_spatial_bench.inference.engine import InferenceSettings, run_inference
+    from ct_spatial_bench.inference.engine import run_inference
+    from ct_spatial_bench.inference.settings import InferenceSettings
 
     items = [i for i in mask_qa if not i["meta"]["mirrored"]]
     return run_inference(InferenceSettings.from_params(_mask_run(params)), items, model_inputs,
