@@ -64,3 +64,76 @@ def test_the_rules_see_lazy_and_relative_imports(tmp_path):
     assert any(m.startswith("ct_spatial_bench.probes") for _, m in _imports(stage))
     pipeline = PACKAGE / "pipelines" / "probes" / "pipeline.py"
     assert any(m == "ct_spatial_bench.pipelines.probes.nodes" for _, m in _imports(pipeline))
+
+
+def _module_file(module: str) -> Path | None:
+    """The file of ``ct_spatial_bench.a.b`` (a module, or a package's ``__init__``), if any."""
+    bits = module.split(".")
+    if bits[0] != PACKAGE.name:
+        return None
+    base = PACKAGE.joinpath(*bits[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _import_graph() -> dict[Path, set[Path]]:
+    """File -> the project files it imports (lazy imports too; ``from pkg import module`` names
+    the module)."""
+    graph: dict[Path, set[Path]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        targets = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {n.lineno: [a.name for a in n.names] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom)}
+        for line, module in _imports(path):
+            for candidate in [module] + [f"{module}.{name}" for name in names.get(line, [])]:
+                found = _module_file(candidate)
+                if found and found != path and found.name != "__init__.py":
+                    targets.add(found)
+        graph[path] = targets
+    return graph
+
+
+def _cycle(graph: dict) -> list | None:
+    """One cycle of ``graph`` as a list of nodes, or None."""
+    state: dict = {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return trail[trail.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt, trail + [nxt])):
+                return found
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def test_no_module_imports_itself_through_others():
+    cycle = _cycle(_import_graph())
+    assert cycle is None, " -> ".join(str(p.relative_to(PACKAGE)) for p in cycle)
+
+
+def test_packages_form_layers():
+    """No import from a lower package back up to one that imports it: the top-level packages
+    (and modules) form a graph without cycles, so each sits below everything that uses it."""
+    def top(path: Path) -> str:
+        return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+    packages: dict[str, set[str]] = {}
+    for path, targets in _import_graph().items():
+        packages.setdefault(top(path), set()).update(top(t) for t in targets if top(t) != top(path))
+    cycle = _cycle(packages)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_one():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from ct_spatial_bench.metrics.accuracy import accuracy_by_model, bootstrap_ci
+from ct_spatial_bench.metrics.accuracy import accuracy_by_model
+from ct_spatial_bench.statistics import bootstrap_ci
 from ct_spatial_bench.statistics import (
     cluster_bootstrap_ci,
     cluster_bootstrap_means,

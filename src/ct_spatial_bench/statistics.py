@@ -1,4 +1,7 @@
-"""Intervals and paired tests that respect the volume: questions about one CT are not independent.
+"""Statistics shared by metrics and judges: bootstrap intervals (items, or volumes as clusters),
+the clustered McNemar test, and Cohen's and Fleiss' kappa.
+
+Intervals and paired tests that respect the volume: questions about one CT are not independent.
 
 CT-SpatialVQA asks ~5.7 questions per volume. A model that misreads a scan's orientation gets
 several of its questions wrong together, so resampling items as if independent gives intervals
@@ -14,8 +17,11 @@ The design effect is reported as the ratio of the clustered to the item-level in
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
+
+from ct_spatial_bench.records import CORRECT
 
 
 def cluster_bootstrap_means(
@@ -79,3 +85,65 @@ def width_ratio(clustered: tuple[float, float], items: tuple[float, float]) -> f
     if not np.isfinite(item_width) or item_width == 0:
         return float("nan")
     return float((clustered[1] - clustered[0]) / item_width)
+
+
+def bootstrap_ci(
+    values: Sequence[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values``; (nan, nan) when there are none.
+
+    Resampling is vectorised in blocks of at most ~4 million draws, so 9,077 items x 1,000
+    resamples stays small in memory.
+    """
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    block = max(1, 4_000_000 // data.size)
+    means = []
+    for start in range(0, n_boot, block):
+        size = min(block, n_boot - start)
+        means.append(data[rng.integers(0, data.size, size=(size, data.size))].mean(axis=1))
+    boot = np.concatenate(means)
+    low, high = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(low), float(high)
+
+
+def _as_binary(labels: Sequence[Any]) -> np.ndarray:
+    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
+
+
+def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """Cohen's kappa of two raters' paired binary labels (bools, 0/1, or correct/incorrect).
+
+    When chance agreement is 1 (both raters gave one and the same label throughout) kappa is
+    undefined and NaN is returned, as scikit-learn does, rather than a misleading 1.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired labels differ in length: {len(a)} and {len(b)}")
+    if len(a) == 0:
+        return float("nan")
+    x, y = _as_binary(a), _as_binary(b)
+    observed = float(np.mean(x == y))
+    p_x, p_y = x.mean(), y.mean()
+    chance = float(p_x * p_y + (1 - p_x) * (1 - p_y))
+    if chance >= 1.0:
+        return float("nan")
+    return (observed - chance) / (1 - chance)
+
+
+def fleiss_kappa(table: Any) -> float:
+    """Fleiss' kappa of a subjects x categories table of rating counts (same raters per subject)."""
+    counts = np.asarray(table, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] == 0:
+        raise ValueError("expected a non-empty 2-D table of counts (subjects x categories)")
+    raters = counts.sum(axis=1)
+    if not np.allclose(raters, raters[0]) or raters[0] < 2:
+        raise ValueError("every subject needs the same number of raters, at least two")
+    n = raters[0]
+    p_category = counts.sum(axis=0) / counts.sum()
+    p_subject = ((counts * (counts - 1)).sum(axis=1)) / (n * (n - 1))
+    observed, chance = p_subject.mean(), float((p_category ** 2).sum())
+    if chance >= 1.0:
+        return float("nan")
+    return float((observed - chance) / (1 - chance))

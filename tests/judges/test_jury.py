@@ -3,15 +3,9 @@ import random
 
 import pytest
 
-from ct_spatial_bench.judges.jury import (
-    cohen_kappa,
-    decide,
-    fleiss_kappa,
-    judge_agreement,
-    jury_decision_rows,
-    jury_decisions,
-)
+from ct_spatial_bench.judges.jury import decide, judge_agreement, jury_decision_rows, jury_decisions
 from ct_spatial_bench.records import RecordError
+from ct_spatial_bench.statistics import cohen_kappa, fleiss_kappa
 
 
 def v(qa_id, judge, verdict, model="m"):

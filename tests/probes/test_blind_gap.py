@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ct_spatial_bench.probes.blind_gap import blind_gap, blind_pairs
+from ct_spatial_bench.metrics.subsets import blind_pairs
+from ct_spatial_bench.probes.blind_gap import blind_gap
 from ct_spatial_bench.spatial.categories import DEPTH, LATERALITY
 
 

@@ -33,18 +33,18 @@ class InferenceFailed(RuntimeError):
     """More model calls failed than the run allows; what was answered is in the checkpoint."""
 
 
-def make_adapter(settings: InferenceSettings, blind: bool = False) -> ModelAdapter:
-    """The registered adapter, in this interpreter or in ``runtime.python``; blind if asked."""
+def make_adapter(settings: InferenceSettings, adapter_cls: type[ModelAdapter],
+                 blind: bool = False) -> ModelAdapter:
+    """An adapter of ``adapter_cls``, in this interpreter or in ``runtime.python``; blind if
+    asked."""
     from ct_spatial_bench.inference.backends.worker import RemoteAdapter
     from ct_spatial_bench.inference.blind_control import BlindControl
-    from ct_spatial_bench.models.registry import adapter_class
 
-    cls = adapter_class(settings.model)
     if settings.python:
-        adapter: ModelAdapter = RemoteAdapter(settings.model, cls.input_spec, settings.python,
-                                              env=settings.env)
+        adapter: ModelAdapter = RemoteAdapter(settings.model, adapter_cls.input_spec,
+                                              settings.python, env=settings.env)
     else:
-        adapter = cls()
+        adapter = adapter_cls()
     return BlindControl(adapter, settings.blind_mode) if blind else adapter
 
 
@@ -62,24 +62,25 @@ def run_inference(
     that answers from a prior learns from (``answer_prior`` adapters). ``checkpoint`` overrides
     the configured one (the probes keep one per variant).
     """
-    from ct_spatial_bench.inference.sharding import asked_items, select_shard
+    from ct_spatial_bench.inference.sharding import asked_items, select_shard, shard_checkpoint
     from ct_spatial_bench.models.registry import check_configured
 
-    check_configured(settings.model, settings.config)
+    items = select_shard(asked_items(items, settings.max_items), settings.shard_index,
+                         settings.num_shards, settings.shard_by)
+    checkpoint = checkpoint or shard_checkpoint(settings.checkpoint, settings.shard_index,
+                                                settings.num_shards, blind)
+    adapter_cls = check_configured(settings.model, settings.config)
     config = dict(settings.config)
     if prior is not None:
         config["answer_prior"] = [{key: i.get(key) for key in ("qa_id", "case_id", "question",
                                                                "answer")} for i in prior]
-    items = select_shard(asked_items(items, settings.max_items), settings.shard_index,
-                         settings.num_shards, settings.shard_by)
-    checkpoint = checkpoint or settings.checkpoint_for(blind)
-    adapter = make_adapter(settings, blind)
+    remake = partial(make_adapter, settings, adapter_cls, blind)
+    adapter = remake()
     if adapter.input_spec is not None and inputs is None:
         raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
     try:
         predictions = BACKENDS[settings.backend](
-            settings, items, inputs, config, partial(make_adapter, settings, blind), checkpoint,
-            adapter=adapter)
+            settings, items, inputs, config, remake, checkpoint, adapter=adapter)
     finally:
         adapter.close()
     check_failures(adapter.name, items, predictions, settings.max_infrastructure_error_share)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.errors import ConfigurationError
@@ -77,18 +76,6 @@ class InferenceSettings:
             raise InferenceConfigError(f"{where}.max_infrastructure_error_share must be in "
                                        f"0..1, got {settings.max_infrastructure_error_share}")
         return settings
-
-    def checkpoint_for(self, blind: bool) -> str | None:
-        """This run's checkpoint: a blind control's sits beside the model's
-        (``x.jsonl`` -> ``x_blind.jsonl``), a shard's has its part name."""
-        from ct_spatial_bench.inference.blind_control import BLIND_SUFFIX
-        from ct_spatial_bench.inference.sharding import shard_checkpoint
-
-        path = self.checkpoint
-        if path and blind:
-            checkpoint = Path(path)
-            path = str(checkpoint.with_name(checkpoint.stem + BLIND_SUFFIX + checkpoint.suffix))
-        return shard_checkpoint(path, self.shard_index, self.num_shards)
 
 
 def _optional(params: dict[str, Any], key: str, kind: type, where: str) -> Any:

@@ -65,9 +65,16 @@ def part_name(index: int, num_shards: int) -> str:
     return f"shard-{index}-of-{num_shards}"
 
 
-def shard_checkpoint(path: str | None, index: int, num_shards: int) -> str | None:
+def shard_checkpoint(path: str | None, index: int, num_shards: int,
+                     blind: bool = False) -> str | None:
     """Each shard keeps its own checkpoint (``geometry.jsonl`` -> ``geometry.shard-0-of-2.jsonl``),
-    so concurrent jobs never append to one file."""
+    so concurrent jobs never append to one file; a blind control's sits beside its model's
+    (``x.jsonl`` -> ``x_blind.jsonl``)."""
+    from ct_spatial_bench.inference.blind_control import BLIND_SUFFIX
+
+    if path and blind:
+        checkpoint = Path(path)
+        path = str(checkpoint.with_name(checkpoint.stem + BLIND_SUFFIX + checkpoint.suffix))
     if not path or num_shards == 1:
         return path
     checkpoint = Path(path)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey,
                                       index_by_item, validate_verdict)
 
@@ -94,46 +95,6 @@ def jury_decision_rows(
     decisions = jury_decisions(verdicts, judges, rule)
     return [Decision(model, qa_id, rule, decision).to_dict()
             for (model, qa_id), decision in sorted(decisions.items())]
-
-
-def _as_binary(labels: Sequence[Any]) -> np.ndarray:
-    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
-
-
-def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
-    """Cohen's kappa of two raters' paired binary labels (bools, 0/1, or correct/incorrect).
-
-    When chance agreement is 1 (both raters gave one and the same label throughout) kappa is
-    undefined and NaN is returned, as scikit-learn does, rather than a misleading 1.
-    """
-    if len(a) != len(b):
-        raise ValueError(f"paired labels differ in length: {len(a)} and {len(b)}")
-    if len(a) == 0:
-        return float("nan")
-    x, y = _as_binary(a), _as_binary(b)
-    observed = float(np.mean(x == y))
-    p_x, p_y = x.mean(), y.mean()
-    chance = float(p_x * p_y + (1 - p_x) * (1 - p_y))
-    if chance >= 1.0:
-        return float("nan")
-    return (observed - chance) / (1 - chance)
-
-
-def fleiss_kappa(table: Any) -> float:
-    """Fleiss' kappa of a subjects x categories table of rating counts (same raters per subject)."""
-    counts = np.asarray(table, dtype=float)
-    if counts.ndim != 2 or counts.shape[0] == 0:
-        raise ValueError("expected a non-empty 2-D table of counts (subjects x categories)")
-    raters = counts.sum(axis=1)
-    if not np.allclose(raters, raters[0]) or raters[0] < 2:
-        raise ValueError("every subject needs the same number of raters, at least two")
-    n = raters[0]
-    p_category = counts.sum(axis=0) / counts.sum()
-    p_subject = ((counts * (counts - 1)).sum(axis=1)) / (n * (n - 1))
-    observed, chance = p_subject.mean(), float((p_category ** 2).sum())
-    if chance >= 1.0:
-        return float("nan")
-    return float((observed - chance) / (1 - chance))
 
 
 def judge_agreement(

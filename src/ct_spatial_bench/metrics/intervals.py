@@ -23,15 +23,15 @@ from ct_spatial_bench.metrics.accuracy import (
     interval_pair,
     volume_of,
 )
-from ct_spatial_bench.statistics import cluster_bootstrap_ci, clustered_mcnemar
+from ct_spatial_bench.metrics.normalise import clean_text
 from ct_spatial_bench.metrics.text import (
     PER_ITEM_METRICS,
-    clean_text,
     corpus_bleu,
     is_empty_prediction,
     scored_metrics,
 )
 from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.statistics import cluster_bootstrap_ci, clustered_mcnemar
 
 Key = tuple[str, str]  # (model, qa_id)
 

@@ -23,6 +23,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ct_spatial_bench.metrics.normalise import clean_text
+
 WORDNET_SOURCES = ("/usr/share/wordnet",)
 DEFAULT_NLTK_DATA = Path("data") / "nltk_data"
 # The WordNet database files nltk's reader opens.
@@ -149,8 +151,6 @@ def _meteor_function():
 
 def meteor(ref: str, pred: str) -> float:
     """nltk METEOR of one pair on whitespace tokens of the stripped, lowercased texts (upstream)."""
-    from ct_spatial_bench.metrics.text import clean_text
-
     return float(_meteor_function()([clean_text(ref).split()], clean_text(pred).split()))
 
 

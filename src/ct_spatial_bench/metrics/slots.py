@@ -31,9 +31,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.judges.jury import cohen_kappa
 from ct_spatial_bench.metrics.accuracy import _category_name, volume_of
-from ct_spatial_bench.statistics import cluster_bootstrap_ci
+from ct_spatial_bench.statistics import cluster_bootstrap_ci, cohen_kappa
 from ct_spatial_bench.records import CORRECT
 from ct_spatial_bench.spatial.categories import CATEGORIES
 from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS, IMPLIES, extract_spatial_terms

@@ -22,6 +22,21 @@ from ct_spatial_bench.records import CORRECT, INCORRECT
 from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
 
 
+def blind_pairs(
+    predictions: Iterable[dict[str, Any]], configured: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``{model: blind twin}``: every blind control found in ``predictions`` and the configured
+    pairs whose two models both have predictions."""
+    predictions = list(predictions)
+    models = {p["model"] for p in predictions}
+    pairs = {p["base_model"]: p["model"] for p in predictions
+             if p.get("blind") and p.get("base_model") and p["base_model"] in models}
+    for model, twin in (configured or {}).items():
+        if model in models and twin in models:
+            pairs.setdefault(model, twin)
+    return dict(sorted(pairs.items()))
+
+
 def wrong_items(decisions: Mapping[Key, str], model: str) -> set[str]:
     """qa_ids on which ``model`` was decided incorrect."""
     return {q for (m, q), d in decisions.items() if m == model and d == INCORRECT}
@@ -87,8 +102,6 @@ def accuracy_on_subsets(
     The blind prior's decisions come from ``prior_decisions`` when given (reproduce, where the
     prior is judged apart), else from the model ``blind_prior`` among ``decisions``; ``needs_image``
     is left out when the prior has none. Twins come from the predictions (``blind_pairs``)."""
-    from ct_spatial_bench.probes.blind_gap import blind_pairs
-
     qa_items, predictions = list(qa_items), list(predictions)
     prior_decisions = prior_decisions or decisions
     subsets = {}

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ct_spatial_bench.metrics.normalise import clean_text, normalise_answer
 from ct_spatial_bench.records import RecordError, index_by, index_by_item
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
@@ -36,18 +35,6 @@ ENABLE_ALIGNSCORE_HINT = (
     "AlignScore left out: set metrics.alignscore.checkpoint (conf/base/parameters_metrics.yml) to "
     "a released AlignScore-base or -large .ckpt to add its column"
 )
-
-_PUNCTUATION = set(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-def normalise_answer(text: str) -> str:
-    """Lowercase, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD's rule)."""
-    text = str(text).lower()
-    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
-
 
 def exact_match(ref: str, pred: str) -> float:
     return float(normalise_answer(ref) == normalise_answer(pred))
@@ -68,11 +55,6 @@ def bag_f1(ref_tokens: Sequence[str], pred_tokens: Sequence[str]) -> float:
     precision = overlap / len(pred_tokens)
     recall = overlap / len(ref_tokens)
     return 2 * precision * recall / (precision + recall)
-
-
-def clean_text(text: Any) -> str:
-    """Upstream's preparation for BLEU, ROUGE and SBERT: stripped and lowercased."""
-    return "" if text is None else str(text).strip().lower()
 
 
 def corpus_bleu(refs: Sequence[str], preds: Sequence[str]) -> float:

@@ -113,8 +113,9 @@ def create_adapter(name: str) -> ModelAdapter:
     return adapter_class(name)()
 
 
-def check_configured(name: str, config: dict) -> None:
-    """Stop before any work when a model lacks settings it cannot guess (e.g. its checkpoint)."""
+def check_configured(name: str, config: dict) -> type[ModelAdapter]:
+    """The adapter class of ``name``; stops before any work when the model lacks settings it
+    cannot guess (e.g. its checkpoint)."""
     from ct_spatial_bench.models.common import (
         ModelNotConfigured, missing_settings, not_configured_message,
     )
@@ -123,3 +124,4 @@ def check_configured(name: str, config: dict) -> None:
     missing = missing_settings(cls, config)
     if missing:
         raise ModelNotConfigured(not_configured_message(name, missing, cls.config_examples))
+    return cls

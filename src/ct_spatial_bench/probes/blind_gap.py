@@ -19,21 +19,6 @@ from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 ALL = "All"
 
 
-def blind_pairs(
-    predictions: Iterable[dict[str, Any]], configured: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """``{model: blind twin}``: every blind control found in ``predictions`` and the configured
-    pairs whose two models both have predictions."""
-    predictions = list(predictions)
-    models = {p["model"] for p in predictions}
-    pairs = {p["base_model"]: p["model"] for p in predictions
-             if p.get("blind") and p.get("base_model") and p["base_model"] in models}
-    for model, twin in (configured or {}).items():
-        if model in models and twin in models:
-            pairs.setdefault(model, twin)
-    return dict(sorted(pairs.items()))
-
-
 def blind_gap(
     qa_items: Iterable[dict[str, Any]],
     decisions: Mapping[tuple[str, str], str],

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from ct_spatial_bench.records import CORRECT, INCORRECT
-from ct_spatial_bench.judges.jury import cohen_kappa, jury_decisions, verdicts_by_item
+from ct_spatial_bench.statistics import cohen_kappa
+from ct_spatial_bench.judges.jury import jury_decisions, verdicts_by_item
 from ct_spatial_bench.judges.offline.judge import ARTEFACT_FORMAT, TreeEnsemble
 from ct_spatial_bench.judges.offline.features import FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache, feature_matrix
 

@@ -42,7 +42,8 @@ def measure_blind_gap(qa_items: list[dict], predictions: list[dict], decision_ro
     """Accuracy with the image minus the blind twin's, overall and per category."""
     import pandas as pd
 
-    from ct_spatial_bench.probes.blind_gap import blind_gap, blind_pairs
+    from ct_spatial_bench.metrics.subsets import blind_pairs
+    from ct_spatial_bench.probes.blind_gap import blind_gap
     from ct_spatial_bench.records import decisions_by_item
 
     pairs = blind_pairs(predictions, params.get("blind_pairs") or {})
