@@ -8,14 +8,14 @@ import pytest
 from scipy.stats import chi2
 
 from ct_spatial_bench.metrics.accuracy import accuracy_by_model
-from ct_spatial_bench.statistics import bootstrap_ci
+from ct_spatial_bench.metrics.intervals import bleu_interval, paired_mcnemar
 from ct_spatial_bench.statistics import (
+    bootstrap_ci,
     cluster_bootstrap_ci,
     cluster_bootstrap_means,
     clustered_mcnemar,
     width_ratio,
 )
-from ct_spatial_bench.metrics.intervals import bleu_interval, paired_mcnemar
 
 
 def test_two_clusters_give_the_exact_bootstrap_distribution():
