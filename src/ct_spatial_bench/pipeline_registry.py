@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from ct_spatial_bench.models.registry import MODEL_REGISTRY
+from ct_spatial_bench.models.registry import MODEL_REGISTRY, baselines
 from ct_spatial_bench.pipelines import (
     inference,
     judging,
@@ -26,12 +26,11 @@ from ct_spatial_bench.pipelines import (
     sanity_data,
 )
 
-# The models a plain ``kedro run`` evaluates: the offline baselines that bracket the scale.
-DEFAULT_MODELS = ("blind", "geometry")
-# The models whose robustness to image perturbations `kedro run --pipelines probes` measures.
-PERTURBED_MODELS = ("geometry",)
-# Models without weights of their own to quantize: the baselines and the API-served models.
-NO_LOCAL_WEIGHTS = (*DEFAULT_MODELS, "openai_vlm")
+# The models a plain ``kedro run`` evaluates: those declared ``baseline`` (the offline baselines
+# that bracket the scale); ``kedro run --pipelines probes`` perturbs the images of those of them
+# that read one.
+DEFAULT_MODELS = baselines()
+PERTURBED_MODELS = tuple(name for name in DEFAULT_MODELS if MODEL_REGISTRY[name].input_spec)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -106,7 +105,7 @@ def register_pipelines() -> dict[str, Pipeline]:
                 probes.create_representation_pipeline([name]) + pipelines["reporting"])
     # Quantization ablation of each model that loads weights (needs the model configured).
     for name, spec in specs_of.items():
-        if name not in NO_LOCAL_WEIGHTS:
+        if MODEL_REGISTRY[name].loads_weights:
             pipelines[f"probes_quantization_{name}"] = (
                 probes_quantization.create_pipeline(name, spec) + pipelines["reporting"])
     # qa_generation runs offline (templates) on the sanity reports; its output feeds nothing

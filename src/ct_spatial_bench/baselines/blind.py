@@ -34,6 +34,7 @@ class BlindBaseline(ModelAdapter):
     """
 
     name = "blind"
+    baseline = True
     input_spec = None
     description = ("Answers from the question text alone: the commonest answer to questions of "
                    "the same form in cases it is not asked about. The floor any model that looks "

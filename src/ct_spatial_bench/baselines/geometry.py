@@ -185,6 +185,7 @@ class GeometryBaseline(ModelAdapter):
     """Model adapter: HU thresholds + connected components + patient-space geometry."""
 
     name = "geometry"
+    baseline = True
     input_spec = "ras_hu"
     description = ("Segments the volume by HU thresholds and connected components and answers "
                    "from positions in patient space. The ceiling on the synthetic split.")

@@ -8,7 +8,8 @@ can only answer one question at a time implements ``answer_one`` and inherits th
 
 Everything the inference engine uses is declared here, with a default: ``efficiency``, ``close``,
 ``required_config``, ``config_examples``, ``base_model``, ``blind``, and the registry facts
-(``name``, ``input_spec``, ``description``, ``answer_prior``). Nothing is probed with getattr.
+(``name``, ``input_spec``, ``description`` and the capabilities ``answer_prior``,
+``reads_slices``, ``loads_weights``, ``served``, ``baseline``). Nothing is probed with getattr.
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ class ModelAdapter:
     (the preprocessing spec whose output the model reads; None: question text only),
     ``description``, ``answer_prior`` (True: ``load`` receives ``config["answer_prior"]``, the QA
     items it learns a prior from), ``reads_slices`` (its input is 2D slices rendered from the
-    volume, so the representation probes can vary them), ``required_config`` (settings without a default, e.g. the
-    checkpoint) and ``config_examples`` (what to set them to, for the error message).
+    volume, so the representation probes can vary them), ``loads_weights`` (it loads weights of
+    its own, which the quantization ablation can quantize), ``served`` (it is asked through a
+    server's API), ``baseline`` (needs no weights, keys or GPU: every plain ``kedro run``
+    evaluates it), ``required_config`` (settings without a default, e.g. the checkpoint) and
+    ``config_examples`` (what to set them to, for the error message).
 
     ``load`` is called once before any answer; heavy imports belong there. ``answer_volume``
     returns one ``Answer`` per question, in order, as a list or as they come (a generator): the
@@ -72,6 +76,9 @@ class ModelAdapter:
     description: ClassVar[str] = ""
     answer_prior: ClassVar[bool] = False
     reads_slices: ClassVar[bool] = False
+    loads_weights: ClassVar[bool] = False
+    served: ClassVar[bool] = False
+    baseline: ClassVar[bool] = False
     required_config: ClassVar[tuple[str, ...]] = ()
     config_examples: ClassVar[dict[str, str]] = {}
     blind: bool = False

@@ -125,6 +125,7 @@ class NeuralAdapter(ModelAdapter):
     its modules, loaded by the authors' code, are quantized after loading (quanto only).
     """
 
+    loads_weights: ClassVar[bool] = True
     required_config: ClassVar[tuple[str, ...]] = ("model_path",)
     generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 256}
     quantized_at_load: ClassVar[bool] = False

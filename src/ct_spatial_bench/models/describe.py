@@ -35,9 +35,7 @@ def describe_spec(spec: Any) -> str:
 
 
 def _dtype_on_gpu(cls: type) -> str:
-    from ct_spatial_bench.models.common import NeuralAdapter
-
-    if not issubclass(cls, NeuralAdapter) or cls.name == "openai_vlm":
+    if not cls.loads_weights:
         return "-"
     return cls.default_dtype or "bfloat16"  # common.torch_dtype's CUDA default
 

@@ -1,7 +1,8 @@
 """The models the benchmark knows, by name; ``inference_<name>`` pipelines are generated from it.
 
 Each entry is derived from its adapter class, which declares ``name``, ``input_spec``,
-``description``, ``answer_prior`` and ``reads_slices`` once. Adapter modules import nothing
+``description`` and its capabilities (``answer_prior``, ``reads_slices``, ``loads_weights``,
+``served``, ``baseline``) once; nothing outside the registry lists models by name. Adapter modules import nothing
 heavy at module level (torch, transformers and SDKs are imported in ``load``), so building the
 registry at ``kedro`` start-up costs a few imports of plain Python.
 
@@ -55,6 +56,12 @@ class ModelEntry:
     answer_prior: bool = False
     # Reads 2D slices rendered from the volume: its input representation can be ablated.
     reads_slices: bool = False
+    # Loads weights of its own: the quantization ablation applies.
+    loads_weights: bool = False
+    # Asked through a server's API (no local weights, no GPU of ours).
+    served: bool = False
+    # Needs no weights, keys or GPU: every plain ``kedro run`` evaluates it.
+    baseline: bool = False
 
 
 def load_target(target: str) -> type[ModelAdapter]:
@@ -73,7 +80,7 @@ def load_target(target: str) -> type[ModelAdapter]:
 def entry_of(target: str) -> ModelEntry:
     cls = load_target(target)
     return ModelEntry(cls.name, target, cls.input_spec, cls.description, cls.answer_prior,
-                      cls.reads_slices)
+                      cls.reads_slices, cls.loads_weights, cls.served, cls.baseline)
 
 
 def plugin_targets() -> list[str]:
@@ -97,6 +104,11 @@ def build_registry(targets: tuple[str, ...] | list[str] | None = None) -> dict[s
 
 
 MODEL_REGISTRY: dict[str, ModelEntry] = build_registry()
+
+
+def baselines(registry: dict[str, ModelEntry] | None = None) -> tuple[str, ...]:
+    """The models declared ``baseline``, in registry order: what a plain run evaluates."""
+    return tuple(name for name, entry in (registry or MODEL_REGISTRY).items() if entry.baseline)
 
 
 def adapter_class(name: str) -> type[ModelAdapter]:

@@ -14,12 +14,7 @@ from typing import Any
 from ct_spatial_bench.models.base import Answer, Question
 from ct_spatial_bench.models.cards import ModelCard
 from ct_spatial_bench.models.common import NeuralAdapter
-
-DEFAULT_INSTRUCTION = (
-    "You are a radiologist reading axial slices of a chest CT. The slices are shown in order, "
-    "in radiological convention: the patient's right is on the left of each image and anterior "
-    "is at the top."
-)
+from ct_spatial_bench.models.slice_chat import SliceChat
 
 # The slice-by-slice prompt of Google's MedGemma CT notebook, which CT-SpatialVQA also used for
 # Lingshu: the instruction, each slice followed by its label, then the query.
@@ -35,11 +30,10 @@ QUERY_LEAD = ("\n\nBased on the visual evidence in the slices provided above, "
               "answer the question below")
 
 
-class HFVisionLanguageModel(NeuralAdapter):
+class HFVisionLanguageModel(SliceChat, NeuralAdapter):
     name = "hf_vlm"
     input_spec = "vlm_slices"
     description = "Any transformers image-text-to-text model on slices or a montage."
-    reads_slices = True
     card = ModelCard(
         title="any transformers image-text-to-text VLM", weights="any",
         source="- (AutoProcessor + AutoModelForImageTextToText)",
@@ -50,13 +44,6 @@ class HFVisionLanguageModel(NeuralAdapter):
     config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
     quantized_at_load = True
-    # prompt defaults; config["prompt"] overrides any of them
-    prompt_defaults: dict[str, Any] = {
-        "instruction": DEFAULT_INSTRUCTION,
-        "slice_label": None,  # e.g. "SLICE {i}" after each image
-        "question": "{question}",
-        "layout": "slices",  # or "montage": one tiled image
-    }
     # AutoProcessor.from_pretrained keywords (image limits); config["processor"] overrides them
     processor_defaults: dict[str, Any] = {}
 
@@ -75,33 +62,6 @@ class HFVisionLanguageModel(NeuralAdapter):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prompt_template": dict(self.prompt)}
-
-    def images_of(self, image: Any) -> list[Any]:
-        """PIL RGB images from the preprocessed slices (none when the image is withheld)."""
-        if image is None:
-            return []
-        import numpy as np
-        from PIL import Image
-
-        from ct_spatial_bench.imaging.slices import montage
-
-        slices = np.asarray(image)
-        if slices.ndim == 3:  # grey slices
-            slices = np.repeat(slices[..., None], 3, axis=-1)
-        if self.prompt["layout"] == "montage":
-            slices = montage(slices)[None]
-        return [Image.fromarray(np.ascontiguousarray(s), mode="RGB") for s in slices]
-
-    def messages(self, question: str, images: list[Any]) -> list[dict[str, Any]]:
-        content: list[dict[str, Any]] = []
-        if self.prompt["instruction"]:
-            content.append({"type": "text", "text": self.prompt["instruction"]})
-        for index, picture in enumerate(images, start=1):
-            content.append({"type": "image", "image": picture})
-            if self.prompt["slice_label"]:
-                content.append({"type": "text", "text": self.prompt["slice_label"].format(i=index)})
-        content.append({"type": "text", "text": self.prompt["question"].format(question=question)})
-        return [{"role": "user", "content": content}]
 
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         """All questions on one volume, their shared prompt prefix (instruction and slices, the

@@ -1,6 +1,7 @@
 """Any OpenAI-compatible chat endpoint with images (GPT-4o, a vLLM server) as a model under test.
 
-The same slices and message layout as ``hf_vlm``; each image goes inline as a base64 PNG data URL.
+The same slices and message layout as ``hf_vlm`` (``models.slice_chat``); each image goes inline
+as a base64 PNG data URL. It is served, not loaded: no local weights, nothing to quantize.
 "Greedy" here is temperature 0 (the API's closest); the key comes from the environment variable
 named by ``api_key_env`` and is never written anywhere. Without ``api_key_env``, ``OPENAI_API_KEY``
 is sent only to OpenAI's own API: a ``base_url`` elsewhere (a vLLM server) gets no key unless the
@@ -15,9 +16,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from ct_spatial_bench.models.base import Answer, Question
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.models.cards import ModelCard
-from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
+from ct_spatial_bench.models.slice_chat import SliceChat
 
 
 def data_url(picture: Any) -> str:
@@ -27,8 +28,9 @@ def data_url(picture: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class OpenAIVisionLanguageModel(HFVisionLanguageModel):
+class OpenAIVisionLanguageModel(SliceChat, ModelAdapter):
     name = "openai_vlm"
+    served = True
     input_spec = "vlm_slices"
     description = "Any OpenAI-compatible chat endpoint with images."
     card = ModelCard(
@@ -39,6 +41,12 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
     required_config = ("model",)
     config_examples = {"model": "gpt-4o (with base_url for a vLLM or other compatible server)"}
     generation_defaults = {"temperature": 0.0, "max_tokens": 256}
+
+    def __init__(self) -> None:
+        self._config: dict[str, Any] = {}
+        self._generation: dict[str, Any] = {}
+        self._revision = ""
+        self.device = "api"
 
     def load(self, config: dict[str, Any]) -> None:
         from ct_spatial_bench.models.common import (
@@ -76,6 +84,10 @@ class OpenAIVisionLanguageModel(HFVisionLanguageModel):
         self._revision = f"{config['model']}@{config.get('base_url') or 'api.openai.com'}"
         self._served_as: str | None = None
         self._tokens = {"prompt": 0, "completion": 0}
+
+    def describe(self) -> dict[str, Any]:
+        return {"model_revision": self._revision, "generation": dict(self._generation),
+                "prompt_template": dict(self.prompt)}
 
     def messages(self, question: str, images: list[Any]) -> list[dict[str, Any]]:
         """``images`` as PIL images or as the data URLs already made of them."""
