@@ -10,8 +10,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ct_spatial_bench"
 # Kedro glue: the pipelines, the Kedro datasets, and the project's settings, hooks (and the run
 # guards they call), registry and command line. Everything else is domain code.
-KEDRO_GLUE = {"pipelines", "datasets", "settings.py", "hooks.py", "run_guards.py",
-              "pipeline_registry.py", "cli.py", "__main__.py", "provenance.py"}
+KEDRO_GLUE = {"pipelines", "datasets", "settings.py", "config_loader.py", "hooks.py",
+              "run_guards.py", "pipeline_registry.py", "cli.py", "__main__.py", "provenance.py"}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

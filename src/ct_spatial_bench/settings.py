@@ -2,8 +2,7 @@
 
 import warnings
 
-from kedro.config import OmegaConfigLoader
-
+from ct_spatial_bench.config_loader import ProjectConfigLoader
 from ct_spatial_bench.hooks import ProvenanceHook, SecretRedactionHook
 from ct_spatial_bench.run_guards import ArtifactStampHook, PreflightHook
 
@@ -19,7 +18,8 @@ HOOKS = (SecretRedactionHook(), PreflightHook(), _ARTIFACT_STAMPS,
 # three times per command, is about Kedro's code, not this project's configuration.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# Each model's inference block completed from inference_defaults and its name.
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

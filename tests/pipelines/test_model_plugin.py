@@ -1,5 +1,6 @@
 """One declaration per model: an adapter class in a module outside the package, named in
-``CT_SPATIAL_BENCH_MODELS``, plus one block in ``parameters_inference.yml``, and
+``CT_SPATIAL_BENCH_MODELS``, plus one block in ``parameters_inference.yml`` holding only what
+differs (its ``config``, its ``resources``; ``model`` and ``checkpoint`` derive from the name), and
 ``kedro run --pipelines inference_<it>`` runs (its catalog entries come from the factories);
 a model whose calls fail makes that run exit non-zero."""
 
@@ -23,8 +24,12 @@ class VoxelCounter(ModelAdapter):
     input_spec = "ras_hu"
     description = "Says how many voxels the volume has."
 
+    def load(self, config):
+        self.unit = config["unit"]
+
     def answer_one(self, image, question):
-        return Answer(f"{image.shape[0] * image.shape[1] * image.shape[2]} voxels", question.text)
+        return Answer(f"{image.shape[0] * image.shape[1] * image.shape[2]} {self.unit}",
+                      question.text)
 
 
 class Unreachable(ModelAdapter):
@@ -37,14 +42,9 @@ class Unreachable(ModelAdapter):
 CONF_BLOCK = '''
 voxel_counter:
   inference:
-    <<: *inference_defaults
-    model: voxel_counter
-    checkpoint: data/07_model_output/checkpoints/voxel_counter.jsonl
+    config: {unit: voxels}
 unreachable:
-  inference:
-    <<: *inference_defaults
-    model: unreachable
-    checkpoint: data/07_model_output/checkpoints/unreachable.jsonl
+  resources: {gpus: 0, cpus: 1, mem: 1G, time: "00:10:00", num_shards: 1}
 '''
 
 

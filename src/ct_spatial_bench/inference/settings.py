@@ -4,6 +4,7 @@ the parameter at fault (see conf/base/parameters_inference.yml). No Kedro here."
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -12,6 +13,7 @@ from ct_spatial_bench.errors import ConfigurationError
 logger = logging.getLogger(__name__)
 
 
+DEFAULTS_KEY = "inference_defaults"  # the parameters every model's inference block starts from
 BACKEND_NAMES = ("local", "dask")  # inference.engine.BACKENDS runs each
 
 
@@ -76,6 +78,27 @@ class InferenceSettings:
             raise InferenceConfigError(f"{where}.max_infrastructure_error_share must be in "
                                        f"0..1, got {settings.max_infrastructure_error_share}")
         return settings
+
+
+def with_model_blocks(parameters: dict[str, Any], models: Iterable[str]) -> dict[str, Any]:
+    """``parameters`` with every model's ``<name>.inference`` block complete, so a model's own
+    block holds only what differs (its ``config``, its ``resources``).
+
+    Each block starts from ``inference_defaults``, then ``model: <name>`` and ``checkpoint``
+    (``inference_defaults.checkpoint_dir/<name>.jsonl``), then what the model's block sets,
+    which wins (``--params <name>.inference.<key>=...`` included).
+    """
+    defaults = dict(parameters.get(DEFAULTS_KEY) or {})
+    checkpoint_dir = defaults.pop("checkpoint_dir", None)
+    completed = dict(parameters)
+    for name in models:
+        block = dict(completed.get(name) or {})
+        derived = {"model": name}
+        if checkpoint_dir:
+            derived["checkpoint"] = f"{checkpoint_dir}/{name}.jsonl"
+        block["inference"] = {**defaults, **derived, **dict(block.get("inference") or {})}
+        completed[name] = block
+    return completed
 
 
 def _optional(params: dict[str, Any], key: str, kind: type, where: str) -> Any:

@@ -7,7 +7,8 @@ heavy at module level (torch, transformers and SDKs are imported in ``load``), s
 registry at ``kedro`` start-up costs a few imports of plain Python.
 
 Adding a model: a ``ModelAdapter`` subclass in any importable module, one block
-``<name>: {inference: {model: <name>, ...}}`` in ``parameters_inference.yml``, and the class named
+``<name>: {inference: {config: {...}}}`` in ``parameters_inference.yml`` (only what differs from
+``inference_defaults``: ``model`` and ``checkpoint`` derive from the name), and the class named
 in ``BUILT_IN`` (models shipped here), or, for a model that lives outside this package, in the
 environment variable ``CT_SPATIAL_BENCH_MODELS`` (``module:Class``, comma-separated) or in an
 entry point of group ``ct_spatial_bench.models`` of an installed package.
