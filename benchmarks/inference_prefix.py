@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "models"))
+sys.path.insert(0, str(ROOT / "tests"))  # the tiny models in tests/support
 
 QUESTIONS = [
     "Is the nodule in the right or the left lung?",
@@ -45,7 +45,7 @@ def main() -> None:
 
     import numpy as np
     import torch
-    from tiny_vlm_folders import build_tiny_qwen2_5_vl
+    from support.tiny_vlm_folders import build_tiny_qwen2_5_vl
     from transformers import Qwen2_5_VLProcessor
 
     from ct_spatial_bench.models.base import Question

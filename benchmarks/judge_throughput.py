@@ -1,6 +1,6 @@
 """Judging throughput: 9,077 items x 3 judges (openai, gemini, qwen SDKs) against a fake server.
 
-The fake server (tests/judges/fake_llm_server.py, its own process) answers every call after a
+The fake server (tests/support/fake_llm_server.py, its own process) answers every call after a
 fixed latency (200 ms). The ideal wall time is calls x latency / concurrency (all judges run at
 once, each with ``--concurrency`` calls in flight); the report gives the measured time against it,
 then reruns on the same cache, which must make zero calls.

@@ -1,6 +1,6 @@
 """The figures of issue 14, measured on whichever code is on PYTHONPATH (run it on main and on
 this branch to get "before" and "after"): requests per item, keys found in outputs, items
-mis-scored. Every count of requests is the fake server's own (tests/judges/fake_llm_server.py).
+mis-scored. Every count of requests is the fake server's own (tests/support/fake_llm_server.py).
 
     PYTHONPATH=src python benchmarks/reliability_figures.py [--items 60]
 """
@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "judges"))
+sys.path.insert(0, str(ROOT / "tests"))  # the fake servers in tests/support
 
-from fake_llm_server import GOOD_KEY, FakeLLMServer  # noqa: E402
+from support.fake_llm_server import GOOD_KEY, FakeLLMServer  # noqa: E402
 
 KEY = "zq-live-Q9x8W7v6U5t4S3r2p1"  # no provider's shape: only redaction by value catches it
 UPSTREAM = "No response from upstream model (error 502)"
@@ -124,7 +124,7 @@ def key_sent_elsewhere() -> int:
 def disk_full(tmp: Path, n: int) -> dict:
     from ct_spatial_bench.judges.registry import create_judge
     from ct_spatial_bench.judges.runner import judge_predictions
-    from fake_llm_server import cached_rows
+    from support.fake_llm_server import cached_rows
 
     server = FakeLLMServer().start()
     items, preds = qa(n)

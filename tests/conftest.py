@@ -7,6 +7,9 @@ import os
 import numpy as np
 import pytest
 
+# The shared fixtures (fake servers and the clients aimed at them): tests/support/.
+pytest_plugins = ("support.fixtures",)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")

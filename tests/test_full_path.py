@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_vlm_server import FakeVLMServer
-from project_helpers import make_scratch_project
+from support.fake_llm_server import GOOD_KEY, FakeLLMServer
+from support.fake_vlm_server import FakeVLMServer
+from support.project import make_scratch_project
 
-sys.path.insert(0, str(Path(__file__).parent / "judges"))
-from fake_llm_server import GOOD_KEY, FakeLLMServer  # noqa: E402
 
 KILL_AFTER = 2  # answers the killed array task gets before it dies
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project
+from support.project import make_scratch_project
 
 
 @pytest.mark.slow

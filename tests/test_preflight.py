@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from project_helpers import make_scratch_project
+from support.project import make_scratch_project
 
 from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.preflight import RunPlan, check_volumes, judge_lines

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project
+from support.project import make_scratch_project
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_the_full_split_leaves_every_sanity_file_byte_identical(sanity_run):
     import subprocess
     import sys
 
-    from project_helpers import UPSTREAM_REFERENCE
+    from support.project import UPSTREAM_REFERENCE
 
     qa_file = UPSTREAM_REFERENCE / "dataset" / "spatial_qa_filtered_full_nifti.jsonl"
     if not qa_file.exists():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project
+from support.project import make_scratch_project
 
 
 def _strings(tree, where=""):

@@ -5,7 +5,7 @@ import pytest
 
 from ct_spatial_bench.curation.agreement import (
     binary_agreement, measure_curation_agreement, render_markdown)
-from project_helpers import UPSTREAM_REFERENCE as SHARED
+from support.project import UPSTREAM_REFERENCE as SHARED
 
 
 def test_binary_agreement_figures():

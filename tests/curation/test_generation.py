@@ -1,5 +1,5 @@
 import pytest
-from fake_curation_llm import API_KEYS, cached_rows, llm_settings, run_and_kill
+from support.fake_curation_llm import API_KEYS, cached_rows, llm_settings, run_and_kill
 
 from ct_spatial_bench.curation.generation import generate_qa, validate_qa_reply
 from ct_spatial_bench.curation.llm_client import ReplyError, curation_llm, load_prompt

@@ -2,7 +2,7 @@ import logging
 import sqlite3
 
 import pytest
-from fake_curation_llm import GOOD_KEY, PROTOCOL, llm_settings
+from support.fake_curation_llm import GOOD_KEY, PROTOCOL, llm_settings
 
 from ct_spatial_bench.curation.llm_client import (
     ReplyError,

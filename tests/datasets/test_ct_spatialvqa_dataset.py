@@ -5,7 +5,7 @@ import pytest
 
 from ct_spatial_bench.datasets.ct_spatialvqa_dataset import CTSpatialVQADataset
 from ct_spatial_bench.datasets.reports_dataset import RadiologyReportsDataset
-from project_helpers import UPSTREAM_REFERENCE as SHARED
+from support.project import UPSTREAM_REFERENCE as SHARED
 
 
 def _write(folder: Path):

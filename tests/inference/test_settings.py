@@ -31,7 +31,7 @@ def test_a_block_gets_its_name_its_checkpoint_and_the_defaults_under_its_own_set
 
 
 def test_the_project_loader_completes_every_registered_model():
-    from project_helpers import PROJECT_ROOT
+    from support.project import PROJECT_ROOT
 
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
     from ct_spatial_bench.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS

@@ -1,6 +1,6 @@
 """The cache: a killed run resumes without asking any answered item twice; reruns call nothing."""
 
-from fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS, cached_rows, run_and_kill
+from support.fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS, cached_rows, run_and_kill
 
 from ct_spatial_bench.judges.runner import judge_predictions
 

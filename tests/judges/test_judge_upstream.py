@@ -6,7 +6,7 @@ from ct_spatial_bench.judges.jury import jury_decisions
 from ct_spatial_bench.judges.upstream import (occurrence_keys, predictions_from_upstream,
                                               verdicts_from_upstream)
 from ct_spatial_bench.records import RecordError, iter_jsonl, load_qa_items
-from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
+from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 
 

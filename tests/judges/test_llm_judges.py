@@ -2,7 +2,7 @@
 
 import pytest
 
-from fake_llm_server import PROTOCOL, PROVIDERS
+from support.fake_llm_server import PROTOCOL, PROVIDERS
 from ct_spatial_bench.judges.runner import judge_predictions
 
 QUESTION = "Which lung contains the nodule?"

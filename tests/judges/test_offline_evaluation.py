@@ -9,7 +9,7 @@ from ct_spatial_bench.judges.offline.evaluation import (agreement, cross_model_e
                                                         disagreements, evaluation_markdown,
                                                         per_category)
 from ct_spatial_bench.judges.offline.features import FEATURE_NAMES
-from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
+from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 
 def test_agreement_counts_the_confusion_matrix():

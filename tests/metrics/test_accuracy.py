@@ -20,7 +20,7 @@ from ct_spatial_bench.spatial.categories import (
     DEPTH,
     LATERALITY,
 )
-from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
+from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 
 

@@ -12,7 +12,7 @@ from ct_spatial_bench.metrics.meteor import (
     lexnames_text,
     wordnet_available,
 )
-from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
+from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 
 

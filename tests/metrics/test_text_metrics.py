@@ -16,7 +16,7 @@ from ct_spatial_bench.metrics.text import (
     token_f1,
 )
 from ct_spatial_bench.records import RecordError, iter_jsonl, load_qa_items
-from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
+from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 
 

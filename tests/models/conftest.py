@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from adapter_helpers import word_tokenizer
+from support.adapter_helpers import word_tokenizer
 
 @pytest.fixture(scope="session")
 def tiny_llava_dir(tmp_path_factory):

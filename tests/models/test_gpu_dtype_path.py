@@ -9,8 +9,8 @@ convolutions included), so no test falls back to float16.
 
 import pytest
 import torch
-from adapter_helpers import floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
-from tiny_vlm_folders import build_tiny_gemma3, build_tiny_qwen2_5_vl, without_video_processor
+from support.adapter_helpers import floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
+from support.tiny_vlm_folders import build_tiny_gemma3, build_tiny_qwen2_5_vl, without_video_processor
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.adapters.hf_presets import Qwen25VL

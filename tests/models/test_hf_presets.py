@@ -6,8 +6,8 @@ every floating input is in the model's dtype."""
 import numpy as np
 import pytest
 import torch
-from adapter_helpers import conf_spec, floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
-from tiny_vlm_folders import (
+from support.adapter_helpers import conf_spec, floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
+from support.tiny_vlm_folders import (
     INTERNVL_TILE, build_tiny_internvl3, build_tiny_qwen2_5_vl, build_tiny_qwen3_vl,
     without_video_processors,
 )

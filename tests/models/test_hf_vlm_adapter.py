@@ -3,7 +3,7 @@ tiny Gemma 3 and Qwen2.5-VL in their own test files)."""
 
 import numpy as np
 import pytest
-from adapter_helpers import lps_copy, mirrored
+from support.adapter_helpers import lps_copy, mirrored
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel

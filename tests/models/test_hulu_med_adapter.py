@@ -10,7 +10,7 @@ own to uint8 RGB; one video turn of that many frames and the question; ``merge_s
 import numpy as np
 import pytest
 import torch
-from adapter_helpers import PATHS, display_slices, dtype_on, mirrored, tall_volume, word_tokenizer
+from support.adapter_helpers import PATHS, display_slices, dtype_on, mirrored, tall_volume, word_tokenizer
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.adapters.hulu_med import HuluMed

@@ -8,11 +8,11 @@ first, each image followed by ``SLICE i``, the question last; greedy decoding.
 
 import numpy as np
 import pytest
-from adapter_helpers import (
+from support.adapter_helpers import (
     check_mirroring, check_slice_prompt, conf_spec, display_slices, loaded_with_spy, notebook_rgb,
     tall_volume,
 )
-from tiny_vlm_folders import (
+from support.tiny_vlm_folders import (
     QWEN_MERGE, build_tiny_qwen2_5_vl, pixels_as_uint8, qwen_patches_to_images,
     without_video_processor,
 )

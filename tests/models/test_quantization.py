@@ -9,7 +9,7 @@ quantized layer keeps two float32 activation scales (unused when only weights ar
 
 import pytest
 import torch
-from adapter_helpers import word_tokenizer
+from support.adapter_helpers import word_tokenizer
 
 from ct_spatial_bench.models import quantization
 from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 import torch
-from adapter_helpers import PATHS, conf_spec, dtype_on, lps_copy, mirrored
-from remote_code_folders import build_remote_code_model
+from support.adapter_helpers import PATHS, conf_spec, dtype_on, lps_copy, mirrored
+from support.remote_code_folders import build_remote_code_model
 
 from ct_spatial_bench.imaging.specs import apply_spec
 from ct_spatial_bench.models.base import Question

@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from adapter_helpers import PATHS, dtype_on
-from vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
+from support.adapter_helpers import PATHS, dtype_on
+from support.vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.models.base import Question

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 from skimage.color import label2rgb
-from adapter_helpers import PATHS, dtype_on, gpu_dtype, mirrored, word_tokenizer
+from support.adapter_helpers import PATHS, dtype_on, gpu_dtype, mirrored, word_tokenizer
 
 from ct_spatial_bench.imaging.slices import depth_by_rule
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec

@@ -4,7 +4,7 @@ to an in-memory dataset, in either environment."""
 from __future__ import annotations
 
 import pytest
-from project_helpers import PROJECT_ROOT
+from support.project import PROJECT_ROOT
 
 
 @pytest.mark.parametrize("env", ["base", "full"])

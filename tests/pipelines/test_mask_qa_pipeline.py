@@ -8,7 +8,7 @@ import json
 import nibabel as nib
 import numpy as np
 import pytest
-from project_helpers import make_scratch_project, run_sanity_then
+from support.project import make_scratch_project, run_sanity_then
 
 from ct_spatial_bench.pipelines.mask_qa.nodes import build_mask_questions
 

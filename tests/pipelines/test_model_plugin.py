@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project
+from support.project import make_scratch_project
 
 PLUGIN = '''
 from ct_spatial_bench.models.base import Answer, ModelAdapter

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from project_helpers import PROJECT_ROOT
+from support.project import PROJECT_ROOT
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.pipelines.preprocessing import create_pipeline

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project, run_sanity_then
+from support.project import make_scratch_project, run_sanity_then
 
 
 

@@ -7,7 +7,7 @@ from kedro.config import OmegaConfigLoader
 from ct_spatial_bench.pipeline_registry import register_pipelines
 from ct_spatial_bench.pipelines.qa_filtering.nodes import filter_spatial_questions
 from ct_spatial_bench.pipelines.qa_generation.nodes import generate_candidate_qa
-from project_helpers import UPSTREAM_REFERENCE as SHARED
+from support.project import UPSTREAM_REFERENCE as SHARED
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -5,16 +5,13 @@ and backend, and the report's efficiency section showing it."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from project_helpers import make_scratch_project
+from support.project import make_scratch_project
+from support.tiny_vlm_folders import build_tiny_gemma3
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
-from tiny_vlm_folders import build_tiny_gemma3  # noqa: E402
 
 pytest.importorskip("optimum.quanto", reason="pip install 'ct_spatial_bench[quantization]'")
 

@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from project_helpers import make_scratch_project
-from project_helpers import UPSTREAM_REFERENCE as UPSTREAM
+from support.project import make_scratch_project
+from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 TEXT_COLUMNS = ("bleu", "meteor", "rouge1_f", "rouge2_f", "rougeL_f", "sbert_cosine")
 

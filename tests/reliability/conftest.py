@@ -1,4 +1,4 @@
-"""The judges' fake LLM server (tests/judges/fake_llm_server.py) for the reliability experiments.
+"""The judges' fake LLM server (tests/support/fake_llm_server.py) for the reliability experiments.
 
 Every test here counts what the server itself received: requests per item, keys it was sent."""
 

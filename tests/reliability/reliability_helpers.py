@@ -4,13 +4,8 @@ a ``conftest``, so importing names from one by that name is ambiguous)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-_JUDGES_TESTS = str(Path(__file__).resolve().parents[1] / "judges")
-if _JUDGES_TESTS not in sys.path:  # the fake server lives beside the judges' tests
-    sys.path.insert(0, _JUDGES_TESTS)
-
-from fake_llm_server import GOOD_KEY, FakeLLMServer  # noqa: E402
+from support.fake_llm_server import GOOD_KEY, FakeLLMServer
 def qa_and_predictions(n: int, prefix: str = "answer"):
     """``n`` QA items and one prediction each, a third of them wrong; distinct texts, since the
     server counts requests per prediction."""

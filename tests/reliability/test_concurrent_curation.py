@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from pathlib import Path
 
-_CURATION_TESTS = str(Path(__file__).resolve().parents[1] / "curation")
-if _CURATION_TESTS not in sys.path:
-    sys.path.insert(0, _CURATION_TESTS)
-
-from fake_curation_llm import API_KEYS, FakeLLMServer, curation_answer, llm_settings  # noqa: E402
+from support.fake_curation_llm import API_KEYS, FakeLLMServer, curation_answer, llm_settings
 
 N_QUESTIONS = 16
 

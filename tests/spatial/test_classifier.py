@@ -10,7 +10,7 @@ from ct_spatial_bench.spatial.categories import (ADJACENCY, CATEGORIES, CENTRICI
                                                  LATERALITY, LONGITUDINAL)
 from ct_spatial_bench.spatial.classifier import (SpatialClassification, classify, is_spatial,
                                                  tag_categories)
-from project_helpers import UPSTREAM_REFERENCE as REFERENCE
+from support.project import UPSTREAM_REFERENCE as REFERENCE
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""The judges' fake LLM server (tests/judges/fake_llm_server.py), taught curation's prompts.
+"""The judges' fake LLM server (tests/support/fake_llm_server.py), taught curation's prompts.
 
 Requests are counted per subject: the report for QA generation, ``filter: <question>`` and
 ``tagger: <question>`` for the spatial filter and the category tagger. Directives such as
@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 
-_JUDGES_TESTS = str(Path(__file__).resolve().parents[1] / "judges")
-if _JUDGES_TESTS not in sys.path:  # the fake server lives beside the judges' tests
-    sys.path.insert(0, _JUDGES_TESTS)
-
-from fake_llm_server import GOOD_KEY, PROTOCOL, FakeLLMServer, cached_rows, run_and_kill
+from support.fake_llm_server import GOOD_KEY, PROTOCOL, FakeLLMServer, cached_rows, run_and_kill
 
 __all__ = ["API_KEYS", "GOOD_KEY", "PROTOCOL", "FakeLLMServer", "cached_rows", "curation_answer",
            "llm_settings", "run_and_kill"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Upstream CT-SpatialVQA's public files, beside the checkout; tests that read them skip without.
 UPSTREAM_REFERENCE = (PROJECT_ROOT.parent / "shared" / "reference" / "ct_spatialvqa").resolve()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapter_helpers import WORDS
+from support.adapter_helpers import WORDS
 
 CONFIGURATION = '''from transformers import {base}Config
 

@@ -1,0 +1,52 @@
+"""The shared fixtures: one fake LLM server on 127.0.0.1 for every protocol the project speaks
+(OpenAI, Gemini, DashScope), answering as a judge, or as curation's LLM, and the clients aimed
+at it."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.fake_curation_llm import API_KEYS, curation_answer, llm_settings
+from support.fake_llm_server import GOOD_KEY, FakeLLMServer
+
+
+@pytest.fixture
+def fake_server():
+    """The fake LLM server answering as a judge."""
+    server = FakeLLMServer(slow_s=2.0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def curation_server():
+    """The same server answering curation's prompts (generation, filter, tagger)."""
+    server = FakeLLMServer(slow_s=2.0, answer=curation_answer).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_judge(fake_server):
+    """``make_judge(provider, **config)``: a real SDK judge aimed at the fake server, fast retries."""
+    from ct_spatial_bench.judges.registry import create_judge
+
+    def make(provider: str, **config):
+        settings = {"api_key": GOOD_KEY, "base_url": fake_server.urls[provider],
+                    "backoff_base_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 0.5,
+                    "concurrency": 4, **config}
+        return create_judge(provider, settings)
+
+    return make
+
+
+@pytest.fixture
+def make_llm(curation_server):
+    """``make_llm(provider, **config)``: a curation LLM on a real SDK aimed at the fake server."""
+    from ct_spatial_bench.curation.llm_client import curation_llm
+
+    def make(provider: str = "openai", **config):
+        return curation_llm(llm_settings(curation_server, provider, **config), API_KEYS,
+                            "test", "nothing")
+
+    return make
