@@ -1,6 +1,6 @@
 """Prefill work per question: every question alone vs. one shared prefix per volume.
 
-A tiny random-weight Qwen2.5-VL (tests/models/tiny_vlm_folders.py, loaded by the Lingshu
+A tiny random-weight Qwen2.5-VL (tests/support/tiny_vlm_folders.py, loaded by the Lingshu
 adapter's own code, whose prompt is MedGemma's: instruction, each slice and its ``SLICE i``
 label, the question last) answers the full split's shape: 9,077 questions on 1,601 volumes is
 5.67 questions per volume, here 6 volumes with 6, 6, 5, 6, 6, 5 questions (34 / 6 = 5.67). Each

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER = ROOT / "tests" / "judges" / "fake_llm_server.py"
+SERVER = ROOT / "tests" / "support" / "fake_llm_server.py"
 PROVIDERS = {"openai": "{root}/v1", "gemini": "{root}", "qwen": "{root}/api/v1"}
 
 

@@ -1,0 +1,1 @@
+"""The report: tables, plots, the summary and one HTML page."""
