@@ -76,6 +76,9 @@ class HFVisionLanguageModel(NeuralAdapter):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prompt_template": dict(self.prompt)}
 
+    def prompt_template(self) -> Any:
+        return dict(self.prompt)
+
     def images_of(self, image: Any) -> list[Any]:
         """PIL RGB images from the preprocessed slices (none when the image is withheld)."""
         if image is None:

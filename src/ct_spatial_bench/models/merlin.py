@@ -56,6 +56,9 @@ class MerlinReport(NeuralAdapter):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prompt_template": self.template}
 
+    def prompt_template(self) -> Any:
+        return self.template
+
     def image_tensor(self, image: Any) -> Any:
         """``(1, 1, 224, 224, 160)`` in (x, y, z) from the preprocessed 0..1 volume, in the
         model's dtype."""
