@@ -35,7 +35,8 @@ def test_a_changed_prompt_template_asks_every_question_again(tmp_path):
     answers = run_model(reworded, _qa(), images, {}, checkpoint=checkpoint, progress=False)
     assert same.asked == []
     assert reworded.asked == ["a.nii.gz::0", "a.nii.gz::1"]
-    assert answers[0]["prompt"] == "<image>\nIs the bright voxel in the left half? Answer yes or no."
+    assert answers[0]["prompt"] == \
+        "<image>\nIs the bright voxel in the left half? Answer yes or no."
 
 
 def test_each_adapter_family_names_its_template():

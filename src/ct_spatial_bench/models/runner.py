@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.identity import question_fingerprint
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.models.checkpoint import append_rows, read_checkpoint, run_signature
 from ct_spatial_bench.records import DATA_ERROR, INFRASTRUCTURE_ERROR
 from ct_spatial_bench.secrets import redact_text

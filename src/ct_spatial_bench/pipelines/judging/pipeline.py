@@ -14,8 +14,9 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
     """Judge every model's predictions.
 
     Only predictions that answer the questions the QA set asks now are pooled (by (model,
-    qa_id) and question fingerprint). With ``models`` the predictions are named datasets, so a combined run orders inference before
-    judging; without, judging reads every prediction file on disk (after separate cluster jobs).
+    qa_id) and question fingerprint). With ``models`` the predictions are named datasets, so a
+    combined run orders inference before judging; without, judging reads every prediction file
+    on disk (after separate cluster jobs).
     """
     if models:
         with warnings.catch_warnings():
