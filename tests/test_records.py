@@ -16,25 +16,45 @@ from ct_spatial_bench.records import (
 # The field names and their order as DESIGN.md's "Records" section writes them.
 DESIGN_PREDICTION = ["qa_id", "model", "prediction", "status", "error", "prompt", "generation",
                      "model_revision", "latency_s", "timestamp"]
+# Beyond DESIGN's list, first-class since issue 21 (issue 22 asks for them too).
+IDENTITY_FIELDS = ["error_kind", "base_model", "blind", "variant", "tokens", "input_fingerprint",
+                   "volume_fingerprint", "question_fingerprint"]
 DESIGN_VERDICT = ["qa_id", "model", "judge", "judge_model", "verdict", "reason", "raw",
                   "prompt_version", "tokens", "latency_s"]
 
 
 def test_field_names_are_designs():
-    assert list(Prediction.FIELDS) == DESIGN_PREDICTION
+    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS
     assert list(Verdict.FIELDS) == DESIGN_VERDICT
     assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]
 
 
 def test_prediction_round_trip_keeps_extra_fields():
-    row = {"qa_id": "a::0", "model": "m", "prediction": "left", "status": "ok", "error": None,
-           "prompt": "Which side?", "generation": {"do_sample": False}, "model_revision": "r1",
-           "latency_s": 0.5, "timestamp": "2026-01-01T00:00:00Z", "variant": "noise:0.1"}
+    row = {"qa_id": "a::0", "model": "m_noise", "prediction": "left", "status": "ok",
+           "error": None, "prompt": "Which side?", "generation": {"do_sample": False},
+           "model_revision": "r1", "latency_s": 0.5, "timestamp": "2026-01-01T00:00:00Z",
+           "error_kind": None, "base_model": "m", "blind": False, "variant": "noise:0.1",
+           "tokens": {"prompt": 12, "prefill": 12, "new": 2}, "input_fingerprint": "f1",
+           "volume_fingerprint": "v1", "question_fingerprint": "q1", "probe": {"sigma": 0.1}}
     pred = Prediction.from_dict(row)
-    assert pred.key == ("m", "a::0")
-    assert pred.extra == {"variant": "noise:0.1"}
+    assert pred.key == ("m_noise", "a::0")
+    assert (pred.variant, pred.base_model, pred.question_fingerprint) == ("noise:0.1", "m", "q1")
+    assert pred.extra == {"probe": {"sigma": 0.1}}
     assert pred.to_dict() == row
-    assert list(pred.to_dict()) == [*DESIGN_PREDICTION, "variant"]
+    assert list(pred.to_dict()) == [*DESIGN_PREDICTION, *IDENTITY_FIELDS, "probe"]
+
+
+def test_an_old_prediction_without_the_new_fields_loads():
+    old = {"qa_id": "a::0", "model": "m", "prediction": "left", "status": "ok", "error": None}
+    pred = Prediction.from_dict(old)
+    assert pred.question_fingerprint is None and pred.error_kind is None and not pred.blind
+    assert {k: v for k, v in pred.to_dict().items() if k in old} == old
+
+
+def test_an_unknown_error_kind_is_named():
+    with pytest.raises(RecordError, match="p.jsonl:2: error_kind 'gpu' not in"):
+        Prediction.from_dict({"qa_id": "q", "model": "m", "prediction": "", "status": "error",
+                              "error_kind": "gpu"}, where="p.jsonl:2")
 
 
 def test_verdict_written_as_json_lines_reads_back_equal():

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
-
 QA_FIELDS = ("qa_id", "case_id", "image_path", "question", "answer", "categories", "source", "meta")
 
 # A judge's verdict and the jury's decision on one prediction. ``failed``: it could not decide (no
@@ -26,6 +25,13 @@ VERDICTS = (CORRECT, INCORRECT, FAILED)
 # A prediction's status: ``error`` when the model was asked and gave no answer.
 OK, ERROR = "ok", "error"
 PREDICTION_STATUSES = (OK, ERROR)
+# Why a prediction is an error: ``data`` (its input or its own record could not be used: an
+# unreadable volume, a null or non-text answer), ``infrastructure`` (the model call failed).
+DATA_ERROR, INFRASTRUCTURE_ERROR = "data", "infrastructure"
+ERROR_KINDS = (DATA_ERROR, INFRASTRUCTURE_ERROR)
+# Longer than any answer a model is asked for (max_new_tokens caps them far below): a record
+# this long is a broken file or a runaway reply, not an answer to score.
+MAX_PREDICTION_CHARS = 16_384
 
 ItemKey = tuple[str, str]  # (model, qa_id): one model's answer to one question
 
@@ -68,6 +74,8 @@ def normalise_qa_items(
         for field in ("question", "answer"):
             if not isinstance(row.get(field), str):
                 raise RecordError(f"{where}: missing or non-text field {field!r}")
+        if not row["question"].strip():
+            raise RecordError(f"{where}: the question is empty")
         image_path = row.get("image_path")
         case_id = row.get("case_id") or (case_id_from_image_path(image_path) if image_path else None)
         if not case_id:
@@ -153,6 +161,18 @@ class Prediction(_Record):
     model_revision: str = ""
     latency_s: float | None = None
     timestamp: str | None = None
+    # Beyond DESIGN's list: why an error is one (ERROR_KINDS), the model a blind control is the
+    # twin of, whether the image was withheld, a probe's variant, token counts, the content of
+    # the input read, and what the answer answered (``question_fingerprint``, of the volume's
+    # ``volume_fingerprint``): joins check it, since a qa_id alone does not prove the question.
+    error_kind: str | None = None
+    base_model: str = ""
+    blind: bool = False
+    variant: str | None = None
+    tokens: dict[str, Any] | None = None
+    input_fingerprint: str | None = None
+    volume_fingerprint: str | None = None
+    question_fingerprint: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "prediction", "status")
@@ -160,6 +180,8 @@ class Prediction(_Record):
     def check(self, where: str) -> None:
         if self.status not in PREDICTION_STATUSES:
             raise RecordError(f"{where}: status {self.status!r} not in {PREDICTION_STATUSES}")
+        if self.error_kind is not None and self.error_kind not in ERROR_KINDS:
+            raise RecordError(f"{where}: error_kind {self.error_kind!r} not in {ERROR_KINDS}")
 
 
 @dataclass(frozen=True)
@@ -213,6 +235,40 @@ def validate_prediction(pred: Mapping[str, Any], where: str = "prediction") -> N
 
 def validate_verdict(verdict: Mapping[str, Any], where: str = "verdict") -> None:
     Verdict.from_dict(verdict, where)
+
+
+def checked_prediction(row: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A prediction row as read from ``where`` (a file and line), its value checked at the door.
+
+    A row that cannot be keyed (not an object, no model or qa_id, a status outside the
+    vocabulary) raises ``RecordError`` naming ``where``. A row whose answer is unusable (null,
+    not text, longer than ``MAX_PREDICTION_CHARS``) becomes ``status: error`` with
+    ``error_kind: data`` and a message naming ``where`` and the cause: it was no answer, so it is
+    counted as an error, never scored as a wrong one.
+    """
+    if not isinstance(row, Mapping):
+        raise RecordError(f"{where}: expected an object, got {type(row).__name__}")
+    for name in ("qa_id", "model"):
+        if not isinstance(row.get(name), str) or not row.get(name):
+            raise RecordError(f"{where}: missing or non-text field {name!r}")
+    out = dict(row)
+    out.setdefault("status", OK)
+    value = out.get("prediction")
+    cause = None
+    if "prediction" not in out:
+        cause = "no 'prediction' field"
+    elif value is None:
+        cause = "prediction is null"
+    elif not isinstance(value, str):
+        cause = f"prediction is {type(value).__name__}, not text"
+    elif len(value) > MAX_PREDICTION_CHARS:
+        cause = f"prediction is {len(value)} characters (more than {MAX_PREDICTION_CHARS})"
+    if cause is not None and out["status"] == OK:
+        out.update(prediction="", status=ERROR, error=f"{where}: {cause}", error_kind=DATA_ERROR)
+    elif cause is not None:  # already an error: keep its message, make the value a text
+        out["prediction"] = ""
+    Prediction.from_dict(out, where)
+    return out
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -121,7 +121,7 @@ def _price_judging_and_stop(items: list, catalog: Any, judging: dict, keys_of: A
     from ct_spatial_bench.pipelines.judging.nodes import judge_all, pool_prediction_files
 
     print(plan.render())  # noqa: T201 - the stop below skips the hook's own printing
-    pooled = pool_prediction_files(catalog.get("prediction_files").load())
+    pooled = pool_prediction_files(items, catalog.get("prediction_files").load())
     judge_all(items, pooled, judging, keys_of)  # raises DryRunStop once the plan is printed
 
 

@@ -95,6 +95,8 @@ def test_worker_serves_a_model_from_another_interpreter():
         remote.close()
     assert [p["prediction"] for p in preds] == ["Left", "Left", "Yes"]
     assert preds[0]["model_revision"] == "blind-v2"
+    # the worker reports the model's prompt template, which the checkpoint signature holds
+    assert remote.prompt_template() == "{question}"
 
 
 def test_worker_errors_come_back_as_errors():

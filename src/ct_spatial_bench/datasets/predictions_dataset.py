@@ -27,8 +27,11 @@ class PredictionsDataset(JsonLinesDataset):
         self._parts_path = PurePosixPath(parts_path) if parts_path else None
 
     def _load(self) -> list[dict[str, Any]]:
-        """The records; a second line for the same (model, qa_id) raises naming both lines."""
-        from ct_spatial_bench.records import RecordError, numbered_jsonl
+        """The records, each prediction checked at the door (``records.checked_prediction``: an
+        unusable value becomes a data error naming the file and line); a second line for the same
+        (model, qa_id) raises naming both lines. Rows without model and qa_id (the preprocessing
+        manifest's, which shares the parts mechanism) pass as they are."""
+        from ct_spatial_bench.records import RecordError, checked_prediction, numbered_jsonl
 
         records, first_line = [], {}
         for line_no, record in numbered_jsonl(self._filepath):
@@ -39,6 +42,8 @@ class PredictionsDataset(JsonLinesDataset):
                                   f"{first_line[key]})")
             if key is not None:
                 first_line[key] = line_no
+            if key is not None and None not in key:  # a prediction (not a manifest row)
+                record = checked_prediction(record, f"{self._filepath}:{line_no}")
             records.append(record)
         return records
 

@@ -76,6 +76,7 @@ def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[
     """
     from types import SimpleNamespace
 
+    from ct_spatial_bench.imaging.checks import check_volume_geometry
     from ct_spatial_bench.imaging.decode import (
         decode_file, decode_volume, gzip_backend, read_header,
     )
@@ -99,6 +100,7 @@ def preprocess_volume(job: VolumeJob, backend: str | None = None) -> tuple[dict[
                                     shape=header.get_data_shape())
         else:
             image = job.load()
+        check_volume_geometry(image.shape, image.affine)
         row.update(source_orientation=axis_codes(image), source_shape=list(image.shape[:3]),
                    source_spacing=list(voxel_spacing(image)))
         if job.specs:

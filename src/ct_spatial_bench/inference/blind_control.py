@@ -73,6 +73,9 @@ class BlindControl(ModelAdapter):
             self._blank_of = (image, blank_like(image))
         return self._blank_of[1]
 
+    def prompt_template(self) -> Any:
+        return self.inner.prompt_template()
+
     def describe(self) -> dict[str, Any]:
         description = dict(self.inner.describe())
         description["blind"] = self.mode

@@ -1,7 +1,7 @@
 """What a checkpointed answer is keyed by, and the checkpoint file itself.
 
 An answer is reused only when everything that determines it is the same: the model, its weights
-revision, the prompt template and decoding settings (``describe``), the configuration that
+revision, the prompt template, the decoding settings (``describe``), the configuration that
 reaches the model, and the content of the input it read. Operational settings (timeouts, retries,
 batch sizes, concurrency, the name of the key's environment variable) change how the answer is
 fetched, not what it is, so they are left out; a ``base_url`` is compared in a normal form
@@ -60,11 +60,14 @@ def content_digest(value: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def run_signature(model: str, description: dict[str, Any], config: dict[str, Any]) -> str:
-    """A short hash of what determines a model's answers apart from its input (see the module
-    docstring); a checkpointed answer under another signature is never reused."""
+def run_signature(model: str, description: dict[str, Any], config: dict[str, Any],
+                  prompt_template: Any) -> str:
+    """A short hash of what determines a model's answers apart from its input and question (see
+    the module docstring): ``prompt_template`` is the adapter's (``ModelAdapter.prompt_template``),
+    named on its own so that no adapter's ``describe`` can leave it out. A checkpointed answer
+    under another signature is never reused."""
     return content_digest({"model": model, "describe": description,
-                           "config": answer_config(config)})
+                           "config": answer_config(config), "prompt_template": prompt_template})
 
 
 def read_checkpoint(path: Path | None, signature: str) -> dict[str, dict[str, Any]]:

@@ -55,12 +55,16 @@ def run_inference(
     prior: list[dict[str, Any]] | None = None,
     blind: bool = False,
     checkpoint: str | None = None,
+    raw_volumes: dict[str, Callable[[], Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Ask ``settings.model`` the asked items of this shard; one prediction per item, in order.
 
     ``inputs``: ``{volume key: load}`` of the model's input spec. ``prior``: QA items an adapter
     that answers from a prior learns from (``answer_prior`` adapters). ``checkpoint`` overrides
-    the configured one (the probes keep one per variant).
+    the configured one (the probes keep one per variant). ``raw_volumes``: the source volumes;
+    given, an input made from an older version of its volume stops the run before any answer
+    (``imaging.freshness``). Each item carries its source volume's fingerprint, where the inputs
+    record it, into its question fingerprint.
     """
     from ct_spatial_bench.inference.sharding import asked_items, select_shard, shard_checkpoint
     from ct_spatial_bench.models.registry import check_configured
@@ -78,6 +82,9 @@ def run_inference(
     adapter = remake()
     if adapter.input_spec is not None and inputs is None:
         raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
+    if adapter.input_spec is not None:
+        items = _with_volume_fingerprints(settings, adapter.input_spec, items, inputs,
+                                          raw_volumes)
     try:
         predictions = BACKENDS[settings.backend](
             settings, items, inputs, config, remake, checkpoint, adapter=adapter)
@@ -87,11 +94,28 @@ def run_inference(
     return predictions
 
 
+def _with_volume_fingerprints(settings: InferenceSettings, spec: str,
+                              items: list[dict[str, Any]], inputs: Any,
+                              raw_volumes: dict[str, Callable[[], Any]] | None
+                              ) -> list[dict[str, Any]]:
+    """``items``, each with the fingerprint of the source volume its input was made from, after
+    checking (when ``raw_volumes`` is given) that no volume changed since."""
+    from ct_spatial_bench.imaging.freshness import check_inputs_current, volume_fingerprints
+    from ct_spatial_bench.records import volume_key
+
+    key_of = {item["qa_id"]: volume_key(item.get("image_path") or "",
+                                        settings.volume_path_prefix) for item in items}
+    if raw_volumes is not None:
+        check_inputs_current(settings.model, spec, inputs, raw_volumes, key_of.values())
+    found = volume_fingerprints(inputs)
+    return [{**item, "volume_fingerprint": found.get(key_of[item["qa_id"]])} for item in items]
+
+
 def check_failures(model: str, items: list[dict[str, Any]], predictions: list[dict[str, Any]],
                    max_share: float) -> None:
     """Log data errors by volume; raise ``InferenceFailed`` when the share of failed model
     calls exceeds ``max_share``."""
-    from ct_spatial_bench.inference.loop import DATA_ERROR, INFRASTRUCTURE_ERROR
+    from ct_spatial_bench.records import DATA_ERROR, INFRASTRUCTURE_ERROR
 
     volume_of = {item["qa_id"]: item.get("image_path") or "" for item in items}
     data: dict[str, list[str]] = {}

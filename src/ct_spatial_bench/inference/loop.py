@@ -6,8 +6,11 @@ A failure is never an answer: an input that cannot be loaded or holds non-finite
 its items ``error`` with ``error_kind: data``; a failing model call makes them ``error`` with
 ``error_kind: infrastructure`` (after the volume's questions are retried one by one, so one bad
 question does not fail its neighbours). Every answer is appended to the checkpoint as it
-arrives, so a killed run resumes where it stopped and re-pays nothing. A checkpointed answer is reused only under the same run signature (``inference.checkpoint``) and for
-an input of the same content (its fingerprint), so a replaced volume is asked again.
+arrives, so a killed run resumes where it stopped and re-pays nothing. A checkpointed answer is
+reused only under the same run signature (``inference.checkpoint``: the prompt template included),
+for an input of the same content (its fingerprint), and for the same question
+(``identity.question_fingerprint``): a replaced volume, or an edited, moved or reordered
+question, is asked again, and the log says how many and which.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.identity import question_fingerprint
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.inference.checkpoint import append_rows, read_checkpoint, run_signature
+from ct_spatial_bench.records import DATA_ERROR, INFRASTRUCTURE_ERROR
 from ct_spatial_bench.secrets import redact_text
 
 logger = logging.getLogger(__name__)
 
-DATA_ERROR, INFRASTRUCTURE_ERROR = "data", "infrastructure"
+__all__ = ["DATA_ERROR", "INFRASTRUCTURE_ERROR", "InputError", "image_loader", "run_model"]
 
 
 class InputError(ValueError):
@@ -44,14 +49,17 @@ def run_model(
     """Answer every QA item with the loaded ``adapter``; one prediction per item, in QA order.
 
     ``load_image(image_path)`` returns the preprocessed input of one volume (None: the model
-    reads no image); it is called once per volume however many questions the volume has.
+    reads no image); it is called once per volume however many questions the volume has. An
+    item's ``volume_fingerprint`` (the source volume's content, where the engine knows it) goes
+    into its question fingerprint.
     """
     description = adapter.describe()
-    signature = run_signature(adapter.name, description, config)
+    signature = run_signature(adapter.name, description, config, adapter.prompt_template())
     checkpoint_path = Path(checkpoint) if checkpoint else None
     saved = read_checkpoint(checkpoint_path, signature)
     predictions: dict[str, dict[str, Any]] = {}
     resumed = 0
+    changed: list[str] = []  # checkpointed under a qa_id whose question is no longer the same
 
     def store(row: dict[str, Any]) -> None:  # before the adapter asks its next question
         append_rows(checkpoint_path, [row])
@@ -62,9 +70,16 @@ def run_model(
             image, fingerprint, input_error = None, None, None
             if load_image is not None:
                 image, fingerprint, input_error = _load_checked(load_image, image_key)
-            reusable = {item["qa_id"]: saved[item["qa_id"]] for item in group
-                        if item["qa_id"] in saved and input_error is None
-                        and saved[item["qa_id"]].get("input_fingerprint") == fingerprint}
+            reusable = {}
+            for item in group:
+                row = saved.get(item["qa_id"])
+                if row is None or input_error is not None \
+                        or row.get("input_fingerprint") != fingerprint:
+                    continue
+                if row.get("question_fingerprint") != _question_of(item):
+                    changed.append(item["qa_id"])
+                    continue
+                reusable[item["qa_id"]] = row
             predictions.update(reusable)
             resumed += len(reusable)
             todo = [item for item in group if item["qa_id"] not in reusable]
@@ -75,7 +90,15 @@ def run_model(
     if resumed:
         logger.info("%s: %d of %d predictions resumed from %s", adapter.name, resumed,
                     len(items), checkpoint_path)
+    if changed:
+        logger.warning("%s: %d question(s) changed since their checkpointed answers (edited, "
+                       "moved or reordered); asked again: %s%s", adapter.name, len(changed),
+                       ", ".join(changed[:5]), ", ..." if len(changed) > 5 else "")
     return [predictions[item["qa_id"]] for item in items]
+
+
+def _question_of(item: dict[str, Any]) -> str:
+    return question_fingerprint(item, item.get("volume_fingerprint"))
 
 
 def _load_checked(load_image: Callable[[str], Any],
@@ -113,6 +136,10 @@ def input_fingerprint(image: Any) -> str | None:
     for part in image if isinstance(image, (list, tuple)) else [image]:
         affine = getattr(part, "affine", None)
         data = np.asanyarray(part.dataobj) if hasattr(part, "dataobj") else np.asarray(part)
+        if affine is not None:  # a volume: three axes and an invertible affine, or no input
+            from ct_spatial_bench.imaging.checks import check_volume_geometry
+
+            check_volume_geometry(data.shape, affine)
         if data.dtype.kind in "fc" and not np.isfinite(data).all():
             raise InputError(f"{int((~np.isfinite(data)).sum())} non-finite values")
         digest.update(f"{data.shape}{data.dtype}".encode())
@@ -190,6 +217,8 @@ class _Stamp:
             "efficiency": _efficiency(adapter),
             "error_kind": error_kind,
             "input_fingerprint": self.fingerprint,
+            "volume_fingerprint": item.get("volume_fingerprint"),
+            "question_fingerprint": _question_of(item),
             "tokens": answer.tokens() if answer is not None else None,
         }
 

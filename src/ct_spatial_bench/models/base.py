@@ -7,7 +7,8 @@ part of its prompt (encoded features, a key-value cache) does it once per volume
 can only answer one question at a time implements ``answer_one`` and inherits the loop.
 
 Everything the inference engine uses is declared here, with a default: ``efficiency``, ``close``,
-``required_config``, ``config_examples``, ``base_model``, ``blind``, and the registry facts
+``required_config``, ``config_examples``, ``base_model``, ``blind``, ``prompt_of``,
+``prompt_template``, and the registry facts
 (``name``, ``input_spec``, ``description`` and the capabilities ``answer_prior``,
 ``reads_slices``, ``loads_weights``, ``served``, ``baseline``). Nothing is probed with getattr.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+QUESTION_SLOT = "{question}"  # where the question stands in a prompt template
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,18 @@ class ModelAdapter:
 
     def describe(self) -> dict[str, Any]:
         return {"model_revision": "", "generation": {}}
+
+    def prompt_of(self, question: str) -> str:
+        """The text prompt this model is given for ``question`` (by default the question
+        itself); adapters that wrap the question override it and build their prompts with it."""
+        return question
+
+    def prompt_template(self) -> Any:
+        """What this model's prompts are made from, the question standing as ``{question}``:
+        part of the checkpoint signature, so a changed template asks every question again.
+        By default the prompt of that placeholder; an adapter whose prompt is a structure (a
+        chat template, slice blocks) returns that structure."""
+        return self.prompt_of(QUESTION_SLOT)
 
     def efficiency(self) -> dict[str, Any] | None:
         """Parameters, dtype, device, peak GPU memory; None for a model without weights."""

@@ -29,6 +29,9 @@ class SliceChat:
     }
     prompt: dict[str, Any]
 
+    def prompt_template(self) -> Any:
+        return dict(self.prompt)
+
     def images_of(self, image: Any) -> list[Any]:
         """PIL RGB images from the preprocessed slices (none when the image is withheld)."""
         if image is None:

@@ -31,6 +31,7 @@ class RemoteAdapter(ModelAdapter):
         self._env = env or {}
         self._process: subprocess.Popen | None = None
         self._describe: dict[str, Any] = {}
+        self._prompt_template: Any = None
         self._efficiency: dict[str, Any] | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix=f"worker_{name}_")
         self._image_file: tuple[Any, str | None] = (None, None)
@@ -50,6 +51,7 @@ class RemoteAdapter(ModelAdapter):
                               f"(runtime.python): {exc}") from exc
         reply = self._call({"op": "load", "model": self.name, "config": config})
         self._describe = reply["describe"]
+        self._prompt_template = reply.get("prompt_template")
 
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         rows = [{"qa_id": q.qa_id, "text": q.text, "meta": q.meta} for q in questions]
@@ -60,6 +62,9 @@ class RemoteAdapter(ModelAdapter):
 
     def describe(self) -> dict[str, Any]:
         return dict(self._describe)
+
+    def prompt_template(self) -> Any:
+        return self._prompt_template
 
     def efficiency(self) -> dict[str, Any] | None:
         return self._efficiency

@@ -8,7 +8,7 @@ keeps the checkpointing, progress bar and error handling on its side.
 Requests come on stdin, replies go to stdout, one JSON object per line:
 
     {"op": "load", "model": "m3d", "blind": false, "config": {...}}
-        -> {"ok": true, "describe": {...}, "input_spec": "m3d"}
+        -> {"ok": true, "describe": {...}, "prompt_template": ..., "input_spec": "m3d"}
     {"op": "answer_volume", "image": "/tmp/x.npy" | null,
      "questions": [{"qa_id", "text", "meta"}, ...]}
         -> {"ok": true, "answers": [{"text", "prompt", "prompt_tokens", ...}, ...],
@@ -59,6 +59,7 @@ class _Server:
         self.adapter = create_adapter(request["model"])
         self.adapter.load(request.get("config") or {})
         return {"ok": True, "describe": self.adapter.describe(),
+                "prompt_template": self.adapter.prompt_template(),
                 "input_spec": self.adapter.input_spec}
 
     def _answer_volume(self, request: dict[str, Any]) -> dict[str, Any]:

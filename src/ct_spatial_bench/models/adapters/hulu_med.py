@@ -103,9 +103,14 @@ class HuluMed(NeuralAdapter):
         moved["pixel_values"] = moved["pixel_values"].to(self._dtype())
         return moved
 
-    def prompt_of(self, conversation: list[dict[str, Any]]) -> str:
+    def chat_prompt_of(self, conversation: list[dict[str, Any]]) -> str:
         return self.tokenizer.apply_chat_template(conversation, tokenize=False,
                                                   add_generation_prompt=True)
+
+    def prompt_template(self) -> Any:
+        from ct_spatial_bench.models.base import QUESTION_SLOT
+
+        return self.conversation_of(QUESTION_SLOT, n_slices=0)
 
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
@@ -120,5 +125,5 @@ class HuluMed(NeuralAdapter):
                     pad_token_id=self.tokenizer.eos_token_id, **self._generate_kwargs())
             answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
                            .strip())
-            prompts.append(self.prompt_of(conversation))
+            prompts.append(self.chat_prompt_of(conversation))
         return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

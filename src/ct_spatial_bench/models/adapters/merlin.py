@@ -44,17 +44,20 @@ class MerlinReport(NeuralAdapter):
         status="tested offline on a stand-in, float32")
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
-    prompt_template = "{question}###\n"
+    default_template = "{question}###\n"
     default_dtype = "float32"  # the package's model as loaded (the demo casts to float16)
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_merlin)(config, self)
         self.model = parts["model"].to(self.device, self._dtype()).eval()
         self._modules = [self.model]
-        self.template = config.get("prompt_template", self.prompt_template)
+        self.template = config.get("prompt_template", self.default_template)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prompt_template": self.template}
+
+    def prompt_template(self) -> Any:
+        return self.template
 
     def image_tensor(self, image: Any) -> Any:
         """``(1, 1, 224, 224, 160)`` in (x, y, z) from the preprocessed 0..1 volume, in the

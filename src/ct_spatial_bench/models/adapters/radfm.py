@@ -103,12 +103,15 @@ class RadFM(NeuralAdapter):
         return volume[None, None, None].expand(1, 1, 3, *volume.shape).contiguous().to(
             self.device, self._dtype())
 
+    def prompt_of(self, question: str) -> str:
+        return image_placeholder(0) + question
+
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
         answers, prompts = [], []
         for item in questions:
-            prompt = image_placeholder(0) + item.text
+            prompt = self.prompt_of(item.text)
             lang_x = self.tokenizer(prompt, max_length=2048, truncation=True,
                                     return_tensors="pt")["input_ids"].to(self.device)
             with torch.inference_mode():

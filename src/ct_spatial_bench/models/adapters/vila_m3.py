@@ -130,6 +130,10 @@ class VilaM3(NeuralAdapter):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "expert": self.expert_mode}
 
+    def prompt_of(self, question: str) -> str:
+        """The first turn (an expert's result, when asked for, follows in a second)."""
+        return self.model_cards + "<image>" + "This is a CT image.\n" + question
+
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import numpy as np
 
@@ -137,7 +141,7 @@ class VilaM3(NeuralAdapter):
         for item in questions:
             volume = np.asanyarray(image.dataobj)
             picture = np.repeat(grey_slice(display_slice(volume))[..., None], 3, axis=-1)
-            first = self.model_cards + "<image>" + "This is a CT image.\n" + item.text
+            first = self.prompt_of(item.text)
             messages = [{"role": "user", "text": first, "images": [picture]}]
             reply = self.chat(messages, self._generate_kwargs())
             if self.expert_mode == "always":

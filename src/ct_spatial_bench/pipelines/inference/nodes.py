@@ -15,12 +15,15 @@ def answer_questions(
     model_inputs: dict[str, Callable[[], Any]] | None = None,
     blind: bool = False,
     answer_prior: list[dict[str, Any]] | None = None,
+    raw_volumes: dict[str, Callable[[], Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Ask the model every question of this run's shard; one prediction per QA item.
 
     ``params`` is ``params:<model>.inference`` (``inference.settings.InferenceSettings``). ``blind``:
     the model's blind control (same prompt, image blanked), named ``<model>_blind``.
-    ``answer_prior``: QA items the blind baseline learns its prior from. One shard of several
+    ``answer_prior``: QA items the blind baseline learns its prior from. ``raw_volumes``: the
+    source volumes, against which the inputs are checked (a changed volume stops the run with
+    one line, rather than be answered from its old input). One shard of several
     comes back as a ``PredictionPart``, which the predictions dataset writes as a part for
     ``merge_<model>``.
     """
@@ -29,7 +32,8 @@ def answer_questions(
     from ct_spatial_bench.inference.sharding import PredictionPart
 
     settings = InferenceSettings.from_params(params)
-    predictions = run_inference(settings, qa_items, model_inputs, answer_prior, blind=blind)
+    predictions = run_inference(settings, qa_items, model_inputs, answer_prior, blind=blind,
+                                raw_volumes=raw_volumes)
     errors = sum(p["status"] == "error" for p in predictions)
     sharded = settings.num_shards > 1
     where = f" (shard {settings.shard_index} of {settings.num_shards})" if sharded else ""

@@ -19,7 +19,8 @@ def create_pipeline(model: str, input_spec: str | None = None, blind: bool = Fal
     shared = {"benchmark_qa"}
     if input_spec is not None:
         inputs["model_inputs"] = f"model_inputs_{input_spec}"
-        shared.add(f"model_inputs_{input_spec}")
+        inputs["raw_volumes"] = "raw_volumes"  # to check the inputs against (run alone)
+        shared.update({f"model_inputs_{input_spec}", "raw_volumes"})
     if answer_prior is not None:
         inputs["answer_prior"] = answer_prior
         shared.add(answer_prior)

@@ -11,14 +11,16 @@ def pool_predictions(**predictions_by_model: list[dict[str, Any]]) -> list[dict[
 
     A second prediction for the same (model, qa_id) stops here, naming both lines, before any
     judge is asked or any verdict written (which of the two is the answer is not ours to guess).
+    A prediction whose value is no answer (null, not text, over-long) becomes a data error
+    (``records.checked_prediction``), never a wrong answer.
     """
-    from ct_spatial_bench.records import RecordError, validate_prediction
+    from ct_spatial_bench.records import RecordError, checked_prediction
 
     pooled, first_line = [], {}
     for model in sorted(predictions_by_model):
         for i, pred in enumerate(predictions_by_model[model], start=1):
             where = f"{model} predictions, record {i}"
-            validate_prediction(pred, where=where)
+            pred = checked_prediction(pred, where)
             key = (pred["model"], pred["qa_id"])
             if key in first_line:
                 raise RecordError(f"{where}: duplicate prediction for model {key[0]!r}, qa_id "
@@ -28,14 +30,27 @@ def pool_predictions(**predictions_by_model: list[dict[str, Any]]) -> list[dict[
     return pooled
 
 
-def pool_prediction_files(prediction_files: dict[str, Callable[[], list]]) -> list[dict[str, Any]]:
-    """Pool whatever prediction files exist (a standalone judging run after cluster jobs)."""
+def pool_current_predictions(qa_items: list[dict[str, Any]],
+                             **predictions_by_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pooled predictions that answer the QA set in force, by (model, qa_id) and question
+    fingerprint (``identity.current_predictions``); the others, for questions removed or changed
+    since they were answered, are listed in the log and left out, never judged or scored."""
+    from ct_spatial_bench.identity import current_predictions
+
+    return current_predictions(qa_items, pool_predictions(**predictions_by_model), "judging")
+
+
+def pool_prediction_files(qa_items: list[dict[str, Any]],
+                          prediction_files: dict[str, Callable[[], list]]) -> list[dict[str, Any]]:
+    """Pool whatever prediction files exist (a standalone judging run after cluster jobs), as
+    ``pool_current_predictions`` does."""
     if not prediction_files:
         raise FileNotFoundError(
             "no prediction files found (prediction_files, under the run root's "
             "07_model_output/predictions): run an inference_<model> pipeline first"
         )
-    return pool_predictions(**{key: load() for key, load in prediction_files.items()})
+    return pool_current_predictions(qa_items,
+                                    **{key: load() for key, load in prediction_files.items()})
 
 
 def judge_all(

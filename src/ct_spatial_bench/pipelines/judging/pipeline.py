@@ -2,29 +2,36 @@ import warnings
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import judge_all, pool_prediction_files, pool_predictions, summarise_judge_usage
+from .nodes import (
+    judge_all,
+    pool_current_predictions,
+    pool_prediction_files,
+    summarise_judge_usage,
+)
 
 
 def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
     """Judge every model's predictions.
 
-    With ``models`` the predictions are named datasets, so a combined run orders inference before
-    judging; without, judging reads every prediction file on disk (after separate cluster jobs).
+    Only predictions that answer the questions the QA set asks now are pooled (by (model,
+    qa_id) and question fingerprint). With ``models`` the predictions are named datasets, so a
+    combined run orders inference before judging; without, judging reads every prediction file
+    on disk (after separate cluster jobs).
     """
     if models:
         with warnings.catch_warnings():
             # "<model>.predictions" are the inference pipelines' namespaced outputs, named on purpose.
             warnings.filterwarnings("ignore", message="One or more dataset names contain")
             pool = node(
-                pool_predictions,
-                inputs={m: f"{m}.predictions" for m in models},
+                pool_current_predictions,
+                inputs={"qa_items": "benchmark_qa", **{m: f"{m}.predictions" for m in models}},
                 outputs="pooled_predictions",
                 name="pool_predictions",
             )
     else:
         pool = node(
             pool_prediction_files,
-            inputs="prediction_files",
+            inputs=["benchmark_qa", "prediction_files"],
             outputs="pooled_predictions",
             name="pool_prediction_files",
         )

@@ -1,0 +1,60 @@
+"""Whether a spec's preprocessed inputs were made from the volumes as they are now.
+
+Preprocessing remakes an input whose source volume changed (``fileio.source_fingerprint``); a
+run of ``inference_<model>`` alone does not preprocess, so it asks here before answering: an input
+made from an older version of its volume would be a stale answer served as a fresh one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ct_spatial_bench.errors import ConfigurationError
+
+
+class StaleInputsError(ConfigurationError):
+    """Preprocessed inputs made from an older version of their volumes."""
+
+
+def volume_fingerprints(model_inputs: Any) -> dict[str, str]:
+    """Per volume key, the content fingerprint of the source volume its input was made from
+    (``SpecPartitions.sources``; empty for inputs that record none)."""
+    sources = getattr(model_inputs, "sources", None) or {}
+    return {key: str(found["sha256"]) for key, found in sources.items()
+            if isinstance(found, Mapping) and found.get("sha256")}
+
+
+def changed_volumes(model_inputs: Any, raw_volumes: Mapping[str, Callable[[], Any]] | None,
+                    keys: Iterable[str]) -> list[str]:
+    """The volume keys among ``keys`` whose source file differs from the one their input was
+    made from. A volume that is not a local file, or an input that records no source (made
+    before sources were recorded, adopted as preprocessing adopts it), is not judged here."""
+    from ct_spatial_bench.fileio import source_fingerprint
+    from ct_spatial_bench.imaging.batch import source_path
+
+    recorded = getattr(model_inputs, "sources", None) or {}
+    changed = []
+    for key in sorted(set(keys)):
+        made_from = recorded.get(key)
+        load = (raw_volumes or {}).get(key)
+        path = source_path(load) if load is not None else None
+        if not made_from or path is None:
+            continue
+        if source_fingerprint(path, made_from).get("sha256") != made_from.get("sha256"):
+            changed.append(key)
+    return changed
+
+
+def check_inputs_current(model: str, spec: str, model_inputs: Any,
+                         raw_volumes: Mapping[str, Callable[[], Any]] | None,
+                         keys: Iterable[str]) -> None:
+    """Stop, in one line, when an input of ``keys`` was made from an older version of its
+    volume: the answers would be about a volume that no longer exists."""
+    changed = changed_volumes(model_inputs, raw_volumes, keys)
+    if changed:
+        raise StaleInputsError(
+            f"inference_{model}: {len(changed)} volume(s) changed since their {spec} inputs were "
+            f"made ({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}); run "
+            "`kedro run --pipelines preprocessing` first (it remakes only those), then this "
+            "pipeline again.")
