@@ -109,6 +109,7 @@ class LLMClient:
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
+        from ct_spatial_bench.llm.endpoints import effective_base_url, url_credentials
         from ct_spatial_bench.secrets import register_secret
 
         self.model = model or self.default_model
@@ -116,7 +117,11 @@ class LLMClient:
             raise ValueError(f"LLM provider {self.provider!r} needs a 'model'")
         register_secret(api_key)  # whatever its shape, it is removed from every text we keep
         self.api_key = api_key
-        self.base_url = base_url
+        # The URL the SDK will call (config, else the SDK's own environment variable, else its
+        # default), given to the SDK explicitly: what the key rule checked is what is called.
+        self.base_url = effective_base_url(self.provider, base_url)
+        for part in url_credentials(self.base_url):
+            register_secret(part)
         self.temperature = temperature
         self.concurrency = int(concurrency)
         self.requests_per_minute = requests_per_minute
@@ -127,11 +132,18 @@ class LLMClient:
         self.backoff_max_s = float(backoff_max_s)
 
     def __repr__(self) -> str:  # never shows the key
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.shown_url!r})"
+
+    @property
+    def shown_url(self) -> str | None:
+        """The base URL as it may be stored or shown: without ``user:password@``."""
+        from ct_spatial_bench.llm.endpoints import without_credentials
+
+        return without_credentials(self.base_url)
 
     def settings(self) -> dict[str, Any]:
         """What a record may say about how it was asked (never the key)."""
-        return {"provider": self.provider, "model": self.model, "base_url": self.base_url,
+        return {"provider": self.provider, "model": self.model, "base_url": self.shown_url,
                 "temperature": self.temperature}
 
     # -- what a provider implements

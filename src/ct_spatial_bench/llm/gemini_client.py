@@ -38,7 +38,9 @@ class GeminiClient(LLMClient):
             timeout=int(self.timeout_s * 1000),  # milliseconds
             retry_options=types.HttpRetryOptions(attempts=1),  # the engine owns retrying
         )
-        self._client = genai.Client(api_key=self.api_key, http_options=options)
+        # vertexai=False and the explicit base_url: GOOGLE_GENAI_USE_VERTEXAI or
+        # GOOGLE_GEMINI_BASE_URL cannot send the key somewhere the key rule did not check.
+        self._client = genai.Client(vertexai=False, api_key=self.api_key, http_options=options)
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

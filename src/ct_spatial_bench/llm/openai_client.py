@@ -71,7 +71,8 @@ class OpenAICompatibleClient(OpenAIClient):
         if not base_url:
             raise ValueError("LLM provider 'openai_compatible' needs a 'base_url', "
                              "e.g. http://localhost:8000/v1")
-        super().__init__(base_url=base_url, api_key=api_key or "EMPTY", **config)
+        super().__init__(base_url=base_url, api_key=api_key, **config)
+        self.api_key = api_key or "EMPTY"  # the SDK needs some key; this placeholder is no secret
 
 
 def _completion(response: Any) -> Completion:

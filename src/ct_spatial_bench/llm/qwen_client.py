@@ -16,8 +16,9 @@ from ct_spatial_bench.llm.client import (
 class QwenClient(LLMClient):
     """DashScope text generation, ``result_format="message"``.
 
-    ``base_url`` is DashScope's HTTP API base (``.../api/v1``), passed per call as
-    ``base_address`` rather than by setting the global ``dashscope.base_http_api_url``.
+    ``base_url`` is DashScope's HTTP API base (``.../api/v1``; default: what the SDK resolved from
+    ``DASHSCOPE_HTTP_BASE_URL`` or its region), passed on every call as ``base_address`` rather
+    than left to the global ``dashscope.base_http_api_url``.
     """
 
     provider = "qwen"
@@ -40,7 +41,7 @@ class QwenClient(LLMClient):
         import aiohttp
         from dashscope import AioGeneration
 
-        extra: dict[str, Any] = {"base_address": self.base_url} if self.base_url else {}
+        extra: dict[str, Any] = {"base_address": self.base_url}
         if json_mode:
             extra["response_format"] = {"type": "json_object"}
         try:
