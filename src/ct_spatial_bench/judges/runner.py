@@ -59,6 +59,9 @@ def judge_predictions(
 
     if refresh not in REFRESH_CHOICES:
         raise ValueError(f"refresh must be one of {REFRESH_CHOICES}, got {refresh!r}")
+    from ct_spatial_bench.judges.cache import check_distinct_judges
+
+    check_distinct_judges(judges)
     qa_by_id = index_by(qa_items, source="benchmark QA")
     joined = []
     for pred in predictions:
@@ -116,6 +119,9 @@ def judge_as_configured(
         logger.warning("judging: no configured judge has its API key; using the %r judge "
                        "(judging.fallback_judge)", settings["fallback_judge"])
         judges = build_judges([settings["fallback_judge"]])
+    from ct_spatial_bench.judges.cache import check_distinct_judges
+
+    check_distinct_judges(judges)  # before the plan: a duplicated judge is refused, not priced
     if not judges:
         raise RuntimeError("judging: no judge is available (every configured judge lacks an API "
                            "key); set the keys or add the offline 'rule' judge to judging.judges")
@@ -170,12 +176,11 @@ def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
 
 def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
     """The engine task (with its cache key) for one prediction of one cached judge."""
-    from ct_spatial_bench.judges.cache import cache_key
+    from ct_spatial_bench.judges.cache import cache_key, judge_identity
     from ct_spatial_bench.judges.engine import Task
 
     question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
-    key = cache_key(judge.provider, judge.model, judge.prompt_version, question, answer,
-                    prediction)
+    key = cache_key(judge_identity(judge), question, answer, prediction)
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
