@@ -61,7 +61,8 @@ _NOT_A_VERDICT = re.compile("|".join([
     r"\b(?:internal|server|gateway|api|network|connection|upstream|service|request|validation|"
     r"authentication|timeout|unknown|unexpected)\s+error\b", r"\ban?\s+error\s+(?:has\s+)?occurr",
     r"\bexception\b", r"\btraceback\b", r"\boverload", r"\bunavailable\b",
-    r"\btime[sd]?[\s_-]?out\b", r"\btimed\s+out\b", r"\brate[\s_-]?limit", r"\bquota\b",
+    r"time[sd]?[\s_-]?out\b", r"\bauthenticat", r"\borgani[sz]ation\b",
+    r"\b(?:country|territory)\b", r"\blocation\s+is\s+not\s+supported\s+for\b", r"\btimed\s+out\b", r"\brate[\s_-]?limit", r"\bquota\b",
     r"\bthrottl", r"\btoo\s+many\s+requests\b", r"\bcapacity\b", r"\btry\s+again\b",
     r"\bretry", r"\bbad\s+gateway\b", r"\bserver\b", r"\bupstream\b", r"\bmaintenance\b",
     r"\b(?:unauthori[sz]ed|forbidden|access\s+denied|permission\s+denied|"
