@@ -34,7 +34,7 @@ def test_verdicts_persist_in_wal_mode(tmp_path):
     with VerdictCache(path) as cache:
         assert cache.get("k") == {"verdict": "correct", "reason": "judge answered YES",
                                   "raw": "YES", "tokens": {"total": 12}, "latency_s": 0.5,
-                                  "parser_version": "", "item_index": 0}
+                                  "parser_version": "", "item_index": 0, "batch_size": 1}
         assert cache.get("other") is None and len(cache) == 1
 
 

@@ -78,24 +78,28 @@ class VerdictCache(SQLiteStore):
     table = "verdicts"
     columns = ("provider TEXT", "judge_model TEXT", "prompt_version TEXT", "verdict TEXT",
                "reason TEXT", "raw TEXT", "tokens TEXT", "latency_s REAL",
-               "parser_version TEXT", "item_index INTEGER")
+               "parser_version TEXT", "item_index INTEGER", "batch_size INTEGER")
     # Rows written before the parser was versioned: version unknown, so they are read again.
-    added_columns = (("parser_version TEXT", "''"), ("item_index INTEGER", "-1"))
+    # batch_size: how many items the reply answered (-1 unknown: a batch reply is not re-read,
+    # its numbering cannot be checked; 0: the raw text is no reply to read, e.g. escaped bytes).
+    added_columns = (("parser_version TEXT", "''"), ("item_index INTEGER", "-1"),
+                     ("batch_size INTEGER", "-1"))
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._db.execute(
-            "SELECT verdict, reason, raw, tokens, latency_s, parser_version, item_index "
-            "FROM verdicts WHERE key = ?", (key,)
+            "SELECT verdict, reason, raw, tokens, latency_s, parser_version, item_index, "
+            "batch_size FROM verdicts WHERE key = ?", (key,)
         ).fetchone()
         if row is None:
             return None
         return {"verdict": row[0], "reason": row[1], "raw": row[2],
                 "tokens": json.loads(row[3]), "latency_s": row[4], "parser_version": row[5],
-                "item_index": row[6]}
+                "item_index": row[6], "batch_size": row[7]}
 
     def put(self, key: str, provider: str, judge_model: str, prompt_version: str,
             verdict: str, reason: str, raw: str, tokens: dict[str, int], latency_s: float,
-            parser_version: str = "", item_index: int = 0) -> None:
+            parser_version: str = "", item_index: int = 0, batch_size: int = 1) -> None:
         """Store one verdict and commit it before returning (autocommit mode)."""
         self._put(key, provider, judge_model, prompt_version, verdict, reason, raw,
-                  json.dumps(tokens), float(latency_s), parser_version, int(item_index))
+                  json.dumps(tokens), float(latency_s), parser_version, int(item_index),
+                  int(batch_size))

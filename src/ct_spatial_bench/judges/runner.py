@@ -197,7 +197,7 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
     cache row updated), so a stricter parser costs nothing; ``refresh="failed"`` then asks again
     what is still failed.
     """
-    from ct_spatial_bench.judges.engine import reread
+    from ct_spatial_bench.judges.engine import BOOKKEEPING, reread
     from ct_spatial_bench.judges.parsing import PARSER_VERSION
 
     to_ask: dict[str, Any] = {}
@@ -210,19 +210,27 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
             continue
         hit = None if refresh is True else cache.get(task.key)
         if hit is not None and hit["parser_version"] != PARSER_VERSION and hit["raw"] and \
-                (judge.prompt.kind != "batch" or hit["item_index"] >= 0):
-            again = reread(judge, hit["raw"], max(hit["item_index"], 0))
+                _rereadable(judge, hit):
+            size = max(hit["batch_size"], 1)
+            again = reread(judge, hit["raw"], max(hit["item_index"], 0), size)
             hit = {**hit, "verdict": again.verdict, "reason": redact_text(again.reason),
                    "parser_version": PARSER_VERSION}
             cache.put(task.key, judge.provider, judge.model, judge.prompt_version,
                       **{k: hit[k] for k in ("verdict", "reason", "raw", "tokens", "latency_s",
-                                             "parser_version", "item_index")})
+                                             *BOOKKEEPING)})
         if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
-            cached[task.key] = {k: v for k, v in hit.items()
-                                if k not in ("parser_version", "item_index")}
+            cached[task.key] = {k: v for k, v in hit.items() if k not in BOOKKEEPING}
         else:
             to_ask[task.key] = task
     return list(to_ask.values()), cached
+
+
+def _rereadable(judge: CachedJudge, hit: dict[str, Any]) -> bool:
+    """Whether a cached raw reply can be read again: not escaped bytes (batch_size 0), and for a
+    batch reply only when its size is known (its numbering is checked against it)."""
+    if hit["batch_size"] == 0:
+        return False
+    return judge.prompt.kind != "batch" or (hit["item_index"] >= 0 and hit["batch_size"] > 0)
 
 
 class JudgeFailedError(RuntimeError):

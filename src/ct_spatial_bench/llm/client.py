@@ -75,6 +75,7 @@ class Completion:
     text: str | None
     tokens: dict[str, int] = field(default_factory=dict)
     refusal: str | None = None
+    undecodable: str | None = None  # a reply that was not UTF-8: its bytes, escaped
 
 
 def token_counts(prompt: int | None, completion: int | None, total: int | None = None
@@ -154,9 +155,25 @@ class LLMClient:
         raise NotImplementedError
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
-        """One call. ``json_mode`` asks the API for a JSON object where it offers that."""
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
+        """One call. ``json_mode`` asks the API for a JSON object where it offers that;
+        ``schema`` for a reply following that JSON schema, through the provider's
+        structured-output mode (JSON mode where it has no schema mode)."""
         raise NotImplementedError
+
+
+def undecodable_reply(exc: BaseException) -> Completion | None:
+    """The reply an SDK could not decode (not UTF-8), as a Completion keeping its bytes escaped;
+    None when ``exc`` is no decoding error. Such a reply was paid for: it is stored as failed,
+    not asked again on every run."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, UnicodeDecodeError):
+            data = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+            return Completion(text=None, undecodable=data.decode("utf-8", "backslashreplace"))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def client_args(client: LLMClient) -> dict[str, Any]:

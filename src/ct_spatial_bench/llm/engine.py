@@ -38,6 +38,7 @@ class Call:
     max_output: int
     payload: Any = None
     size: int = 1
+    schema: dict | None = None  # a structured reply's JSON schema (the provider's JSON mode)
 
 
 def estimate_tokens(text: str) -> int:
@@ -64,7 +65,8 @@ async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
         try:
             # The SDK's own timeout should fire first; this one guards against a hung client.
             completion = await asyncio.wait_for(
-                client.complete(call.system, call.user, call.max_output, json_mode),
+                client.complete(call.system, call.user, call.max_output, json_mode,
+                                **({"schema": call.schema} if call.schema else {})),
                 client.timeout_s + 5.0)
         except (TransientError, asyncio.TimeoutError) as exc:
             limits.settle(estimate, 0)  # a refused or lost call is not billed

@@ -10,6 +10,7 @@ from ct_spatial_bench.llm.client import (
     TransientError,
     raise_for_status,
     token_counts,
+    undecodable_reply,
 )
 
 
@@ -46,7 +47,7 @@ class GeminiClient(LLMClient):
         await self._client.aio.aclose()
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
         import aiohttp
         from google.genai import errors, types
 
@@ -54,7 +55,10 @@ class GeminiClient(LLMClient):
             system_instruction=system,
             temperature=self.temperature,
             max_output_tokens=max_tokens,
-            response_mime_type="application/json" if json_mode else None,
+            response_mime_type="application/json" if (json_mode or schema) else None,
+            # Gemini's structured output: response_schema (its OpenAPI subset, which has no
+            # additionalProperties; the parser refuses extra fields).
+            response_schema=_openapi_subset(schema) if schema else None,
             thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
                              if self.thinking_budget is not None else None),
         )
@@ -66,7 +70,19 @@ class GeminiClient(LLMClient):
                              getattr(exc.response, "headers", None))
         except aiohttp.ClientError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            undecodable = undecodable_reply(exc)
+            if undecodable is None:
+                raise
+            return undecodable
         return _completion(response)
+
+
+def _openapi_subset(schema: dict) -> dict:
+    """A JSON schema without the keywords Gemini's ``response_schema`` does not take."""
+    if isinstance(schema, dict):
+        return {k: _openapi_subset(v) for k, v in schema.items() if k != "additionalProperties"}
+    return schema
 
 
 def _completion(response: Any) -> Completion:

@@ -10,6 +10,7 @@ from ct_spatial_bench.llm.client import (
     TransientError,
     raise_for_status,
     token_counts,
+    undecodable_reply,
 )
 
 
@@ -37,12 +38,12 @@ class QwenClient(LLMClient):
         await self._session.close()
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
         import aiohttp
         from dashscope import AioGeneration
 
         extra: dict[str, Any] = {"base_address": self.base_url}
-        if json_mode:
+        if json_mode or schema:  # DashScope's JSON mode; the schema is spelt out in the prompt
             extra["response_format"] = {"type": "json_object"}
         try:
             response = await AioGeneration.call(
@@ -59,6 +60,11 @@ class QwenClient(LLMClient):
             )
         except aiohttp.ClientError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            undecodable = undecodable_reply(exc)
+            if undecodable is None:
+                raise
+            return undecodable
         if response.status_code != 200:
             raise_for_status(response.status_code,
                              f"{response.status_code} {response.code}: {response.message}",
