@@ -18,7 +18,8 @@ from ct_spatial_bench.records import FAILED, index_by
 
 def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
                  predictions: list[dict[str, Any]], cache_path: str | Path | None = None,
-                 refresh: bool | str = False) -> list[dict[str, Any]]:
+                 refresh: bool | str = False, journal_mode: str | None = "auto"
+                 ) -> list[dict[str, Any]]:
     """One row per cached (paid) judge: items, cached, calls and estimated tokens of what is left
     to ask."""
     from ct_spatial_bench.judges.cache import VerdictCache
@@ -28,7 +29,7 @@ def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
     qa_by_id = index_by(qa_items, source="benchmark QA")
     joined = [(qa_by_id[p["qa_id"]], p) for p in predictions if p["qa_id"] in qa_by_id]
     rows = []
-    with VerdictCache(cache_path) as cache:
+    with VerdictCache(cache_path, journal_mode) as cache:
         for judge in (j for j in judges if j.cached):
             tasks, cached = pending_tasks(judge, joined, cache, refresh)
             size = judge.batch_size

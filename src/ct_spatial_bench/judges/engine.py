@@ -140,25 +140,37 @@ async def run_judge(judge: CachedJudge, tasks: Sequence[Task], cache: VerdictCac
         results.update({t.key: _failure(reason) for t in call.payload})
         cache.release([t.key for t in call.payload])  # another run may ask them now
 
+    lost: list[Task] = []
+
+    def on_lost(call: Call) -> None:
+        # Our claim lapsed (a pause) and another run took the items or answered them: not sent;
+        # they are read from the cache once that run stores them.
+        lost.extend(call.payload)
+
     pending = list(tasks)
     while pending:
         mine = cache.claim([t.key for t in pending], lease_s, stale)
-        stale = frozenset()  # asked once this run: what is stored from now on is fresh
         asked = [t for t in pending if t.key in mine]
+        lost.clear()
         if asked:
+            held = stale
+
+            def still_ours(call: Call) -> bool:
+                return cache.hold([t.key for t in call.payload], lease_s, held)
+
             calls = [call_of(judge, [(t.question, t.answer, t.prediction) for t in batch], batch)
                      for batch in (asked[i:i + size] for i in range(0, len(asked), size))]
             await renewing_claims(cache, lease_s, run_calls(
                 judge.client, calls, on_reply, on_failure, desc=f"judge {judge.name}",
-                done_before=done_before, position=position, progress=progress))
-            done_before += len(asked)
-        waiting = [t for t in pending if t.key not in mine]
-        for task in waiting:
-            hit = cache.get(task.key)
-            if hit is not None:
+                done_before=done_before, position=position, progress=progress,
+                still_ours=still_ours, on_lost=on_lost))
+            done_before += len(asked) - len(lost)
+        stale = frozenset()  # asked once this run: what is stored from now on is fresh
+        for task in pending:
+            if task.key not in results and (hit := cache.get(task.key)) is not None:
                 results[task.key] = _stored(hit)
-        pending = [t for t in waiting if t.key not in results]
-        if pending and not asked:
+        pending = [t for t in pending if t.key not in results]
+        if pending and (not asked or lost):
             await asyncio.sleep(POLL_S)  # another run has them in flight
     return results
 

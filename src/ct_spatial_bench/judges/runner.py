@@ -42,6 +42,7 @@ def judge_predictions(
     progress: bool = True,
     lease_s: float | None = None,
     stop_if_a_judge_never_replied: bool = False,
+    journal_mode: str | None = "auto",
 ) -> list[dict[str, Any]]:
     """Return a verdict per (prediction, judge), in judge then prediction order.
 
@@ -54,6 +55,8 @@ def judge_predictions(
     killed run (``llm.cache.LEASE_S`` by default). ``stop_if_a_judge_never_replied``: raise
     ``JudgeFailedError`` when an LLM judge got no reply to any call it made (the judging node
     sets it, so that such a run exits non-zero; what was stored stays in the cache).
+    ``journal_mode``: the cache's SQLite journal (``llm.cache.journal_mode_for``: auto picks the
+    rollback journal on a network filesystem, WAL elsewhere).
     """
     from tqdm.auto import tqdm
 
@@ -72,7 +75,7 @@ def judge_predictions(
 
     cached_results = _run_cached_judges([j for j in judges if j.cached], joined, cache_path,
                                         refresh, progress, lease_s,
-                                        stop_if_a_judge_never_replied)
+                                        stop_if_a_judge_never_replied, journal_mode)
     verdicts = []
     for judge in judges:
         if judge.cached:
@@ -97,9 +100,14 @@ def judge_as_configured(
     predictions: list[dict[str, Any]],
     settings: Mapping[str, Any],
     api_keys: Mapping[str, str | None] | None = None,
+    enforce_failure_policy: bool = True,
 ) -> list[dict[str, Any]]:
     """One verdict per (prediction, judge) for the judges in ``settings.judges`` (the
     ``judging`` parameters).
+
+    ``enforce_failure_policy``: raise ``JudgeFailureShareError`` when a judge failed on more
+    than ``max_failed_share`` of its items (the judging pipeline checks it in a node of its own
+    instead, once the verdicts are written).
 
     Judges that need a key take it from ``api_keys``; one without is skipped with a warning unless
     ``require_all_judges``, and with none left ``fallback_judge`` (offline) judges. The plan
@@ -126,17 +134,57 @@ def judge_as_configured(
         raise RuntimeError("judging: no judge is available (every configured judge lacks an API "
                            "key); set the keys or add the offline 'rule' judge to judging.judges")
     cache_path, refresh = settings.get("cache_path"), settings.get("refresh", False)
-    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
+    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh,
+                        settings.get("cache_journal_mode"))
     if plan:
         print(format_plan(plan, settings.get("prices")))  # noqa: T201 - read before money is spent
     if dry_run:
         raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
     verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
-                                 refresh=refresh, stop_if_a_judge_never_replied=True)
+                                 refresh=refresh, journal_mode=settings.get("cache_journal_mode"))
     failed = sum(v["verdict"] == FAILED for v in verdicts)
     logger.info("judging: %d verdicts from %d judges, %d failed", len(verdicts), len(judges),
                 failed)
+    if enforce_failure_policy:
+        check_failed_share(verdicts, settings.get("max_failed_share", MAX_FAILED_SHARE))
     return verdicts
+
+
+MAX_FAILED_SHARE = 0.05  # judging.max_failed_share: above it a judge's run is not a result
+PREDICTION_ERROR = "prediction error"  # the reason of a verdict no judge was asked for
+
+
+class JudgeFailureShareError(RuntimeError):
+    """A judge failed on more than ``judging.max_failed_share`` of the items it was asked."""
+
+
+def failed_shares(verdicts: Sequence[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """``{judge: (failed, asked)}``: verdicts of predictions that were sent to the judge (a
+    prediction that errored was not, and is the model's failure, not the judge's)."""
+    counts: dict[str, list[int]] = {}
+    for verdict in verdicts:
+        if str(verdict.get("reason") or "").startswith(PREDICTION_ERROR):
+            continue
+        row = counts.setdefault(verdict["judge"], [0, 0])
+        row[0] += verdict["verdict"] == FAILED
+        row[1] += 1
+    return {judge: (failed, asked) for judge, (failed, asked) in counts.items()}
+
+
+def check_failed_share(verdicts: Sequence[dict[str, Any]],
+                       max_failed_share: float = MAX_FAILED_SHARE) -> None:
+    """Raise ``JudgeFailureShareError`` naming each judge whose failed share is above
+    ``max_failed_share`` and its share (a judge whose replies are unreadable, or whose key was
+    refused, is no jury member: its run must not pass for a finished one)."""
+    over = [(judge, failed, asked) for judge, (failed, asked) in failed_shares(verdicts).items()
+            if asked and failed / asked > float(max_failed_share)]
+    if over:
+        named = "; ".join(f"judge {judge} failed {failed} of {asked} items ({failed / asked:.1%})"
+                          for judge, failed, asked in over)
+        raise JudgeFailureShareError(
+            f"{named}: above judging.max_failed_share {float(max_failed_share):.1%}. The "
+            "verdicts were written; see their reasons, then rerun (with judging.refresh=failed "
+            "to ask only the failed items again)")
 
 
 BATCH_SIZE = 4096
@@ -239,7 +287,8 @@ class JudgeFailedError(RuntimeError):
 
 def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dict, dict]],
                        cache_path: str | Path | None, refresh: bool | str, progress: bool,
-                       lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False
+                       lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False,
+                       journal_mode: str | None = "auto"
                        ) -> dict[str, dict[str, dict[str, Any]]]:
     if not judges:
         return {}
@@ -247,7 +296,7 @@ def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dic
     from ct_spatial_bench.judges.engine import run_judges
     from ct_spatial_bench.llm.cache import LEASE_S
 
-    with VerdictCache(cache_path) as cache:
+    with VerdictCache(cache_path, journal_mode) as cache:
         work, known, stale = [], {}, set()
         for judge in judges:
             tasks, cached = pending_tasks(judge, joined, cache, refresh)
@@ -292,7 +341,7 @@ def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
     """The verdict row of a prediction no judge was asked about (see the module's note)."""
     if pred.get("status") == ERROR:
         outcome = Judgement(verdict=FAILED,
-                            reason=redact_text(f"prediction error: {pred.get('error')}"))
+                            reason=redact_text(f"{PREDICTION_ERROR}: {pred.get('error')}"))
     else:
         outcome = Judgement(verdict=INCORRECT, reason="empty prediction: not sent to the judge")
     return _verdict_record(judge, pred, outcome, 0.0)

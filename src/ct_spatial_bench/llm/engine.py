@@ -55,12 +55,22 @@ def backoff_delay(client: LLMClient, attempt: int, retry_after: float | None) ->
     return ceiling / 2 + random.uniform(0.0, ceiling / 2)
 
 
+class ClaimLost(Exception):
+    """The items of a call are no longer this run's to ask (see ``run_calls``' ``still_ours``)."""
+
+
 async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
-                           json_mode: bool = False) -> tuple[Completion, float]:
-    """One call (retried while transient); returns the reply and its latency."""
+                           json_mode: bool = False,
+                           still_ours: Callable[[Call], bool] | None = None
+                           ) -> tuple[Completion, float]:
+    """One call (retried while transient); returns the reply and its latency. ``still_ours`` is
+    asked right before every attempt is sent (after any wait); False raises ``ClaimLost``."""
     estimate = estimate_tokens(call.system) + estimate_tokens(call.user) + call.max_output
     for attempt in range(client.max_retries + 1):
         await limits.acquire(estimate)
+        if still_ours is not None and not still_ours(call):
+            limits.settle(estimate, 0)
+            raise ClaimLost("claim lost")
         started = time.perf_counter()
         try:
             # The SDK's own timeout should fire first; this one guards against a hung client.
@@ -111,9 +121,15 @@ async def run_calls(
     position: int = 0,
     progress: bool = True,
     json_mode: bool = False,
+    still_ours: Callable[[Call], bool] | None = None,
+    on_lost: Callable[[Call], None] | None = None,
 ) -> None:
     """Send every call through ``client``; ``on_reply(call, completion, latency_s)`` or
     ``on_failure(call, reason)`` is called once per call, in the order replies arrive.
+
+    ``still_ours(call)`` is checked right before each request is sent (claims held to the end:
+    a run paused past its leases does not send what another run has taken); a call it refuses
+    goes to ``on_lost(call)`` instead, unpaid.
 
     ``desc`` labels the progress bar and the log lines; ``done_before`` items (answered from a
     cache) start the bar. A reply ``on_reply`` cannot handle is a failure of that call only,
@@ -137,7 +153,11 @@ async def run_calls(
                 bar.update(call.size)
                 return
             try:
-                completion, latency = await ask_with_retries(client, call, limits, json_mode)
+                completion, latency = await ask_with_retries(client, call, limits, json_mode,
+                                                             still_ours)
+            except ClaimLost:
+                if on_lost is not None:
+                    on_lost(call)
             except Exception as exc:  # noqa: BLE001 - no reply fails this call, not the run
                 reason = f"no reply: {error_text(exc)}"
                 if isinstance(exc, FatalLLMError) and not fatal:

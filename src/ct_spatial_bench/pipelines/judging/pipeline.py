@@ -2,7 +2,8 @@ import warnings
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import judge_all, pool_prediction_files, pool_predictions, summarise_judge_usage
+from .nodes import (judge_all, pool_prediction_files, pool_predictions, stop_if_judges_failed,
+                    summarise_judge_usage)
 
 
 def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
@@ -38,4 +39,6 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
         ),
         node(summarise_judge_usage, inputs="verdicts", outputs="judge_token_usage",
              name="summarise_judge_usage"),
+        node(stop_if_judges_failed, inputs=["verdicts", "params:judging", "judge_token_usage"],
+             outputs=None, name="stop_if_judges_failed"),
     ])
