@@ -135,7 +135,7 @@ class FakeLLMServer:
             return 200, None, {}
         if "incorrect" in rules:
             return 200, "INCORRECT", {}
-        if "nonutf8" in rules:
+        if attempt <= rules.get("nonutf8", 0):
             return 200, ("YES " if not structured else '{"verdict": "correct", "reason": "') \
                 + NONUTF8 + ("" if not structured else '"}'), {}
         if "cannot" in rules and structured:
