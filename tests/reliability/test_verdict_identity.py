@@ -121,3 +121,15 @@ def test_an_llm_batch_numbered_from_zero_fails_every_item_it_answered(tmp_path):
         server.stop()
     assert [v["verdict"] for v in verdicts] == ["failed"] * 3
     assert all("not exactly 1..3" in v["reason"] for v in verdicts)
+
+
+def test_the_report_states_which_prompt_judged():
+    from ct_spatial_bench.pipelines.reporting.nodes import _run_info
+
+    verdicts = [{"judge": "openai", "judge_model": "gpt-4o", "model": "m", "qa_id": "q",
+                 "verdict": "correct", "prompt_version": "radiologist_structured_v1@abcd1234"},
+                {"judge": "rule", "judge_model": "rule-v1", "model": "m", "qa_id": "q",
+                 "verdict": "correct", "prompt_version": "rule-v1"}]
+    info = _run_info([], [], verdicts, [], {})
+    assert info["judge_prompts"] == ("openai: radiologist_structured_v1@abcd1234, "
+                                     "rule: rule-v1")
