@@ -19,12 +19,13 @@ def _keys_known_to_this_test_only():
     key must not blank a word in the next test's texts."""
     from ct_spatial_bench import secrets
 
-    registered, variables = set(secrets._registered), set(secrets._variables)
+    stores = [getattr(secrets, name) for name in ("_registered", "_variables")
+              if hasattr(secrets, name)]
+    saved = [set(store) for store in stores]
     yield
-    secrets._registered.clear()
-    secrets._registered.update(registered)
-    secrets._variables.clear()
-    secrets._variables.update(variables)
+    for store, before in zip(stores, saved):
+        store.clear()
+        store.update(before)
 
 
 @pytest.fixture
