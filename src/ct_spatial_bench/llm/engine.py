@@ -158,6 +158,11 @@ async def run_calls(
             except ClaimLost:
                 if on_lost is not None:
                     on_lost(call)
+            except CacheWriteError as exc:  # the claims could not be checked: stop, as below
+                if not unkept:
+                    logger.error("%s stopped: %s", desc, exc)
+                unkept.append(exc)
+                on_failure(call, f"not asked: {exc}")
             except Exception as exc:  # noqa: BLE001 - no reply fails this call, not the run
                 reason = f"no reply: {error_text(exc)}"
                 if isinstance(exc, FatalLLMError) and not fatal:
