@@ -25,6 +25,8 @@ from typing import Any
 
 from ct_spatial_bench.errors import PlannedStop
 from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
+from ct_spatial_bench.judges.failure_policy import (  # noqa: F401 - importable from here too
+    MAX_FAILED_SHARE, PREDICTION_ERROR, JudgeFailureShareError, check_failed_share)
 from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, RecordError, Verdict, index_by
 from ct_spatial_bench.secrets import error_text, redact_text
 
@@ -148,43 +150,6 @@ def judge_as_configured(
     if enforce_failure_policy:
         check_failed_share(verdicts, settings.get("max_failed_share", MAX_FAILED_SHARE))
     return verdicts
-
-
-MAX_FAILED_SHARE = 0.05  # judging.max_failed_share: above it a judge's run is not a result
-PREDICTION_ERROR = "prediction error"  # the reason of a verdict no judge was asked for
-
-
-class JudgeFailureShareError(RuntimeError):
-    """A judge failed on more than ``judging.max_failed_share`` of the items it was asked."""
-
-
-def failed_shares(verdicts: Sequence[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """``{judge: (failed, asked)}``: verdicts of predictions that were sent to the judge (a
-    prediction that errored was not, and is the model's failure, not the judge's)."""
-    counts: dict[str, list[int]] = {}
-    for verdict in verdicts:
-        if str(verdict.get("reason") or "").startswith(PREDICTION_ERROR):
-            continue
-        row = counts.setdefault(verdict["judge"], [0, 0])
-        row[0] += verdict["verdict"] == FAILED
-        row[1] += 1
-    return {judge: (failed, asked) for judge, (failed, asked) in counts.items()}
-
-
-def check_failed_share(verdicts: Sequence[dict[str, Any]],
-                       max_failed_share: float = MAX_FAILED_SHARE) -> None:
-    """Raise ``JudgeFailureShareError`` naming each judge whose failed share is above
-    ``max_failed_share`` and its share (a judge whose replies are unreadable, or whose key was
-    refused, is no jury member: its run must not pass for a finished one)."""
-    over = [(judge, failed, asked) for judge, (failed, asked) in failed_shares(verdicts).items()
-            if asked and failed / asked > float(max_failed_share)]
-    if over:
-        named = "; ".join(f"judge {judge} failed {failed} of {asked} items ({failed / asked:.1%})"
-                          for judge, failed, asked in over)
-        raise JudgeFailureShareError(
-            f"{named}: above judging.max_failed_share {float(max_failed_share):.1%}. The "
-            "verdicts were written; see their reasons, then rerun (with judging.refresh=failed "
-            "to ask only the failed items again)")
 
 
 BATCH_SIZE = 4096
