@@ -191,3 +191,18 @@ def test_an_undecodable_reply_is_kept_failed_and_asked_again_only_on_refresh(ser
                               refresh="failed")
     assert server.requests == 3 and again[0]["verdict"] == "correct"
     assert GOOD_KEY  # the server's key, used by judge_config
+
+
+def test_a_lapsed_claim_is_re_claimed_when_free_and_given_up_when_taken(tmp_path):
+    from ct_spatial_bench.judges.cache import VerdictCache
+
+    path = tmp_path / "cache.sqlite"
+    with VerdictCache(path) as mine, VerdictCache(path) as other:
+        assert mine.claim(["a", "b", "c"], 60.0) == {"a", "b", "c"}
+        mine._db.execute("UPDATE claims SET expires = 0")  # paused past the lease
+        assert mine.hold(["a"], 60.0)  # nobody took it: re-claimed
+        assert mine._db.execute("SELECT expires FROM claims WHERE key = 'a'").fetchone()[0] > 1
+        assert other.claim(["b"], 60.0) == {"b"}
+        assert not mine.hold(["b"], 60.0)  # another run holds it now
+        other.put("c", "p", "m", "v", "correct", "", "", {}, 0.0)
+        assert not mine.hold(["c"], 60.0)  # another run answered it meanwhile
