@@ -16,6 +16,21 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+@pytest.fixture(autouse=True)
+def _keys_known_to_this_test_only():
+    """Keys a test registers (``secrets.register_secret``) are forgotten after it: a short test
+    key must not blank a word in the next test's texts."""
+    from ct_spatial_bench import secrets
+
+    stores = [getattr(secrets, name) for name in ("_registered", "_variables")
+              if hasattr(secrets, name)]
+    saved = [set(store) for store in stores]
+    yield
+    for store, before in zip(stores, saved):
+        store.clear()
+        store.update(before)
+
+
 @pytest.fixture
 def ras_volume():
     """A 12x10x8 int16 RAS volume at 1.5x1.5x3 mm with a bright block on the patient's right."""

@@ -37,6 +37,11 @@ class SecretRedactionHook:
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         install_log_redaction()
+        try:
+            params = context.params
+        except Exception:  # noqa: BLE001 - a broken config is reported by Kedro itself
+            params = {}
+        provenance.register_run_secrets(params)
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:

@@ -166,5 +166,41 @@ def _redact_argument(arg: str) -> str:
     return f"{option}{glued}" + ",".join(parts)
 
 
+def register_run_secrets(params: Any, argv: list[str] | None = None) -> None:
+    """Make the keys a run was given known to the redaction (``secrets``), before any node runs:
+    every value under a key-like parameter name (in the parameters and in ``--params`` on the
+    command line), whatever its length, and every variable an ``api_key_env`` names. Then a key
+    passed with ``--params`` is removed by value wherever it turns up (an error text, a record,
+    the manifest of a run that stops early), not only where its parameter's name shows."""
+    from ct_spatial_bench.secrets import register_key_variables, register_secret
+
+    register_key_variables(params)
+
+    def walk(value: Any, name: str = "") -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, str(key))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item, name)
+        elif _names_a_key(name) and isinstance(value, (str, int)):
+            register_secret(str(value))
+
+    walk(params)
+    args = list(sys.argv if argv is None else argv)
+    for i, arg in enumerate(args):
+        text = arg.partition("=")[2] if arg.startswith("--params=") else (
+            arg if i and args[i - 1] == "--params" else "")
+        for part in text.split(","):
+            key, sep, value = part.partition("=")
+            if sep and _names_a_key(key.rsplit(".", 1)[-1]):
+                register_secret(value)
+
+
+def _names_a_key(name: str) -> bool:
+    """``api_key``, ``token``...: a key's value; ``api_key_env`` names a variable, not a key."""
+    return bool(name) and not name.lower().endswith("_env") and bool(_SECRET_NAME.search(name))
+
+
 def command_line(argv: list[str] | None = None) -> list[str]:
     return [_redact_argument(str(arg)) for arg in (sys.argv if argv is None else argv)]

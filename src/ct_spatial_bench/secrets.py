@@ -2,11 +2,15 @@
 
 ``redact_text`` removes, from any text:
 
-- the *known* keys, by value, whatever their shape: the values of the environment variables the
-  project reads keys from (``KEY_ENV_VARS``, and any ``*_API_KEY``/``*_TOKEN``/``*_SECRET``
-  variable), plus every key handed to a client or read from conf credentials
-  (``register_secret``). A provider that echoes a partly masked key ("sk-abc***xyz") is caught by
-  the key's own prefix and suffix as well as by the generic pattern below;
+- the *known* keys, by value, whatever their shape and length: the values of the environment
+  variables the project reads keys from (``KEY_ENV_VARS``, any ``*_API_KEY``/``*_TOKEN``/
+  ``*_SECRET`` variable, and every variable any ``api_key_env`` names, whatever its name:
+  ``register_secret_variable``), plus every key handed to a client, read from conf credentials or
+  passed as a key in ``--params`` (``register_secret``). A key shorter than 8 characters is
+  removed where it stands as a word of its own (not inside longer words). A provider that echoes
+  a partly masked key ("sk-abc***xyz") is caught by the key's own prefix and suffix as well as by
+  the generic pattern below;
+- credentials inside URLs: ``scheme://user:password@host`` keeps only ``scheme://host``;
 - key-like patterns, known or not: ``sk-...``, ``AIza...``, ``Bearer <token>``, ``api_key=...``
   and masked echoes (a run of ``*`` or ``...`` inside a key-shaped word).
 
@@ -29,7 +33,9 @@ REDACTED = "<redacted>"
 KEY_ENV_VARS = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "DASHSCOPE_API_KEY",
                 "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 _SECRET_ENV_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD)$", re.I)
-# Shorter values are not treated as keys by value: "EMPTY" or "none" would blank ordinary words.
+# Environment values shorter than this are keys only when a config names their variable
+# (``api_key_env``): a variable that merely ends in TOKEN may hold an ordinary word. Known keys
+# this short are matched as whole words.
 MIN_KNOWN_LENGTH = 8
 # How much of a known key's two ends a masked echo may show ("sk-abc***xyz", "...wxyz").
 _ECHO_END = 4
@@ -45,20 +51,45 @@ _NAMED = re.compile(r"((?:api[_-]?key|x-goog-api-key|access[_-]?token|secret|pas
 
 _NAME_TRIGGERS = ("api", "token", "secret", "password")
 
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@?#]+@")
+
 _registered: set[str] = set()
+_variables: set[str] = set()  # environment variables named by some api_key_env
 
 
 def register_secret(value: str | None) -> None:
-    """Remember ``value`` as a key to remove wherever it appears (ignored when too short)."""
-    if isinstance(value, str) and len(value.strip()) >= MIN_KNOWN_LENGTH:
+    """Remember ``value`` (a key, whatever its length) to remove wherever it appears."""
+    if isinstance(value, str) and value.strip():
         _registered.add(value.strip())
+
+
+def register_secret_variable(name: str | None) -> None:
+    """Remember that environment variable ``name`` holds a key (a config's ``api_key_env``):
+    its value is removed from every text, whatever the variable's name and the value's length."""
+    if isinstance(name, str) and name:
+        _variables.add(name)
+
+
+def register_key_variables(config: Any) -> None:
+    """Register every variable named by an ``api_key_env`` anywhere in ``config`` (the run's
+    parameters: judges, models, curation)."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key == "api_key_env":
+                register_secret_variable(value if isinstance(value, str) else None)
+            register_key_variables(value)
+    elif isinstance(config, (list, tuple)):
+        for value in config:
+            register_key_variables(value)
 
 
 def known_secrets() -> set[str]:
     """The key values this process knows: registered ones and the secret environment variables."""
     found = set(_registered)
     for name, value in os.environ.items():
-        if (name in KEY_ENV_VARS or _SECRET_ENV_NAME.search(name)) and \
+        if name in _variables and value.strip():
+            found.add(value.strip())
+        elif (name in KEY_ENV_VARS or _SECRET_ENV_NAME.search(name)) and \
                 len(value.strip()) >= MIN_KNOWN_LENGTH:
             found.add(value.strip())
     return found
@@ -78,12 +109,19 @@ def redact_text(text: Any, secrets: Iterable[str] | None = None) -> Any:
     keys = sorted(known_secrets() if secrets is None else set(secrets), key=len, reverse=True)
     # Each pattern runs only where its trigger is present: most texts (answers, prompts) have
     # none, and records are redacted by the thousand.
+    if "://" in text and "@" in text:
+        text = _URL_CREDENTIALS.sub(r"\1", text)
     for key in keys:
         if key in text:
-            text = text.replace(key, REDACTED)
+            if len(key) >= MIN_KNOWN_LENGTH:
+                text = text.replace(key, REDACTED)
+            else:  # a short key as a word of its own, not the same letters inside a word
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", REDACTED,
+                              text)
     masked = "***" in text or "..." in text or "\u2026" in text
-    if keys and masked:
-        text = re.sub("|".join(_echo_pattern(k) for k in keys), REDACTED, text)
+    long_keys = [k for k in keys if len(k) >= MIN_KNOWN_LENGTH]
+    if long_keys and masked:
+        text = re.sub("|".join(_echo_pattern(k) for k in long_keys), REDACTED, text)
     lowered = text.lower()
     if "bearer" in lowered:
         text = _BEARER.sub(rf"\1{REDACTED}", text)

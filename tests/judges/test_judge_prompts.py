@@ -1,11 +1,23 @@
 import pytest
 
-from ct_spatial_bench.judges.prompts import BATCH_PROMPT, DEFAULT_PROMPT, load_prompt
+from ct_spatial_bench.judges.prompts import (BATCH_PROMPT, DEFAULT_PROMPT, YES_NO_PROMPT,
+                                             load_prompt)
 
 
-def test_default_prompt_is_the_radiologist_yes_no():
+def test_default_prompt_is_the_structured_radiologist():
+    """Issue 21: the radiologist prompt asks for the verdict schema."""
     prompt = load_prompt()
-    assert prompt.name == DEFAULT_PROMPT and prompt.kind == "single"
+    assert prompt.name == DEFAULT_PROMPT and prompt.kind == "structured"
+    assert prompt.version.startswith("radiologist_structured_v1@")
+    assert prompt.schema["properties"]["verdict"]["enum"] == ["correct", "incorrect",
+                                                              "cannot_judge"]
+    system, user = prompt.render_single("Which side?", "left", "right")
+    assert "Reference answer: left\nPrediction: right" in user and '"verdict"' in user
+
+
+def test_the_yes_no_prompt_is_still_offered():
+    prompt = load_prompt(YES_NO_PROMPT)
+    assert prompt.kind == "single" and prompt.schema is None
     assert prompt.version.startswith("radiologist_yes_no_v1@")
     system, user = prompt.render_single("Which side?", "left", "right")
     assert "radiologist" in system.lower()

@@ -44,7 +44,8 @@ def test_dry_run_plan_counts_calls_and_tokens(tmp_path):
     assert set(rows) == {"openai", "qwen"}  # the rule judge costs nothing
     # every qa_id has the same question, answer and prediction: one distinct task, one call
     assert rows["openai"]["calls"] == rows["openai"]["items"] == 1
-    assert rows["openai"]["est_prompt_tokens"] > 50 and rows["openai"]["est_output_tokens"] == 5
+    # the default (structured) prompt's output budget, from its file
+    assert rows["openai"]["est_prompt_tokens"] > 50 and rows["openai"]["est_output_tokens"] == 120
     assert "openai" in format_plan(list(rows.values()))
 
 

@@ -3,16 +3,22 @@ import sqlite3
 from ct_spatial_bench.judges.cache import VerdictCache, cache_key
 
 
+IDENTITY = {"name": "openai", "provider": "openai", "base_url": "https://api.openai.com/v1",
+            "model": "gpt-4o", "prompt_version": "v1@abc", "parser": "yes_no"}
+
+
 def test_key_separates_every_field():
-    base = ["openai", "gpt-4o", "v1@abc", "q", "a", "p"]
-    keys = {cache_key(*base)}
+    base = ["q", "a", "p"]
+    keys = {cache_key(IDENTITY, *base)}
+    for field in IDENTITY:  # every part of the judge's identity (issue 21)
+        keys.add(cache_key({**IDENTITY, field: IDENTITY[field] + "x"}, *base))
     for i in range(len(base)):
         changed = list(base)
         changed[i] += "x"
-        keys.add(cache_key(*changed))
-    assert len(keys) == 7
+        keys.add(cache_key(IDENTITY, *changed))
+    assert len(keys) == 1 + len(IDENTITY) + 3
     # Fields cannot bleed into each other through a separator.
-    assert cache_key("o", "m", "v", "q a", "b", "p") != cache_key("o", "m", "v", "q", "a b", "p")
+    assert cache_key(IDENTITY, "q a", "b", "p") != cache_key(IDENTITY, "q", "a b", "p")
 
 
 def test_verdicts_persist_in_wal_mode(tmp_path):
@@ -28,7 +34,7 @@ def test_verdicts_persist_in_wal_mode(tmp_path):
     with VerdictCache(path) as cache:
         assert cache.get("k") == {"verdict": "correct", "reason": "judge answered YES",
                                   "raw": "YES", "tokens": {"total": 12}, "latency_s": 0.5,
-                                  "parser_version": "", "item_index": 0}
+                                  "parser_version": "", "item_index": 0, "batch_size": 1}
         assert cache.get("other") is None and len(cache) == 1
 
 

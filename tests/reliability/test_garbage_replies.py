@@ -41,7 +41,7 @@ def test_garbage_is_failed_and_asked_again_only_on_refresh(server, tmp_path):
     items, preds = _items()
     cache = tmp_path / "cache.sqlite"
     _replying(server, GARBAGE)
-    judge = create_judge("openai", judge_config(server))
+    judge = create_judge("openai", judge_config(server, prompt="radiologist_yes_no_v1"))
     verdicts = judge_predictions([judge], items, preds, cache_path=cache, progress=False)
     assert {v["qa_id"]: v["verdict"] for v in verdicts} == {f"c::{n}": "failed" for n in GARBAGE}
     assert verdicts[0]["raw"] == GARBAGE["upstream"]  # the raw reply is kept
@@ -67,7 +67,7 @@ def test_a_stricter_parser_rereads_cached_replies_without_paying(server, tmp_pat
 
     items, preds = _items()
     cache = tmp_path / "cache.sqlite"
-    judge = create_judge("openai", judge_config(server))
+    judge = create_judge("openai", judge_config(server, prompt="radiologist_yes_no_v1"))
     old_reading = {"upstream": "incorrect", "offer": "correct", "apology": "failed",
                    "markdown": "failed", "empty": "failed", "noise": "failed"}
     with VerdictCache(cache) as store:

@@ -7,7 +7,12 @@ the reference answer (ignoring case and directives), else NO. Directives inside 
 it misbehave for that item: ``[[429x2]]`` (the first two asks get 429 with Retry-After),
 ``[[500x1]]``, ``[[timeoutx1]]`` (the first ask answers after ``slow_s``), ``[[garbage]]``
 (``[[garbagex1]]``: only the first ask), ``[[refuse]]``, ``[[incorrect]]`` (replies the word
-INCORRECT), ``[[drop]]`` (left out of a batch reply). Every request is counted per (protocol,
+INCORRECT), ``[[drop]]`` (left out of a batch reply), ``[[zero]]`` (a batch reply numbered
+from 0), ``[[nonutf8]]`` (a reply body that is not UTF-8), ``[[cannot]]`` (``cannot_judge``).
+A request that asks for structured output (OpenAI ``response_format``, Gemini
+``responseMimeType: application/json``, DashScope ``parameters.response_format``) gets the
+verdict schema's JSON, ``{"verdict": "correct"|"incorrect", "reason": ...}``; ``structured``
+counts such requests per protocol. Every request is counted per (protocol,
 prediction), so tests can prove an item was never asked twice. Batch replies come back in
 shuffled order.
 
@@ -39,6 +44,7 @@ from collections import Counter, defaultdict
 from aiohttp import web
 
 _DIRECTIVE = re.compile(r"\[\[(\w+?)(?:x(\d+))?\]\]")
+NONUTF8 = "@@not-utf8@@"  # replaced by bytes that are not UTF-8 in the body sent
 _SINGLE = re.compile(r"Reference answer: (.*)\nPrediction: (.*)")
 _BATCH = re.compile(r"\[(\d+)\]\nQuestion: .*\nReference answer: (.*)\nPrediction: (.*)")
 GOOD_KEY = "test-key"
@@ -68,6 +74,7 @@ class FakeLLMServer:
         self.answered: Counter = Counter()  # (protocol, prediction) -> 200 replies sent
         self.times: dict = defaultdict(list)  # (protocol, prediction) -> request times
         self.requests = 0
+        self.structured: Counter = Counter()  # protocol -> requests asking for a JSON verdict
         self.stop_answering_after: int | None = None  # then hang (a run about to be killed)
         self.port = 0
         self._stopping = False
@@ -84,8 +91,12 @@ class FakeLLMServer:
                 attempt = max(attempt, self.asked[(protocol, p)])
             return attempt
 
-    async def _reply(self, protocol: str, user: str, headers) -> tuple[int, str | None, dict]:
+    async def _reply(self, protocol: str, user: str, headers,
+                     structured: bool = False) -> tuple[int, str | None, dict]:
         """(HTTP status, reply text or None for a refusal, extra headers)."""
+        if structured:
+            with self._lock:
+                self.structured[protocol] += 1
         answered_text = None
         if self.answer is not None:
             subject, answered_text = self.answer(user)
@@ -124,15 +135,25 @@ class FakeLLMServer:
             return 200, None, {}
         if "incorrect" in rules:
             return 200, "INCORRECT", {}
+        if attempt <= rules.get("nonutf8", 0):
+            return 200, ("YES " if not structured else '{"verdict": "correct", "reason": "') \
+                + NONUTF8 + ("" if not structured else '"}'), {}
+        if "cannot" in rules and structured:
+            return 200, json.dumps({"verdict": "cannot_judge", "reason": "texts disagree"}), {}
         verdicts = [(i, "YES" if _clean(a) == _clean(p) else "NO", p) for i, a, p in items]
         with self._lock:
             for p in predictions:
                 self.answered[(protocol, p)] += 1
         if answered_text is not None:
             return 200, answered_text, {}
+        if not batch and structured:
+            word = "correct" if verdicts[0][1] == "YES" else "incorrect"
+            return 200, json.dumps({"verdict": word, "reason": f"the prediction is {word}"}), {}
         if not batch:
             return 200, verdicts[0][1], {}
-        reply = [{"index": i, "verdict": v} for i, v, p in verdicts if "drop" not in _directives(p)]
+        shift = -1 if "zero" in rules else 0
+        reply = [{"index": i + shift, "verdict": v} for i, v, p in verdicts
+                 if "drop" not in _directives(p)]
         self.random.shuffle(reply)
         return 200, "```json\n" + json.dumps(reply) + "\n```", {}
 
@@ -147,14 +168,15 @@ class FakeLLMServer:
         content = body["messages"][-1]["content"]
         if isinstance(content, list):  # a vision request: its text parts
             content = "".join(part.get("text", "") for part in content)
-        status, text, extra = await self._reply("openai", content, {"auth": key})
+        status, text, extra = await self._reply("openai", content, {"auth": key},
+                                                bool(body.get("response_format")))
         if status != 200:
             error = {"error": {"message": text, "type": "error", "code": str(status)}}
             return web.json_response(error, status=status, headers=extra)
         message = {"role": "assistant", "content": text, "refusal": None}
         if text is None:
             message["refusal"] = "I'm sorry, I can't help with that."
-        return web.json_response({
+        return _json({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
             "model": body["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
@@ -163,14 +185,16 @@ class FakeLLMServer:
     async def gemini(self, request: web.Request) -> web.Response:
         body = self.bodies["gemini"] = await request.json()
         user = body["contents"][-1]["parts"][0]["text"]
+        asked_json = (body.get("generationConfig") or {}).get("responseMimeType") == \
+            "application/json"
         status, text, extra = await self._reply(
-            "gemini", user, {"auth": request.headers.get("x-goog-api-key")})
+            "gemini", user, {"auth": request.headers.get("x-goog-api-key")}, asked_json)
         if status != 200:
             error = {"error": {"code": status, "message": text, "status": "UNAVAILABLE"}}
             return web.json_response(error, status=status, headers=extra)
         candidate = ({"content": {"parts": [{"text": text}], "role": "model"},
                       "finishReason": "STOP"} if text is not None else {"finishReason": "SAFETY"})
-        return web.json_response({
+        return _json({
             "candidates": [candidate],
             "usageMetadata": {"promptTokenCount": 60, "candidatesTokenCount": 1,
                               "totalTokenCount": 61}})
@@ -179,13 +203,14 @@ class FakeLLMServer:
         body = self.bodies["dashscope"] = await request.json()
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         status, text, extra = await self._reply(
-            "dashscope", body["input"]["messages"][-1]["content"], {"auth": key})
+            "dashscope", body["input"]["messages"][-1]["content"], {"auth": key},
+            bool((body.get("parameters") or {}).get("response_format")))
         if status != 200:
             error = {"code": "Throttling" if status == 429 else "Error", "message": text,
                      "request_id": "fake"}
             return web.json_response(error, status=status, headers=extra)
         content = text if text is not None else "I'm sorry, but I can't assist with that."
-        return web.json_response({
+        return _json({
             "output": {"choices": [{"finish_reason": "stop",
                                     "message": {"role": "assistant", "content": content}}]},
             "usage": {"input_tokens": 70, "output_tokens": 1, "total_tokens": 71},
@@ -240,6 +265,12 @@ class FakeLLMServer:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+def _json(payload: dict) -> web.Response:
+    """A JSON reply whose NONUTF8 marker becomes bytes that are not UTF-8."""
+    body = json.dumps(payload).encode("utf-8").replace(NONUTF8.encode(), b"\xff\xfe\x80")
+    return web.Response(body=body, content_type="application/json")
 
 
 def cached_rows(path, table: str) -> int:

@@ -95,6 +95,9 @@ def append_rows(path: Path | None, rows: list[dict[str, Any]]) -> None:
     first, so the torn text never runs into the first new row."""
     if path is None or not rows:
         return
+    from ct_spatial_bench.secrets import redact
+
+    rows = redact(rows)  # a worker's error or a URL's password never reaches the disk
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as handle:
         torn = handle.tell() > 0 and _last_byte(path) != b"\n"

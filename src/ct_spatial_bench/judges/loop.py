@@ -20,7 +20,8 @@ from typing import Any
 
 from ct_spatial_bench.judges.base import CachedJudge, Judgement
 from ct_spatial_bench.judges.cache import VerdictCache
-from ct_spatial_bench.judges.parsing import PARSER_VERSION, parse_batch, parse_yes_no
+from ct_spatial_bench.judges.parsing import (PARSER_VERSION, parse_batch, parse_structured,
+                                             parse_yes_no)
 from ct_spatial_bench.llm.cache import LEASE_S, POLL_S
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, renewing_claims, run_calls
@@ -28,6 +29,7 @@ from ct_spatial_bench.records import FAILED
 from ct_spatial_bench.secrets import redact_text
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
+BOOKKEEPING = ("parser_version", "item_index", "batch_size")  # cache columns, not verdict fields
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ def call_of(judge: CachedJudge, items: Sequence[Item], payload: Any = None) -> C
     else:
         (item,) = items
         system, user = judge.prompt.render_single(*item)
-    return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items))
+    return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items),
+                schema=judge.prompt.schema)
 
 
 def estimated_call_tokens(judge: CachedJudge, items: Sequence[Item]) -> tuple[int, int]:
@@ -68,24 +71,34 @@ def _split_tokens(tokens: dict[str, int], n: int) -> list[dict[str, int]]:
 
 def judgements_of(judge: CachedJudge, completion: Completion, n_items: int) -> list[Judgement]:
     """The verdicts in one reply; a refusal or empty reply is ``failed`` with its text kept."""
-    if completion.text is None or completion.refusal:
+    if completion.undecodable is not None:
+        judgements = [Judgement(verdict=FAILED, reason="undecodable reply (not UTF-8); its bytes "
+                                "are kept escaped", raw=completion.undecodable)
+                      for _ in range(n_items)]
+    elif completion.text is None or completion.refusal:
         raw = completion.refusal or ""
         judgements = [Judgement(verdict=FAILED, reason=f"refused: {raw}" if raw else "empty reply",
                                 raw=raw) for _ in range(n_items)]
-    elif judge.prompt.kind == "batch":
-        judgements = parse_batch(completion.text, n_items)
     else:
-        judgements = [parse_yes_no(completion.text)]
+        judgements = read_reply(judge, completion.text, n_items)
     for judgement, share in zip(judgements, _split_tokens(completion.tokens, n_items)):
         judgement.tokens = share
     return judgements
 
 
-def reread(judge: CachedJudge, raw: str, item_index: int) -> Judgement:
-    """A cached raw reply read again by the current parser (no call): item ``item_index`` of it."""
+def read_reply(judge: CachedJudge, text: str, n_items: int) -> list[Judgement]:
+    """The verdicts in a reply's text, read by the parser of the judge's prompt kind."""
     if judge.prompt.kind == "batch":
-        return parse_batch(raw, item_index + 1)[item_index]
-    return parse_yes_no(raw)
+        return parse_batch(text, n_items)
+    if judge.prompt.kind == "structured":
+        return [parse_structured(text)]
+    return [parse_yes_no(text)]
+
+
+def reread(judge: CachedJudge, raw: str, item_index: int, n_items: int) -> Judgement:
+    """A cached raw reply read again by the current parser (no call): item ``item_index`` of a
+    reply to ``n_items`` items."""
+    return read_reply(judge, raw, n_items)[item_index]
 
 
 def _failure(reason: str) -> dict[str, Any]:
@@ -95,7 +108,7 @@ def _failure(reason: str) -> dict[str, Any]:
 
 def _stored(record: dict[str, Any]) -> dict[str, Any]:
     """A cached row as verdict fields (the parser's bookkeeping left in the cache)."""
-    return {k: v for k, v in record.items() if k not in ("parser_version", "item_index")}
+    return {k: v for k, v in record.items() if k not in BOOKKEEPING}
 
 
 async def run_judge(judge: CachedJudge, tasks: Sequence[Task], cache: VerdictCache, *,
@@ -118,7 +131,8 @@ async def run_judge(judge: CachedJudge, tasks: Sequence[Task], cache: VerdictCac
                       "raw": redact_text(judgement.raw), "tokens": judgement.tokens,
                       "latency_s": round(latency, 6)}
             cache.put(task.key, judge.provider, judge.model, judge.prompt_version, **record,
-                      parser_version=PARSER_VERSION, item_index=index)
+                      parser_version=PARSER_VERSION, item_index=index,
+                      batch_size=0 if completion.undecodable is not None else call.size)
             results[task.key] = record
 
     def on_failure(call: Call, reason: str) -> None:
@@ -126,25 +140,37 @@ async def run_judge(judge: CachedJudge, tasks: Sequence[Task], cache: VerdictCac
         results.update({t.key: _failure(reason) for t in call.payload})
         cache.release([t.key for t in call.payload])  # another run may ask them now
 
+    lost: list[Task] = []
+
+    def on_lost(call: Call) -> None:
+        # Our claim lapsed (a pause) and another run took the items or answered them: not sent;
+        # they are read from the cache once that run stores them.
+        lost.extend(call.payload)
+
     pending = list(tasks)
     while pending:
         mine = cache.claim([t.key for t in pending], lease_s, stale)
-        stale = frozenset()  # asked once this run: what is stored from now on is fresh
         asked = [t for t in pending if t.key in mine]
+        lost.clear()
         if asked:
+            held = stale
+
+            def still_ours(call: Call) -> bool:
+                return cache.hold([t.key for t in call.payload], lease_s, held)
+
             calls = [call_of(judge, [(t.question, t.answer, t.prediction) for t in batch], batch)
                      for batch in (asked[i:i + size] for i in range(0, len(asked), size))]
             await renewing_claims(cache, lease_s, run_calls(
                 judge.client, calls, on_reply, on_failure, desc=f"judge {judge.name}",
-                done_before=done_before, position=position, progress=progress))
-            done_before += len(asked)
-        waiting = [t for t in pending if t.key not in mine]
-        for task in waiting:
-            hit = cache.get(task.key)
-            if hit is not None:
+                done_before=done_before, position=position, progress=progress,
+                still_ours=still_ours, on_lost=on_lost))
+            done_before += len(asked) - len(lost)
+        stale = frozenset()  # asked once this run: what is stored from now on is fresh
+        for task in pending:
+            if task.key not in results and (hit := cache.get(task.key)) is not None:
                 results[task.key] = _stored(hit)
-        pending = [t for t in waiting if t.key not in results]
-        if pending and not asked:
+        pending = [t for t in pending if t.key not in results]
+        if pending and (not asked or lost):
             await asyncio.sleep(POLL_S)  # another run has them in flight
     return results
 

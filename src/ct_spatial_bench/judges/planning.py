@@ -35,12 +35,11 @@ def join_to_qa(qa_items: list[dict[str, Any]],
 
 def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
     """The engine task (with its cache key) for one prediction of one cached judge."""
-    from ct_spatial_bench.judges.cache import cache_key
+    from ct_spatial_bench.judges.cache import cache_key, judge_identity
     from ct_spatial_bench.judges.loop import Task
 
     question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
-    key = cache_key(judge.provider, judge.model, judge.prompt_version, question, answer,
-                    prediction)
+    key = cache_key(judge_identity(judge), question, answer, prediction)
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
@@ -57,7 +56,7 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
     cache row updated), so a stricter parser costs nothing; ``refresh="failed"`` then asks again
     what is still failed.
     """
-    from ct_spatial_bench.judges.loop import reread
+    from ct_spatial_bench.judges.loop import BOOKKEEPING, reread
     from ct_spatial_bench.judges.parsing import PARSER_VERSION
 
     to_ask: dict[str, Any] = {}
@@ -70,24 +69,34 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
             continue
         hit = None if refresh is True else cache.get(task.key)
         if hit is not None and hit["parser_version"] != PARSER_VERSION and hit["raw"] and \
-                (judge.prompt.kind != "batch" or hit["item_index"] >= 0):
-            again = reread(judge, hit["raw"], max(hit["item_index"], 0))
+                _rereadable(judge, hit):
+            size = max(hit["batch_size"], 1)
+            again = reread(judge, hit["raw"], max(hit["item_index"], 0), size)
             hit = {**hit, "verdict": again.verdict, "reason": redact_text(again.reason),
                    "parser_version": PARSER_VERSION}
             cache.put(task.key, judge.provider, judge.model, judge.prompt_version,
                       **{k: hit[k] for k in ("verdict", "reason", "raw", "tokens", "latency_s",
-                                             "parser_version", "item_index")})
+                                             *BOOKKEEPING)})
         if hit is not None and not (refresh == FAILED and hit["verdict"] == FAILED):
-            cached[task.key] = {k: v for k, v in hit.items()
-                                if k not in ("parser_version", "item_index")}
+            cached[task.key] = {k: v for k, v in hit.items() if k not in BOOKKEEPING}
         else:
             to_ask[task.key] = task
     return list(to_ask.values()), cached
 
 
+def _rereadable(judge: CachedJudge, hit: dict[str, Any]) -> bool:
+    """Whether a cached raw reply can be read again: not escaped bytes (batch_size 0), and for a
+    batch reply only when its size is known (its numbering is checked against it)."""
+    if hit["batch_size"] == 0:
+        return False
+    return judge.prompt.kind != "batch" or (hit["item_index"] >= 0 and hit["batch_size"] > 0)
+
+
+
 def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
                  predictions: list[dict[str, Any]], cache_path: str | Path | None = None,
-                 refresh: bool | str = False) -> list[dict[str, Any]]:
+                 refresh: bool | str = False, journal_mode: str | None = "auto"
+                 ) -> list[dict[str, Any]]:
     """One row per cached (paid) judge: items, cached, calls and estimated tokens of what is left
     to ask."""
     from ct_spatial_bench.judges.cache import VerdictCache
@@ -95,7 +104,7 @@ def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
 
     joined = join_to_qa(qa_items, predictions)
     rows = []
-    with VerdictCache(cache_path) as cache:
+    with VerdictCache(cache_path, journal_mode) as cache:
         for judge in (j for j in judges if j.cached):
             tasks, cached = pending_tasks(judge, joined, cache, refresh)
             size = judge.batch_size

@@ -1,7 +1,8 @@
 """Judge prompts: versioned files in ``conf/base/judge_prompts/``, rendered for one item or a batch.
 
-A prompt file holds ``version``, ``kind`` (``single``: one item per call answered YES or NO;
-``batch``: k items per call answered as JSON with indices), ``system`` and ``template`` (plus
+A prompt file holds ``version``, ``kind`` (``structured``, the default: one item per call answered
+with the verdict schema through the provider's structured-output mode; ``single``: one item per
+call answered YES or NO; ``batch``: k items per call answered as JSON with indices), ``system`` and ``template`` (plus
 ``item_template`` and ``batch_size`` for a batch). The version recorded with every verdict, and
 used in the cache key, is the file's ``version`` plus a hash of what it says (its fields, not its
 comments): editing a prompt without bumping its version still never reuses verdicts given to the
@@ -16,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PROMPT = "radiologist_yes_no_v1"
+DEFAULT_PROMPT = "radiologist_structured_v1"
+YES_NO_PROMPT = "radiologist_yes_no_v1"
 BATCH_PROMPT = "radiologist_batch_v1"
 _PROMPTS_SUBDIR = Path("conf") / "base" / "judge_prompts"
-KINDS = ("single", "batch")
+KINDS = ("structured", "single", "batch")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,13 @@ class JudgePrompt:
 
     def max_output(self, n_items: int) -> int:
         return self.max_output_tokens * (n_items if self.kind == "batch" else 1)
+
+    @property
+    def schema(self) -> dict | None:
+        """The JSON schema a structured prompt's reply must follow (None for the others)."""
+        from ct_spatial_bench.judges.parsing import VERDICT_SCHEMA
+
+        return VERDICT_SCHEMA if self.kind == "structured" else None
 
 
 def default_prompts_dir() -> Path:
@@ -88,5 +97,6 @@ def load_prompt(name: str = DEFAULT_PROMPT, prompts_dir: str | Path | None = Non
         item_template=spec.get("item_template", ""),
         batch_size=int(spec.get("batch_size", 1)) if kind == "batch" else 1,
         max_output_tokens=int(spec.get("max_output_tokens_per_item" if kind == "batch"
-                                       else "max_output_tokens", 5 if kind == "single" else 12)),
+                                       else "max_output_tokens",
+                                       {"single": 5, "batch": 12, "structured": 120}[kind])),
     )

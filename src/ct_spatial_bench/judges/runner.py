@@ -27,6 +27,8 @@ from ct_spatial_bench.errors import PlannedStop
 from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
 from ct_spatial_bench.judges.planning import is_sent, join_to_qa, pending_tasks, task_of
 from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Verdict
+from ct_spatial_bench.judges.failure_policy import (  # noqa: F401 - importable from here too
+    MAX_FAILED_SHARE, PREDICTION_ERROR, JudgeFailureShareError, check_failed_share)
 from ct_spatial_bench.secrets import error_text, redact_text
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def judge_predictions(
     progress: bool = True,
     lease_s: float | None = None,
     stop_if_a_judge_never_replied: bool = False,
+    journal_mode: str | None = "auto",
 ) -> list[dict[str, Any]]:
     """Return a verdict per (prediction, judge), in judge then prediction order.
 
@@ -55,16 +58,21 @@ def judge_predictions(
     killed run (``llm.cache.LEASE_S`` by default). ``stop_if_a_judge_never_replied``: raise
     ``JudgeFailedError`` when an LLM judge got no reply to any call it made (the judging node
     sets it, so that such a run exits non-zero; what was stored stays in the cache).
+    ``journal_mode``: the cache's SQLite journal (``llm.cache.journal_mode_for``: auto picks the
+    rollback journal on a network filesystem, WAL elsewhere).
     """
     from tqdm.auto import tqdm
 
     if refresh not in REFRESH_CHOICES:
         raise ValueError(f"refresh must be one of {REFRESH_CHOICES}, got {refresh!r}")
+    from ct_spatial_bench.judges.cache import check_distinct_judges
+
+    check_distinct_judges(judges)
     joined = join_to_qa(qa_items, predictions)
 
     cached_results = _run_cached_judges([j for j in judges if j.cached], joined, cache_path,
                                         refresh, progress, lease_s,
-                                        stop_if_a_judge_never_replied)
+                                        stop_if_a_judge_never_replied, journal_mode)
     verdicts = []
     for judge in judges:
         if judge.cached:
@@ -89,9 +97,14 @@ def judge_as_configured(
     predictions: list[dict[str, Any]],
     settings: Mapping[str, Any],
     api_keys: Mapping[str, str | None] | None = None,
+    enforce_failure_policy: bool = True,
 ) -> list[dict[str, Any]]:
     """One verdict per (prediction, judge) for the judges in ``settings.judges`` (the
     ``judging`` parameters).
+
+    ``enforce_failure_policy``: raise ``JudgeFailureShareError`` when a judge failed on more
+    than ``max_failed_share`` of its items (the judging pipeline checks it in a node of its own
+    instead, once the verdicts are written).
 
     Judges that need a key take it from ``api_keys``; one without is skipped with a warning unless
     ``require_all_judges``, and with none left ``fallback_judge`` (offline) judges. The plan
@@ -111,20 +124,26 @@ def judge_as_configured(
         logger.warning("judging: no configured judge has its API key; using the %r judge "
                        "(judging.fallback_judge)", settings["fallback_judge"])
         judges = build_judges([settings["fallback_judge"]])
+    from ct_spatial_bench.judges.cache import check_distinct_judges
+
+    check_distinct_judges(judges)  # before the plan: a duplicated judge is refused, not priced
     if not judges:
         raise RuntimeError("judging: no judge is available (every configured judge lacks an API "
                            "key); set the keys or add the offline 'rule' judge to judging.judges")
     cache_path, refresh = settings.get("cache_path"), settings.get("refresh", False)
-    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh)
+    plan = plan_judging(judges, qa_items, predictions, cache_path, refresh,
+                        settings.get("cache_journal_mode"))
     if plan:
         print(format_plan(plan, settings.get("prices")))  # noqa: T201 - read before money is spent
     if dry_run:
         raise DryRunStop("judging.dry_run is true: plan printed above, nothing was called")
     verdicts = judge_predictions(judges, qa_items, predictions, cache_path=cache_path,
-                                 refresh=refresh, stop_if_a_judge_never_replied=True)
+                                 refresh=refresh, journal_mode=settings.get("cache_journal_mode"))
     failed = sum(v["verdict"] == FAILED for v in verdicts)
     logger.info("judging: %d verdicts from %d judges, %d failed", len(verdicts), len(judges),
                 failed)
+    if enforce_failure_policy:
+        check_failed_share(verdicts, settings.get("max_failed_share", MAX_FAILED_SHARE))
     return verdicts
 
 
@@ -169,7 +188,8 @@ class JudgeFailedError(RuntimeError):
 
 def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dict, dict]],
                        cache_path: str | Path | None, refresh: bool | str, progress: bool,
-                       lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False
+                       lease_s: float | None = None, stop_if_a_judge_never_replied: bool = False,
+                       journal_mode: str | None = "auto"
                        ) -> dict[str, dict[str, dict[str, Any]]]:
     if not judges:
         return {}
@@ -177,7 +197,7 @@ def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dic
     from ct_spatial_bench.judges.loop import run_judges
     from ct_spatial_bench.llm.cache import LEASE_S
 
-    with VerdictCache(cache_path) as cache:
+    with VerdictCache(cache_path, journal_mode) as cache:
         work, known, stale = [], {}, set()
         for judge in judges:
             tasks, cached = pending_tasks(judge, joined, cache, refresh)
@@ -222,7 +242,7 @@ def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
     """The verdict row of a prediction no judge was asked about (see the module's note)."""
     if pred.get("status") == ERROR:
         outcome = Judgement(verdict=FAILED,
-                            reason=redact_text(f"prediction error: {pred.get('error')}"))
+                            reason=redact_text(f"{PREDICTION_ERROR}: {pred.get('error')}"))
     else:
         outcome = Judgement(verdict=INCORRECT, reason="empty prediction: not sent to the judge")
     return _verdict_record(judge, pred, outcome, 0.0)

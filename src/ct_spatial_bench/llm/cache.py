@@ -1,6 +1,11 @@
-"""LLM results on disk (SQLite in WAL mode), so a rerun or a crash re-pays nothing.
+"""LLM results on disk (SQLite), so a rerun or a crash re-pays nothing.
 
-``SQLiteStore`` is the shared part: one file, WAL, every write committed before it returns.
+``SQLiteStore`` is the shared part: one file, every write committed before it returns. Its
+journal mode follows the folder's filesystem (``journal_mode_for``): WAL on a local disk, the
+rollback journal (``DELETE``, ``synchronous=FULL``) on a network filesystem (NFS, CIFS, Lustre,
+GPFS...), where SLURM jobs on several nodes share the cache and WAL's shared-memory index is
+unsafe (SQLite's documentation: "WAL does not work over a network filesystem"). The mode can be
+forced (``journal_mode``: wal | delete | auto).
 ``ReplyCache`` keeps reply texts keyed by (provider, model, prompt version, input text); the
 judges' ``VerdictCache`` keeps parsed verdicts the same way. Only replies worth keeping are put:
 a call that never got a reply is not cached, so the next run asks again.
@@ -34,6 +39,47 @@ from typing import Any
 # (at once on the same host). A live run renews its claims every third of it.
 LEASE_S = 60.0
 POLL_S = 0.2  # how often a run waiting on another's items looks for their replies
+
+
+# Filesystem types (as /proc/mounts names them) where processes on several hosts share a file.
+NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "ceph", "cephfs",
+    "glusterfs", "fuse.glusterfs", "fuse.sshfs", "fuse.cephfs", "fuse.beegfs", "9p", "afs",
+    "ocfs2", "gfs2", "panfs", "fuse.s3fs", "fuse.rclone", "pvfs2", "orangefs", "wekafs",
+})
+JOURNAL_MODES = ("auto", "wal", "delete")
+
+
+def filesystem_type(path: str | Path, mounts: str | Path = "/proc/mounts") -> str | None:
+    """The type of the filesystem holding ``path`` (its longest mount point in ``mounts``), or
+    None where that cannot be read (not Linux)."""
+    try:
+        lines = Path(mounts).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, kind = "", None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def journal_mode_for(path: str | Path, requested: str | None = "auto",
+                     mounts: str | Path = "/proc/mounts") -> str:
+    """``wal`` or ``delete`` for a store in folder ``path``: as ``requested``, or with ``auto``
+    (None) ``delete`` on a network filesystem and ``wal`` elsewhere."""
+    requested = (requested or "auto").lower()
+    if requested not in JOURNAL_MODES:
+        raise ValueError(f"cache journal mode {requested!r} is not one of {JOURNAL_MODES}")
+    if requested != "auto":
+        return requested
+    return "delete" if filesystem_type(path, mounts) in NETWORK_FILESYSTEMS else "wal"
 
 
 class CacheWriteError(OSError):
@@ -74,19 +120,23 @@ class SQLiteStore:
     # Columns added after a store's first release, with the value old rows get: (column, default).
     added_columns: tuple[tuple[str, str], ...] = ()
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, journal_mode: str | None = "auto") -> None:
         self.path = Path(path) if path else None
         self.owner = owner_id()
+        self.journal_mode = "memory"
         try:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.journal_mode = journal_mode_for(self.path.parent, journal_mode)
             self._db = sqlite3.connect(str(self.path) if self.path else ":memory:",
                                        isolation_level=None, check_same_thread=False,
                                        timeout=30.0)
             if self.path is not None:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                # NORMAL in WAL mode: a commit survives a killed process (not a power cut).
-                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(f"PRAGMA journal_mode={self.journal_mode.upper()}")
+                # NORMAL in WAL mode: a commit survives a killed process (not a power cut);
+                # FULL with the rollback journal, which needs it for the same guarantee.
+                self._db.execute("PRAGMA synchronous=" +
+                                 ("NORMAL" if self.journal_mode == "wal" else "FULL"))
             columns = ", ".join(f"{c} NOT NULL" for c in (*self.columns, "created REAL"))
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} "
                              f"(key TEXT PRIMARY KEY, {columns})")
@@ -145,6 +195,41 @@ class SQLiteStore:
             self._db.execute("ROLLBACK")
             raise
         return got
+
+    def hold(self, keys: Iterable[str], lease_s: float,
+             stale: frozenset[str] | set[str] = frozenset()) -> bool:
+        """Right before a call: whether every key is still this store's to ask, renewing the
+        leases if so. A claim that lapsed while this run was paused (SIGSTOP, a frozen node) and
+        was taken by another run, or whose item another run has answered since, is lost: the
+        call is not made, and its items are read from the cache instead."""
+        keys, now = list(keys), time.time()
+        # Ours with time to spare (a third of a lease): nobody can take them before the call is
+        # sent, and nothing needs writing (every call's write would grow the journal).
+        rows = [self._db.execute("SELECT owner, expires FROM claims WHERE key = ?",
+                                 (key,)).fetchone() for key in keys]
+        if all(row is not None and row[0] == self.owner and row[1] > now + lease_s / 3
+               for row in rows):
+            return True
+        self._write("BEGIN IMMEDIATE")
+        try:
+            for key in keys:
+                if key not in stale and self._db.execute(
+                        f"SELECT 1 FROM {self.table} WHERE key = ?", (key,)).fetchone():
+                    self._write("ROLLBACK")
+                    return False
+                row = self._db.execute("SELECT owner FROM claims WHERE key = ?",
+                                       (key,)).fetchone()
+                if row is not None and row[0] != self.owner:
+                    self._write("ROLLBACK")
+                    return False
+            self._db.executemany("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                                 [(key, self.owner, now + lease_s) for key in keys])
+            self._write("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return True
 
     def renew(self, lease_s: float) -> None:
         """Extend every lease this store holds (a live run keeps its items)."""

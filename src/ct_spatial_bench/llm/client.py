@@ -75,6 +75,7 @@ class Completion:
     text: str | None
     tokens: dict[str, int] = field(default_factory=dict)
     refusal: str | None = None
+    undecodable: str | None = None  # a reply that was not UTF-8: its bytes, escaped
 
 
 def token_counts(prompt: int | None, completion: int | None, total: int | None = None
@@ -109,6 +110,7 @@ class LLMClient:
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
+        from ct_spatial_bench.llm.endpoints import effective_base_url, url_credentials
         from ct_spatial_bench.secrets import register_secret
 
         self.model = model or self.default_model
@@ -116,7 +118,11 @@ class LLMClient:
             raise ValueError(f"LLM provider {self.provider!r} needs a 'model'")
         register_secret(api_key)  # whatever its shape, it is removed from every text we keep
         self.api_key = api_key
-        self.base_url = base_url
+        # The URL the SDK will call (config, else the SDK's own environment variable, else its
+        # default), given to the SDK explicitly: what the key rule checked is what is called.
+        self.base_url = effective_base_url(self.provider, base_url)
+        for part in url_credentials(self.base_url):
+            register_secret(part)
         self.temperature = temperature
         self.concurrency = int(concurrency)
         self.requests_per_minute = requests_per_minute
@@ -127,11 +133,18 @@ class LLMClient:
         self.backoff_max_s = float(backoff_max_s)
 
     def __repr__(self) -> str:  # never shows the key
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.shown_url!r})"
+
+    @property
+    def shown_url(self) -> str | None:
+        """The base URL as it may be stored or shown: without ``user:password@``."""
+        from ct_spatial_bench.llm.endpoints import without_credentials
+
+        return without_credentials(self.base_url)
 
     def settings(self) -> dict[str, Any]:
         """What a record may say about how it was asked (never the key)."""
-        return {"provider": self.provider, "model": self.model, "base_url": self.base_url,
+        return {"provider": self.provider, "model": self.model, "base_url": self.shown_url,
                 "temperature": self.temperature}
 
     # -- what a provider implements
@@ -142,9 +155,25 @@ class LLMClient:
         raise NotImplementedError
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
-        """One call. ``json_mode`` asks the API for a JSON object where it offers that."""
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
+        """One call. ``json_mode`` asks the API for a JSON object where it offers that;
+        ``schema`` for a reply following that JSON schema, through the provider's
+        structured-output mode (JSON mode where it has no schema mode)."""
         raise NotImplementedError
+
+
+def undecodable_reply(exc: BaseException) -> Completion | None:
+    """The reply an SDK could not decode (not UTF-8), as a Completion keeping its bytes escaped;
+    None when ``exc`` is no decoding error. Such a reply was paid for: it is stored as failed,
+    not asked again on every run."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, UnicodeDecodeError):
+            data = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+            return Completion(text=None, undecodable=data.decode("utf-8", "backslashreplace"))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def client_args(client: LLMClient) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class Call:
     max_output: int
     payload: Any = None
     size: int = 1
+    schema: dict | None = None  # a structured reply's JSON schema (the provider's JSON mode)
 
 
 def estimate_tokens(text: str) -> int:
@@ -54,17 +55,28 @@ def backoff_delay(client: LLMClient, attempt: int, retry_after: float | None) ->
     return ceiling / 2 + random.uniform(0.0, ceiling / 2)
 
 
+class ClaimLost(Exception):
+    """The items of a call are no longer this run's to ask (see ``run_calls``' ``still_ours``)."""
+
+
 async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
-                           json_mode: bool = False) -> tuple[Completion, float]:
-    """One call (retried while transient); returns the reply and its latency."""
+                           json_mode: bool = False,
+                           still_ours: Callable[[Call], bool] | None = None
+                           ) -> tuple[Completion, float]:
+    """One call (retried while transient); returns the reply and its latency. ``still_ours`` is
+    asked right before every attempt is sent (after any wait); False raises ``ClaimLost``."""
     estimate = estimate_tokens(call.system) + estimate_tokens(call.user) + call.max_output
     for attempt in range(client.max_retries + 1):
         await limits.acquire(estimate)
+        if still_ours is not None and not still_ours(call):
+            limits.settle(estimate, 0)
+            raise ClaimLost("claim lost")
         started = time.perf_counter()
         try:
             # The SDK's own timeout should fire first; this one guards against a hung client.
             completion = await asyncio.wait_for(
-                client.complete(call.system, call.user, call.max_output, json_mode),
+                client.complete(call.system, call.user, call.max_output, json_mode,
+                                **({"schema": call.schema} if call.schema else {})),
                 client.timeout_s + 5.0)
         except (TransientError, asyncio.TimeoutError) as exc:
             limits.settle(estimate, 0)  # a refused or lost call is not billed
@@ -109,9 +121,15 @@ async def run_calls(
     position: int = 0,
     progress: bool = True,
     json_mode: bool = False,
+    still_ours: Callable[[Call], bool] | None = None,
+    on_lost: Callable[[Call], None] | None = None,
 ) -> None:
     """Send every call through ``client``; ``on_reply(call, completion, latency_s)`` or
     ``on_failure(call, reason)`` is called once per call, in the order replies arrive.
+
+    ``still_ours(call)`` is checked right before each request is sent (claims held to the end:
+    a run paused past its leases does not send what another run has taken); a call it refuses
+    goes to ``on_lost(call)`` instead, unpaid.
 
     ``desc`` labels the progress bar and the log lines; ``done_before`` items (answered from a
     cache) start the bar. A reply ``on_reply`` cannot handle is a failure of that call only,
@@ -135,7 +153,16 @@ async def run_calls(
                 bar.update(call.size)
                 return
             try:
-                completion, latency = await ask_with_retries(client, call, limits, json_mode)
+                completion, latency = await ask_with_retries(client, call, limits, json_mode,
+                                                             still_ours)
+            except ClaimLost:
+                if on_lost is not None:
+                    on_lost(call)
+            except CacheWriteError as exc:  # the claims could not be checked: stop, as below
+                if not unkept:
+                    logger.error("%s stopped: %s", desc, exc)
+                unkept.append(exc)
+                on_failure(call, f"not asked: {exc}")
             except Exception as exc:  # noqa: BLE001 - no reply fails this call, not the run
                 reason = f"no reply: {error_text(exc)}"
                 if isinstance(exc, FatalLLMError) and not fatal:

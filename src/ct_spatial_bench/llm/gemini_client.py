@@ -10,6 +10,7 @@ from ct_spatial_bench.llm.client import (
     TransientError,
     raise_for_status,
     token_counts,
+    undecodable_reply,
 )
 
 
@@ -38,13 +39,15 @@ class GeminiClient(LLMClient):
             timeout=int(self.timeout_s * 1000),  # milliseconds
             retry_options=types.HttpRetryOptions(attempts=1),  # the engine owns retrying
         )
-        self._client = genai.Client(api_key=self.api_key, http_options=options)
+        # vertexai=False and the explicit base_url: GOOGLE_GENAI_USE_VERTEXAI or
+        # GOOGLE_GEMINI_BASE_URL cannot send the key somewhere the key rule did not check.
+        self._client = genai.Client(vertexai=False, api_key=self.api_key, http_options=options)
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
         import aiohttp
         from google.genai import errors, types
 
@@ -52,7 +55,10 @@ class GeminiClient(LLMClient):
             system_instruction=system,
             temperature=self.temperature,
             max_output_tokens=max_tokens,
-            response_mime_type="application/json" if json_mode else None,
+            response_mime_type="application/json" if (json_mode or schema) else None,
+            # Gemini's structured output: response_schema (its OpenAPI subset, which has no
+            # additionalProperties; the parser refuses extra fields).
+            response_schema=_openapi_subset(schema) if schema else None,
             thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
                              if self.thinking_budget is not None else None),
         )
@@ -64,7 +70,19 @@ class GeminiClient(LLMClient):
                              getattr(exc.response, "headers", None))
         except aiohttp.ClientError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            undecodable = undecodable_reply(exc)
+            if undecodable is None:
+                raise
+            return undecodable
         return _completion(response)
+
+
+def _openapi_subset(schema: dict) -> dict:
+    """A JSON schema without the keywords Gemini's ``response_schema`` does not take."""
+    if isinstance(schema, dict):
+        return {k: _openapi_subset(v) for k, v in schema.items() if k != "additionalProperties"}
+    return schema
 
 
 def _completion(response: Any) -> Completion:

@@ -12,6 +12,7 @@ from ct_spatial_bench.llm.client import (
     client_args,
     raise_for_status,
     token_counts,
+    undecodable_reply,
 )
 
 
@@ -36,10 +37,12 @@ class OpenAIClient(LLMClient):
         await self._client.close()
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
         import openai
 
-        extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
+        extra: dict[str, Any] = {"response_format": self.response_format(json_mode, schema)}
+        if extra["response_format"] is None:
+            extra = {}
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
@@ -54,7 +57,20 @@ class OpenAIClient(LLMClient):
                              exc.response.headers)
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            undecodable = undecodable_reply(exc)
+            if undecodable is None:
+                raise
+            return undecodable
         return _completion(response)
+
+    def response_format(self, json_mode: bool, schema: dict | None) -> dict | None:
+        """OpenAI's structured outputs: the schema itself, strict (``response_format``
+        json_schema); a JSON object in JSON mode."""
+        if schema:
+            return {"type": "json_schema",
+                    "json_schema": {"name": "verdict", "strict": True, "schema": schema}}
+        return {"type": "json_object"} if json_mode else None
 
 
 class OpenAICompatibleClient(OpenAIClient):
@@ -71,7 +87,13 @@ class OpenAICompatibleClient(OpenAIClient):
         if not base_url:
             raise ValueError("LLM provider 'openai_compatible' needs a 'base_url', "
                              "e.g. http://localhost:8000/v1")
-        super().__init__(base_url=base_url, api_key=api_key or "EMPTY", **config)
+        super().__init__(base_url=base_url, api_key=api_key, **config)
+        self.api_key = api_key or "EMPTY"  # the SDK needs some key; this placeholder is no secret
+
+    def response_format(self, json_mode: bool, schema: dict | None) -> dict | None:
+        """JSON mode: what OpenAI-compatible servers (vLLM, llama.cpp...) all accept; the
+        schema is spelt out in the prompt and checked when the reply is read."""
+        return {"type": "json_object"} if (json_mode or schema) else None
 
 
 def _completion(response: Any) -> Completion:

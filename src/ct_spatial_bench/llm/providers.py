@@ -44,12 +44,16 @@ def with_api_key(provider: str, config: Mapping[str, Any],
     """
     import os
 
-    from ct_spatial_bench.secrets import key_may_go_to
+    from ct_spatial_bench.llm.endpoints import (SDK_BASE_URL_ENV, effective_base_url,
+                                                without_credentials)
+    from ct_spatial_bench.secrets import key_may_go_to, register_secret_variable
 
     config = dict(config)
     cls = provider_class(provider)
     entry = cls.credentials_name
     variable = config.pop("api_key_env", None)
+    if variable:  # whatever its name and length, its value is redacted from everything kept
+        register_secret_variable(variable)
     if variable == cls.api_key_env:  # the provider's own key, spelt out: the host rule applies
         variable = None
     if variable:
@@ -59,10 +63,12 @@ def with_api_key(provider: str, config: Mapping[str, Any],
         return config, f"has no API key (set {variable}, named by its api_key_env)"
     if not entry or config.get("api_key"):
         return config, None
-    if not key_may_go_to(provider, config.get("base_url"), key_named_for_url=False):
-        return config, (f"has base_url {config['base_url']!r}, not {provider}'s own API: its "
-                        f"{cls.api_key_env} is not sent there (name the key for that server "
-                        "with api_key_env)")
+    url = effective_base_url(provider, config.get("base_url"))
+    if not key_may_go_to(provider, url, key_named_for_url=False):
+        origin = "base_url" if config.get("base_url") else SDK_BASE_URL_ENV.get(provider)
+        return config, (f"would call {without_credentials(url)!r} (set by {origin}), not "
+                        f"{provider}'s own API: its {cls.api_key_env} is not sent there (name the "
+                        "key for that server with api_key_env)")
     config["api_key"] = (api_keys or {}).get(entry)
     if config["api_key"]:
         return config, None

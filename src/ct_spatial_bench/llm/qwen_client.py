@@ -10,14 +10,16 @@ from ct_spatial_bench.llm.client import (
     TransientError,
     raise_for_status,
     token_counts,
+    undecodable_reply,
 )
 
 
 class QwenClient(LLMClient):
     """DashScope text generation, ``result_format="message"``.
 
-    ``base_url`` is DashScope's HTTP API base (``.../api/v1``), passed per call as
-    ``base_address`` rather than by setting the global ``dashscope.base_http_api_url``.
+    ``base_url`` is DashScope's HTTP API base (``.../api/v1``; default: what the SDK resolved from
+    ``DASHSCOPE_HTTP_BASE_URL`` or its region), passed on every call as ``base_address`` rather
+    than left to the global ``dashscope.base_http_api_url``.
     """
 
     provider = "qwen"
@@ -36,12 +38,12 @@ class QwenClient(LLMClient):
         await self._session.close()
 
     async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+                       json_mode: bool = False, schema: dict | None = None) -> Completion:
         import aiohttp
         from dashscope import AioGeneration
 
-        extra: dict[str, Any] = {"base_address": self.base_url} if self.base_url else {}
-        if json_mode:
+        extra: dict[str, Any] = {"base_address": self.base_url}
+        if json_mode or schema:  # DashScope's JSON mode; the schema is spelt out in the prompt
             extra["response_format"] = {"type": "json_object"}
         try:
             response = await AioGeneration.call(
@@ -58,6 +60,11 @@ class QwenClient(LLMClient):
             )
         except aiohttp.ClientError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            undecodable = undecodable_reply(exc)
+            if undecodable is None:
+                raise
+            return undecodable
         if response.status_code != 200:
             raise_for_status(response.status_code,
                              f"{response.status_code} {response.code}: {response.message}",

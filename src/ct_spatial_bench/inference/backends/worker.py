@@ -9,13 +9,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 
 _SRC_DIR = str(Path(__file__).resolve().parents[3])  # so the worker imports this package
+
+
+def _relay_redacted(stream: Any) -> None:
+    """The worker's messages (its log, anything its model prints) on this process's stderr,
+    each line redacted: the worker may print the key it was given."""
+    from ct_spatial_bench.secrets import redact_text
+
+    for line in stream:
+        sys.stderr.write(redact_text(line))
+        sys.stderr.flush()
 
 
 class WorkerError(RuntimeError):
@@ -38,18 +50,26 @@ class RemoteAdapter(ModelAdapter):
         self._written = 0
 
     def load(self, config: dict[str, Any]) -> None:
+        from ct_spatial_bench.secrets import redact, register_key_variables
+
+        # The worker reads the key named by api_key_env; this process must know it too, to
+        # remove it from everything the worker says (replies, errors, its log on stderr).
+        register_key_variables(config)
         env = {**os.environ, **self._env}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
         try:
             self._process = subprocess.Popen(
                 [self.python, "-m", "ct_spatial_bench.inference.backends.worker_process"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
-                env=env,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, encoding="utf-8", errors="backslashreplace", env=env,
             )
         except OSError as exc:
             raise WorkerError(f"cannot start {self.python!r} for {self.name} "
                               f"(runtime.python): {exc}") from exc
-        reply = self._call({"op": "load", "model": self.name, "config": config})
+        self._stderr = threading.Thread(target=_relay_redacted, args=(self._process.stderr,),
+                                        daemon=True)
+        self._stderr.start()
+        reply = redact(self._call({"op": "load", "model": self.name, "config": config}))
         self._describe = reply["describe"]
         self._prompt_template = reply.get("prompt_template")
 
@@ -90,7 +110,9 @@ class RemoteAdapter(ModelAdapter):
         if not line:
             raise WorkerError(f"{self.name} worker exited (code {process.wait()}); "
                               "see its messages above")
-        reply = json.loads(line)
+        from ct_spatial_bench.secrets import redact
+
+        reply = redact(json.loads(line))  # answers and errors as the worker sent them, keys out
         if not reply.get("ok"):
             raise WorkerError(reply.get("error", "unknown worker error"))
         return reply

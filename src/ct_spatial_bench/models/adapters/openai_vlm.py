@@ -68,20 +68,28 @@ class OpenAIVisionLanguageModel(SliceChat, ModelAdapter):
         self._config = dict(config)
         self._generation = {**self.generation_defaults, **(config.get("generation") or {})}
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
-        from ct_spatial_bench.secrets import key_may_go_to, register_secret
+        from ct_spatial_bench.llm.endpoints import (effective_base_url, url_credentials,
+                                                    without_credentials)
+        from ct_spatial_bench.secrets import (key_may_go_to, register_secret,
+                                              register_secret_variable)
 
         # OPENAI_API_KEY is OpenAI's key even when the config spells it out; another variable
-        # is the key of the server the config points at.
-        named = config.get("api_key_env") not in (None, "OPENAI_API_KEY")
+        # is the key of the server the config points at. The rule is applied to the URL the SDK
+        # will call (OPENAI_BASE_URL included), which is then given to it explicitly.
+        variable = config.get("api_key_env") or "OPENAI_API_KEY"
+        register_secret_variable(variable)
+        url = effective_base_url("openai", config.get("base_url"))
+        for part in url_credentials(url):
+            register_secret(part)
         key = ""
-        if key_may_go_to("openai", config.get("base_url"), key_named_for_url=named):
-            key = os.environ.get(config.get("api_key_env", "OPENAI_API_KEY"), "")
+        if key_may_go_to("openai", url, key_named_for_url=variable != "OPENAI_API_KEY"):
+            key = os.environ.get(variable, "")
         register_secret(key)
-        self.client = OpenAI(api_key=key or "not-needed", base_url=config.get("base_url"),
+        self.client = OpenAI(api_key=key or "not-needed", base_url=url,
                              timeout=float(config.get("timeout_s", 120)),
                              max_retries=int(config.get("max_retries", 3)))
         self.device = "api"
-        self._revision = f"{config['model']}@{config.get('base_url') or 'api.openai.com'}"
+        self._revision = f"{config['model']}@{without_credentials(url)}"
         self._served_as: str | None = None
         self._tokens = {"prompt": 0, "completion": 0}
 

@@ -63,7 +63,17 @@ def judge_all(
     the conf credentials; the plan is printed first, and ``dry_run`` stops after it."""
     from ct_spatial_bench.judges.runner import judge_as_configured
 
-    return judge_as_configured(qa_items, predictions, params, api_keys)
+    return judge_as_configured(qa_items, predictions, params, api_keys,
+                               enforce_failure_policy=False)  # stop_if_judges_failed does
+
+
+def stop_if_judges_failed(verdicts: list[dict[str, Any]], params: dict[str, Any],
+                          judge_token_usage: list[dict[str, Any]]) -> None:
+    """After the verdicts and the usage are written: stop the run (non-zero exit) naming each
+    judge whose failed share is above ``judging.max_failed_share``."""
+    from ct_spatial_bench.judges.runner import MAX_FAILED_SHARE, check_failed_share
+
+    check_failed_share(verdicts, params.get("max_failed_share", MAX_FAILED_SHARE))
 
 
 def summarise_judge_usage(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:

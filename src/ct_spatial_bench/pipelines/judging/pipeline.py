@@ -6,6 +6,7 @@ from .nodes import (
     judge_all,
     pool_current_predictions,
     pool_prediction_files,
+    stop_if_judges_failed,
     summarise_judge_usage,
 )
 
@@ -45,4 +46,6 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
         ),
         node(summarise_judge_usage, inputs="verdicts", outputs="judge_token_usage",
              name="summarise_judge_usage"),
+        node(stop_if_judges_failed, inputs=["verdicts", "params:judging", "judge_token_usage"],
+             outputs=None, name="stop_if_judges_failed"),
     ])

@@ -80,6 +80,9 @@ def _run_info(
         "n_volumes": len({i["case_id"] for i in qa_items}),
         "models": sorted({p["model"] for p in predictions}),
         "judges": ", ".join(judges),
+        # which prompt judged (structured schema, YES/NO or batch), as the verdicts record it
+        "judge_prompts": ", ".join(sorted({f"{v['judge']}: {v.get('prompt_version') or '-'}"
+                                           for v in verdicts})),
         "jury_rule": ", ".join(sorted({r["rule"] for r in decision_rows})),
         "output_dir": params.get("output_dir", "data/08_reporting"),
     }
