@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ct_spatial_bench.judges.base import Judgement
+from ct_spatial_bench.judges.prompts import VERDICT_SCHEMA
 from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 
 PARSER_VERSION = "strict-v3"
@@ -126,15 +127,6 @@ def parse_yes_no(text: str | None) -> Judgement:
 
 
 # The structured verdict every provider is asked for (judges/prompts.py, llm clients).
-VERDICT_SCHEMA = {
-    "type": "object",
-    "properties": {"verdict": {"type": "string", "enum": ["correct", "incorrect", "cannot_judge"]},
-                   "reason": {"type": "string"}},
-    "required": ["verdict", "reason"],
-    "additionalProperties": False,
-}
-
-
 def parse_structured(text: str | None) -> Judgement:
     """A reply to the structured prompt: exactly ``{"verdict": correct|incorrect|cannot_judge,
     "reason": str}``. Anything that does not validate, and ``cannot_judge``, is ``failed``; so is

@@ -24,6 +24,16 @@ _PROMPTS_SUBDIR = Path("conf") / "base" / "judge_prompts"
 KINDS = ("structured", "single", "batch")
 
 
+# the reply the structured prompt asks for (parsing.parse_structured validates it)
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["correct", "incorrect", "cannot_judge"]},
+                   "reason": {"type": "string"}},
+    "required": ["verdict", "reason"],
+    "additionalProperties": False,
+}
+
+
 @dataclass(frozen=True)
 class JudgePrompt:
     name: str
@@ -52,8 +62,6 @@ class JudgePrompt:
     @property
     def schema(self) -> dict | None:
         """The JSON schema a structured prompt's reply must follow (None for the others)."""
-        from ct_spatial_bench.judges.parsing import VERDICT_SCHEMA
-
         return VERDICT_SCHEMA if self.kind == "structured" else None
 
 
