@@ -7,6 +7,8 @@ The weights are redrawn with a wide spread so that the greedy tokens depend on e
 token (a tiny random model otherwise says the same thing whatever it is asked).
 """
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +173,61 @@ def test_an_expanded_cache_shares_the_prefix_and_leaves_it_untouched():
     batch.update(torch.zeros(3, 2, 1, 4), torch.zeros(3, 2, 1, 4), 0)
     assert cache.layers[0].keys.shape == (1, 2, 5, 4)
     assert torch.equal(batch.layers[0].keys[2, :, :5], keys[0])
+
+
+class _Killed(BaseException):
+    """What a SIGKILL does to the run, at a chosen moment (no ``except Exception`` stops it)."""
+
+
+def test_a_kill_mid_batch_loses_only_the_unfinished_questions(folders, monkeypatch, tmp_path):
+    """The run is killed right after the first answer of a volume's batch reaches the
+    checkpoint, while the other rows are still decoding; the resumed run asks only those."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    import ct_spatial_bench.models.runner as runner
+
+    adapter = _loaded(Lingshu, folders[Lingshu], monkeypatch, new_tokens=12)
+    end = adapter.model.generation_config.eos_token_id
+    trigger = adapter.processor.tokenizer.convert_tokens_to_ids("~")
+
+    class EndWhereAsked(LogitsProcessor):  # the "~" question ends at once, the rest run on
+        def __call__(self, input_ids, scores):
+            for row in (input_ids == trigger).any(dim=1).nonzero().flatten().tolist():
+                scores[row, :] = -1e9
+                scores[row, end] = 0.0
+            return scores
+
+    generate, asked = adapter.model.generate, []
+
+    def counted_generate(*args, **kwargs):
+        asked.append(kwargs["input_ids"].shape[0])
+        return generate(*args, logits_processor=LogitsProcessorList([EndWhereAsked()]), **kwargs)
+
+    monkeypatch.setattr(adapter.model, "generate", counted_generate)
+    texts = [*TEXTS[:2], "~ which side?", *TEXTS[2:]]
+    items = [{"qa_id": f"v::{i}", "image_path": "v.npy", "question": text}
+             for i, text in enumerate(texts)]
+    checkpoint = tmp_path / "ck.jsonl"
+    append_rows = runner.append_rows
+
+    def killed_after_first(path, rows):
+        append_rows(path, rows)
+        raise _Killed
+
+    monkeypatch.setattr(runner, "append_rows", killed_after_first)
+    with pytest.raises(_Killed):
+        runner.run_model(adapter, items, lambda path: _slices(0), {}, checkpoint, False)
+    saved = [json.loads(line)["qa_id"] for line in checkpoint.read_text().splitlines()]
+    assert saved == ["v::2"]  # the answer that ended at once, stored while the rest decoded
+    assert asked == [len(items)]  # one batch for the whole volume
+
+    monkeypatch.setattr(runner, "append_rows", append_rows)
+    asked.clear()
+    resumed = runner.run_model(adapter, items, lambda path: _slices(0), {}, checkpoint, False)
+    assert asked == [len(items) - 1]  # only the unfinished questions, once
+    adapter._config["batch_questions"] = False
+    asked.clear()
+    alone = runner.run_model(adapter, items, lambda path: _slices(0), {}, None, False)
+    assert sum(asked) == len(items)
+    assert [p["prediction"] for p in resumed] == [p["prediction"] for p in alone]
+    assert all(p["status"] == "ok" for p in resumed)

@@ -92,7 +92,8 @@ def test_adapter_answers_match_with_and_without_the_shared_prefix(folders, monke
     texts = {}
     for share in (False, True):
         adapter = _loaded(MedGemma, folders[MedGemma], monkeypatch, share)
-        answers = adapter.answer_volume(_slices(0), QUESTIONS)
+        by_question = {a.qa_id: a for a in adapter.answer_volume(_slices(0), QUESTIONS)}
+        answers = [by_question[q.qa_id] for q in QUESTIONS]
         texts[share] = [a.text for a in answers]
         assert [a.prompt.endswith(f"Question: {q.text}<end_of_turn>\n<start_of_turn>model\n")
                 for a, q in zip(answers, QUESTIONS)] == [True] * 4
