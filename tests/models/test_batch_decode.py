@@ -21,7 +21,7 @@ from tiny_vlm_folders import (
 )
 
 from ct_spatial_bench.models.base import Question
-from ct_spatial_bench.models.batch_decode import batches, expanded
+from ct_spatial_bench.models.batch_decode import batches, expanded, positions_follow_the_mask
 from ct_spatial_bench.models.hf_presets import InternVL3, Qwen3VL
 from ct_spatial_bench.models.lingshu import Lingshu
 from ct_spatial_bench.models.medgemma import MedGemma
@@ -231,3 +231,18 @@ def test_a_kill_mid_batch_loses_only_the_unfinished_questions(folders, monkeypat
     assert sum(asked) == len(items)
     assert [p["prediction"] for p in resumed] == [p["prediction"] for p in alone]
     assert all(p["status"] == "ok" for p in resumed)
+
+
+def test_qwen_positions_follow_the_mask_only_where_transformers_computes_them_so(
+        folders, monkeypatch):
+    """transformers 5's Qwen-VL classes define ``_prepare_position_ids_for_generation`` (the
+    mask's count plus the rope offset); a class without it (transformers 4) is batched by equal
+    lengths only."""
+    adapter = _loaded(Lingshu, folders[Lingshu], monkeypatch)
+    assert positions_follow_the_mask(adapter.model)
+    older = type("OlderQwen", (type(adapter.model),), {})
+    monkeypatch.setattr(adapter.model, "__class__", older)
+    assert not positions_follow_the_mask(adapter.model)
+    alone = _answers(adapter, _slices(0), batch_questions=False)
+    batched = _answers(adapter, _slices(0), batch_questions=True)
+    assert {k: a.text for k, a in batched.items()} == {k: a.text for k, a in alone.items()}

@@ -7,7 +7,8 @@ with its own question tokens, shorter ones padded *between* the prefix and the q
 (attention mask 0 there), so every row's cache holds the same prefix at the same places.
 ``generate`` takes the positions from the attention mask (cumulative count of real tokens), so
 a row's question and answer keep the positions they have when asked alone; Qwen-VL models add
-the prefix's rope offset to those, which is the same for every row.
+the prefix's rope offset to those, which is the same for every row (from transformers 5; before,
+their positions counted the padding, so there only equal-length questions are batched).
 
 A sliding window counts cache slots, padding included; where the longest row (prefix, padding,
 question, answer budget) could outgrow the window, only questions of the same token length share
@@ -59,8 +60,9 @@ def generate_batched(model: Any, encoded: list[dict[str, Any]], generate_kwargs:
         return
     cache = prefill(model, encoded[0], shared)
     budget = _new_token_budget(model, generate_kwargs)
-    for rows in batches([len(s) - shared for s in ids], max_batch,
-                        _window_if_padding_matters(model, shared, ids, budget)):
+    equal_lengths_only = _window_if_padding_matters(model, ids, budget) or \
+        not positions_follow_the_mask(model)
+    for rows in batches([len(s) - shared for s in ids], max_batch, equal_lengths_only):
         for row, generated in _decode_rows(model, [encoded[i] for i in rows], shared, cache,
                                            generate_kwargs, budget):
             index = rows[row]
@@ -215,8 +217,18 @@ def _until_end(tokens: Any, eos: set[int]) -> Any:
     return tokens
 
 
-def _window_if_padding_matters(model: Any, shared: int, ids: list[list[int]],
-                               budget: int | None) -> bool:
+def positions_follow_the_mask(model: Any) -> bool:
+    """Whether a padded row's positions count its real tokens only. ``generate`` derives them
+    from the attention mask; Qwen-VL models add their rope offset, and from transformers 5 do so
+    on the mask's count (their own ``_prepare_position_ids_for_generation``); before, they took
+    the cache position plus the offset, which counts the padding, so there only questions of
+    equal length share a batch."""
+    if not hasattr(getattr(model, "model", None), "rope_deltas"):
+        return True
+    return "_prepare_position_ids_for_generation" in vars(type(model))
+
+
+def _window_if_padding_matters(model: Any, ids: list[list[int]], budget: int | None) -> bool:
     """Whether the model has sliding-window layers that the longest row could outgrow (then
     padding would push prefix tokens out of a row's window); logged once per model class."""
     config = model.config.get_text_config() if hasattr(model.config, "get_text_config") \
