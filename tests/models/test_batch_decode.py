@@ -246,3 +246,15 @@ def test_qwen_positions_follow_the_mask_only_where_transformers_computes_them_so
     alone = _answers(adapter, _slices(0), batch_questions=False)
     batched = _answers(adapter, _slices(0), batch_questions=True)
     assert {k: a.text for k, a in batched.items()} == {k: a.text for k, a in alone.items()}
+
+
+def test_padding_inside_a_sliding_window_would_change_gemma3s_answers(folders, monkeypatch):
+    """Why equal lengths only where a row outgrows the window: the tiny Gemma 3's window is 64
+    slots and its prompts are longer, so padding pushes prefix tokens out of a row's window."""
+    import ct_spatial_bench.models.batch_decode as batch_decode
+
+    adapter = _loaded(MedGemma, folders[MedGemma], monkeypatch)
+    alone = _answers(adapter, _slices(0), batch_questions=False, share_prefix=False)
+    monkeypatch.setattr(batch_decode, "_window_if_padding_matters", lambda *args: False)
+    padded = _answers(adapter, _slices(0), batch_questions=True, share_prefix=True)
+    assert {k: a.text for k, a in padded.items()} != {k: a.text for k, a in alone.items()}
