@@ -74,6 +74,7 @@ def main() -> None:
         runs = {}
         for share in (False, True, False, True):  # twice each, interleaved: warm-up drift
             adapter._config["share_prefix"] = share
+            adapter._config["batch_questions"] = False  # prefix sharing alone (see inference_batch)
             started = time.perf_counter()
             answers = [a for image, qs in zip(volumes, questions)
                        for a in adapter.answer_volume(image, qs)]

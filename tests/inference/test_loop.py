@@ -174,3 +174,37 @@ def test_each_answer_is_stored_before_the_next_call(tmp_path):
              for i in range(3)]
     run_model(Paid(), items, lambda p: "img", {}, checkpoint=checkpoint, progress=False)
     assert seen_before_call == [0, 1, 2]
+
+
+def test_answers_handed_back_out_of_order_join_by_qa_id(tmp_path):
+    """A batching adapter yields answers as their rows finish, each naming its question: every
+    prediction is its own question's, checkpointed in the order the answers came."""
+    checkpoint = tmp_path / "ck.jsonl"
+
+    class Batched(ModelAdapter):
+        name, input_spec = "batched", "x"
+
+        def answer_volume(self, image, questions):
+            for question in reversed(questions):
+                yield Answer(f"re {question.text}", question.text, qa_id=question.qa_id)
+
+    items = [{"qa_id": f"v::{i}", "image_path": "v.nii.gz", "question": f"q{i}"}
+             for i in range(3)]
+    predictions = run_model(Batched(), items, lambda p: "img", {}, checkpoint=checkpoint,
+                            progress=False)
+    assert [(p["qa_id"], p["prediction"]) for p in predictions] == [
+        ("v::0", "re q0"), ("v::1", "re q1"), ("v::2", "re q2")]
+    stored = [json.loads(line)["qa_id"] for line in checkpoint.read_text().splitlines()]
+    assert stored == ["v::2", "v::1", "v::0"]
+
+
+def test_an_answer_to_a_question_not_asked_is_an_error_not_a_prediction():
+    class Stray(ModelAdapter):
+        name, input_spec = "stray", "x"
+
+        def answer_volume(self, image, questions):
+            yield Answer("yes", "p", qa_id="elsewhere::9")
+
+    items = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "q0"}]
+    [prediction] = run_model(Stray(), items, lambda p: "img", {}, progress=False)
+    assert prediction["status"] == "error" and "elsewhere::9" in prediction["error"]

@@ -92,7 +92,8 @@ def test_adapter_answers_match_with_and_without_the_shared_prefix(folders, monke
     texts = {}
     for share in (False, True):
         adapter = _loaded(MedGemma, folders[MedGemma], monkeypatch, share)
-        answers = adapter.answer_volume(_slices(0), QUESTIONS)
+        by_question = {a.qa_id: a for a in adapter.answer_volume(_slices(0), QUESTIONS)}
+        answers = [by_question[q.qa_id] for q in QUESTIONS]
         texts[share] = [a.text for a in answers]
         assert [a.prompt.endswith(f"Question: {q.text}<end_of_turn>\n<start_of_turn>model\n")
                 for a, q in zip(answers, QUESTIONS)] == [True] * 4
@@ -105,3 +106,67 @@ def test_no_prefix_is_shared_when_an_image_follows_the_difference():
     assert shared_prefix_length([[1, 5, 7, 3], [1, 6, 7, 3]], {image}) == 0
     assert shared_prefix_length([[1, 2, 3]], {image}) == 0  # one question: nothing to share
     assert shared_prefix_length([[1, 2], [1, 2]], set()) == 1  # each keeps a token to prefill
+
+
+@pytest.mark.parametrize("cls", [MedGemma, Lingshu])
+def test_the_prefix_prefill_computes_the_last_tokens_logits_only(cls, folders, monkeypatch):
+    adapter = _loaded(cls, folders[cls], monkeypatch, True)
+    vocabulary = adapter.model.config.get_text_config().vocab_size
+    shapes = []
+    hook = adapter.model.register_forward_hook(
+        lambda module, args, output: shapes.append(tuple(output.logits.shape)))
+    _tokens(adapter, _slices(0), share=True)
+    hook.remove()
+    assert shapes[0] == (1, 1, vocabulary)  # the prefix: one position's logits, not ~100
+
+
+def test_share_prefix_turns_itself_off_where_generate_cannot_continue_a_cache(
+        folders, monkeypatch, caplog):
+    """A generation config naming a cache implementation makes transformers' generate refuse a
+    cache built outside it (ValueError "Passing both `cache_implementation` ... and `cache`");
+    ``hybrid`` is dropped by generate from 4.56 on, and refused before."""
+    import transformers
+
+    from ct_spatial_bench.models import prefix_cache
+
+    adapter = _loaded(Lingshu, folders[Lingshu], monkeypatch, True, spread=0.5)
+    _, alone = _tokens(adapter, _slices(0), share=False)
+    adapter.model.generation_config.cache_implementation = "static"
+    with monkeypatch.context() as patch, pytest.raises(ValueError, match="cache_implementation"):
+        patch.setattr(prefix_cache, "cache_extensible", lambda *a: True)  # the library refuses
+        _tokens(adapter, _slices(0), share=True)
+    prefix_cache._REPORTED.clear()
+    with caplog.at_level("INFO", logger=prefix_cache.__name__):
+        for _ in range(2):
+            _, shared = _tokens(adapter, _slices(0), share=True)
+    assert [r.message.count("share_prefix off") for r in caplog.records] == [1]
+    assert all(g.prefill_tokens == g.prompt_tokens for g in shared)  # nothing was shared
+    assert [g.new_tokens.tolist() for g in shared] == [g.new_tokens.tolist() for g in alone]
+
+    adapter.model.generation_config.cache_implementation = "hybrid"
+    monkeypatch.setattr(transformers, "__version__", "4.55.4")
+    assert not prefix_cache.cache_extensible(adapter.model, {})
+    monkeypatch.setattr(transformers, "__version__", "4.56.0")
+    assert prefix_cache.cache_extensible(adapter.model, {})
+
+
+@pytest.mark.parametrize("cls,spread", [(MedGemma, 0.1), (Lingshu, 0.5)])
+def test_bfloat16_shared_prefix_token_agreement(cls, spread, folders, monkeypatch):
+    """In bfloat16 one prefill of the prefix and the prefix inside each whole prompt may round
+    differently; the agreement is measured (the models README states it) and must stay high."""
+    without_video_processor(monkeypatch)
+    adapter = cls()
+    adapter.load({"model_path": str(folders[cls]), "device": "cpu", "dtype": "bfloat16",
+                  "generation": {"max_new_tokens": 6}})
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in adapter.model.parameters():
+            parameter.normal_(0, spread)
+    agree = total = 0
+    for seed in range(3):
+        _, alone = _tokens(adapter, _slices(seed), share=False)
+        _, shared = _tokens(adapter, _slices(seed), share=True)
+        for a, b in zip(alone, shared):
+            agree += sum(x == y for x, y in zip(a.new_tokens.tolist(), b.new_tokens.tolist()))
+            total += max(len(a.new_tokens), len(b.new_tokens))
+    assert agree / total >= 0.9, (agree, total)

@@ -127,7 +127,7 @@ def check_mirroring(adapter, seen, spec, images_of, n_slices):
 
     volume = tall_volume(n_slices)
     for image in (volume, mirrored(volume), lps_copy(volume)):
-        adapter.answer_volume(apply_spec(image, spec), [Question("q", "which side")])
+        list(adapter.answer_volume(apply_spec(image, spec), [Question("q", "which side")]))
     shown, flipped, stored_lps = (images_of(sent) for sent in seen[-3:])
     assert shown.shape == (n_slices, 16, 16, 3)  # fewer slices than the spec's: all, in order
     np.testing.assert_array_equal(flipped, shown[:, :, ::-1])

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 OPERATIONAL_SETTINGS = frozenset({
     "batch_size", "timeout_s", "timeout", "max_retries", "retries", "concurrency",
     "max_concurrency", "api_key_env", "progress", "save_threads", "share_prefix",
+    "batch_questions", "max_batch",
 })
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}

@@ -159,19 +159,25 @@ def _answer_volume(adapter, items, image, input_error, stamp, store) -> None:
             store(stamp.row(item, None, input_error, DATA_ERROR, 0.0))
         return
     questions = [Question(item["qa_id"], item["question"]) for item in items]
-    done = 0
+    waiting = {item["qa_id"]: (item, question) for item, question in zip(items, questions)}
     started = time.perf_counter()
     try:
-        answers = iter(adapter.answer_volume(image, questions))
-        for item in items:
-            answer = next(answers, None)
-            if answer is None:
-                raise RuntimeError(f"returned {done} answers for {len(items)} questions")
+        for answer in adapter.answer_volume(image, questions):
+            # an answer that names its question joins by that key (batched decoding yields them
+            # as they finish); one that does not is the next question in order
+            key = answer.qa_id if answer.qa_id is not None else next(iter(waiting), None)
+            if key not in waiting:
+                raise RuntimeError(f"answered {key!r}, which is not one of the questions "
+                                   "still waiting")
+            item, _ = waiting.pop(key)
             now = time.perf_counter()
             store(stamp.row(item, answer, None, None, now - started))
-            done, started = done + 1, now
+            started = now
+        if waiting:
+            raise RuntimeError(f"returned {len(items) - len(waiting)} answers for {len(items)} "
+                               "questions")
     except Exception as exc:  # noqa: BLE001 - isolate the failing question
-        rest = list(zip(items[done:], questions[done:]))
+        rest = list(waiting.values())
         if len(rest) == 1:
             logger.error("%s failed on %s: %s", adapter.name, rest[0][1].qa_id, exc)
             store(stamp.row(rest[0][0], None, f"{type(exc).__name__}: {exc}",

@@ -38,7 +38,9 @@ class Answer:
     Token counts are None where the model does not expose them: ``prompt_tokens`` is the length
     of the whole prompt, ``prefill_tokens`` how many of them this answer computed (less than
     ``prompt_tokens`` when a prefix shared by the volume's questions was computed once, and
-    counted on the first of them), ``new_tokens`` how many were generated.
+    counted on the first of them), ``new_tokens`` how many were generated. ``qa_id`` names the
+    question answered; an adapter that decodes questions together yields answers in the order
+    they finish and sets it (the engine then joins by it, not by position).
     """
 
     text: str
@@ -46,6 +48,7 @@ class Answer:
     prompt_tokens: int | None = None
     prefill_tokens: int | None = None
     new_tokens: int | None = None
+    qa_id: str | None = None
 
     def tokens(self) -> dict[str, int] | None:
         """The token counts as a prediction records them (None when none is known)."""
@@ -68,7 +71,8 @@ class ModelAdapter:
     ``config_examples`` (what to set them to, for the error message).
 
     ``load`` is called once before any answer; heavy imports belong there. ``answer_volume``
-    returns one ``Answer`` per question, in order, as a list or as they come (a generator): the
+    returns one ``Answer`` per question, in order (or in any order, each carrying its
+    ``qa_id``), as a list or as they come (a generator): the
     engine checkpoints each answer as soon as it has it, so an adapter whose calls are paid
     yields each answer before it makes the next call. ``describe`` returns what determines the
     answers beyond the prompt: the model's revision and the decoding settings actually used.

@@ -9,6 +9,7 @@ One chat message holds the instruction, the slices (each optionally followed by 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
@@ -63,28 +64,40 @@ class HFVisionLanguageModel(SliceChat, NeuralAdapter):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prompt_template": dict(self.prompt)}
 
-    def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
-        """All questions on one volume, their shared prompt prefix (instruction and slices, the
-        question last) prefilled once unless ``config.share_prefix`` is false."""
+    def answer_volume(self, image: Any, questions: list[Question]) -> Iterator[Answer]:
+        """All questions on one volume, yielded as each is answered. By default the slices go
+        through the image processor once, the shared prompt prefix (instruction and slices, the
+        question last) is prefilled once and the questions are decoded together, at most
+        ``config.max_batch`` at a time (``batch_decode``); ``config.batch_questions: false``
+        asks them one at a time as before, ``share_prefix: false`` also prefills each whole."""
+        from ct_spatial_bench.models.batch_decode import generate_batched
         from ct_spatial_bench.models.prefix_cache import generate_per_volume
+        from ct_spatial_bench.models.processor_cache import images_once
 
         images = self.images_of(image)  # a volume's questions share its slices
         chats = [self.messages(item.text, images) for item in questions]
-        encoded = [self.encode(messages) for messages in chats]
         image_token = getattr(self.processor, "image_token_id", None)  # the library's, not ours
         share = bool(self._config.get("share_prefix", True)) and (image_token is not None
                                                                   or not images)
-        generated = generate_per_volume(self.model, encoded, self._generate_kwargs(),
-                                        {image_token} if image_token is not None else set(),
-                                        share)
-        return [
-            Answer(self.processor.batch_decode(g.new_tokens[None], skip_special_tokens=True)[0]
-                   .strip(),
-                   self.processor.apply_chat_template(messages, add_generation_prompt=True,
-                                                      tokenize=False),
-                   g.prompt_tokens, g.prefill_tokens, int(g.new_tokens.shape[0]))
-            for messages, g in zip(chats, generated)
-        ]
+        image_tokens = {image_token} if image_token is not None else set()
+        if share and self._config.get("batch_questions", True):
+            with images_once(self.processor):
+                encoded = [self.encode(messages) for messages in chats]
+            generated = generate_batched(self.model, encoded, self._generate_kwargs(),
+                                         image_tokens, self._config.get("max_batch"))
+        else:
+            encoded = [self.encode(messages) for messages in chats]
+            generated = enumerate(generate_per_volume(self.model, encoded,
+                                                      self._generate_kwargs(), image_tokens,
+                                                      share))
+        for index, g in generated:
+            yield Answer(
+                self.processor.batch_decode(g.new_tokens[None], skip_special_tokens=True)[0]
+                .strip(),
+                self.processor.apply_chat_template(chats[index], add_generation_prompt=True,
+                                                   tokenize=False),
+                g.prompt_tokens, g.prefill_tokens, int(g.new_tokens.shape[0]),
+                qa_id=questions[index].qa_id)
 
     def encode(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """The processor's tensors for one chat, on the model's device and dtype."""
