@@ -66,8 +66,11 @@ def check_volumes(volume_keys: Iterable[str], root: str, suffix: str,
 
 
 def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
-    """Each selected model has the settings it cannot guess (its checkpoint above all)."""
-    from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
+    """Each selected model has the settings it cannot guess (its checkpoint above all), and
+    they point at a checkpoint that is there (a local folder holding its config, a hub id that
+    is well formed and, offline, cached) and at the authors' code folders."""
+    from ct_spatial_bench.models.readiness import checkpoint_problems
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, adapter_class, check_configured
 
     problems = []
     for name, params in sorted(inference_params.items()):
@@ -78,6 +81,12 @@ def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
             check_configured(model, params.get("config") or {})
         except ConfigurationError as error:
             problems.append(str(error))
+            continue
+        missing = checkpoint_problems(name, adapter_class(model), params.get("config") or {})
+        if missing:
+            problems.append(f"inference_{name} cannot start: {'; '.join(missing)}. Fix it in "
+                            "conf/<env>/parameters_inference.yml or with --params "
+                            f"\"{name}.inference.config.<setting>=<value>\". Nothing was run.")
     if problems:
         raise ConfigurationError(" ".join(problems))
 

@@ -74,6 +74,10 @@ class ModelAdapter:
     reads_slices: ClassVar[bool] = False
     required_config: ClassVar[tuple[str, ...]] = ()
     config_examples: ClassVar[dict[str, str]] = {}
+    # settings naming a checkpoint: (files a local folder must hold one of, hub id allowed);
+    # checked before any node runs (models/readiness.py)
+    checkpoint_files: ClassVar[dict[str, tuple[tuple[str, ...], bool]]] = {}
+    code_folders: ClassVar[tuple[str, ...]] = ()  # settings naming the authors' code checkouts
     blind: bool = False
 
     @property

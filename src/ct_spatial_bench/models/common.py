@@ -126,6 +126,8 @@ class NeuralAdapter(ModelAdapter):
     """
 
     required_config: ClassVar[tuple[str, ...]] = ("model_path",)
+    checkpoint_files: ClassVar[dict[str, tuple[tuple[str, ...], bool]]] = {
+        "model_path": (("config.json",), True)}
     generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 256}
     quantized_at_load: ClassVar[bool] = False
     # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU

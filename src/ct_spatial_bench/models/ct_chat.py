@@ -89,6 +89,10 @@ class CTChat(NeuralAdapter):
                     "CT-SpatialVQA's own run left out <image>; here the prompt has it"),
         status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16")
     required_config = ("model_path", "encoder_path")
+    checkpoint_files = {"model_path": (("config.json",), True),
+                        "model_base": (("config.json",), True),
+                        "encoder_path": ((), False)}  # CT-CLIP's clip_visual_encoder.pth
+    code_folders = ("code_dir", "ctvit_code_dir")
     config_examples = {"model_path": "a CT-CHAT checkpoint folder (Llama 3.1 8B)",
                        "encoder_path": "CT-CLIP's clip_visual_encoder.pth"}
     generation_defaults = {"max_new_tokens": 512, "use_cache": True}

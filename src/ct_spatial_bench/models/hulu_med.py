@@ -72,6 +72,7 @@ class HuluMed(NeuralAdapter):
         status="tested offline on stand-ins with its processor's and generate's signatures "
                "(transformers has no Hulu-Med class), float32 and bfloat16")
     required_config = ("model_path", "code_dir")
+    code_folders = ("code_dir",)
     config_examples = {"model_path": "ZJU-AI4H/Hulu-Med-7B (original weights), or a local folder",
                        "code_dir": "a ZJUI-AI4H/Hulu-Med checkout's src folder"}
     generation_defaults = {"max_new_tokens": 512, "use_cache": True}

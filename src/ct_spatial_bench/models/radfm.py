@@ -76,6 +76,11 @@ class RadFM(NeuralAdapter):
                     "in-plane resize linear; its loader's last interpolate is nearest"),
         status="tested offline on a stand-in with a LayerNorm->Linear patch embedding, "
                "float32 and bfloat16")
+    # its loader reads <model_path>/pytorch_model.bin (or the file itself) and the language
+    # model's config from Language_files; no hub id
+    checkpoint_files = {"model_path": (("pytorch_model.bin",), False),
+                        "language_files": (("config.json",), False)}
+    code_folders = ("code_dir",)
     config_examples = {"model_path": "the folder holding RadFM's pytorch_model.bin "
                                      "(chaoyi-wu/RadFM on Hugging Face); also set code_dir"}
     # what MultiLLaMAForCausalLM.generate does; it takes no settings
