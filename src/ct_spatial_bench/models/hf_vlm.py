@@ -68,8 +68,8 @@ class HFVisionLanguageModel(NeuralAdapter):
         self.processor_settings = {**self.processor_defaults, **(config.get("processor") or {})}
         self.processor = AutoProcessor.from_pretrained(config["model_path"], **common,
                                                        **self.processor_settings)
-        self.model = self._placed(AutoModelForImageTextToText.from_pretrained(
-            config["model_path"], **self._pretrained_keywords(), **common))
+        self.model = self._from_pretrained(AutoModelForImageTextToText, config["model_path"],
+                                           **common)
         self._modules = [self.model]
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
 

@@ -54,8 +54,7 @@ class M3DLaMed(NeuralAdapter):
         self.tokenizer = AutoTokenizer.from_pretrained(
             config["model_path"], model_max_length=int(config.get("model_max_length", 512)),
             padding_side="right", use_fast=False, **common)
-        self.model = self._placed(AutoModelForCausalLM.from_pretrained(
-            config["model_path"], **self._pretrained_keywords(), **common))
+        self.model = self._from_pretrained(AutoModelForCausalLM, config["model_path"], **common)
         self._modules = [self.model]
 
     def proj_out_num(self) -> int:
