@@ -110,12 +110,18 @@ def check_weight_names(model: str, module: Any, checkpoint: str | os.PathLike,
     A tied name may be missing as long as one name of its tie is present; checkpoint names
     containing one of ``ignore_unexpected`` (e.g. ``rotary_emb.inv_freq`` of old exports) are not
     counted as unexpected."""
+    check_names(model, str(checkpoint), module, checkpoint_weight_names(checkpoint), prefix,
+                ignore_unexpected)
+
+
+def check_names(model: str, where: str, module: Any, found: set[str], prefix: str = "",
+                ignore_unexpected: Iterable[str] = ()) -> None:
+    """``check_weight_names`` on names already read (a state dict's keys)."""
     ties = {prefix + name: {prefix + tied for tied in group}
             for name, group in model_weight_names(module).items()}
-    found = checkpoint_weight_names(checkpoint)
     if prefix:
         found = {name for name in found if name.startswith(prefix)}
     missing = {name for name, group in ties.items() if not group & found}
     unexpected = {name for name in found - set(ties)
                   if not any(part in name for part in ignore_unexpected)}
-    raise_if_mismatched(model, str(checkpoint), missing, unexpected)
+    raise_if_mismatched(model, where, missing, unexpected)
