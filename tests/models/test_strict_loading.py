@@ -87,3 +87,17 @@ def test_m3d_refuses_a_checkpoint_with_a_renamed_weight(tmp_path, monkeypatch):
         M3DLaMed().load({"model_path": str(folder), "device": "cpu"})
     assert "1 missing from the checkpoint (image_encoder.weight)" in str(caught.value)
     assert "1 in the checkpoint but not in the model (vision_tower.weight)" in str(caught.value)
+
+
+def test_ct_chat_cuts_its_answer_at_the_first_eot_token():
+    """skip_special_tokens drops <|eot_id|> from the text, so the cut is made on token ids."""
+    from adapter_helpers import word_tokenizer
+
+    from ct_spatial_bench.models.ct_chat import SEPARATOR, CTChat
+
+    adapter = CTChat()
+    adapter.tokenizer = word_tokenizer((SEPARATOR,))
+    ids = adapter.tokenizer("left lung " + SEPARATOR + " right side").input_ids
+    assert adapter.until_separator(ids) == "left lung"
+    assert adapter.tokenizer.decode(ids, skip_special_tokens=True).split(SEPARATOR)[0] \
+        == "left lung right side"  # what the old cut kept

@@ -35,8 +35,10 @@ class M3DLaMed(NeuralAdapter):
         laterality_caveat=FLIP_AUGMENTATION.format(files="Bench/dataset/multi_dataset.py"),
         deviations=(
             "bfloat16 on a GPU as its README Quickstart; its eval_vqa.py loads float32",
-            "intensity percentile(0.5, 99.5) of raw HU (its raw-CT path, RefSeg); its M3D-Cap "
-            "training volumes were windowed JPEG stacks min-maxed",
+            "intensity percentile(0.5, 99.5) of raw HU, as its RefSeg preparation "
+            "(m3d_refseg_data_prepare.py, which also transposes in-plane); its M3D-Seg preparation "
+            "clips, z-scores, then min-maxes, and its M3D-Cap volumes were windowed JPEG stacks "
+            "min-maxed: no single raw-CT rule",
         ),
         status="tested offline: its own loading code on a tiny trust_remote_code folder "
                "(Llama base), float32 and bfloat16")

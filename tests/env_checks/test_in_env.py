@@ -1,0 +1,84 @@
+"""In-environment checks, run by ``python -m ct_spatial_bench.models env check <model>``: the
+adapter's default loader on its authors' published layout, in the model's own environment
+(``CT_SPATIAL_BENCH_ENV_PYTHON``), through the worker, and the same answer as this environment
+computes from the same weights. Skipped in a plain test run (no environment named)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))  # the folder writers
+
+from ct_spatial_bench.models.base import Question  # noqa: E402
+from ct_spatial_bench.models.environments import environment_of  # noqa: E402
+from ct_spatial_bench.models.remote import RemoteAdapter  # noqa: E402
+
+ENV_PYTHON = os.environ.get("CT_SPATIAL_BENCH_ENV_PYTHON")
+ENV_MODEL = os.environ.get("CT_SPATIAL_BENCH_ENV_MODEL")
+pytestmark = pytest.mark.skipif(not ENV_PYTHON, reason="run by `env check <model>`")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def in_env(code: str, *args: str) -> str:
+    """Run ``code`` in the model's environment (this checkout's package importable)."""
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run([ENV_PYTHON, "-c", code, *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def installed_versions() -> dict[str, str]:
+    return json.loads(in_env(
+        "import json, importlib.metadata as m\n"
+        "print(json.dumps({d: m.version(d) for d in ('transformers', 'torch', 'tokenizers')}))"))
+
+
+def test_pins_are_what_the_environment_holds():
+    """transformers and tokenizers as declared; the worker starts and imports the registry."""
+    pins = dict(p.split("==") for p in environment_of(ENV_MODEL).pins if "==" in p)
+    held = installed_versions()
+    assert (held["transformers"], held["tokenizers"]) == (pins["transformers"],
+                                                          pins["tokenizers"])
+    in_env("from ct_spatial_bench.models.registry import create_adapter\n"
+           f"create_adapter({ENV_MODEL!r})")
+
+
+def test_radfm(tmp_path):
+    if ENV_MODEL != "radfm":
+        pytest.skip("RadFM's environment only")
+    import torch
+    from radfm_folders import write_radfm
+
+    from ct_spatial_bench.models.radfm import image_placeholder, radfm_model
+
+    folders = {k: str(v) for k, v in write_radfm(tmp_path).items()}
+    volume = np.random.default_rng(0).random((16, 16, 8)).astype(np.float32)
+    adapter = RemoteAdapter("radfm", "radfm", ENV_PYTHON)
+    try:
+        adapter.load({**folders, "device": "cpu"})
+        [answer] = adapter.answer_volume(volume, [Question("q0", "Which side is the nodule?")])
+    finally:
+        adapter.close()
+    assert answer.prompt == image_placeholder(0) + "Which side is the nodule?"
+
+    # the same weights in this environment: the prompt's ids from the pinned tokenizer, greedy
+    # decoding here, the tokens decoded there; the answer must be the worker's
+    script = ("import json, sys\nfrom ct_spatial_bench.models.radfm import radfm_tokenizer\n"
+              "t = radfm_tokenizer(sys.argv[1])\n")
+    ids = json.loads(in_env(script + "print(json.dumps(t(sys.argv[2]).input_ids))",
+                            folders["language_files"], answer.prompt))
+    model = radfm_model(folders["code_dir"], folders["language_files"],
+                        folders["model_path"] + "/pytorch_model.bin").eval()
+    vision = torch.from_numpy(volume)[None, None, None].expand(1, 1, 3, 16, 16, 8)
+    generated = model.generate(torch.tensor([ids]), vision.contiguous())[0].tolist()
+    here = in_env(script + "print(t.decode(json.loads(sys.argv[2]), skip_special_tokens=True)"
+                           ".strip(), end='')", folders["language_files"], json.dumps(generated))
+    assert answer.text == here
