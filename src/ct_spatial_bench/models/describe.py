@@ -104,7 +104,7 @@ def environment_rows() -> list[str]:
     for name, env in ENVIRONMENTS.items():
         pins = dict(p.split("==") for p in env.pins)
         others = ", ".join(f"{k} {v}" for k, v in pins.items() if k != "transformers")
-        cells = [f"`{name}`", env.python, f"{env.torch}+{env.cuda} ({CPU_TORCH} CPU build "
+        cells = [f"env of `{name}`", env.python, f"{env.torch}+{env.cuda} ({CPU_TORCH} CPU build "
                  "without CUDA)", pins.get("transformers", "-"), others, env.code,
                  "; ".join(env.substitutions) or "-", env.source]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
