@@ -43,8 +43,9 @@ def radfm_tokenizer(language_files: str) -> Any:
 
 
 RADFM_EOS = 2  # </s>: Quick_demo/test.py sets the tokenizer's eos_token_id to 2
-# LLaMA exports before transformers 4.31 saved the rotary buffer; the model no longer has it
-OLD_BUFFERS = ("rotary_emb.inv_freq",)
+# computed at construction; saved by the transformers RadFM was exported with (4.28), by 4.31 as
+# well, not by later versions: neither its presence nor its absence is a mismatch
+DERIVED = ("rotary_emb.inv_freq",)
 
 
 def radfm_model(code_dir: str | None, language_files: str, weights: str) -> Any:
@@ -69,9 +70,9 @@ def radfm_model(code_dir: str | None, language_files: str, weights: str) -> Any:
     finally:
         module.LlamaForCausalLM = original
     state = torch.load(weights, map_location="cpu", mmap=True, weights_only=True)
-    state = {k: v for k, v in state.items() if not any(old in k for old in OLD_BUFFERS)}
-    check_names("radfm", weights, model, set(state))
-    model.load_state_dict(state, strict=True)
+    check_names("radfm", weights, model, set(state), derived=DERIVED)
+    own = model.state_dict()
+    model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
     # its config says eos_token_id 1 (<s> for this tokenizer), so generation never stopped
     # before 200 tokens; the tokenizer's </s> (2) ends an answer as in LLaMA's training
     model.lang_model.generation_config.eos_token_id = RADFM_EOS

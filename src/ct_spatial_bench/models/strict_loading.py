@@ -104,24 +104,25 @@ def model_weight_names(module: Any) -> dict[str, frozenset[str]]:
 
 
 def check_weight_names(model: str, module: Any, checkpoint: str | os.PathLike,
-                       prefix: str = "", ignore_unexpected: Iterable[str] = ()) -> None:
+                       prefix: str = "", derived: Iterable[str] = ()) -> None:
     """``module``'s names (each behind ``prefix`` in the checkpoint) against the checkpoint's.
 
-    A tied name may be missing as long as one name of its tie is present; checkpoint names
-    containing one of ``ignore_unexpected`` (e.g. ``rotary_emb.inv_freq`` of old exports) are not
-    counted as unexpected."""
+    A tied name may be missing as long as one name of its tie is present; names containing one
+    of ``derived`` (buffers computed at construction, e.g. ``rotary_emb.inv_freq``, which some
+    transformers versions save and others do not) count on neither side."""
     check_names(model, str(checkpoint), module, checkpoint_weight_names(checkpoint), prefix,
-                ignore_unexpected)
+                derived)
 
 
 def check_names(model: str, where: str, module: Any, found: set[str], prefix: str = "",
-                ignore_unexpected: Iterable[str] = ()) -> None:
+                derived: Iterable[str] = ()) -> None:
     """``check_weight_names`` on names already read (a state dict's keys)."""
     ties = {prefix + name: {prefix + tied for tied in group}
             for name, group in model_weight_names(module).items()}
     if prefix:
         found = {name for name in found if name.startswith(prefix)}
-    missing = {name for name, group in ties.items() if not group & found}
+    missing = {name for name, group in ties.items()
+               if not group & found and not any(part in name for part in derived)}
     unexpected = {name for name in found - set(ties)
-                  if not any(part in name for part in ignore_unexpected)}
+                  if not any(part in name for part in derived)}
     raise_if_mismatched(model, where, missing, unexpected)
