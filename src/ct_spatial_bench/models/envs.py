@@ -41,7 +41,8 @@ def show(environment: ModelEnvironment) -> str:
     cuda = cuda_available()
     lines = [f"{environment.model}: python {environment.python}",
              f"  source: {environment.source}", f"  authors' code: {environment.code}",
-             f"  torch: {environment.torch} ({environment.cuda}); this machine "
+             f"  torch: {environment.torch} + torchvision {environment.torchvision} "
+             f"({environment.cuda}); this machine "
              f"{'has CUDA: that build' if cuda else 'has no CUDA: the CPU build'}",
              "  requirements: " + " ".join(environment.requirements(cuda))]
     lines += [f"  substituted: {line}" for line in environment.substitutions]
@@ -67,8 +68,9 @@ def create(environment: ModelEnvironment, root: Path, log=print) -> Path:
     if cuda:
         install += ["--extra-index-url", f"https://download.pytorch.org/whl/{environment.cuda}"]
     # torch first and alone: with it in place, no later requirement pulls another build
-    subprocess.run([*install, wanted["requirements"][0]], check=True)
-    subprocess.run([*install, *wanted["requirements"][1:]], check=True)
+    torch = environment.torch_requirements(cuda)
+    subprocess.run([*install, *torch], check=True)
+    subprocess.run([*install, *wanted["requirements"][len(torch):]], check=True)
     stamp.write_text(json.dumps(wanted, indent=1))
     return python
 
