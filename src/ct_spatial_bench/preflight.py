@@ -91,6 +91,33 @@ def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
         raise ConfigurationError(" ".join(problems))
 
 
+def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Per selected model with a checkpoint on this machine: estimated GPU memory beside the
+    requested GPU type's (models/memory_plan.py). A model that cannot fit, or whose longest
+    prompt exceeds its context, stops the run naming both numbers; one configured for the CPU
+    is not compared."""
+    from ct_spatial_bench.imaging.specs import InputSpec
+    from ct_spatial_bench.models.memory_plan import plan_for
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY
+
+    specs = (params.get("preprocessing") or {}).get("specs") or {}
+    lines, problems = [], []
+    for name, inference in sorted(selected.items()):
+        entry = MODEL_REGISTRY.get(inference.get("model", name))
+        if entry is None or str((inference.get("config") or {}).get("device", "")) == "cpu":
+            continue
+        spec = (InputSpec.from_params(entry.input_spec, specs[entry.input_spec])
+                if entry.input_spec in specs else None)
+        plan = plan_for(name, {"inference": inference,
+                               "resources": (params.get(name) or {}).get("resources")}, spec)
+        if plan is not None:
+            lines.append(plan.line())
+            problems += plan.problems()
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ". Nothing was run.")
+    return lines
+
+
 def judge_lines(judging: Mapping[str, Any],
                 api_keys: Mapping[str, str | None] | None) -> list[str]:
     """The judges this run will use, and the fallback that applies; an error where the policy
@@ -137,6 +164,7 @@ class RunPlan:
     volumes: int | None = None
     models: Sequence[str] = ()
     judges: list[str] = field(default_factory=list)
+    memory: list[str] = field(default_factory=list)  # per model: estimate beside the GPU's
 
     def judge_calls(self) -> int | None:
         if self.items is None or not self.judges or not self.models:
@@ -151,6 +179,7 @@ class RunPlan:
         asked = (f"{known(self.items)} QA items on {known(self.volumes)} volumes"
                  if self.items is not None else "QA items made by this run")
         lines = [f"plan ({self.split} split): {asked}; models: {', '.join(self.models) or 'none'}"]
+        lines += [f"  {line}" for line in self.memory]
         lines += [f"  {line}" for line in self.judges]
         if self.judges:
             lines.append(f"  judge calls at most (before the cache): {known(self.judge_calls())}")

@@ -119,6 +119,15 @@ class HuluMed(NeuralAdapter):
         self._modules = [self.model]
         self._slices: tuple[Any, list[Any]] = (None, [])
 
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """Frames x merged patches: its encoder's 14-pixel patches merged 2 x 2 (merge_size),
+        on slices of the spec's side (CT-RATE's 512 where it keeps them)."""
+        from ct_spatial_bench.models.memory_plan import merged_patch_tokens, slice_side
+
+        return (getattr(spec, "slices", None) or 1) * merged_patch_tokens(slice_side(spec), 14,
+                                                                          MERGE_SIZE)
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "code_package": self.package}
 

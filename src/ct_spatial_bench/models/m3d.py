@@ -59,6 +59,11 @@ class M3DLaMed(NeuralAdapter):
         self.model = self._from_pretrained(AutoModelForCausalLM, config["model_path"], **common)
         self._modules = [self.model]
 
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """The projector's ``proj_out_num`` tokens (256 where the config has none)."""
+        return int(checkpoint_config.get("proj_out_num") or cls.default_proj_out_num)
+
     def proj_out_num(self) -> int:
         """Image tokens the projector emits: the model config's ``proj_out_num`` (256)."""
         for owner in (self.model, getattr(self.model, "get_model", lambda: None)()):

@@ -126,6 +126,23 @@ class RadFM(NeuralAdapter):
     # Quick_demo/test.py moves the model to CUDA as loaded (float32) and the image with it
     default_dtype = "float32"
 
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        return TOKENS_PER_IMAGE + 2  # <image>, 32 image tokens, </image>: one image
+
+    @classmethod
+    def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
+        """Language_files' config.json and the pytorch_model.bin."""
+        from pathlib import Path
+
+        language = config.get("language_files") or (
+            os.path.join(config["code_dir"], "Language_files") if config.get("code_dir") else None)
+        weights = config.get("model_path")
+        if not language or not weights or not Path(language, "config.json").is_file() \
+                or not os.path.exists(weights):
+            return None
+        return Path(language, "config.json"), Path(weights)
+
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_radfm)(config, self)
         # the model in the dtype vision_x gets: the 3D ViT's LayerNorm -> Linear patch embedding
