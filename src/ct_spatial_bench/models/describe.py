@@ -97,15 +97,17 @@ def models_table(specs_path: Path = DEFAULT_SPECS) -> str:
 
 def environment_rows() -> list[str]:
     """One row per declared environment: the authors' pins and what was substituted here."""
-    from ct_spatial_bench.models.environments import CPU_TORCH, ENVIRONMENTS
+    from ct_spatial_bench.models.environments import ENVIRONMENTS
 
     rows = ["| model | python | torch | transformers | other pins | authors' code | substituted "
             "| pins from |", "|" + "---|" * 8]
     for name, env in ENVIRONMENTS.items():
         pins = dict(p.split("==") for p in env.pins)
         others = ", ".join(f"{k} {v}" for k, v in pins.items() if k != "transformers")
-        cells = [f"env of `{name}`", env.python, f"{env.torch}+{env.cuda} ({CPU_TORCH} CPU build "
-                 "without CUDA)", pins.get("transformers", "-"), others, env.code,
+        without = " + ".join(r.replace("==", " ") for r in env.torch_requirements(False))
+        cells = [f"env of `{name}`", env.python, f"{env.torch}+{env.cuda}, torchvision "
+                 f"{env.torchvision} (without CUDA: {without})", pins.get("transformers", "-"),
+                 others, env.code,
                  "; ".join(env.substitutions) or "-", env.source]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return rows
