@@ -82,3 +82,40 @@ def test_radfm(tmp_path):
     here = in_env(script + "print(t.decode(json.loads(sys.argv[2]), skip_special_tokens=True)"
                            ".strip(), end='')", folders["language_files"], json.dumps(generated))
     assert len(generated) > 1 and answer.text == here
+
+
+def test_m3d(tmp_path):
+    """M3D-LaMed's own loading code (AutoModelForCausalLM, trust_remote_code, the slow LLaMA
+    tokenizer) under its pinned transformers, through the worker; the answer as this
+    environment's transformers computes it from the same folder."""
+    if ENV_MODEL != "m3d":
+        pytest.skip("M3D's environment only")
+    import torch
+    from remote_code_folders import build_remote_code_model
+    from transformers import AutoModelForCausalLM
+
+    folder = build_remote_code_model(tmp_path / "m3d", "m3d", sentencepiece=True,
+                                     proj_out_num=8)
+    volume = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
+    adapter = RemoteAdapter("m3d", "m3d", ENV_PYTHON,
+                            env={"HF_MODULES_CACHE": str(tmp_path / "modules_env")})
+    try:
+        adapter.load({"model_path": str(folder), "device": "cpu"})
+        [answer] = adapter.answer_volume(volume, [Question("q0", "which side lung")])
+    finally:
+        adapter.close()
+    assert answer.prompt == "<im_patch>" * 8 + " which side lung"
+
+    script = ("import json, sys\nfrom transformers import AutoTokenizer\n"
+              "t = AutoTokenizer.from_pretrained(sys.argv[1], use_fast=False)\n")
+    ids = json.loads(in_env(script + "print(json.dumps(t(sys.argv[2]).input_ids))",
+                            str(folder), answer.prompt))
+    assert ids[0] == 1 and ids.count(3) == 8  # BOS; <im_patch> is piece 3, after unk/bos/eos
+    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True).eval()
+    image = torch.from_numpy(volume)[None, None]
+    generated = model.generate(image, torch.tensor([ids]), do_sample=False, num_beams=1,
+                               max_new_tokens=256)[0].tolist()
+    here = in_env(script + "print(t.batch_decode([json.loads(sys.argv[2])], "
+                           "skip_special_tokens=True)[0].strip(), end='')",
+                  str(folder), json.dumps(generated))
+    assert len(generated) > 1 and answer.text == here

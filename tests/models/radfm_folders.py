@@ -43,24 +43,13 @@ class MultiLLaMAForCausalLM(nn.Module):
             embeds = torch.cat([image.to(embeds.dtype), embeds], dim=1)
             return self.lang_model.generate(inputs_embeds=embeds, max_new_tokens=200, top_k=50)
 '''
-WORDS = "the a is on left right which side lung nodule of in chest ct slice answer question"
 
 
 def write_language_files(folder: Path) -> Path:
-    import io
-
-    import sentencepiece as spm
+    from adapter_helpers import write_sentencepiece_tokenizer
 
     folder.mkdir(parents=True)
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter([WORDS] * 50), model_writer=model, vocab_size=60,
-        model_type="bpe", unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
-        hard_vocab_limit=False)
-    (folder / "tokenizer.model").write_bytes(model.getvalue())
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"bos_token": "", "eos_token": "", "tokenizer_class": "LlamaTokenizer",
-         "unk_token": "", "model_max_length": 2048}))
+    write_sentencepiece_tokenizer(folder, bos_token="", eos_token="", unk_token="")
     (folder / "special_tokens_map.json").write_text("{}")
     # its published config, in small: bos 0 / eos 1 as the authors' file says
     (folder / "config.json").write_text(json.dumps(
@@ -68,7 +57,7 @@ def write_language_files(folder: Path) -> Path:
          "eos_token_id": 1, "pad_token_id": -1, "hidden_act": "silu", "hidden_size": 16,
          "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 1,
          "max_sequence_length": 2048, "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
-         "torch_dtype": "float32", "vocab_size": 3300}))  # 60 + RadFM's 3202 image markers
+         "torch_dtype": "float32", "vocab_size": 3300}))  # ~80 + RadFM's 3202 image markers
     return folder
 
 
