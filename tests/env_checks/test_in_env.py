@@ -119,3 +119,71 @@ def test_m3d(tmp_path):
                            "skip_special_tokens=True)[0].strip(), end='')",
                   str(folder), json.dumps(generated))
     assert len(generated) > 1 and answer.text == here
+
+
+def published_tokenizer_config(folder: Path) -> None:
+    """Named special tokens where transformers 4.x checkpoints keep them (``extra_special_tokens``,
+    as google/medgemma's tokenizer_config.json has them); transformers 5 writes
+    ``model_specific_special_tokens`` and reads both."""
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    if config.get("model_specific_special_tokens"):
+        config["extra_special_tokens"] = config["model_specific_special_tokens"]
+        path.write_text(json.dumps(config, indent=1))
+
+
+# Lingshu is not here yet: transformers 5.0.0's Qwen2.5-VL processor insists on a video
+# processor (torchvision, and a config the tiny folder lacks); its environment is checked by
+# test_pins_are_what_the_environment_holds only
+SLICE_MODELS = {"medgemma": "build_tiny_gemma3"}
+# transformers 5 saves Gemma 3's SigLIP tower without its vision_model level; google/medgemma-*
+# keeps the names it was published with, which transformers 5 maps on load and 4.57 expects.
+# Written here as published (prefix as saved -> prefix as published).
+PUBLISHED_NAMES = {
+    "medgemma": (("vision_tower.", "vision_tower.vision_model."),),  # SigLIP's vision_model
+}
+
+
+def published_weight_names(folder: Path, renames) -> None:
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(folder / "model.safetensors"))
+    renamed = {}
+    for name, tensor in weights.items():
+        for saved, published in renames:
+            if name.startswith(saved):
+                name = published + name[len(saved):]
+                break
+        renamed[name] = tensor
+    save_file(renamed, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+
+def test_slice_models(tmp_path):
+    """MedGemma: the adapter's from_pretrained path under the pinned transformers,
+    through the worker, answers as the same adapter does here on the same tiny checkpoint."""
+    if ENV_MODEL not in SLICE_MODELS:
+        pytest.skip("MedGemma's environment only")
+    import tiny_vlm_folders
+
+    from ct_spatial_bench.models.registry import create_adapter
+
+    with pytest.MonkeyPatch.context() as patch:
+        tiny_vlm_folders.without_video_processor(patch)  # here only: there torchvision is in
+        folder = getattr(tiny_vlm_folders, SLICE_MODELS[ENV_MODEL])(tmp_path / "tiny")
+        published_tokenizer_config(folder)
+        published_weight_names(folder, PUBLISHED_NAMES[ENV_MODEL])
+        slices = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+        questions = [Question("q0", "which side lung"), Question("q1", "is the nodule left")]
+        config = {"model_path": str(folder), "device": "cpu"}
+        adapter = RemoteAdapter(ENV_MODEL, ENV_MODEL, ENV_PYTHON)
+        try:
+            adapter.load(config)
+            there = adapter.answer_volume(slices, questions)
+        finally:
+            adapter.close()
+        here_adapter = create_adapter(ENV_MODEL)
+        here_adapter.load(config)
+        here = here_adapter.answer_volume(slices, questions)
+    assert [a.text for a in there] == [a.text for a in here]
+    assert [a.new_tokens for a in there] == [a.new_tokens for a in here]
+    assert all(a.new_tokens for a in there)
