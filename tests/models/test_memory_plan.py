@@ -120,3 +120,13 @@ def test_the_preflight_prints_the_plan_and_refuses_a_too_small_gpu(tmp_path, mon
     with pytest.raises(ConfigurationError, match=r"m3d's longest prompt \(512 \+ 256 new "
                                                  r"tokens\) exceeds its context of 64 tokens"):
         memory_lines(params, {"m3d": inference})
+
+
+def test_the_printed_plan_shows_each_models_memory_line():
+    from ct_spatial_bench.preflight import RunPlan
+
+    line = radfm_like("a100_80g").line()
+    assert line.startswith("memory radfm: ~53.9 GiB = weights 52.2 GiB (14.00B x float32) + KV "
+                           "0.7 GiB for 290 + 200 tokens + 1 GiB overhead; a100_80g has 79 GiB")
+    rendered = RunPlan(split="full", models=["radfm"], memory=[line]).render()
+    assert rendered.splitlines()[1] == "  " + line
