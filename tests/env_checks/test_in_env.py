@@ -132,15 +132,13 @@ def published_tokenizer_config(folder: Path) -> None:
         path.write_text(json.dumps(config, indent=1))
 
 
-# Lingshu is not here yet: transformers 5.0.0's Qwen2.5-VL processor insists on a video
-# processor (torchvision, and a config the tiny folder lacks); its environment is checked by
-# test_pins_are_what_the_environment_holds only
-SLICE_MODELS = {"medgemma": "build_tiny_gemma3"}
+SLICE_MODELS = {"medgemma": "build_tiny_gemma3", "lingshu": "build_tiny_qwen2_5_vl"}
 # transformers 5 saves Gemma 3's SigLIP tower without its vision_model level; google/medgemma-*
 # keeps the names it was published with, which transformers 5 maps on load and 4.57 expects.
 # Written here as published (prefix as saved -> prefix as published).
 PUBLISHED_NAMES = {
     "medgemma": (("vision_tower.", "vision_tower.vision_model."),),  # SigLIP's vision_model
+    "lingshu": (),  # saved as Lingshu-7B publishes them (model.layers, visual.blocks)
 }
 
 
@@ -159,10 +157,10 @@ def published_weight_names(folder: Path, renames) -> None:
 
 
 def test_slice_models(tmp_path):
-    """MedGemma: the adapter's from_pretrained path under the pinned transformers,
+    """MedGemma / Lingshu: the adapter's from_pretrained path under the pinned transformers,
     through the worker, answers as the same adapter does here on the same tiny checkpoint."""
     if ENV_MODEL not in SLICE_MODELS:
-        pytest.skip("MedGemma's environment only")
+        pytest.skip("MedGemma's and Lingshu's environments only")
     import tiny_vlm_folders
 
     from ct_spatial_bench.models.registry import create_adapter
@@ -172,6 +170,12 @@ def test_slice_models(tmp_path):
         folder = getattr(tiny_vlm_folders, SLICE_MODELS[ENV_MODEL])(tmp_path / "tiny")
         published_tokenizer_config(folder)
         published_weight_names(folder, PUBLISHED_NAMES[ENV_MODEL])
+        if ENV_MODEL == "lingshu":
+            # Lingshu-7B ships preprocessor_config.json, from which transformers 5 also builds
+            # its video processor; the tiny folder's processor_config.json holds no such part
+            from transformers import AutoImageProcessor
+
+            AutoImageProcessor.from_pretrained(folder).save_pretrained(folder)
         slices = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
         questions = [Question("q0", "which side lung"), Question("q1", "is the nodule left")]
         config = {"model_path": str(folder), "device": "cpu"}

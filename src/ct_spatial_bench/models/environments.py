@@ -102,7 +102,9 @@ ENVIRONMENTS: dict[str, ModelEnvironment] = {e.model: e for e in (
     _env("lingshu", "medevalkit", python=">=3.10,<3.14", torch="2.5.1", torchvision="0.20.1", cuda="cu121",
          pins=("transformers==5.0.0", "tokenizers==0.22.2", "accelerate==1.12.0",
                "qwen-vl-utils==0.0.14", "numpy==2.2.6", "huggingface-hub==1.3.4"),
-         code="MedEvalKit (upstream's runner; the adapter needs none)"),
+         code="MedEvalKit (upstream's runner; the adapter needs none)", needs_torchvision=True,
+         substitutions=("without CUDA torch 2.14.1 + torchvision 0.29.1 (transformers 5's "
+                        "Qwen2.5-VL processor loads a video processor, which needs torchvision)",)),
     _env("hulu_med", None, python=">=3.10,<3.12", torch="2.4.0", torchvision="0.19.0", cuda="cu118",
          source="ZJUI-AI4H/Hulu-Med@a0060ad: requirements.txt",
          pins=("transformers==4.51.2", "tokenizers==0.21.1", "accelerate==1.7.0",
