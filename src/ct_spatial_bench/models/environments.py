@@ -18,6 +18,8 @@ CPU_TORCH = "2.13.0"  # the CPU build this machine installs from a local file
 # torchvision from PyPI does not import beside that CPU file; where a model's own package needs
 # torchvision, the pair this machine installs from its local files (a CUDA build, run on the CPU)
 CPU_TORCH_WITH_VISION = ("torch==2.14.1", "torchvision==0.29.1")
+TIMM_VISION = ("without CUDA torch 2.14.1 + torchvision 0.29.1: timm requires torchvision, which "
+               "does not import beside the 2.13.0 CPU file")
 UPSTREAM = "Mashrafi27/CT-SpatialVQA@e25374c: benchmarking/inference/{}/requirements.txt"
 # what the worker itself imports (models.worker reads .npy and .nii.gz inputs)
 WORKER_NEEDS = ("nibabel", "pillow", "packaging", "pyyaml")
@@ -71,7 +73,8 @@ ENVIRONMENTS: dict[str, ModelEnvironment] = {e.model: e for e in (
          pins=("transformers==4.48.3", "tokenizers==0.21.0", "accelerate==1.3.0",
                "safetensors==0.5.2", "einops==0.8.1", "monai==1.4.0", "timm==1.0.14",
                "numpy==1.26.4", "huggingface-hub==0.28.1"),
-         code="MagicXin/Med3DVLM-Qwen-2.5-7B remote code (hub)"),
+         code="MagicXin/Med3DVLM-Qwen-2.5-7B remote code (hub)", needs_torchvision=True,
+         substitutions=(TIMM_VISION,)),
     _env("radfm", "radfm", python=">=3.10,<3.13", torch="2.5.1", torchvision="0.20.1", cuda="cu121",
          pins=("transformers==4.31.0", "tokenizers==0.13.3", "sentencepiece==0.2.1",
                "safetensors==0.7.0", "einops==0.8.1", "einops-exts==0.0.4", "numpy==2.2.6",
@@ -95,7 +98,9 @@ ENVIRONMENTS: dict[str, ModelEnvironment] = {e.model: e for e in (
                "monai==1.5.1", "scikit-image==0.25.2", "numpy==1.26.0",
                "huggingface-hub==0.36.0"),
          code="Project-MONAI/VLM-Radiology-Agent-Framework@fc8c5a7 + NVlabs/VILA@355fda9",
-         substitutions=("flash-attn 2.5.8 left out (a CUDA build; sdpa attention instead)",)),
+         needs_torchvision=True,
+         substitutions=("flash-attn 2.5.8 left out (a CUDA build; sdpa attention instead)",
+                        TIMM_VISION)),
     _env("medgemma", "medgemma", python=">=3.10,<3.14", torch="2.10.0", torchvision="0.25.0", cuda="cu128",
          pins=("transformers==4.57.6", "tokenizers==0.22.2", "accelerate==1.12.0",
                "numpy==2.2.6", "huggingface-hub==0.36.0")),
@@ -110,13 +115,13 @@ ENVIRONMENTS: dict[str, ModelEnvironment] = {e.model: e for e in (
          pins=("transformers==4.51.2", "tokenizers==0.21.1", "accelerate==1.7.0",
                "timm==1.0.3", "einops==0.6.1", "einops-exts==0.0.4", "numpy==1.26.4",
                "huggingface-hub==0.30.2"),
-         code="ZJUI-AI4H/Hulu-Med@a0060ad (src: hulumed, hulumed_qwen3)",
+         code="ZJUI-AI4H/Hulu-Med@a0060ad (src: hulumed, hulumed_qwen3)", needs_torchvision=True,
          substitutions=("tokenizers 0.20.3 -> 0.21.1 (transformers 4.51.2 requires >=0.21)",
                         "numpy 1.24.4 -> 1.26.4 (1.24 builds from source on Python 3.12)",
                         "huggingface_hub 0.23.4 -> 0.30.2 (transformers 4.51.2 requires "
                         ">=0.30)",
                         "decord, opencv, deepspeed, gradio left out (video, training and demo "
-                        "only)")),
+                        "only)", TIMM_VISION)),
 )}
 
 
