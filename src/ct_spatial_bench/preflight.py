@@ -66,8 +66,11 @@ def check_volumes(volume_keys: Iterable[str], root: str, suffix: str,
 
 
 def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
-    """Each selected model has the settings it cannot guess (its checkpoint above all)."""
-    from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
+    """Each selected model has the settings it cannot guess (its checkpoint above all), and
+    they point at a checkpoint that is there (a local folder holding its config, a hub id that
+    is well formed and, offline, cached) and at the authors' code folders."""
+    from ct_spatial_bench.models.readiness import checkpoint_problems
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, adapter_class, check_configured
 
     problems = []
     for name, params in sorted(inference_params.items()):
@@ -78,8 +81,41 @@ def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
             check_configured(model, params.get("config") or {})
         except ConfigurationError as error:
             problems.append(str(error))
+            continue
+        missing = checkpoint_problems(name, adapter_class(model), params.get("config") or {})
+        if missing:
+            problems.append(f"inference_{name} cannot start: {'; '.join(missing)}. Fix it in "
+                            "conf/<env>/parameters_inference.yml or with --params "
+                            f"\"{name}.inference.config.<setting>=<value>\". Nothing was run.")
     if problems:
         raise ConfigurationError(" ".join(problems))
+
+
+def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Per selected model with a checkpoint on this machine: estimated GPU memory beside the
+    requested GPU type's (models/memory_plan.py). A model that cannot fit, or whose longest
+    prompt exceeds its context, stops the run naming both numbers; one configured for the CPU
+    is not compared."""
+    from ct_spatial_bench.imaging.specs import InputSpec
+    from ct_spatial_bench.models.memory_plan import plan_for
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY
+
+    specs = (params.get("preprocessing") or {}).get("specs") or {}
+    lines, problems = [], []
+    for name, inference in sorted(selected.items()):
+        entry = MODEL_REGISTRY.get(inference.get("model", name))
+        if entry is None or str((inference.get("config") or {}).get("device", "")) == "cpu":
+            continue
+        spec = (InputSpec.from_params(entry.input_spec, specs[entry.input_spec])
+                if entry.input_spec in specs else None)
+        plan = plan_for(name, {"inference": inference,
+                               "resources": (params.get(name) or {}).get("resources")}, spec)
+        if plan is not None:
+            lines.append(plan.line())
+            problems += plan.problems()
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ". Nothing was run.")
+    return lines
 
 
 def judge_lines(judging: Mapping[str, Any],
@@ -128,6 +164,7 @@ class RunPlan:
     volumes: int | None = None
     models: Sequence[str] = ()
     judges: list[str] = field(default_factory=list)
+    memory: list[str] = field(default_factory=list)  # per model: estimate beside the GPU's
 
     def judge_calls(self) -> int | None:
         if self.items is None or not self.judges or not self.models:
@@ -142,6 +179,7 @@ class RunPlan:
         asked = (f"{known(self.items)} QA items on {known(self.volumes)} volumes"
                  if self.items is not None else "QA items made by this run")
         lines = [f"plan ({self.split} split): {asked}; models: {', '.join(self.models) or 'none'}"]
+        lines += [f"  {line}" for line in self.memory]
         lines += [f"  {line}" for line in self.judges]
         if self.judges:
             lines.append(f"  judge calls at most (before the cache): {known(self.judge_calls())}")

@@ -69,6 +69,7 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     selected = {match["model"]: catalog.load(name) or {} for name in sorted(inputs)
                 for match in [_INFERENCE_PARAMS.match(name)] if match}
     checks.check_models(selected)  # first: a missing checkpoint is the most basic mistake
+    memory = checks.memory_lines(params, selected)
     for name in sorted(inputs - {"raw_volumes"}):
         dataset = catalog.get(name)
         location = dataset_location(dataset)
@@ -77,7 +78,7 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
                                       _pipeline_writing(name))
             if isinstance(dataset, CTSpatialVQADataset):
                 checks.check_companions(name, dataset.companion_files(), parameters_of)
-    plan = checks.RunPlan(split=split)
+    plan = checks.RunPlan(split=split, memory=memory)
     qa_source = next((n for n in ("benchmark_qa", "qa_candidates") if n in inputs), None)
     if qa_source is None and "benchmark_qa" in catalog and catalog.get("benchmark_qa").exists():
         qa_source = "benchmark_qa"

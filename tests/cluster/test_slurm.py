@@ -98,9 +98,12 @@ def test_dry_run_prints_valid_scripts_with_each_models_resources(rehearsal_proje
 
     root, params = rehearsal_project
     monkeypatch.chdir(root)
+    weights = root / "weights" / "radfm"  # the preflight checks the checkpoint is there
+    weights.mkdir(parents=True, exist_ok=True)
+    (weights / "pytorch_model.bin").touch()
     result = CliRunner().invoke(cli, ["slurm", "submit", "--env", "full", "--models",
                                       "geometry,radfm,blind", "--dry-run", "--params",
-                                      params + ",radfm.inference.config.model_path=/w/radfm"])
+                                      params + f",radfm.inference.config.model_path={weights}"])
     assert result.exit_code == 0, result.output
     assert "plan (full split): " in result.output and " on 3 volumes" in result.output
     scripts = sorted((root / "slurm").glob("*.sbatch"))

@@ -24,6 +24,26 @@ def word_tokenizer(specials=()):
     return tokenizer
 
 
+def write_sentencepiece_tokenizer(folder, symbols=(), **config):
+    """A real SentencePiece ``tokenizer.model`` (unk 0, bos 1, eos 2) over ``WORDS`` with
+    ``symbols`` as single pieces, and a ``tokenizer_config.json`` naming LlamaTokenizer, as
+    LLaMA-based checkpoints publish them; returns the vocabulary size."""
+    import io
+    import json
+
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([" ".join(WORDS)] * 50), model_writer=model, vocab_size=80,
+        model_type="bpe", unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
+        hard_vocab_limit=False, user_defined_symbols=list(symbols))
+    (folder / "tokenizer.model").write_bytes(model.getvalue())
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "LlamaTokenizer", "model_max_length": 2048, **config}))
+    return spm.SentencePieceProcessor(model_proto=model.getvalue()).get_piece_size()
+
+
 # The GPU path on CPU: each adapter test runs once as on CPU (float32) and once with the dtype
 # the adapter picks on CUDA, forced on CPU, so a model and an input of different dtypes fail here
 # as they would on a GPU ("mat1 and mat2 must have the same dtype").

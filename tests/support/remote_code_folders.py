@@ -60,9 +60,12 @@ FAMILIES = {
 }
 
 
-def build_remote_code_model(folder: Path, family: str, **config_extra) -> Path:
+def build_remote_code_model(folder: Path, family: str, sentencepiece: bool = False,
+                            **config_extra) -> Path:
     """Write ``family``'s tiny remote-code checkpoint into ``folder`` (``config_extra`` goes into
-    config.json, e.g. ``proj_out_num``)."""
+    config.json, e.g. ``proj_out_num``). ``sentencepiece``: the tokenizer as LLaMA checkpoints
+    publish it (tokenizer.model, which the slow tokenizer of transformers 4.x reads) instead of
+    a tokenizers-library file."""
     import transformers
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -72,16 +75,23 @@ def build_remote_code_model(folder: Path, family: str, **config_extra) -> Path:
               "extra": extra}
     (folder / f"configuration_{module}.py").write_text(CONFIGURATION.format(**fields))
     (folder / f"modeling_{module}.py").write_text(MODELING.format(**fields))
-    tokenizer = getattr(transformers, tokenizer_class)().train_new_from_iterator(
-        [" ".join(WORDS)], vocab_size=200, new_special_tokens=["<im_patch>"])
-    tokenizer.add_bos_token = adds_bos
-    tokenizer.save_pretrained(folder)
-    special = {f"{key}_id": getattr(tokenizer, f"{key}_id")  # None where the tokenizer has none
-               for key in ("bos_token", "eos_token", "pad_token")}
+    if sentencepiece:
+        from adapter_helpers import write_sentencepiece_tokenizer
+
+        vocab = write_sentencepiece_tokenizer(folder, ["<im_patch>"], add_bos_token=adds_bos)
+        special = {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": None}
+    else:
+        tokenizer = getattr(transformers, tokenizer_class)().train_new_from_iterator(
+            [" ".join(WORDS)], vocab_size=200, new_special_tokens=["<im_patch>"])
+        tokenizer.add_bos_token = adds_bos
+        tokenizer.save_pretrained(folder)
+        vocab = len(tokenizer)
+        special = {f"{key}_id": getattr(tokenizer, f"{key}_id")  # None where it has none
+                   for key in ("bos_token", "eos_token", "pad_token")}
     config = {"architectures": [f"{name}ForCausalLM"], "model_type": model_type,
               "auto_map": {"AutoConfig": f"configuration_{module}.{name}Config",
                            "AutoModelForCausalLM": f"modeling_{module}.{name}ForCausalLM"},
-              "vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32,
+              "vocab_size": vocab, "hidden_size": 16, "intermediate_size": 32,
               "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2,
               "max_position_embeddings": 512, **special,
               **config_extra}

@@ -1,5 +1,7 @@
 """``python -m ct_spatial_bench.models describe [--write] [--specs conf/...yml]``: print the models
-README's tables from the code (``--write`` puts them into models/README.md)."""
+README's tables from the code (``--write`` puts them into models/README.md).
+``python -m ct_spatial_bench.models env show|create|check <model>``: a model's declared
+environment (models/envs.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,15 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     from ct_spatial_bench.models.describe import DEFAULT_SPECS, models_table, write_readme
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["env"]:
+        from ct_spatial_bench.models.envs import main as env_main
+
+        env_parser = argparse.ArgumentParser(prog="python -m ct_spatial_bench.models env")
+        env_parser.add_argument("action", choices=["show", "create", "check"])
+        env_parser.add_argument("model")
+        env_args = env_parser.parse_args(argv[1:])
+        return env_main(env_args.action, env_args.model)
     parser = argparse.ArgumentParser(prog="python -m ct_spatial_bench.models")
     parser.add_argument("command", choices=["describe"])
     parser.add_argument("--specs", type=Path, default=DEFAULT_SPECS,

@@ -88,7 +88,27 @@ class ModelAdapter:
     baseline: ClassVar[bool] = False
     required_config: ClassVar[tuple[str, ...]] = ()
     config_examples: ClassVar[dict[str, str]] = {}
+    # settings naming a checkpoint: (files a local folder must hold one of, hub id allowed);
+    # checked before any node runs (models/readiness.py)
+    checkpoint_files: ClassVar[dict[str, tuple[tuple[str, ...], bool]]] = {}
+    code_folders: ClassVar[tuple[str, ...]] = ()  # settings naming the authors' code checkouts
     blind: bool = False
+
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """Tokens the image takes in the prompt for input ``spec`` (memory plan); None: unknown."""
+        return None
+
+    @classmethod
+    def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
+        """(config.json, weights folder or file) on this machine, for the memory plan; None where
+        the model keeps no local checkpoint or it is not here."""
+        from ct_spatial_bench.models.memory_plan import local_checkpoint
+
+        folder = local_checkpoint(config.get("model_path"), config.get("revision"))
+        if folder is None or not (folder / "config.json").is_file():
+            return None
+        return folder / "config.json", folder
 
     @property
     def base_model(self) -> str:

@@ -91,6 +91,18 @@ def dtype_keyword(dtype: Any) -> dict[str, Any]:
     return {"dtype" if modern else "torch_dtype": dtype}
 
 
+def attention_keyword(config: dict[str, Any]) -> dict[str, Any]:
+    """The attention implementation, explicit: ``sdpa`` unless ``attn_implementation`` is set
+    (a checkpoint's config may ask for flash_attention_2, which fails where flash-attn is not
+    installed). transformers before 4.36 has no such argument (and only eager attention)."""
+    import transformers
+    from packaging.version import Version
+
+    if Version(transformers.__version__) < Version("4.36"):
+        return {}
+    return {"attn_implementation": config.get("attn_implementation") or "sdpa"}
+
+
 def model_revision(config: dict[str, Any], model: Any = None) -> str:
     """``<weights>@<revision>``: the configured revision, else the hub commit the weights came from."""
     source = str(config.get("model_path") or config.get("model") or "")
@@ -127,6 +139,8 @@ class NeuralAdapter(ModelAdapter):
 
     loads_weights: ClassVar[bool] = True
     required_config: ClassVar[tuple[str, ...]] = ("model_path",)
+    checkpoint_files: ClassVar[dict[str, tuple[tuple[str, ...], bool]]] = {
+        "model_path": (("config.json",), True)}
     generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 256}
     quantized_at_load: ClassVar[bool] = False
     # dtype when the config names none: None is bfloat16 on CUDA and float32 on CPU
@@ -198,9 +212,19 @@ class NeuralAdapter(ModelAdapter):
         return dtype_keyword(self._dtype())
 
     def _pretrained_keywords(self) -> dict[str, Any]:
-        """``from_pretrained``'s dtype and quantization arguments."""
-        return {**self._dtype_keyword(),
+        """``from_pretrained``'s dtype, attention and quantization arguments."""
+        return {**self._dtype_keyword(), **attention_keyword(self._config),
                 **pretrained_keywords(self.quantization, self.device, self._dtype())}
+
+    def _from_pretrained(self, auto_class: Any, path: str, **keywords: Any) -> Any:
+        """``auto_class.from_pretrained(path)`` with this adapter's keywords, placed and in eval
+        mode; any missing, unexpected or reshaped weight name is an error (strict loading)."""
+        from ct_spatial_bench.models.strict_loading import check_loading_info
+
+        model, info = auto_class.from_pretrained(path, **self._pretrained_keywords(),
+                                                 output_loading_info=True, **keywords)
+        check_loading_info(self.name, path, info)
+        return self._placed(model)
 
     def _placed(self, model: Any) -> Any:
         """``model`` on the adapter's device, in eval mode (bitsandbytes has placed it already)."""

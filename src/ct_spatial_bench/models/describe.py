@@ -82,6 +82,8 @@ def models_table(specs_path: Path = DEFAULT_SPECS) -> str:
                  _decoding(cls), _dtype_on_gpu(cls), card.slice_order,
                  _ct_rate(card.trained_on_ct_rate), deviations, card.status]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    rows += ["", "Environments (`python -m ct_spatial_bench.models env show|create|check <model>`; "
+             "models/environments.py):", "", *environment_rows()]
     rows += ["", "Asked for, not registered:", "",
              "| model | source | weights | trained on CT-RATE | why not |", "|---|---|---|---|---|"]
     for model in UNREGISTERED:
@@ -89,6 +91,24 @@ def models_table(specs_path: Path = DEFAULT_SPECS) -> str:
                  model.why]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(rows) + "\n"
+
+
+def environment_rows() -> list[str]:
+    """One row per declared environment: the authors' pins and what was substituted here."""
+    from ct_spatial_bench.models.environments import ENVIRONMENTS
+
+    rows = ["| model | python | torch | transformers | other pins | authors' code | substituted "
+            "| pins from |", "|" + "---|" * 8]
+    for name, env in ENVIRONMENTS.items():
+        pins = dict(p.split("==") for p in env.pins)
+        others = ", ".join(f"{k} {v}" for k, v in pins.items() if k != "transformers")
+        without = " + ".join(r.replace("==", " ") for r in env.torch_requirements(False))
+        cells = [f"env of `{name}`", env.python, f"{env.torch}+{env.cuda}, torchvision "
+                 f"{env.torchvision} (without CUDA: {without})", pins.get("transformers", "-"),
+                 others, env.code,
+                 "; ".join(env.substitutions) or "-", env.source]
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return rows
 
 
 def readme_section(readme: Path = README) -> str:

@@ -89,6 +89,10 @@ class CTChat(NeuralAdapter):
                     "CT-SpatialVQA's own run left out <image>; here the prompt has it"),
         status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16")
     required_config = ("model_path", "encoder_path")
+    checkpoint_files = {"model_path": (("config.json",), True),
+                        "model_base": (("config.json",), True),
+                        "encoder_path": ((), False)}  # CT-CLIP's clip_visual_encoder.pth
+    code_folders = ("code_dir", "ctvit_code_dir")
     config_examples = {"model_path": "a CT-CHAT checkpoint folder (Llama 3.1 8B)",
                        "encoder_path": "CT-CLIP's clip_visual_encoder.pth"}
     generation_defaults = {"max_new_tokens": 512, "use_cache": True}
@@ -118,6 +122,15 @@ class CTChat(NeuralAdapter):
         text = f"<image>\n <provided>{question} <{self.answer_tag}>"
         return "<image>\n" + text.replace("<image>", "").strip()
 
+    def until_separator(self, ids: list[int]) -> str:
+        """The answer up to the first ``<|eot_id|>``, cut on token ids: decoding with
+        ``skip_special_tokens`` drops the separator itself, so cutting the text afterwards
+        never fired and a turn generated past it stayed in the answer."""
+        separator = self.tokenizer.get_vocab().get(SEPARATOR)
+        if separator is not None and separator in ids:
+            ids = ids[:ids.index(separator)]
+        return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+
     def features(self, image: Any) -> Any:
         """CTViT tokens of the ``(240, 480, 480)`` -1..1 volume, once per volume."""
         import numpy as np
@@ -141,7 +154,6 @@ class CTChat(NeuralAdapter):
             with torch.inference_mode():
                 output = self.model.generate(ids, images=features, image_sizes=[features.numel()],
                                              **self._generate_kwargs())
-            text = self.tokenizer.decode(output[0], skip_special_tokens=True)
-            answers.append(text.split(SEPARATOR)[0].strip())
+            answers.append(self.until_separator(output[0].tolist()))
             prompts.append(prompt)
         return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]

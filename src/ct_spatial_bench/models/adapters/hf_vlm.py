@@ -27,6 +27,7 @@ SLICE_BLOCK_PROMPT: dict[str, Any] = {
     "slice_label": "SLICE {i}",
     "layout": "slices",
 }
+SLICE_LABEL_TOKENS = 6  # "SLICE 12" and the image's start/end markers, rounded up
 QUERY_LEAD = ("\n\nBased on the visual evidence in the slices provided above, "
               "answer the question below")
 
@@ -48,6 +49,24 @@ class HFVisionLanguageModel(SliceChat, NeuralAdapter):
     # AutoProcessor.from_pretrained keywords (image limits); config["processor"] overrides them
     processor_defaults: dict[str, Any] = {}
 
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """Slices x tokens per slice: Gemma 3's fixed ``mm_tokens_per_image``, or a Qwen-VL
+        vision config's patches merged ``spatial_merge_size`` square, plus a label per slice;
+        None for other families (not derived here)."""
+        from ct_spatial_bench.models.memory_plan import merged_patch_tokens, slice_side
+
+        slices = getattr(spec, "slices", None) or 1
+        vision = checkpoint_config.get("vision_config") or {}
+        if checkpoint_config.get("mm_tokens_per_image"):
+            per_image = int(checkpoint_config["mm_tokens_per_image"])
+        elif vision.get("spatial_merge_size"):
+            per_image = merged_patch_tokens(slice_side(spec), int(vision.get("patch_size", 14)),
+                                            int(vision["spatial_merge_size"]))
+        else:
+            return None
+        return slices * (per_image + SLICE_LABEL_TOKENS)
+
     def _load(self, config: dict[str, Any]) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -56,8 +75,8 @@ class HFVisionLanguageModel(SliceChat, NeuralAdapter):
         self.processor_settings = {**self.processor_defaults, **(config.get("processor") or {})}
         self.processor = AutoProcessor.from_pretrained(config["model_path"], **common,
                                                        **self.processor_settings)
-        self.model = self._placed(AutoModelForImageTextToText.from_pretrained(
-            config["model_path"], **self._pretrained_keywords(), **common))
+        self.model = self._from_pretrained(AutoModelForImageTextToText, config["model_path"],
+                                           **common)
         self._modules = [self.model]
         self.prompt = {**self.prompt_defaults, **(config.get("prompt") or {})}
 

@@ -25,17 +25,44 @@ SCENARIO = "This is a medical 3D scenario. "  # how the notebook opens a 3D prom
 MERGE_SIZE = 2  # the notebook's merge_size for video (and 3D) input
 
 
+QWEN2_PACKAGE, QWEN3_PACKAGE = "hulumed", "hulumed_qwen3"
+
+
+def code_package(checkpoint_config: dict[str, Any]) -> str:
+    """The authors' package for a checkpoint: ``hulumed_qwen3`` (Qwen3 classes: QK-norm, no qkv
+    bias; ``Inference_qwen3.ipynb``, the 14B) or ``hulumed`` (Qwen2 classes; 7B, 32B).
+
+    Both packages name their config ``hulumed_qwen2``, so the type alone cannot tell them apart;
+    a Qwen3 config also writes ``attention_bias`` (and the hub's later exports say ``qwen3`` in
+    ``model_type``), which a Qwen2 config never does."""
+    kinds = " ".join([str(checkpoint_config.get("model_type", "")),
+                      *(checkpoint_config.get("architectures") or [])]).lower()
+    return QWEN3_PACKAGE if "qwen3" in kinds or "attention_bias" in checkpoint_config \
+        else QWEN2_PACKAGE
+
+
 def load_hulu_med(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
-    """``code_dir``: the repository's ``src`` (its ``hulumed`` package); ``model_path``: the
-    original (non-HF) checkpoint the notebook loads."""
-    model_module = import_from(config.get("code_dir"), "hulumed.model")
-    mm_utils = import_from(config.get("code_dir"), "hulumed.mm_utils")
-    processor_module = import_from(config.get("code_dir"), "hulumed.model.processor")
+    """``code_dir``: the repository's ``src`` (its ``hulumed`` and ``hulumed_qwen3`` packages);
+    ``model_path``: the original (non-HF) checkpoint the notebooks load. The package is picked
+    from the checkpoint's config (``code_package`` overrides it); every weight name must match."""
+    import json
+
+    from ct_spatial_bench.models.strict_loading import checkpoint_folder, check_weight_names
+
     path = str(config["model_path"])
+    folder = checkpoint_folder(path, config.get("revision"))
+    package = config.get("code_package") or code_package(
+        json.loads((folder / "config.json").read_text()))
+    model_module = import_from(config.get("code_dir"), f"{package}.model")
+    mm_utils = import_from(config.get("code_dir"), f"{package}.mm_utils")
+    processor_module = import_from(config.get("code_dir"), f"{package}.model.processor")
     tokenizer, model, image_processor, _ = model_module.load_pretrained_model(
-        path, None, mm_utils.get_model_name_from_path(path), device_map=adapter.device)
+        path, None, mm_utils.get_model_name_from_path(path), device_map=adapter.device,
+        # the authors' default is flash_attention_2, which fails where flash-attn is absent
+        attn_implementation=config.get("attn_implementation") or "sdpa")
+    check_weight_names(f"hulu_med ({package})", model, folder)
     model.config.use_token_compression = False  # as the notebook sets it
-    return {"model": model, "tokenizer": tokenizer,
+    return {"model": model, "tokenizer": tokenizer, "package": package,
             "processor": processor_module.HulumedProcessor(image_processor, tokenizer)}
 
 
@@ -59,19 +86,26 @@ class HuluMed(NeuralAdapter):
     description = "Hulu-Med (7B/14B/32B): 160 axial slices, each min-maxed, as video frames."
     card = ModelCard(
         title="Hulu-Med", weights="ZJU-AI4H/Hulu-Med-7B, -14B, -32B",
-        source="ZJUI-AI4H/Hulu-Med@a0060ad: Inference.ipynb, src/hulumed/mm_utils.py, "
-               "src/hulumed/model/processor.py",
+        source="ZJUI-AI4H/Hulu-Med@a0060ad: Inference.ipynb, Inference_qwen3.ipynb, "
+               "src/hulumed/mm_utils.py, src/hulumed/model/processor.py, "
+               "src/hulumed_qwen3/model/__init__.py",
         prompt='one video turn of 160 slices + "This is a medical 3D scenario. " + question; '
                "merge_size 2, modals video",
         decoding="greedy, 512 new tokens",
         slice_order="inferior first (axis 2 of a RAS/LPS-stored file, as its loader reads it)",
         trained_on_ct_rate=None,
-        deviations=("the notebook samples (temperature 0.6, 8192 tokens); we decode greedily",
+        deviations=("package picked from the checkpoint's config: hulumed_qwen3 (Qwen3: 14B) "
+                    "when it has attention_bias or says qwen3, else hulumed (Qwen2: 7B, 32B); "
+                    "every weight name checked against the checkpoint's files",
+                    "attention sdpa unless attn_implementation is set (the authors' loader "
+                    "defaults to flash_attention_2)",
+                    "the notebook samples (temperature 0.6, 8192 tokens); we decode greedily",
                     "slices reoriented to display from the header; its loader slices the "
                     "stored array as it is"),
         status="tested offline on stand-ins with its processor's and generate's signatures "
                "(transformers has no Hulu-Med class), float32 and bfloat16")
     required_config = ("model_path", "code_dir")
+    code_folders = ("code_dir",)
     config_examples = {"model_path": "ZJU-AI4H/Hulu-Med-7B (original weights), or a local folder",
                        "code_dir": "a ZJUI-AI4H/Hulu-Med checkout's src folder"}
     generation_defaults = {"max_new_tokens": 512, "use_cache": True}
@@ -81,8 +115,21 @@ class HuluMed(NeuralAdapter):
         parts = resolve_factory(config, load_hulu_med)(config, self)
         self.model = parts["model"].to(self.device, self._dtype()).eval()
         self.tokenizer, self.processor = parts["tokenizer"], parts["processor"]
+        self.package = parts.get("package")
         self._modules = [self.model]
         self._slices: tuple[Any, list[Any]] = (None, [])
+
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """Frames x merged patches: its encoder's 14-pixel patches merged 2 x 2 (merge_size),
+        on slices of the spec's side (CT-RATE's 512 where it keeps them)."""
+        from ct_spatial_bench.models.memory_plan import merged_patch_tokens, slice_side
+
+        return (getattr(spec, "slices", None) or 1) * merged_patch_tokens(slice_side(spec), 14,
+                                                                          MERGE_SIZE)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "code_package": self.package}
 
     def slices_of(self, image: Any) -> list[Any]:
         """The volume's pictures, made once per volume."""

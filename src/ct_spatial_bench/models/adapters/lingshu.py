@@ -22,7 +22,9 @@ class Lingshu(HFVisionLanguageModel):
         source="Mashrafi27/CT-SpatialVQA@e25374c: "
                "benchmarking/inference/medevalkit/run_custom_eval.py",
         prompt="as upstream: instruction, each slice then SLICE i, question",
-        decoding="greedy, 256 new tokens",
+        decoding="greedy, 256 new tokens (upstream's budget; its prompt asks for reasoning then "
+                 "a final answer, so an answer whose tokens.new is 256 was cut: count them in "
+                 "the predictions)",
         slice_order="superior first (top to bottom)",
         trained_on_ct_rate=None,
         deviations=("reoriented to display from the header; upstream transposed the stored "

@@ -35,8 +35,10 @@ class M3DLaMed(NeuralAdapter):
         laterality_caveat=FLIP_AUGMENTATION.format(files="Bench/dataset/multi_dataset.py"),
         deviations=(
             "bfloat16 on a GPU as its README Quickstart; its eval_vqa.py loads float32",
-            "intensity percentile(0.5, 99.5) of raw HU (its raw-CT path, RefSeg); its M3D-Cap "
-            "training volumes were windowed JPEG stacks min-maxed",
+            "intensity percentile(0.5, 99.5) of raw HU, as its RefSeg preparation "
+            "(m3d_refseg_data_prepare.py, which also transposes in-plane); its M3D-Seg preparation "
+            "clips, z-scores, then min-maxes, and its M3D-Cap volumes were windowed JPEG stacks "
+            "min-maxed: no single raw-CT rule",
         ),
         status="tested offline: its own loading code on a tiny trust_remote_code folder "
                "(Llama base), float32 and bfloat16")
@@ -54,9 +56,13 @@ class M3DLaMed(NeuralAdapter):
         self.tokenizer = AutoTokenizer.from_pretrained(
             config["model_path"], model_max_length=int(config.get("model_max_length", 512)),
             padding_side="right", use_fast=False, **common)
-        self.model = self._placed(AutoModelForCausalLM.from_pretrained(
-            config["model_path"], **self._pretrained_keywords(), **common))
+        self.model = self._from_pretrained(AutoModelForCausalLM, config["model_path"], **common)
         self._modules = [self.model]
+
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """The projector's ``proj_out_num`` tokens (256 where the config has none)."""
+        return int(checkpoint_config.get("proj_out_num") or cls.default_proj_out_num)
 
     def proj_out_num(self) -> int:
         """Image tokens the projector emits: the model config's ``proj_out_num`` (256)."""

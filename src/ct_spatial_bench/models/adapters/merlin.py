@@ -42,6 +42,7 @@ class MerlinReport(NeuralAdapter):
         deviations=("a report generator, never trained for VQA",
                     "float32; the demo runs float16"),
         status="tested offline on a stand-in, float32")
+    checkpoint_files = {}  # the merlin-vlm package fetches its own weights into its folder
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}
     default_template = "{question}###\n"

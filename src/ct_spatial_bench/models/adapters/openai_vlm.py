@@ -39,6 +39,7 @@ class OpenAIVisionLanguageModel(SliceChat, ModelAdapter):
         decoding="temperature 0, 256 tokens", slice_order="superior first (top to bottom)",
         trained_on_ct_rate=None, status="tested against a fake server on 127.0.0.1")
     required_config = ("model",)
+    checkpoint_files = {}  # served elsewhere: nothing local to check
     config_examples = {"model": "gpt-4o (with base_url for a vLLM or other compatible server)"}
     generation_defaults = {"temperature": 0.0, "max_tokens": 256}
 

@@ -42,21 +42,54 @@ def radfm_tokenizer(language_files: str) -> Any:
     return tokenizer
 
 
+RADFM_EOS = 2  # </s>: Quick_demo/test.py sets the tokenizer's eos_token_id to 2
+# computed at construction; saved by the transformers RadFM was exported with (4.28), by 4.31 as
+# well, not by later versions: neither its presence nor its absence is a mismatch
+DERIVED = ("rotary_emb.inv_freq",)
+
+
+def radfm_model(code_dir: str | None, language_files: str, weights: str) -> Any:
+    """``MultiLLaMAForCausalLM`` with its language model built from ``Language_files``' config
+    (the authors' ``from_pretrained`` of that folder fails: it holds no weights), then every
+    weight from ``pytorch_model.bin``, memory-mapped, so host RAM holds about one copy."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from ct_spatial_bench.models.strict_loading import check_names
+
+    module = import_from(code_dir, "Model.RadFM.multimodality_model")
+
+    class FromConfig:  # what the authors' __init__ calls, built from the config only
+        @staticmethod
+        def from_pretrained(path: str, **_: Any) -> Any:
+            return LlamaForCausalLM(LlamaConfig.from_pretrained(path))
+
+    original, module.LlamaForCausalLM = module.LlamaForCausalLM, FromConfig
+    try:
+        model = module.MultiLLaMAForCausalLM(lang_model_path=language_files)
+    finally:
+        module.LlamaForCausalLM = original
+    state = torch.load(weights, map_location="cpu", mmap=True, weights_only=True)
+    check_names("radfm", weights, model, set(state), derived=DERIVED)
+    own = model.state_dict()
+    model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+    # its config says eos_token_id 1 (<s> for this tokenizer), so generation never stopped
+    # before 200 tokens; the tokenizer's </s> (2) ends an answer as in LLaMA's training
+    model.lang_model.generation_config.eos_token_id = RADFM_EOS
+    return model
+
+
 def load_radfm(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
     """``config``: ``code_dir`` (the repository's ``Quick_demo``), ``language_files`` (its
     ``Language_files``), ``model_path`` (the folder or file of ``pytorch_model.bin``)."""
-    import torch
-
     code_dir = config.get("code_dir")
     language_files = config.get("language_files") or os.path.join(code_dir or ".",
                                                                   "Language_files")
-    module = import_from(code_dir, "Model.RadFM.multimodality_model")
-    model = module.MultiLLaMAForCausalLM(lang_model_path=language_files)
     weights = config["model_path"]
     if os.path.isdir(weights):
         weights = os.path.join(weights, "pytorch_model.bin")
-    model.load_state_dict(torch.load(weights, map_location="cpu"))
-    return {"model": model, "tokenizer": radfm_tokenizer(language_files)}
+    return {"model": radfm_model(code_dir, language_files, weights),
+            "tokenizer": radfm_tokenizer(language_files)}
 
 
 class RadFM(NeuralAdapter):
@@ -73,15 +106,42 @@ class RadFM(NeuralAdapter):
         trained_on_ct_rate=False,
         deviations=("min-max of raw HU: its training volumes were Radiopaedia's windowed JPEG "
                     "stacks min-maxed and its code has no raw-CT rule",
-                    "in-plane resize linear; its loader's last interpolate is nearest"),
+                    "in-plane resize linear; its loader's last interpolate is nearest",
+                    "language model built from Language_files' config, then pytorch_model.bin "
+                    "memory-mapped and loaded strictly (its own from_pretrained of that folder "
+                    "fails: no weights there)",
+                    "generation stops at </s> (2): its config's eos_token_id 1 let every answer "
+                    "run to 200 tokens"),
         status="tested offline on a stand-in with a LayerNorm->Linear patch embedding, "
                "float32 and bfloat16")
+    # its loader reads <model_path>/pytorch_model.bin (or the file itself) and the language
+    # model's config from Language_files; no hub id
+    checkpoint_files = {"model_path": (("pytorch_model.bin",), False),
+                        "language_files": (("config.json",), False)}
+    code_folders = ("code_dir",)
     config_examples = {"model_path": "the folder holding RadFM's pytorch_model.bin "
                                      "(chaoyi-wu/RadFM on Hugging Face); also set code_dir"}
     # what MultiLLaMAForCausalLM.generate does; it takes no settings
     generation_defaults = {"max_new_tokens": 200}
     # Quick_demo/test.py moves the model to CUDA as loaded (float32) and the image with it
     default_dtype = "float32"
+
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        return TOKENS_PER_IMAGE + 2  # <image>, 32 image tokens, </image>: one image
+
+    @classmethod
+    def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
+        """Language_files' config.json and the pytorch_model.bin."""
+        from pathlib import Path
+
+        language = config.get("language_files") or (
+            os.path.join(config["code_dir"], "Language_files") if config.get("code_dir") else None)
+        weights = config.get("model_path")
+        if not language or not weights or not Path(language, "config.json").is_file() \
+                or not os.path.exists(weights):
+            return None
+        return Path(language, "config.json"), Path(weights)
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_radfm)(config, self)

@@ -106,6 +106,10 @@ class VilaM3(NeuralAdapter):
         status="default loader tested offline on stand-in llava modules and a stand-in bundle "
                "run by MONAI's create_workflow")
     required_config = ("model_path", "vista3d_bundle")
+    checkpoint_files = {"model_path": (("config.json",), True),
+                        "vista3d_bundle": (("configs",), False),
+                        "label_groups": ((), False), "model_cards_file": ((), False)}
+    code_folders = ("m3_dir", "code_dir")
     config_examples = {"model_path": "MONAI/Llama3-VILA-M3-8B, or a local folder",
                        "vista3d_bundle": "the unzipped vista3d bundle (vista3d_v0.5.4/vista3d)"}
     generation_defaults = {"max_new_tokens": 1024, "min_new_tokens": 2}
