@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))  # the f
 
 from ct_spatial_bench.models.base import Question  # noqa: E402
 from ct_spatial_bench.models.environments import environment_of  # noqa: E402
-from ct_spatial_bench.models.remote import RemoteAdapter  # noqa: E402
+from ct_spatial_bench.inference.backends.worker import RemoteAdapter  # noqa: E402
 
 ENV_PYTHON = os.environ.get("CT_SPATIAL_BENCH_ENV_PYTHON")
 ENV_MODEL = os.environ.get("CT_SPATIAL_BENCH_ENV_MODEL")
@@ -57,7 +57,7 @@ def test_radfm(tmp_path):
     import torch
     from radfm_folders import write_radfm
 
-    from ct_spatial_bench.models.radfm import image_placeholder, radfm_model
+    from ct_spatial_bench.models.adapters.radfm import image_placeholder, radfm_model
 
     folders = {k: str(v) for k, v in write_radfm(tmp_path).items()}
     volume = np.random.default_rng(0).random((16, 16, 8)).astype(np.float32)
@@ -71,7 +71,7 @@ def test_radfm(tmp_path):
 
     # the same weights in this environment: the prompt's ids from the pinned tokenizer, greedy
     # decoding here, the tokens decoded there; the answer must be the worker's
-    script = ("import json, sys\nfrom ct_spatial_bench.models.radfm import radfm_tokenizer\n"
+    script = ("import json, sys\nfrom ct_spatial_bench.models.adapters.radfm import radfm_tokenizer\n"
               "t = radfm_tokenizer(sys.argv[1])\n")
     ids = json.loads(in_env(script + "print(json.dumps(t(sys.argv[2]).input_ids))",
                             folders["language_files"], answer.prompt))
@@ -91,7 +91,7 @@ def test_m3d(tmp_path):
     if ENV_MODEL != "m3d":
         pytest.skip("M3D's environment only")
     import torch
-    from remote_code_folders import build_remote_code_model
+    from support.remote_code_folders import build_remote_code_model
     from transformers import AutoModelForCausalLM
 
     folder = build_remote_code_model(tmp_path / "m3d", "m3d", sentencepiece=True,
@@ -161,7 +161,7 @@ def test_slice_models(tmp_path):
     through the worker, answers as the same adapter does here on the same tiny checkpoint."""
     if ENV_MODEL not in SLICE_MODELS:
         pytest.skip("MedGemma's and Lingshu's environments only")
-    import tiny_vlm_folders
+    import support.tiny_vlm_folders as tiny_vlm_folders
 
     from ct_spatial_bench.models.registry import create_adapter
 

@@ -63,7 +63,7 @@ def write_checkpoint(folder: Path, base: str) -> Path:
     """A tiny ``base`` ("Qwen2" or "Qwen3") checkpoint in the original Hulu-Med layout."""
     import torch
     import transformers
-    from adapter_helpers import WORDS
+    from support.adapter_helpers import WORDS
 
     tokenizer = transformers.Qwen2Tokenizer().train_new_from_iterator([" ".join(WORDS)],
                                                                      vocab_size=200)

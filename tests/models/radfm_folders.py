@@ -46,7 +46,7 @@ class MultiLLaMAForCausalLM(nn.Module):
 
 
 def write_language_files(folder: Path) -> Path:
-    from adapter_helpers import write_sentencepiece_tokenizer
+    from support.adapter_helpers import write_sentencepiece_tokenizer
 
     folder.mkdir(parents=True)
     write_sentencepiece_tokenizer(folder, bos_token="", eos_token="", unk_token="")

@@ -8,7 +8,7 @@ import json
 import pytest
 from hulu_med_folders import write_checkpoint, write_code_dir
 
-from ct_spatial_bench.models.hulu_med import HuluMed, code_package
+from ct_spatial_bench.models.adapters.hulu_med import HuluMed, code_package
 from ct_spatial_bench.models.strict_loading import WeightMismatch
 
 

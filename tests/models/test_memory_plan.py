@@ -74,10 +74,10 @@ def test_a_prompt_longer_than_the_context_is_refused():
 
 
 def test_image_tokens_of_the_slice_models_by_hand():
-    from ct_spatial_bench.models.hulu_med import HuluMed
-    from ct_spatial_bench.models.lingshu import Lingshu
-    from ct_spatial_bench.models.medgemma import MedGemma
-    from ct_spatial_bench.models.radfm import RadFM
+    from ct_spatial_bench.models.adapters.hulu_med import HuluMed
+    from ct_spatial_bench.models.adapters.lingshu import Lingshu
+    from ct_spatial_bench.models.adapters.medgemma import MedGemma
+    from ct_spatial_bench.models.adapters.radfm import RadFM
 
     medgemma = InputSpec(name="medgemma", slices=85)
     # Gemma 3: 256 tokens per image, + 6 for the label and markers: 85 x 262

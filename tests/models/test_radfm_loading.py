@@ -10,7 +10,7 @@ import pytest
 import torch
 from radfm_folders import write_radfm
 
-from ct_spatial_bench.models.radfm import RADFM_EOS, radfm_model
+from ct_spatial_bench.models.adapters.radfm import RADFM_EOS, radfm_model
 from ct_spatial_bench.models.strict_loading import WeightMismatch
 
 

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from ct_spatial_bench.errors import ConfigurationError
-from ct_spatial_bench.models.hulu_med import HuluMed
-from ct_spatial_bench.models.m3d import M3DLaMed
-from ct_spatial_bench.models.radfm import RadFM
+from ct_spatial_bench.models.adapters.hulu_med import HuluMed
+from ct_spatial_bench.models.adapters.m3d import M3DLaMed
+from ct_spatial_bench.models.adapters.radfm import RadFM
 from ct_spatial_bench.models.readiness import checkpoint_problems
 from ct_spatial_bench.preflight import check_models
 
@@ -86,7 +86,7 @@ def test_check_models_names_every_problem_in_one_paragraph(tmp_path):
 def test_kedro_run_refuses_a_missing_local_checkpoint_within_5_seconds(tmp_path):
     """The issue's acceptance: a wrong local model_path stops the run before any node, exit 2,
     one paragraph naming the setting, in under 5 s (kedro's own start-up included)."""
-    from project_helpers import make_scratch_project
+    from support.project import make_scratch_project
 
     (tmp_path / "project").mkdir()
     root = make_scratch_project(tmp_path / "project")

@@ -73,10 +73,10 @@ def test_loading_info_of_from_pretrained_is_an_error_when_not_clean():
 def test_m3d_refuses_a_checkpoint_with_a_renamed_weight(tmp_path, monkeypatch):
     """The adapter's own from_pretrained path: one tensor renamed in model.safetensors."""
     import transformers.dynamic_module_utils as dynamic
-    from remote_code_folders import build_remote_code_model
+    from support.remote_code_folders import build_remote_code_model
     from safetensors.torch import load_file, save_file
 
-    from ct_spatial_bench.models.m3d import M3DLaMed
+    from ct_spatial_bench.models.adapters.m3d import M3DLaMed
 
     monkeypatch.setattr(dynamic, "HF_MODULES_CACHE", str(tmp_path / "modules"))
     folder = build_remote_code_model(tmp_path / "m3d", "m3d")
@@ -91,9 +91,9 @@ def test_m3d_refuses_a_checkpoint_with_a_renamed_weight(tmp_path, monkeypatch):
 
 def test_ct_chat_cuts_its_answer_at_the_first_eot_token():
     """skip_special_tokens drops <|eot_id|> from the text, so the cut is made on token ids."""
-    from adapter_helpers import word_tokenizer
+    from support.adapter_helpers import word_tokenizer
 
-    from ct_spatial_bench.models.ct_chat import SEPARATOR, CTChat
+    from ct_spatial_bench.models.adapters.ct_chat import SEPARATOR, CTChat
 
     adapter = CTChat()
     adapter.tokenizer = word_tokenizer((SEPARATOR,))
