@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ct_spatial_bench.metrics.statistics import cohen_kappa  # noqa: F401 (re-exported)
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey,
                                       index_by_item, validate_verdict)
 
@@ -94,29 +95,6 @@ def jury_decision_rows(
     decisions = jury_decisions(verdicts, judges, rule)
     return [Decision(model, qa_id, rule, decision).to_dict()
             for (model, qa_id), decision in sorted(decisions.items())]
-
-
-def _as_binary(labels: Sequence[Any]) -> np.ndarray:
-    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
-
-
-def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
-    """Cohen's kappa of two raters' paired binary labels (bools, 0/1, or correct/incorrect).
-
-    When chance agreement is 1 (both raters gave one and the same label throughout) kappa is
-    undefined and NaN is returned, as scikit-learn does, rather than a misleading 1.
-    """
-    if len(a) != len(b):
-        raise ValueError(f"paired labels differ in length: {len(a)} and {len(b)}")
-    if len(a) == 0:
-        return float("nan")
-    x, y = _as_binary(a), _as_binary(b)
-    observed = float(np.mean(x == y))
-    p_x, p_y = x.mean(), y.mean()
-    chance = float(p_x * p_y + (1 - p_x) * (1 - p_y))
-    if chance >= 1.0:
-        return float("nan")
-    return (observed - chance) / (1 - chance)
 
 
 def fleiss_kappa(table: Any) -> float:

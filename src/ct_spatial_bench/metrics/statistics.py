@@ -8,6 +8,10 @@ items both were decided on with McNemar's exact test (discordant items split 50/
 and with the clustered McNemar test (``p_clustered``), which is the one to read: the exact test
 treats a volume's questions as independent. P-values are also given Holm-adjusted over all pairs,
 since eight models make 28 comparisons.
+
+Agreement between two raters is Cohen's kappa from scikit-learn, for every caller (jury, curation,
+offline judge, slot score). Convention: where kappa is undefined (chance agreement 1, both raters
+gave one and the same label throughout) it is NaN, never 1; so is a kappa of no pairs.
 """
 
 from __future__ import annotations
@@ -34,6 +38,27 @@ from ct_spatial_bench.metrics.text import (
 from ct_spatial_bench.records import CORRECT, INCORRECT
 
 Key = tuple[str, str]  # (model, qa_id)
+
+
+def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """Cohen's kappa (scikit-learn's) of two raters' paired binary labels (bools, 0/1, or
+    correct/incorrect); NaN where undefined (see the module's convention)."""
+    import warnings
+
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(a) != len(b):
+        raise ValueError(f"paired labels differ in length: {len(a)} and {len(b)}")
+    x, y = _as_binary(a), _as_binary(b)
+    if x.size == 0 or (np.all(x == x[0]) and np.all(y == x[0])):
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(cohen_kappa_score(x, y, labels=[0, 1]))
+
+
+def _as_binary(labels: Sequence[Any]) -> np.ndarray:
+    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
 
 
 def metric_intervals(
