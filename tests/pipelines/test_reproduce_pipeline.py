@@ -97,9 +97,10 @@ def test_statistics_report_and_manifest_are_written(reproduction):
 
 
 ISSUE_15_COLUMNS = (
-    "answer_words_mean", "jury_mean066_length_adjusted", "slot_accuracy", "slot_conflict_rate",
+    "answer_words_mean", "jury_mean066_length_standardised", "slot_accuracy", "slot_conflict_rate",
     "slot_missing_rate", "slot_hedge_rate", "jury_mean066_ci_low", "jury_mean066_ci_high",
-    "jury_mean066_needs_image", "n_needs_image",
+    "jury_mean066_needs_image", "n_needs_image", "jury_mean066_length_standardised_ci_low",
+    "jury_mean066_length_standardised_ci_high",
 )
 
 
@@ -171,6 +172,9 @@ def test_reproduce_runs_on_a_folder_without_published_tables(tmp_path):
         assert 0 < int(row["n_needs_image"]) <= int(row["n_judged"])
         assert 0 <= float(row["slot_accuracy"]) <= 1
         assert float(row["answer_words_mean"]) > 0
+        assert float(row["jury_mean066_length_standardised_ci_low"]) <= float(
+            row["jury_mean066_length_standardised"]) <= float(
+            row["jury_mean066_length_standardised_ci_high"])
     assert _rows(out / "published_comparison.csv") == []
     assert "No published tables" in (out / "report.html").read_text()
     assert len(cases) == 12

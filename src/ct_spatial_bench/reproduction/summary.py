@@ -177,7 +177,7 @@ def validity_columns(
     slot_rows: list[dict[str, Any]], subset_rows: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Summary rows with what the jury figure measures beside it (issue 15's fixed names):
-    answer_words_mean, jury_mean066_length_adjusted, slot_accuracy and its conflict / missing /
+    answer_words_mean, jury_mean066_length_standardised (with _ci_low, _ci_high), slot_accuracy and its conflict / missing /
     hedge rates (all categories), jury_mean066_needs_image and n_needs_image (NaN and 0 where
     a figure could not be computed)."""
     nan = float("nan")
@@ -190,8 +190,9 @@ def validity_columns(
         out.append({
             **row,
             "answer_words_mean": length.get(model, {}).get("answer_words_mean", nan),
-            "jury_mean066_length_adjusted":
-                length.get(model, {}).get("accuracy_length_adjusted", nan),
+            **{f"jury_mean066_length_standardised{end}":
+               length.get(model, {}).get(f"accuracy_length_standardised{end}", nan)
+               for end in ("", "_ci_low", "_ci_high")},
             **{column: slots.get(model, {}).get(column, nan) for column in (
                 "slot_accuracy", "slot_conflict_rate", "slot_missing_rate", "slot_hedge_rate")},
             "jury_mean066_needs_image": needs.get(model, {}).get("accuracy", nan),
