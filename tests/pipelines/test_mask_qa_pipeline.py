@@ -53,7 +53,7 @@ def sanity_run(tmp_path_factory):
 def test_sanity_split_acceptance(sanity_run):
     rows = [json.loads(line) for line in open(sanity_run / "data/03_primary/mask_qa.jsonl")]
     asked = [r for r in rows if not r["meta"]["mirrored"]]
-    assert len(asked) >= 300 and len({r["case_id"] for r in asked}) == 10
+    assert len(asked) >= 100 and len({r["case_id"] for r in asked}) == 10  # after the rules
     for row in rows:
         assert {"qa_id", "question", "answer", "answer_type", "categories", "family",
                 "measurement"} <= set(row)
@@ -71,6 +71,6 @@ def test_sanity_split_acceptance(sanity_run):
               for line in open(sanity_run / "data/07_model_output/mask_qa/scores.jsonl")]
     read = [s for s in scores if s["model"] == "geometry" and s["answer_type"] == "closed"
             and s["outcome"] in ("correct", "wrong")]
-    assert len(read) > 150 and sum(s["outcome"] == "correct" for s in read) >= 0.95 * len(read)
+    assert len(read) > 50 and sum(s["outcome"] == "correct" for s in read) >= 0.95 * len(read)
     report = (sanity_run / "data/08_reporting/report.html").read_text()
     assert "Mask-derived track" in report and "reference answers" in report
