@@ -85,13 +85,19 @@ def test_length_that_separates_right_from_wrong_still_gives_a_finite_fit():
 
 
 def test_a_model_right_everywhere_stands_at_one_without_a_fit():
-    items = [{"qa_id": f"q{i}", "case_id": "c", "question": "Where?", "answer": "left",
-              "categories": []} for i in range(4)]
-    preds = [{"model": "a", "qa_id": f"q{i}", "prediction": "x " * (i + 1), "status": "ok"}
-             for i in range(4)]
-    decisions = {("a", f"q{i}"): "correct" for i in range(4)}
-    (row,) = length_standardised_accuracy(items, preds, decisions, n_boot=5)
-    assert row["accuracy_length_standardised"] == 1.0 and row["accuracy"] == 1.0
+    items = [{"qa_id": f"q{i}", "case_id": f"c{i % 3}", "question": "Where?", "answer": "left",
+              "categories": []} for i in range(12)]
+    preds = [{"model": m, "qa_id": f"q{i}", "prediction": "x " * (i + 1), "status": "ok"}
+             for m in ("a", "b") for i in range(12)]
+    decisions = {("a", f"q{i}"): "correct" for i in range(12)}
+    decisions.update({("b", f"q{i}"): "correct" if i % 2 else "incorrect" for i in range(12)})
+    out = {r["model"]: r for r in length_standardised_accuracy(items, preds, decisions,
+                                                               n_boot=20)}
+    # no shrinkage towards 0.5 for the model right on every item, and no slope to report
+    assert out["a"]["accuracy_length_standardised"] == 1.0 and out["a"]["accuracy"] == 1.0
+    assert out["a"]["accuracy_length_standardised_ci_low"] == 1.0
+    assert math.isnan(out["a"]["log_odds_per_doubling"])
+    assert 0 < out["b"]["accuracy_length_standardised"] < 1
 
 
 def test_question_types_by_hand():

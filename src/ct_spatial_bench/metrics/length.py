@@ -26,6 +26,7 @@ question type only through the types coded here; it cannot say whether a long an
 Where a model's answers are far from the reference length (``share_near_reference`` small:
 answers within a factor 2 of it) the figure is an extrapolation along the model's own slope.
 Error predictions and undecided items are left out of the fit (no answer length or no decision).
+A model right (or wrong) on every decided item keeps its raw accuracy and has no slope.
 """
 
 from __future__ import annotations
@@ -147,15 +148,26 @@ def _estimates(rows: list[tuple[int, str, float, float]], items: list[str],
                features: Mapping[str, np.ndarray], ref_log: Mapping[str, float],
                n_models: int) -> tuple[np.ndarray, np.ndarray]:
     """(standardised accuracy per model, slope per model) of one sample of rows and items."""
-    outcomes = {y for *_, y in rows}
-    if len(outcomes) == 1:  # every decided answer right (or every one wrong): nothing to model
-        return np.full(n_models, outcomes.pop()), np.zeros(n_models)
-    coef = fit_length_model(np.array([y for *_, y in rows]), np.array([m for m, *_ in rows]),
-                            np.array([w for _, _, w, _ in rows]),
-                            np.array([features[q] for _, q, _, _ in rows]), n_models)
-    standardised = standardised_accuracy(coef, n_models, np.array([ref_log[q] for q in items]),
-                                         np.array([features[q] for q in items]))
-    return standardised, coef[n_models:2 * n_models]
+    classes: dict[int, set[float]] = {}
+    for m, _, _, y in rows:
+        classes.setdefault(m, set()).add(y)
+    constant = {m: c.pop() for m, c in classes.items() if len(c) == 1}
+    # A model right (or wrong) on every decided item has no length effect to fit, and a
+    # penalised fit would pull it off 1 (or 0): it keeps its raw figure and no slope.
+    fitted = [r for r in rows if r[0] not in constant]
+    standardised, slopes = np.full(n_models, np.nan), np.full(n_models, np.nan)
+    if fitted:
+        coef = fit_length_model(np.array([y for *_, y in fitted]),
+                                np.array([m for m, *_ in fitted]),
+                                np.array([w for _, _, w, _ in fitted]),
+                                np.array([features[q] for _, q, _, _ in fitted]), n_models)
+        standardised = standardised_accuracy(coef, n_models,
+                                             np.array([ref_log[q] for q in items]),
+                                             np.array([features[q] for q in items]))
+        slopes = coef[n_models:2 * n_models].copy()
+    for m, value in constant.items():
+        standardised[m], slopes[m] = value, np.nan
+    return standardised, slopes
 
 
 def length_standardised_accuracy(
@@ -226,7 +238,8 @@ def length_standardised_accuracy(
 def _percentiles(draws: list[np.ndarray], n_models: int) -> tuple[list[float], list[float]]:
     if not draws:
         return [float("nan")] * n_models, [float("nan")] * n_models
-    low, high = np.percentile(np.array(draws), [2.5, 97.5], axis=0)
+    with np.errstate(all="ignore"):
+        low, high = np.nanpercentile(np.array(draws), [2.5, 97.5], axis=0)
     return [float(v) for v in low], [float(v) for v in high]
 
 
