@@ -104,3 +104,23 @@ def test_kappa_against_the_jury_matches_sklearn():
     assert cells[("agree", "incorrect")]["count"] == 1   # q2
     assert cells[("conflict", "correct")]["count"] == 1  # q5
     assert "Q: Where is the nodule?" in cells[("conflict", "correct")]["examples"]
+
+
+def test_slot_reading_as_a_careful_reader_would():
+    # each case read by hand: question, reference, prediction -> the outcome a reader gives
+    from ct_spatial_bench.metrics.slots import asked_slots, item_outcome, slot_outcomes
+
+    def outcome(question, answer, prediction):
+        return item_outcome(slot_outcomes(question, answer, prediction))
+
+    # a question about the left lung compares the left only, though the reference says both
+    assert asked_slots("Is there pleural effusion in the left lung?",
+                       "Bilateral pleural effusion, larger on the right") == {}
+    # the lingula is in the left upper lobe
+    assert outcome("Where is the nodule?", "Left upper lobe", "In the lingula") == "agree"
+    # a paratracheal station is not a vertical level: only its side is a slot
+    assert asked_slots("Where is the enlarged lymph node?",
+                       "Lower right paratracheal station") == {"side": frozenset({"right"})}
+    # Merlin's run-on continuation is cut before reading
+    assert outcome("Which lung holds the nodule?", "Right lung",
+                   "Right lung. Question: Is there effusion? Answer: left side") == "agree"
