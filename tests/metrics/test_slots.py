@@ -127,9 +127,11 @@ def test_slot_reading_as_a_careful_reader_would():
 
 
 def test_slot_score_against_the_hand_labels_does_not_slip():
-    # 200 upstream items labelled by reading them (tests/data/slot_labelling_guide.md); the
-    # shares are benchmarks/slot_agreement.py's: 0.775 and 0.915 when the labels were written
-    # (goal 0.90 and 0.95): a floor, so a change that reads worse than the labels fails here.
+    # 200 upstream items labelled by reading them (tests/data/slot_labelling_guide.md). The
+    # shares (benchmarks/slot_agreement.py) were 0.775 and 0.915 when the labels were written,
+    # 0.810 and 0.925 after three rules drawn from the disagreements (choice questions, yes/no
+    # questions, "which side"): in-sample, under the 0.90 / 0.95 goal. A floor, so a change
+    # that reads worse than the labels fails here.
     import importlib.util
     import json
     from pathlib import Path
@@ -143,4 +145,4 @@ def test_slot_score_against_the_hand_labels_does_not_slip():
     assert len(rows) == 200 and all(r["reason"] for r in rows)
     assert {r["slot_label"] for r in rows} <= {"agree", "conflict", "missing", "hedge", "none"}
     labels, decisions, _ = module.agreement(rows)
-    assert labels >= 0.775 and decisions >= 0.915
+    assert labels >= 0.81 and decisions >= 0.925

@@ -104,22 +104,39 @@ _LOBE_PARTS = {"RUL": ("right", "upper"), "RML": ("right", "middle"), "RLL": ("r
                "LUL": ("left", "upper"), "LLL": ("left", "lower")}
 
 
+_CHOICE = re.compile(r"\b(?:or|versus|vs)\b", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|can)\b(?!.*\bor\b)",
+                              re.IGNORECASE)
+_YES_NO_ANSWER = re.compile(r"^\W*(?:yes|no)\b", re.IGNORECASE)
+_SIDE_QUESTION = re.compile(r"\b(?:which|what)\s+side\b|\blaterality\b", re.IGNORECASE)
+
+
 def asked_slots(question: str, answer: str) -> dict[str, frozenset[str]]:
     """``{axis: reference values}``: the axes the reference names and the question leaves open.
 
     A question that names a side or lobe asks about that one: the axis is given wherever the
-    reference covers it ("left" against "bilateral", "left upper lobe" among two lobes)."""
+    reference covers it ("left" against "bilateral", "left upper lobe" among two lobes). A
+    question offering a choice ("right or left", "one or both lungs") gives nothing on the axis
+    it offers; a yes/no question answered yes/no asks no slot; a question asking the side
+    ("which side", laterality) asks only the side."""
+    if _YES_NO_QUESTION.match(question or "") and _YES_NO_ANSWER.match(answer or ""):
+        return {}
     reference = slot_terms(answer)
     in_question = slot_terms(question)
+    choice = bool(_CHOICE.search(question or ""))
     asked = {}
     for axis in SLOT_AXES:
         values, given = reference.get(axis), in_question.get(axis, frozenset())
+        if choice and (len(given) > 1 or given == {"bilateral"}):
+            given = frozenset()  # the alternatives offered, not a value given
         if not values or values <= given:
             continue
         if axis in ("side", "lobe") and given and given <= _closure(values) \
                 and "bilateral" not in given:
             continue  # scoped by the question to the side or lobe it names
         asked[axis] = values
+    if _SIDE_QUESTION.search(question or "") and "side" in asked:
+        asked = {"side": asked["side"]}
     return asked
 
 
