@@ -24,8 +24,6 @@ import numpy as np
 
 from .measure import Measured, VolumeMeasures
 
-AXIS_NAMES = {0: "left-right", 1: "anterior-posterior", 2: "superior-inferior"}
-
 
 def scan_extent(vol: VolumeMeasures) -> np.ndarray:
     """(3, 2) world min and max of the grid's voxel centres along x, y, z."""
