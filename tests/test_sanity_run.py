@@ -101,3 +101,47 @@ def test_the_full_split_leaves_every_sanity_file_byte_identical(sanity_run):
     assert json.loads((data / "full" / "03_primary" / ".benchmark_qa.jsonl.stamp.json")
                       .read_text())["split"] == "full"
     assert (data / "full" / "08_reporting" / "manifest.json").exists()
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.mark.slow
+def test_the_readmes_sanity_figures_are_the_runs(sanity_run):
+    """Every figure the README quotes about the sanity split, against this run's outputs."""
+    import re
+    from collections import Counter
+
+    text = " ".join(README.read_text().split())
+    rows = {r["model"]: r for r in (json.loads(line) for line in (
+        sanity_run / "data/07_model_output/metrics/model_accuracy.jsonl").read_text().splitlines())}
+    quoted = re.search(r"On the sanity split they score ([\d.]+) \[([\d.]+), ([\d.]+)\]"
+                       r"(?: \([^)]*\))? and ([\d.]+) of (\d+) items", text)
+    assert quoted, "the README's sanity-split sentence is gone"
+    blind, geometry = rows["blind"], rows["geometry"]
+    assert quoted.groups() == (f"{blind['accuracy']:.3f}", f"{blind['accuracy_ci_low']:.3f}",
+                               f"{blind['accuracy_ci_high']:.3f}", f"{geometry['accuracy']:.3f}",
+                               str(geometry["n_judged"]))
+    mask = [json.loads(line) for line in
+            (sanity_run / "data/03_primary/mask_qa.jsonl").read_text().splitlines()]
+    asked = [r for r in mask if not r["meta"]["mirrored"]]
+    closed = [r for r in asked if r["answer_type"] == "closed"]
+    summary = {(r["model"], r["kind"], r["group"]): r for r in (json.loads(line) for line in (
+        sanity_run / "data/08_reporting/mask_qa_summary.jsonl").read_text().splitlines())}
+    quoted = re.search(r"On the sanity split: (\d+) questions on the 10 phantoms \(\+(\d+) "
+                       r"mirrored twins; (\d+) closed in (\d+) pairs, (\d+) numbers\); `blind` "
+                       r"([\d.]+) per item on the paired questions \(chance 0.5\), `geometry` "
+                       r"([\d.]+) overall", text)
+    assert quoted, "the README's mask-track sentence is gone"
+    assert quoted.groups() == (
+        str(len(asked)), str(len(mask) - len(asked)), str(len(closed)), str(len(closed) // 2),
+        str(len(asked) - len(closed)),
+        f"{summary[('blind', 'paired', 'per item')]['accuracy']:.3f}",
+        f"{summary[('geometry', 'overall', 'all')]['accuracy']:.3f}")
+    # the rules' table: candidates each rule removed, per family
+    skips = [json.loads(line) for line in
+             (sanity_run / "data/03_primary/mask_qa_skips.jsonl").read_text().splitlines()]
+    counts = Counter((s["family"], s["reason"]) for s in skips)
+    table = re.findall(r"\| `(\w+)` \| ([^|]+?) \| (\d+) \|", README.read_text())
+    assert table, "the README's table of rule removals is gone"
+    assert {(family, reason): int(n) for family, reason, n in table} == dict(counts)

@@ -12,6 +12,10 @@ Durkalski et al.'s (2003, Stat Med 22:2417) clustered McNemar statistic,
 ``(sum_k (b_k - c_k))^2 / sum_k (b_k - c_k)^2`` on 1 degree of freedom, where ``b_k`` and ``c_k``
 are volume k's discordant counts; with one question per volume it is McNemar's chi-square.
 The design effect is reported as the ratio of the clustered to the item-level interval width.
+
+Agreement between two raters is Cohen's kappa from scikit-learn, for every caller (jury, curation,
+offline judge, slot score). Convention: where kappa is undefined (chance agreement 1, both raters
+gave one and the same label throughout) it is NaN, never 1; so is a kappa of no pairs.
 """
 
 from __future__ import annotations
@@ -109,27 +113,25 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def _as_binary(labels: Sequence[Any]) -> np.ndarray:
-    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
-
-
 def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
-    """Cohen's kappa of two raters' paired binary labels (bools, 0/1, or correct/incorrect).
+    """Cohen's kappa (scikit-learn's) of two raters' paired binary labels (bools, 0/1, or
+    correct/incorrect); NaN where undefined (see the module's convention)."""
+    import warnings
 
-    When chance agreement is 1 (both raters gave one and the same label throughout) kappa is
-    undefined and NaN is returned, as scikit-learn does, rather than a misleading 1.
-    """
+    from sklearn.metrics import cohen_kappa_score
+
     if len(a) != len(b):
         raise ValueError(f"paired labels differ in length: {len(a)} and {len(b)}")
-    if len(a) == 0:
-        return float("nan")
     x, y = _as_binary(a), _as_binary(b)
-    observed = float(np.mean(x == y))
-    p_x, p_y = x.mean(), y.mean()
-    chance = float(p_x * p_y + (1 - p_x) * (1 - p_y))
-    if chance >= 1.0:
+    if x.size == 0 or (np.all(x == x[0]) and np.all(y == x[0])):
         return float("nan")
-    return (observed - chance) / (1 - chance)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(cohen_kappa_score(x, y, labels=[0, 1]))
+
+
+def _as_binary(labels: Sequence[Any]) -> np.ndarray:
+    return np.array([1 if (lab == CORRECT or lab is True or lab == 1) else 0 for lab in labels])
 
 
 def fleiss_kappa(table: Any) -> float:

@@ -24,7 +24,7 @@ def test_geometry_answers_what_it_segments_and_not_the_organs():
     volumes = [{"case_id": "phantom_000.nii.gz", "image_path": "phantom_000.nii.gz",
                 "key": "phantom_000"}]
     items, _ = split_questions(volumes, maps_by_volume(loaders), load_label_table("phantom"),
-                               {}, balanced=False)
+                               {}, balanced=False, leak_free=False)
     model = GeometryBaseline()
     model.load({})
     image = split.volumes["phantom_000"]
@@ -33,7 +33,7 @@ def test_geometry_answers_what_it_segments_and_not_the_organs():
                      and (i["meta"]["reference"] in ("", "carina")
                           or i["meta"]["reference"].startswith("lung_"))
                      and not i["meta"]["mirrored"]]
-    assert len(findings_only) > 10
+    assert len(findings_only) >= 8
     for item in findings_only:
         assert model.answer_text(item["question"], image) == item["answer"], item["question"]
     organ = next(i for i in items if i["meta"]["reference"] == "heart")

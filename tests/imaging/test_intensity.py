@@ -85,3 +85,18 @@ def test_each_model_declares_its_authors_intensity():
     assert intensity_of(declared["radfm"]) == "minmax"  # radiopaedia.py, its only rule
     assert intensity_of(declared["merlin"]) == "window(-1000, 1000)"
     assert intensity_of(declared["ct_chat"]) == "window(-1000, 1000) -> -1..1"
+
+
+def test_window_then_minmax_takes_the_extremes_after_the_clip(hu):
+    # The volume reaches below -160 and above 240, so after the window clip its extremes are the
+    # window's own bounds and min-max leaves the window's 0..1 unchanged (by hand). Extremes
+    # taken before the clip (-1024..~2000) would squeeze it into about 0.29..0.42.
+    spec = InputSpec("wm", window=(-160.0, 240.0), normalise="minmax", output="npy")
+    ours = apply_spec(_image(hu), spec)
+    by_hand = (np.clip(hu.astype(np.float64), -160, 240) + 160) / 400
+    np.testing.assert_allclose(ours, by_hand, atol=1e-6)
+    assert ours.min() == pytest.approx(0.0, abs=1e-6) and ours.max() == pytest.approx(1.0)
+    # a volume inside the window: min-max is the volume's own -100..100, (v + 100) / 200
+    inside = np.array([[[-100, 0], [50, 100]]] * 2, dtype=np.int16)
+    ours = apply_spec(_image(inside), spec)
+    np.testing.assert_allclose(ours, (inside + 100) / 200, atol=1e-6)

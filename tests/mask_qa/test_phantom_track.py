@@ -23,12 +23,12 @@ def split():
     return generate_sanity_split(n_cases=10, seed=SEED)
 
 
-def _questions(split, balanced: bool):
+def _questions(split, balanced: bool, leak_free: bool = True):
     loaders = {key: (lambda image=image: image) for key, image in split.label_maps.items()}
     volumes = [{"case_id": f"{k}.nii.gz", "image_path": f"{k}.nii.gz", "key": k}
                for k in split.volumes]
     return split_questions(volumes, maps_by_volume(loaders), load_label_table("phantom"), {},
-                           balanced=balanced)
+                           balanced=balanced, leak_free=leak_free)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,8 @@ def balanced(split):
 
 @pytest.fixture(scope="module")
 def unbalanced(split):
-    return _questions(split, balanced=False)
+    """Every candidate the rules allow, before leak removal and balancing."""
+    return _questions(split, balanced=False, leak_free=False)
 
 
 def _template_answers(split):
@@ -75,19 +76,24 @@ def test_laterality_and_carina_level_equal_the_templates_answers(split, unbalanc
     nodules = _findings(split, "nodule")
     side = _positive(unbalanced, "laterality", "nodule")
     level = _positive(unbalanced, "longitudinal_order", "nodule", "carina")
-    assert set(side) == set(nodules) and set(level) == set(nodules)
+    # a nodule whose extent reaches within 5 mm of the carina's level is not asked
+    straddles = {s["case_id"] for s in skips if s["subject"] == "nodule"
+                 and s["reference"] == "carina" and s["reason"] == "extents not apart"}
+    assert set(side) == set(nodules) and set(level) | straddles == set(nodules)
+    assert len(level) >= 5
     for case_id, finding in nodules.items():
         # "Is the nodule on the patient's right side?" against the template's side of the lung
         assert side[case_id]["answer"] == ("Yes" if finding["side"] == "Right" else "No")
         # "Is the nodule above the level of the carina?" against the template's level
-        assert level[case_id]["answer"] == ("Yes" if finding["level_vs_carina"] == "Above"
-                                            else "No")
+        if case_id in level:
+            assert level[case_id]["answer"] == ("Yes" if finding["level_vs_carina"] == "Above"
+                                                else "No")
     nodes = _findings(split, "lymph_node")
     node_level = _positive(unbalanced, "longitudinal_order", "lymph_node", "carina")
-    # a node within the 10 mm margin of the carina is not asked, and counted as skipped
+    # a node reaching within 5 mm of the carina's level is not asked, and counted as skipped
     near = {s["case_id"] for s in skips if s["subject"] == "lymph_node"
-            and s["reference"] == "carina" and s["reason"] == "margin"}
-    assert set(node_level) | near == set(nodes) and len(node_level) >= 3
+            and s["reference"] == "carina" and s["reason"] == "extents not apart"}
+    assert set(node_level) | near == set(nodes) and len(node_level) >= 2
     for case_id in set(nodes) - near:
         assert node_level[case_id]["answer"] == (
             "Yes" if nodes[case_id]["level_vs_carina"] == "Above" else "No")
@@ -122,13 +128,15 @@ def test_containment_extent_and_size_equal_the_templates_answers(split, unbalanc
 
 
 @pytest.mark.slow
-def test_the_split_has_300_questions_every_family_and_category(balanced):
+def test_the_split_keeps_100_questions_of_every_category(balanced):
+    # Fewer than the 336 the centroid convention asked: the clinical rules (rules.py) leave
+    # few relations on 10 phantoms that vary from case to case, and balancing keeps only those.
     items, skips = balanced
     asked = [i for i in items if not i["meta"]["mirrored"]]
-    assert len(asked) >= 300
+    assert len(asked) >= 100
     assert len({i["case_id"] for i in asked}) == 10
-    assert set(Counter(i["family"] for i in asked)) == set(FAMILIES)
     assert set(Counter(c for i in asked for c in i["categories"])) == set(CATEGORIES)
+    assert set(Counter(i["family"] for i in asked)) <= set(FAMILIES)
     for item in asked:
         assert {"qa_id", "question", "answer", "answer_type", "categories", "family",
                 "measurement"} <= set(item)
@@ -138,6 +146,50 @@ def test_the_split_has_300_questions_every_family_and_category(balanced):
     assert reasons["margin"] > 0 and reasons["unbalanced"] > 0
     twins = [i for i in items if i["meta"]["mirrored"]]
     assert len(twins) == sum(i["family"] == "laterality" for i in asked)
+
+
+@pytest.mark.slow
+def test_no_answer_follows_from_the_cases_other_questions(balanced, unbalanced):
+    from ct_spatial_bench.mask_qa.leaks import leaks
+
+    assert leaks(balanced[0]) == []
+    assert len(leaks(unbalanced[0])) > 20  # what leak removal took out
+
+
+@pytest.mark.slow
+def test_clinical_rules_hold_on_every_question(split, balanced, unbalanced):
+    for items in (balanced[0], unbalanced[0]):
+        for i in items:
+            meas, meta = i["measurement"], i["meta"]
+            if i["family"] in ("longitudinal_order", "depth_order"):
+                # one extent wholly beyond the other by 5 mm; never a lobe; never above or
+                # below the column that spans the scan from apex to base
+                gap = meas.get("separation_mm", meas.get("above_mm"))
+                assert abs(gap) >= 5.0 or meas.get("below_mm", 0) >= 5.0
+                assert not meta["reference"].startswith("lung_")
+                if i["family"] == "longitudinal_order":
+                    assert "spine" not in (meta["reference"], meta["subject"])
+            if i["family"] == "medial_lateral_order":
+                nearest = meas["subject_nearest_mm"] - meas["reference_nearest_mm"]
+                assert nearest * meas["difference_mm"] > 0  # centroid and nearest point agree
+                assert min(abs(nearest), abs(meas["difference_mm"])) >= 5.0
+            if i["family"] == "size_comparison":
+                assert max(meas["ratio"], 1 / meas["ratio"]) >= 1.5
+            if i["family"] in ("lobes_spanned", "largest_diameter"):
+                assert meta["subject"] != "pleural_effusion"
+    # the bilateral effusion (the generator's truth) is asked "on both sides?" and nothing else
+    bilateral = {c for c, f in _findings(split, "pleural_effusion").items()
+                 if f["side"] == "Bilateral"}
+    assert bilateral
+    for i in unbalanced[0]:
+        if i["case_id"] in bilateral and "pleural_effusion" in (i["meta"]["subject"],
+                                                                 i["meta"]["reference"]):
+            assert i["family"] == "bilaterality"
+    both = [i for i in unbalanced[0] if i["family"] == "bilaterality"
+            and i["meta"]["polarity"] == "positive"]
+    assert {i["case_id"] for i in both if i["answer"] == "Yes"} == bilateral
+    effusions = set(_findings(split, "pleural_effusion"))
+    assert {i["case_id"] for i in both if i["answer"] == "No"} == effusions - bilateral
 
 
 @pytest.mark.slow

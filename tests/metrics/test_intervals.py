@@ -85,3 +85,27 @@ def test_text_metric_intervals_add_bleu_per_model():
     assert rows["bleu"]["mean"] == pytest.approx(100.0)
     assert rows["bleu"]["ci_low"] == pytest.approx(100.0)
     assert rows["exact_match"]["mean"] == 1.0
+
+
+def test_one_kappa_with_one_convention_for_jury_curation_and_slots():
+    import math
+
+    from sklearn.metrics import cohen_kappa_score
+
+    from ct_spatial_bench.curation.agreement import binary_agreement
+    from ct_spatial_bench.judges.jury import cohen_kappa as jury_kappa
+    from ct_spatial_bench.statistics import cohen_kappa
+
+    a = [True, True, False, True, False, False, True]
+    b = [True, False, False, True, True, False, True]
+    assert cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
+    assert binary_agreement(a, b)["kappa"] == pytest.approx(cohen_kappa_score(a, b))
+    assert cohen_kappa(["correct", "incorrect"], [1, 0]) == pytest.approx(1.0)
+    # undefined (one and the same label throughout): NaN everywhere, never 1.0
+    assert math.isnan(cohen_kappa([True, True], [True, True]))
+    assert math.isnan(jury_kappa([0, 0, 0], [0, 0, 0]))
+    assert math.isnan(binary_agreement([True, True], [True, True])["kappa"])
+    assert math.isnan(cohen_kappa([], []))
+    # one rater constant, the other not: defined (0), as scikit-learn gives
+    assert cohen_kappa([1, 1, 1, 1], [1, 0, 1, 1]) == pytest.approx(
+        cohen_kappa_score([1, 1, 1, 1], [1, 0, 1, 1]))

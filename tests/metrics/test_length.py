@@ -1,72 +1,114 @@
-"""Length analysis: the fixed-effects logit against sklearn's unpenalised fit, bins by hand."""
+"""Length analysis: the per-model-slope model of correctness recovers a simulation's known truth,
+survives separation, and its standardised accuracy is the fitted probabilities' mean by hand;
+bins by hand."""
 
 import math
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
 
 from ct_spatial_bench.metrics.length import (
     accuracy_by_length_bin,
+    answer_type,
     answer_words,
-    fit_fixed_effects_logit,
-    length_adjusted_accuracy,
+    is_closed_question,
+    length_standardised_accuracy,
 )
 
+SLOPES = {"terse": -0.6, "verbose": -0.3}  # true log-odds per unit log(words)
+INTERCEPTS = {"terse": 1.5, "verbose": 1.2}
+OPEN_EFFECT = -1.2  # open questions are harder
 
-def _two_models(seed=0, n=300):
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _simulated(seed=0, n_cases=600, per_case=3):
+    """Items half closed (yes/no) half open; each model answers open questions longer, its
+    lengths spread (log-normal) so that its own slope is identified."""
     rng = np.random.default_rng(seed)
-    rows = []
-    for model, base, mean_words in (("terse", -1.0, 3), ("verbose", -0.5, 60)):
-        words = np.maximum(1, rng.poisson(mean_words, size=n))
-        p = 1 / (1 + np.exp(-(base + 0.8 * np.log(words))))
-        for i, (w, y) in enumerate(zip(words, rng.random(n) < p)):
-            rows.append((model, f"q{i}", int(w), bool(y)))
-    return rows
+    items, preds, decisions = [], [], {}
+    for c in range(n_cases):
+        for k in range(per_case):
+            qa_id = f"c{c}q{k}"
+            closed = (c + k) % 2 == 0
+            items.append({"qa_id": qa_id, "case_id": f"c{c}", "categories": [],
+                          "question": "Is it left?" if closed else "Where is it?",
+                          "answer": "yes" if closed else "right upper lobe"})
+    for model, mean_words in (("terse", 3), ("verbose", 25)):
+        for qa in items:
+            closed = qa["answer"] == "yes"
+            spread = rng.normal(math.log(mean_words * (1 if closed else 2)), 0.8)
+            words = max(1, int(round(math.exp(spread))))
+            logit = (INTERCEPTS[model] + SLOPES[model] * math.log(words)
+                     + (0 if closed else OPEN_EFFECT))
+            right = rng.random() < _sigmoid(logit)
+            preds.append({"model": model, "qa_id": qa["qa_id"],
+                          "prediction": " ".join(["w"] * words), "status": "ok"})
+            decisions[(model, qa["qa_id"])] = "correct" if right else "incorrect"
+    return items, preds, decisions
 
 
-def test_fixed_effects_logit_matches_sklearn():
-    rows = _two_models()
-    groups = np.array([0 if m == "terse" else 1 for m, _, _, _ in rows])
-    log_words = np.log([w for _, _, w, _ in rows])
-    y = np.array([float(c) for *_, c in rows])
-    intercepts, slope = fit_fixed_effects_logit(y, groups, log_words)
-    design = np.column_stack([groups == 0, groups == 1, log_words]).astype(float)
-    reference = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-10,
-                                   max_iter=10_000).fit(design, y)
-    assert [*intercepts, slope] == pytest.approx(reference.coef_[0], abs=1e-4)
+def test_per_model_slopes_and_standardised_accuracy_recover_the_simulated_truth():
+    items, preds, decisions = _simulated()
+    out = {r["model"]: r for r in length_standardised_accuracy(items, preds, decisions,
+                                                               n_boot=30)}
+    for model in SLOPES:
+        row = out[model]
+        truth = SLOPES[model] * math.log(2)
+        assert row["log_odds_per_doubling"] == pytest.approx(truth, abs=0.15)
+        assert row["log_odds_per_doubling_ci_low"] < row["log_odds_per_doubling"] \
+            < row["log_odds_per_doubling_ci_high"]
+        # the truth by hand: each item at its reference length (yes: 1 word, else 3 words)
+        expected = np.mean([_sigmoid(INTERCEPTS[model] + SLOPES[model] * math.log(
+            answer_words(qa["answer"])) + (0 if qa["answer"] == "yes" else OPEN_EFFECT))
+            for qa in items])
+        assert row["accuracy_length_standardised"] == pytest.approx(expected, abs=0.03)
+        assert row["accuracy_length_standardised_ci_low"] <= row["accuracy_length_standardised"] \
+            <= row["accuracy_length_standardised_ci_high"]
+        assert row["n_boot"] == 30
+    # the slopes differ by model, as upstream's do: a common slope would hide it
+    assert out["terse"]["log_odds_per_doubling"] < out["verbose"]["log_odds_per_doubling"]
 
 
-def test_adjusted_accuracy_is_the_fit_at_the_reference_median():
-    rows = _two_models()
-    items = [{"qa_id": f"q{i}", "answer": "right upper lobe nodule"} for i in range(300)]
-    items[0]["answer"] = "right"  # median of reference words stays 4
-    preds = [{"model": m, "qa_id": q, "prediction": " ".join(["w"] * w), "status": "ok"}
-             for m, q, w, _ in rows]
-    decisions = {(m, q): "correct" if c else "incorrect" for m, q, _, c in rows}
-    out = {r["model"]: r for r in length_adjusted_accuracy(items, preds, decisions)}
-    groups = np.array([0 if m == "terse" else 1 for m, _, _, _ in rows])
-    design = np.column_stack([groups == 0, groups == 1, np.log([w for _, _, w, _ in rows])])
-    coef = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(
-        design.astype(float), [float(c) for *_, c in rows]).coef_[0]
-    for k, model in enumerate(("terse", "verbose")):
-        expected = 1 / (1 + math.exp(-(coef[k] + coef[2] * math.log(4))))
-        assert out[model]["accuracy_length_adjusted"] == pytest.approx(expected, abs=1e-4)
-        assert out[model]["reference_words_median"] == 4
-    assert out["verbose"]["share_near_reference"] == 0.0
-    assert out["terse"]["log_odds_per_doubling"] == pytest.approx(coef[2] * math.log(2), abs=1e-4)
+def test_length_that_separates_right_from_wrong_still_gives_a_finite_fit():
+    items = [{"qa_id": f"q{i}", "case_id": f"c{i // 2}", "question": "Where?",
+              "answer": "left lung", "categories": []} for i in range(20)]
+    preds = [{"model": "m", "qa_id": f"q{i}", "prediction": "w " * (1 + i), "status": "ok"}
+             for i in range(20)]
+    decisions = {("m", f"q{i}"): "correct" if i < 10 else "incorrect" for i in range(20)}
+    (row,) = length_standardised_accuracy(items, preds, decisions, n_boot=10)
+    assert all(math.isfinite(row[k]) for k in ("accuracy_length_standardised",
+                                               "log_odds_per_doubling"))
+    assert row["log_odds_per_doubling"] < 0  # shorter answers were the right ones
 
 
-def test_a_model_of_one_class_keeps_its_raw_accuracy():
-    items = [{"qa_id": f"q{i}", "answer": "left"} for i in range(4)]
+def test_a_model_right_everywhere_stands_at_one_without_a_fit():
+    items = [{"qa_id": f"q{i}", "case_id": f"c{i % 3}", "question": "Where?", "answer": "left",
+              "categories": []} for i in range(12)]
     preds = [{"model": m, "qa_id": f"q{i}", "prediction": "x " * (i + 1), "status": "ok"}
-             for m in ("a", "b") for i in range(4)]
-    decisions = {("a", f"q{i}"): "correct" for i in range(4)}
-    decisions.update({("b", f"q{i}"): "correct" if i in (0, 3) else "incorrect"
-                      for i in range(4)})
-    out = {r["model"]: r for r in length_adjusted_accuracy(items, preds, decisions)}
-    assert out["a"]["accuracy_length_adjusted"] == 1.0 and not out["a"]["fitted"]
-    assert out["b"]["fitted"]
+             for m in ("a", "b") for i in range(12)]
+    decisions = {("a", f"q{i}"): "correct" for i in range(12)}
+    decisions.update({("b", f"q{i}"): "correct" if i % 2 else "incorrect" for i in range(12)})
+    out = {r["model"]: r for r in length_standardised_accuracy(items, preds, decisions,
+                                                               n_boot=20)}
+    # no shrinkage towards 0.5 for the model right on every item, and no slope to report
+    assert out["a"]["accuracy_length_standardised"] == 1.0 and out["a"]["accuracy"] == 1.0
+    assert out["a"]["accuracy_length_standardised_ci_low"] == 1.0
+    assert math.isnan(out["a"]["log_odds_per_doubling"])
+    assert 0 < out["b"]["accuracy_length_standardised"] < 1
+
+
+def test_question_types_by_hand():
+    assert answer_type("Yes, in the left lung.") == "yes/no"
+    assert answer_type("Right upper lobe") == "lobe"
+    assert answer_type("Left lung") == "side"
+    assert answer_type("It measures 12 mm") == "measurement"
+    assert answer_type("Pleural effusion") == "other"
+    assert is_closed_question("Is the nodule in the left lung?")
+    assert is_closed_question("Which lobe, upper or lower, holds the nodule?")
+    assert not is_closed_question("Where is the nodule?")
 
 
 def test_length_bins_by_hand():

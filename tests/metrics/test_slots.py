@@ -104,3 +104,45 @@ def test_kappa_against_the_jury_matches_sklearn():
     assert cells[("agree", "incorrect")]["count"] == 1   # q2
     assert cells[("conflict", "correct")]["count"] == 1  # q5
     assert "Q: Where is the nodule?" in cells[("conflict", "correct")]["examples"]
+
+
+def test_slot_reading_as_a_careful_reader_would():
+    # each case read by hand: question, reference, prediction -> the outcome a reader gives
+    from ct_spatial_bench.metrics.slots import asked_slots, item_outcome, slot_outcomes
+
+    def outcome(question, answer, prediction):
+        return item_outcome(slot_outcomes(question, answer, prediction))
+
+    # a question about the left lung compares the left only, though the reference says both
+    assert asked_slots("Is there pleural effusion in the left lung?",
+                       "Bilateral pleural effusion, larger on the right") == {}
+    # the lingula is in the left upper lobe
+    assert outcome("Where is the nodule?", "Left upper lobe", "In the lingula") == "agree"
+    # a paratracheal station is not a vertical level: only its side is a slot
+    assert asked_slots("Where is the enlarged lymph node?",
+                       "Lower right paratracheal station") == {"side": frozenset({"right"})}
+    # Merlin's run-on continuation is cut before reading
+    assert outcome("Which lung holds the nodule?", "Right lung",
+                   "Right lung. Question: Is there effusion? Answer: left side") == "agree"
+
+
+def test_slot_score_against_the_hand_labels_does_not_slip():
+    # 200 upstream items labelled by reading them (tests/data/slot_labelling_guide.md). The
+    # shares (benchmarks/slot_agreement.py) were 0.775 and 0.915 when the labels were written,
+    # 0.810 and 0.925 after three rules drawn from the disagreements (choice questions, yes/no
+    # questions, "which side"): in-sample, under the 0.90 / 0.95 goal. A floor, so a change
+    # that reads worse than the labels fails here.
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("slot_agreement",
+                                                  root / "benchmarks" / "slot_agreement.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = [json.loads(line) for line in module.LABELS.read_text().splitlines()]
+    assert len(rows) == 200 and all(r["reason"] for r in rows)
+    assert {r["slot_label"] for r in rows} <= {"agree", "conflict", "missing", "hedge", "none"}
+    labels, decisions, _ = module.agreement(rows)
+    assert labels >= 0.81 and decisions >= 0.925

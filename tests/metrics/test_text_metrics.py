@@ -52,6 +52,28 @@ def test_bleu_of_identical_text_is_100():
     assert math.isnan(corpus_bleu([], []))
 
 
+def test_bleu_is_smoothed_as_sacrebleus_default_exp():
+    # No 4-gram of the prediction is in the reference: the smoothing decides the score.
+    ref, pred = "left upper lobe, lingula", "left upper lobe and lingula"
+    import sacrebleu
+
+    assert corpus_bleu([ref], [pred]) == pytest.approx(
+        sacrebleu.BLEU(smooth_method="exp").corpus_score([pred], [[ref]]).score)
+    # by hand: precisions 4/5, 2/4, 1/3 and, with no 4-gram match, exp smoothing's 1/(2 * 2)
+    # (floor would use 0.1/2, giving 28.57); brevity penalty 1 (5 tokens each side)
+    assert corpus_bleu([ref], [pred]) == pytest.approx(
+        100 * (0.8 * 0.5 * (1 / 3) * 0.25) ** 0.25, rel=1e-9)
+    assert corpus_bleu([ref], [pred]) == pytest.approx(42.73, abs=0.01)
+
+
+def test_rouge_stems_with_porter_as_upstream():
+    # Porter: nodules/nodule -> nodul, calcified -> calcifi; "are" and "is" stay apart.
+    # rouge-1 with the stemmer: 3 of 4 tokens each side match (F 0.75); without it 2 of 4.
+    scores = rouge_f("the nodules are calcified", "the nodule is calcified")
+    assert scores["rouge1_f"] == pytest.approx(0.75)
+    assert scores["rougeL_f"] == pytest.approx(0.75)
+
+
 def test_rouge_on_known_pair():
     scores = rouge_f("the lesion is in the left lung", "the lesion is in the right lung")
     assert scores["rougeL_f"] == pytest.approx(6 / 7)  # LCS of 6 among 7 words each side

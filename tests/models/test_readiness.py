@@ -3,7 +3,6 @@ offline and a missing code folder are each refused before any node, naming the s
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -11,7 +10,6 @@ import time
 import pytest
 
 from ct_spatial_bench.errors import ConfigurationError
-from ct_spatial_bench.models.adapters.hulu_med import HuluMed
 from ct_spatial_bench.models.adapters.m3d import M3DLaMed
 from ct_spatial_bench.models.adapters.radfm import RadFM
 from ct_spatial_bench.models.readiness import checkpoint_problems

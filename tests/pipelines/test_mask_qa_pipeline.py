@@ -37,9 +37,12 @@ def test_a_volume_without_label_maps_is_listed_and_skipped():
     assert [s for s in skips if s["reason"] == "no label map"] == [
         {"case_id": "case_b.nii.gz", "family": "*", "reason": "no label map",
          "subject": "case_b", "reference": "", "measurement": {}}]
-    inside = [i for i in items if i["family"] == "containment" and i["answer"] == "Yes"
-              and i["meta"]["polarity"] == "positive"]
-    assert [i["meta"]["reference"] for i in inside] == ["lung_lower_lobe_right"]
+    # one containment relation is kept (the other follows from it): whichever, it is right
+    asked = [i for i in items if i["family"] == "containment"
+             and i["meta"]["polarity"] == "positive"]
+    assert len(asked) == 1
+    assert (asked[0]["answer"] == "Yes") == (asked[0]["meta"]["reference"]
+                                             == "lung_lower_lobe_right")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def sanity_run(tmp_path_factory):
 def test_sanity_split_acceptance(sanity_run):
     rows = [json.loads(line) for line in open(sanity_run / "data/03_primary/mask_qa.jsonl")]
     asked = [r for r in rows if not r["meta"]["mirrored"]]
-    assert len(asked) >= 300 and len({r["case_id"] for r in asked}) == 10
+    assert len(asked) >= 100 and len({r["case_id"] for r in asked}) == 10  # after the rules
     for row in rows:
         assert {"qa_id", "question", "answer", "answer_type", "categories", "family",
                 "measurement"} <= set(row)
@@ -71,6 +74,6 @@ def test_sanity_split_acceptance(sanity_run):
               for line in open(sanity_run / "data/07_model_output/mask_qa/scores.jsonl")]
     read = [s for s in scores if s["model"] == "geometry" and s["answer_type"] == "closed"
             and s["outcome"] in ("correct", "wrong")]
-    assert len(read) > 150 and sum(s["outcome"] == "correct" for s in read) >= 0.95 * len(read)
+    assert len(read) > 50 and sum(s["outcome"] == "correct" for s in read) >= 0.95 * len(read)
     report = (sanity_run / "data/08_reporting/report.html").read_text()
     assert "Mask-derived track" in report and "reference answers" in report

@@ -89,17 +89,19 @@ def test_statistics_report_and_manifest_are_written(reproduction):
     assert manifest["parameters"]["reproduce"]["source_dir"] == str(UPSTREAM)
     # the jury's three, and the offline judge behind summary.csv's offline_* columns (issue 7)
     assert {j["judge"] for j in manifest["judges"]} == {"gpt", "qwen", "gemini", "offline"}
-    summary = _rows(reproduction / "summary.csv")  # in-sample: trained on these two models
-    assert all(float(r["offline_kappa"]) > 0.7 and float(r["offline_accuracy"]) > 0.9
-               for r in summary)
+    summary = _rows(reproduction / "summary.csv")  # trained on these two: out-of-fold figures
+    assert all(float(r["offline_kappa_crossfit"]) > 0.7
+               and float(r["offline_accuracy_crossfit"]) > 0.9 for r in summary)
+    assert all(r["offline_kappa"] in ("", "nan") for r in summary)  # no in-sample figure
     # the two models, and the blind prior whose offline-judged answers define needs_image
     assert {m["model"] for m in manifest["models"]} == {"radfm", "merlin", "blind_prior"}
 
 
 ISSUE_15_COLUMNS = (
-    "answer_words_mean", "jury_mean066_length_adjusted", "slot_accuracy", "slot_conflict_rate",
+    "answer_words_mean", "jury_mean066_length_standardised", "slot_accuracy", "slot_conflict_rate",
     "slot_missing_rate", "slot_hedge_rate", "jury_mean066_ci_low", "jury_mean066_ci_high",
-    "jury_mean066_needs_image", "n_needs_image",
+    "jury_mean066_needs_image", "n_needs_image", "jury_mean066_length_standardised_ci_low",
+    "jury_mean066_length_standardised_ci_high",
 )
 
 
@@ -171,6 +173,9 @@ def test_reproduce_runs_on_a_folder_without_published_tables(tmp_path):
         assert 0 < int(row["n_needs_image"]) <= int(row["n_judged"])
         assert 0 <= float(row["slot_accuracy"]) <= 1
         assert float(row["answer_words_mean"]) > 0
+        assert float(row["jury_mean066_length_standardised_ci_low"]) <= float(
+            row["jury_mean066_length_standardised"]) <= float(
+            row["jury_mean066_length_standardised_ci_high"])
     assert _rows(out / "published_comparison.csv") == []
     assert "No published tables" in (out / "report.html").read_text()
     assert len(cases) == 12

@@ -3,7 +3,6 @@ a ``conftest``, so importing names from one by that name is ambiguous)."""
 
 from __future__ import annotations
 
-import sys
 
 from support.fake_llm_server import GOOD_KEY, FakeLLMServer
 def qa_and_predictions(n: int, prefix: str = "answer"):

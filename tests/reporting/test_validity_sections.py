@@ -7,8 +7,11 @@ def test_sections_show_each_table_given_and_the_design_effect_by_hand():
     accuracy = [{"model": "m", "accuracy": 0.5, "accuracy_ci_low": 0.4, "accuracy_ci_high": 0.6,
                  "accuracy_ci_low_items": 0.45, "accuracy_ci_high_items": 0.55}]
     length = [{"model": "m", "answer_words_mean": 3.0, "answer_words_median": 2.0,
-               "reference_words_median": 4.0, "accuracy": 0.5, "accuracy_length_adjusted": 0.6,
-               "share_near_reference": 0.4, "log_odds_per_doubling": 0.2}]
+               "reference_words_median": 4.0, "accuracy": 0.5, "accuracy_length_standardised": 0.6,
+               "accuracy_length_standardised_ci_low": 0.55,
+               "accuracy_length_standardised_ci_high": 0.65, "share_near_reference": 0.4,
+               "log_odds_per_doubling": -0.2, "log_odds_per_doubling_ci_low": -0.3,
+               "log_odds_per_doubling_ci_high": -0.1, "n_boot": 200}]
     bins = [{"model": "m", "length_bin": "1-2", "n": 3, "accuracy": 0.5, "words_mean": 1.5}]
     subsets = [{"model": "m", "subset": "all", "n": 10, "accuracy": 0.5, "accuracy_ci_low": 0.3,
                 "accuracy_ci_high": 0.7},
@@ -27,3 +30,6 @@ def test_sections_show_each_table_given_and_the_design_effect_by_hand():
     assert "0.250 [0.000, 0.500]" in sections[
         "Items that need the image, items reviewers rejected"]
     assert "1-44 words" in sections["The offline judge's domain"]
+    length_section = sections["Answer length and jury accuracy"]
+    assert "0.600 [0.550, 0.650]" in length_section  # standardised accuracy with its interval
+    assert "-0.200 [-0.300, -0.100]" in length_section  # the model's own slope with its interval

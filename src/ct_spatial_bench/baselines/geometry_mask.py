@@ -20,7 +20,7 @@ from .geometry_scene import Scene
 
 # Everything asked, whatever the margin: the baseline commits to an answer.
 NO_MARGINS = {"side_share": 0.5, "lobe_share": 0.5, "order_mm": 0.0, "adjacency_mm": 0.0,
-              "spanned_mm": 0.0, "size_ratio": 0.0}
+              "spanned_mm": 0.0, "size_ratio_min": 1.0}
 _FINDING_CODES = {"nodules": 1, "consolidations": 2, "effusions": 3, "nodes": 4}
 _OPENINGS = tuple({form.split("{")[0] for forms in FORMS.values() for form in forms})
 
@@ -69,5 +69,6 @@ def mask_answers(scene: Scene) -> dict[str, str]:
     if scene.carina_z is not None:
         measured.__dict__["carina_z"] = scene.carina_z  # the scene's own landmark
     case = {"case_id": "scene", "image_path": ""}
-    items = volume_questions(case, measured, NO_MARGINS, Skips(), every_lobe=True)
+    items = volume_questions(case, measured, NO_MARGINS, Skips(), every_lobe=True,
+                             clinical=False)
     return {item["question"]: item["answer"] for item in items}

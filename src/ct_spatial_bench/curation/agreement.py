@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.spatial.categories import CATEGORIES, CATEGORY_KEYS, canonical_category
 
 GENERATED_FILE = Path("curation") / "spatial_qa_output_full.json"
@@ -40,8 +41,7 @@ def binary_agreement(truth: list[bool], pred: list[bool]) -> dict[str, float]:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     observed = (tp + tn) / n
-    expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / (n * n)
-    kappa = (observed - expected) / (1 - expected) if expected < 1 else 1.0
+    kappa = cohen_kappa(truth, pred)  # NaN where undefined: statistics' convention
     return {"n": len(truth), "tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision,
             "recall": recall, "f1": f1, "accuracy": observed, "kappa": kappa}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.statistics import cohen_kappa
+from ct_spatial_bench.statistics import cohen_kappa  # noqa: F401 (re-exported)
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey,
                                       index_by_item, validate_verdict)
 

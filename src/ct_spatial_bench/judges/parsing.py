@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from ct_spatial_bench.judges.base import Judgement
-from ct_spatial_bench.judges.prompts import VERDICT_SCHEMA
 from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 
 PARSER_VERSION = "strict-v3"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 from ..spatial.categories import (
@@ -27,6 +26,7 @@ CLOSED, NUMBER = "closed", "number"
 # family -> (categories, the two poles of its closed questions as scoring.POLES keys)
 FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, str] | None]] = {
     "laterality": ((LATERALITY,), ("right", "left")),
+    "bilaterality": ((LATERALITY,), ("bilateral", "unilateral")),
     "containment": ((ADJACENCY,), ("inside", "outside")),
     "longitudinal_order": ((LONGITUDINAL,), ("above", "below")),
     "depth_order": ((DEPTH,), ("anterior", "posterior")),
@@ -40,6 +40,7 @@ FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, str] | None]] = {
 FORMS = {
     "laterality": ("Is the {a} on the patient's right side?",
                    "Is the {a} on the patient's left side?"),
+    "bilaterality": ("Is the {a} on both sides?", "Is the {a} on one side only?"),
     "containment": ("Is the {a} in the {b}?", "Is the {a} outside the {b}?"),
     "longitudinal_order": ("Is the {a} above the {b}?", "Is the {a} below the {b}?"),
     "depth_order": ("Is the {a} anterior to the {b}?", "Is the {a} posterior to the {b}?"),
@@ -55,12 +56,15 @@ FORMS = {
 DEFAULT_MARGINS = {
     "side_share": 0.95,        # laterality: >= 95% of the voxels on one side of the midline
     "lobe_share": 0.90,        # containment: >= 90% in the lobe (yes) or <= 10% (no)
-    "order_mm": 10.0,          # ordering: centroids at least 10 mm apart along the axis
+    "order_mm": 5.0,           # medial-lateral: centroid and nearest-point distances from the
+                               # midline each >= 5 mm apart, in the same order
+    "extent_gap_mm": 5.0,      # above/below, anterior/posterior: extents at least 5 mm apart
+    "span_share": 0.9,         # a structure over >= 90% of the scan on an axis: no order on it
     "adjacency_k_mm": 5.0,     # adjacency: within k mm
     "adjacency_mm": 2.0,       # ... asked only when the gap is >= 2 mm from k
     "spanned_share": 0.15,     # a lobe holding >= 15% of a finding is involved (as templates do)
     "spanned_mm": 0.05,        # ... asked only when no lobe's share is within 5 points of it
-    "size_ratio": 0.05,        # comparisons: volumes at least 5% apart
+    "size_ratio_min": 1.5,     # larger/smaller: one volume at least 1.5 times the other
 }
 
 
@@ -117,15 +121,30 @@ def _number(case, family, a: Measured, value: float, unit: str, measurement) -> 
 
 
 def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[str, float],
-                     skips: Skips, every_lobe: bool = False) -> list[dict[str, Any]]:
-    """Every question about one volume whose answer clears its margin. Containment asks the
-    lobes that hold a finding and one that does not (``every_lobe``: all that do not)."""
+                     skips: Skips, every_lobe: bool = False,
+                     clinical: bool = True) -> list[dict[str, Any]]:
+    """Every question about one volume that the rules allow (rules.py) and whose answer clears
+    its margin. Containment asks the lobes that hold a finding and one that does not
+    (``every_lobe``: all that do not). ``clinical`` False: every relation answered by the
+    centroid convention (a reader that commits to every answer, as the geometry baseline)."""
+    from .relations import adjacency, carina_level, orderings, size_comparison
+    from .rules import split_bilateral
+
     m = {**DEFAULT_MARGINS, **(margins or {})}
     cid = case["case_id"]
+    split = split_bilateral(vol)
     present = vol.present
     findings = [s for s in present.values() if s.structure.kind == "finding"]
     organs = [s for s in present.values() if s.structure.kind == "organ"]
     items: list[dict[str, Any]] = []
+
+    for key in split:
+        skips.add(cid, "laterality", "bilateral: asked per side", key)
+    for a in [*vol.bilateral.values(), *findings]:
+        if a.structure.collection and a.structure.side == "unpaired":
+            meas = {"quantity": "pieces on each side of the midline",
+                    "bilateral": a.key in split}
+            items += _pair(case, "bilaterality", a, "", "", a.key in split, meas)
 
     for a in [s for s in present.values() if s.structure.side == "unpaired"]:
         share = vol.right_share(a)
@@ -137,6 +156,9 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
         items += _pair(case, "laterality", a, "", "", share >= m["side_share"], meas)
 
     for a in findings:
+        if a.structure.collection and clinical:
+            skips.add(cid, "lobes_spanned", "a fluid collection", a.key)
+            skips.add(cid, "largest_diameter", "a fluid collection", a.key)
         shares = vol.lobe_shares(a)
         if not shares or vol.lobe_coverage(a) < 0.5:
             skips.add(cid, "containment", "not in the lungs", a.key)
@@ -151,28 +173,34 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
         for k in inside + outside:
             meas = {"quantity": "share of the finding's voxels in the lobe",
                     "lobe_share": shares[k], "threshold": m["lobe_share"]}
-            items += _pair(case, "containment", a, k, present[k].structure.noun, k in inside, meas)
+            for item in _pair(case, "containment", a, k, present[k].structure.noun, k in inside,
+                              meas):
+                item["meta"]["reference_side"] = present[k].structure.side
+                items.append(item)
+        if a.structure.collection and clinical:
+            continue
         items += _lobes_spanned(case, a, shares, m, skips)
         diameter = vol.largest_diameter_mm(a)
         items.append(_number(case, "largest_diameter", a, round(diameter, 1), "mm",
                              {"quantity": "largest edge-to-edge extent (mm)",
                               "diameter_mm": diameter, "volume_ml": a.volume_ml}))
 
-    # Orderings: findings against every other structure (a lobe only where the finding is not in
-    # it), organs against each other; adjacency wherever a finding is involved.
+    # Orderings between findings and organs (a lobe is never a reference, see rules.py; the
+    # geometry baseline also answers a finding against the lobes it is not in); adjacency
+    # wherever a finding is involved.
     lobes = [s for s in present.values() if s.structure.kind == "lobe"]
     subjects = findings + organs
     for i, a in enumerate(subjects):
         others = subjects[i + 1:]
-        if a.structure.kind == "finding":
+        if a.structure.kind == "finding" and not clinical:
             shares = vol.lobe_shares(a)
             others = others + [b for b in lobes if shares.get(b.key, 0.0) <= 1 - m["lobe_share"]]
         for b in others:
-            items += _orderings(case, vol, a, b, m, skips)
+            items += orderings(case, vol, a, b, m, skips, _pair, clinical)
             if a.structure.kind == "finding" and b.structure.kind != "lobe":
-                items += _adjacency(case, vol, a, b, m, skips)
+                items += adjacency(case, vol, a, b, m, skips, _pair)
         if vol.carina_z is not None and a.key != vol.table.carina:
-            items += _carina_level(case, vol, a, m, skips)
+            items += carina_level(case, vol, a, m, skips, _pair, clinical)
 
     compared = [(a, present[a.structure.pair]) for a in present.values()
                 if a.structure.pair in present and a.key < a.structure.pair]
@@ -180,14 +208,7 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
     compared += [(a, b) for i, a in enumerate(lobes) for b in lobes[i + 1:]
                  if a.structure.side == b.structure.side]  # lobes of one lung
     for a, b in compared:
-        family = "size_comparison"
-        ratio = a.volume_ml / b.volume_ml
-        meas = {"quantity": "volume (mL)", "subject_ml": a.volume_ml, "reference_ml": b.volume_ml,
-                "ratio": ratio, "threshold": m["size_ratio"]}
-        if abs(ratio - 1.0) < m["size_ratio"]:
-            skips.add(cid, family, "margin", a.key, b.key, **meas)
-            continue
-        pair = _pair(case, family, a, b.key, b.structure.noun, ratio > 1.0, meas)
+        pair = size_comparison(case, a, b, m, skips, _pair)
         if a.structure.pair == b.key:  # the two sides of a bilateral pair: a symmetry question
             for item in pair:
                 item["categories"].insert(0, LATERALITY)
@@ -204,53 +225,6 @@ def _lobes_spanned(case, a, shares, m, skips) -> list[dict[str, Any]]:
         return []
     count = sum(v >= m["spanned_share"] for v in shares.values())
     return [_number(case, "lobes_spanned", a, count, "lobes", meas)]
-
-
-_AXES = {"longitudinal_order": 2, "depth_order": 1}
-
-
-def _orderings(case, vol, a, b, m, skips) -> Iterator[dict[str, Any]]:
-    for family, axis in _AXES.items():
-        diff = float(a.centroid[axis] - b.centroid[axis])
-        meas = {"quantity": f"centroid {'zy'[axis == 1]} difference (mm)", "difference_mm": diff,
-                "subject_mm": a.centroid[axis], "reference_mm": b.centroid[axis],
-                "threshold_mm": m["order_mm"]}
-        if abs(diff) < m["order_mm"]:
-            skips.add(case["case_id"], family, "margin", a.key, b.key, **meas)
-            continue
-        yield from _pair(case, family, a, b.key, b.structure.noun, diff > 0, meas)
-    if {"midline", "bilateral"} & {a.structure.side, b.structure.side}:
-        return  # a structure on (or across) the midline has no distance from it to compare
-    da, db = (abs(float(s.centroid[0]) - vol.midline_x) for s in (a, b))
-    meas = {"quantity": "centroid distance from the midline (mm)", "subject_mm": da,
-            "reference_mm": db, "difference_mm": da - db, "threshold_mm": m["order_mm"]}
-    if abs(da - db) < m["order_mm"]:
-        skips.add(case["case_id"], "medial_lateral_order", "margin", a.key, b.key, **meas)
-        return
-    yield from _pair(case, "medial_lateral_order", a, b.key, b.structure.noun, da < db, meas)
-
-
-def _carina_level(case, vol, a, m, skips) -> list[dict[str, Any]]:
-    diff = float(a.centroid[2] - vol.carina_z)
-    meas = {"quantity": "centroid height above the carina (mm)", "difference_mm": diff,
-            "carina_z_mm": vol.carina_z, "threshold_mm": m["order_mm"]}
-    if abs(diff) < m["order_mm"]:
-        skips.add(case["case_id"], "longitudinal_order", "margin", a.key, "carina", **meas)
-        return []
-    return _pair(case, "longitudinal_order", a, "carina", "level of the carina", diff > 0, meas)
-
-
-def _adjacency(case, vol, a, b, m, skips) -> list[dict[str, Any]]:
-    k, margin = m["adjacency_k_mm"], m["adjacency_mm"]
-    gap = vol.gap_mm(a, b, reach_mm=k + margin + 1.0)
-    meas = {"quantity": "smallest gap between the structures (mm)", "gap_mm": gap, "k_mm": k,
-            "margin_mm": margin}
-    if abs(gap - k) < margin:
-        skips.add(case["case_id"], "adjacency", "margin", a.key, b.key, **meas)
-        return []
-    if gap == float("inf"):
-        meas["gap_mm"] = f"> {k + margin + 1.0:g}"
-    return _pair(case, "adjacency", a, b.key, b.structure.noun, gap < k, meas, k=k)
 
 
 def _digest(*parts: str) -> str:

@@ -28,6 +28,8 @@ POLES: dict[str, str] = {
     "lateral": r"lateral|farther|further|more\s+peripheral",
     "near": r"within|touch\w*|abut\w*|adjacent|contact|in\s+contact",
     "far": r"more\s+than|separate\w*|apart|away|distant",
+    "bilateral": r"both|bilateral\w*",
+    "unilateral": r"one\s+side|unilateral\w*|only|single\s+side",
     "larger": r"larger|bigger|greater",
     "smaller": r"smaller|lesser",
 }

@@ -4,7 +4,8 @@ A table names structures; each structure is the union of ``masks`` (a map file a
 that belong to the structure; values default to [1], a binary mask). ``side`` is right, left,
 midline, bilateral (one mask over both sides) or unpaired (an unpaired organ or a finding: its
 side is measured, not named); ``kind`` is
-organ, lung, lobe or finding; ``pair`` names the structure's counterpart on the other side.
+organ, lung, lobe or finding; ``collection: true`` marks a fluid collection (a pleural effusion),
+which gets no lobe count and no diameter; ``pair`` names the structure's counterpart on the other side.
 ``midline`` lists the structures whose centroid x is the patient's sagittal midline; ``carina`` the
 structure whose lowest point is the carina; ``folder`` the name of a volume's folder of maps
 (``{key}``: the volume's key, ``{name}``: its file name without suffix). Built-in tables: phantom, totalsegmentator, radgenome;
@@ -37,6 +38,7 @@ class Structure:
     side: str
     masks: tuple[tuple[str, tuple[int, ...]], ...]
     pair: str | None = None
+    collection: bool = False  # a fluid collection (pleural effusion): no lobe count, no diameter
 
     @property
     def maps(self) -> set[str]:
@@ -113,4 +115,4 @@ def _structure(key: str, spec: Any, where: str) -> Structure:
     if not masks:
         raise LabelTableError(f"{here}: no masks")
     return Structure(key, str(spec.get("noun", key.replace("_", " "))), kind, side,
-                     tuple(masks), spec.get("pair"))
+                     tuple(masks), spec.get("pair"), bool(spec.get("collection", False)))

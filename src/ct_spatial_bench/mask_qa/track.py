@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .leaks import drop_leaks
 from .measure import LabelMapError, measure_volume
 from .questions import Skips, balance, mirrored_twins, volume_questions
 from .tables import LabelTable
@@ -31,11 +32,15 @@ def folder_of(table: LabelTable, key: str) -> str:
 
 def split_questions(volumes: list[dict[str, str]], maps: dict[str, dict[str, Callable]],
                     table: LabelTable, margins: dict[str, float], seed: int = 0,
-                    balanced: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Questions about every volume that has label maps, balanced, plus the laterality twins.
+                    balanced: bool = True, leak_free: bool = True
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Questions about every volume that has label maps, without within-case leaks, balanced,
+    plus the laterality twins.
 
     ``volumes``: ``{'case_id', 'image_path', 'key'}`` rows; ``key`` names the volume's folder of
     maps. A volume without maps, or whose maps cannot be measured, is skipped with its reason.
+    ``leak_free`` False keeps relations whose answer follows from the case's others (to test
+    the candidates themselves).
     """
     skips = Skips()
     items: list[dict[str, Any]] = []
@@ -51,6 +56,10 @@ def split_questions(volumes: list[dict[str, str]], maps: dict[str, dict[str, Cal
             logger.warning("mask_qa: %s", exc)
             continue
         items += volume_questions(volume, measured, margins, skips)
+    if balanced:  # first: a relation that can never balance does not crowd out one that can
+        items = balance(items, skips, seed)
+    if leak_free:
+        items = drop_leaks(items, skips, seed)
     if balanced:
         items = balance(items, skips, seed)
     items += mirrored_twins(items)

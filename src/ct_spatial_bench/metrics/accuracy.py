@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 
 from ct_spatial_bench.statistics import bootstrap_ci, cluster_bootstrap_ci
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, ItemKey, RecordError, index_by,

@@ -1,29 +1,38 @@
 """Answer length against jury accuracy: words per answer, accuracy by length bin, and a
-length-adjusted accuracy.
+length-standardised accuracy.
 
 Across upstream's eight models mean answer length and jury accuracy correlate at r = 0.97: a
-verbose model may name the right finding among many, a terse one has to be exactly right. The
-length-adjusted accuracy asks what each model would score at the reference answers' length.
+verbose model may name the right finding among many, a terse one has to be exactly right. But the
+question decides much of both: open questions ("Where is the nodule?") are harder and draw longer
+answers than closed ones ("Is it in the left lung?"). So the model of correctness is
 
-Method: a logistic regression of the jury decision (1 correct, 0 incorrect) on log(words) with one
-intercept per model (model fixed effects) and one common slope,
+    logit P(correct) = a_model + b_model * log(words) + question-type effects,
 
-    logit P(correct) = a_model + b * log(words),
+the question-type effects being one per category the item is tagged with, one per answer type
+(the reference is yes/no, a side, a lobe, a level, a depth, a centricity, a measurement, other)
+and one for closed questions (yes/no or an explicit "A or B"). It is fitted by scikit-learn's
+logistic regression with a light ridge penalty (C = 1), so it stays finite where length or a
+question type separates correct from incorrect answers (an unpenalised Newton fit diverges
+there). ``b_model`` is each model's own slope: how its correctness moves with its answers' length
+on questions of the same type.
 
-fitted by maximum likelihood (Newton-Raphson). The fixed effects absorb everything that differs
-between models (their skill included), so the slope is estimated from length variation *within*
-each model's own answers, not from the between-model confound that the raw correlation mixes in.
-Each model's adjusted accuracy is its fitted probability at the median word count of the
-reference answers: a_model + b * log(median reference words). Where a model's answers are far
-from that length (``share_near_reference`` small: answers within a factor 2 of it), the figure is
-an extrapolation along the common slope, and says so. A model whose decisions are all one class
-has no finite intercept; it is left out of the fit and keeps its raw accuracy (``fitted`` False).
-Error predictions and undecided items are left out (they have no answer length or no decision).
+**Standardised accuracy**: each model's fitted probability averaged over every item of the
+benchmark, each item at its own reference answer's length and with its own question type; the
+answer to "what would this model score if it answered every question at the length of the
+reference answer". Its 95% interval and the slopes' come from a volume-clustered bootstrap
+(volumes drawn with replacement, the model refitted on each draw). It can separate length from
+question type only through the types coded here; it cannot say whether a long answer is right
+*because* it is long (naming more candidates) or because the model knew more about that item.
+Where a model's answers are far from the reference length (``share_near_reference`` small:
+answers within a factor 2 of it) the figure is an extrapolation along the model's own slope.
+Error predictions and undecided items are left out of the fit (no answer length or no decision).
+A model right (or wrong) on every decided item keeps its raw accuracy and has no slope.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -32,6 +41,12 @@ import numpy as np
 from ct_spatial_bench.records import CORRECT
 
 LENGTH_BINS = ((1, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, None))
+ANSWER_TYPES = ("yes/no", "lobe", "side", "vertical", "depth", "centricity", "measurement",
+                "other")
+RIDGE_C = 1.0  # scikit-learn's default: finite under separation, negligible at upstream's n
+_AUXILIARY = re.compile(r"^\s*(is|are|was|were|does|do|did|has|have|can|could|should|will)\b",
+                        re.IGNORECASE)
+_MEASUREMENT = re.compile(r"\d|\b(one|two|three|four|five|single|multiple)\b", re.IGNORECASE)
 
 
 def answer_words(text: str | None) -> int:
@@ -50,24 +65,69 @@ def _bin_of(words: int) -> str:
     return "0"
 
 
-def fit_fixed_effects_logit(
-    outcome: np.ndarray, groups: np.ndarray, covariate: np.ndarray, max_iter: int = 100
-) -> tuple[np.ndarray, float]:
-    """Maximum-likelihood ``(intercepts per group 0..G-1, common slope)`` of
-    logit P(outcome) = a_group + b * covariate, by Newton-Raphson."""
-    n_groups = int(groups.max()) + 1
-    design = np.zeros((outcome.size, n_groups + 1))
-    design[np.arange(outcome.size), groups] = 1.0
-    design[:, -1] = covariate
-    beta = np.zeros(n_groups + 1)
-    for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-design @ beta))
-        hessian = design.T @ (design * (p * (1 - p))[:, None])
-        step = np.linalg.solve(hessian, design.T @ (outcome - p))
-        beta += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return beta[:-1], float(beta[-1])
+def answer_type(answer: str) -> str:
+    """What the reference answer names: yes/no, a lobe, a side, a level, a depth, a centricity,
+    a measurement (a number or count) or other, the first that applies in that order."""
+    from ct_spatial_bench.spatial.terms import extract_spatial_terms
+
+    words = (answer or "").strip().lower().split()
+    if words and words[0].strip(".,;:!") in ("yes", "no"):
+        return "yes/no"
+    terms = extract_spatial_terms(answer or "")
+    for axis in ("lobe", "side", "vertical", "depth", "centricity"):
+        if terms.get(axis):
+            return axis
+    return "measurement" if _MEASUREMENT.search(answer or "") else "other"
+
+
+def is_closed_question(question: str) -> bool:
+    """A yes/no question or an explicit choice ("upper or lower"): the answer is one of a few."""
+    return bool(_AUXILIARY.match(question or "")) or " or " in f" {(question or '').lower()} "
+
+
+def question_type_features(qa_items: Iterable[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """qa_id -> 0/1 features: each category, each answer type but 'other', closed."""
+    from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
+
+    out = {}
+    for qa in qa_items:
+        tagged = {canonical_category(c) for c in qa.get("categories") or []}
+        kind = answer_type(qa.get("answer", ""))
+        out[qa["qa_id"]] = np.array(
+            [float(c in tagged) for c in CATEGORIES]
+            + [float(kind == t) for t in ANSWER_TYPES[:-1]]
+            + [float(is_closed_question(qa.get("question", "")))])
+    return out
+
+
+def _design(model_index: np.ndarray, log_words: np.ndarray, types: np.ndarray,
+            n_models: int) -> np.ndarray:
+    """[one intercept per model | one log-length slope per model | question-type effects]."""
+    onehot = np.zeros((model_index.size, n_models))
+    onehot[np.arange(model_index.size), model_index] = 1.0
+    return np.hstack([onehot, onehot * log_words[:, None], types])
+
+
+def fit_length_model(outcome: np.ndarray, model_index: np.ndarray, log_words: np.ndarray,
+                     types: np.ndarray, n_models: int) -> np.ndarray:
+    """Coefficients of the model of correctness above (scikit-learn, ridge C = RIDGE_C, lbfgs).
+    Needs both outcomes among the rows (one class has no logistic fit at all)."""
+    from sklearn.linear_model import LogisticRegression
+
+    design = _design(model_index, log_words, types, n_models)
+    fit = LogisticRegression(C=RIDGE_C, fit_intercept=False, max_iter=5000, tol=1e-8)
+    return fit.fit(design, outcome).coef_[0]
+
+
+def standardised_accuracy(coef: np.ndarray, n_models: int, ref_log_words: np.ndarray,
+                          item_types: np.ndarray) -> np.ndarray:
+    """Per model, the fitted probability averaged over the items at their reference length."""
+    out = np.empty(n_models)
+    for m in range(n_models):
+        index = np.full(ref_log_words.size, m)
+        logit = _design(index, ref_log_words, item_types, n_models) @ coef
+        out[m] = float(np.mean(1.0 / (1.0 + np.exp(-logit))))
+    return out
 
 
 def _decided_lengths(
@@ -84,50 +144,103 @@ def _decided_lengths(
     return out
 
 
-def length_adjusted_accuracy(
-    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]],
-    decisions: Mapping[tuple[str, str], str],
-) -> list[dict[str, Any]]:
-    """One row per model: answer words (mean, median), reference median words, raw and
-    length-adjusted accuracy, the common slope (log-odds per doubling of length), the share of
-    its answers within a factor 2 of the reference length, and whether it was in the fit."""
-    predictions = list(predictions)
-    reference_words = float(np.median([answer_words(qa["answer"]) for qa in qa_items]))
-    at = math.log(max(reference_words, 1.0))
-    decided = _decided_lengths(predictions, decisions)
-    models = list(dict.fromkeys(p["model"] for p in predictions))
-    by_model = {m: [(w, y) for mm, _, w, y in decided if mm == m] for m in models}
-    fitted = [m for m in models if len({y for _, y in by_model[m]}) == 2]
-    intercepts, slope = {}, float("nan")
+def _estimates(rows: list[tuple[int, str, float, float]], items: list[str],
+               features: Mapping[str, np.ndarray], ref_log: Mapping[str, float],
+               n_models: int) -> tuple[np.ndarray, np.ndarray]:
+    """(standardised accuracy per model, slope per model) of one sample of rows and items."""
+    classes: dict[int, set[float]] = {}
+    for m, _, _, y in rows:
+        classes.setdefault(m, set()).add(y)
+    constant = {m: c.pop() for m, c in classes.items() if len(c) == 1}
+    # A model right (or wrong) on every decided item has no length effect to fit, and a
+    # penalised fit would pull it off 1 (or 0): it keeps its raw figure and no slope.
+    fitted = [r for r in rows if r[0] not in constant]
+    standardised, slopes = np.full(n_models, np.nan), np.full(n_models, np.nan)
     if fitted:
-        rows = [(fitted.index(m), w, y) for m, _, w, y in decided if m in fitted]
-        groups = np.array([g for g, _, _ in rows])
-        log_words = np.log(np.maximum([w for _, w, _ in rows], 1))
-        if np.ptp(log_words) > 0:
-            a, slope = fit_fixed_effects_logit(np.array([y for _, _, y in rows]), groups,
-                                               log_words)
-            intercepts = dict(zip(fitted, a))
+        coef = fit_length_model(np.array([y for *_, y in fitted]),
+                                np.array([m for m, *_ in fitted]),
+                                np.array([w for _, _, w, _ in fitted]),
+                                np.array([features[q] for _, q, _, _ in fitted]), n_models)
+        standardised = standardised_accuracy(coef, n_models,
+                                             np.array([ref_log[q] for q in items]),
+                                             np.array([features[q] for q in items]))
+        slopes = coef[n_models:2 * n_models].copy()
+    for m, value in constant.items():
+        standardised[m], slopes[m] = value, np.nan
+    return standardised, slopes
+
+
+def length_standardised_accuracy(
+    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]],
+    decisions: Mapping[tuple[str, str], str], n_boot: int = 200, seed: int = 0,
+) -> list[dict[str, Any]]:
+    """One row per model: answer words, raw accuracy, the length-standardised accuracy with its
+    volume-clustered interval, the model's own slope (log-odds per doubling of length) with its
+    interval, and the share of its answers within a factor 2 of the reference length."""
+    from ct_spatial_bench.metrics.accuracy import volume_of
+
+    qa_items, predictions = list(qa_items), list(predictions)
+    features = question_type_features(qa_items)
+    ref_log = {qa["qa_id"]: math.log(max(answer_words(qa["answer"]), 1)) for qa in qa_items}
+    reference_words = float(np.median([answer_words(qa["answer"]) for qa in qa_items]))
+    models = list(dict.fromkeys(p["model"] for p in predictions))
+    decided = [(models.index(m), q, math.log(max(w, 1)), y)
+               for m, q, w, y in _decided_lengths(predictions, decisions) if q in features]
+    items = [qa["qa_id"] for qa in qa_items]
+    nan = float("nan")
+    point = (np.full(len(models), nan), np.full(len(models), nan))
+    draws_std, draws_slope = [], []
+    if decided:
+        point = _estimates(decided, items, features, ref_log, len(models))
+        volume = volume_of(qa_items)
+        by_volume: dict[str, tuple[list, list]] = {}
+        for q in items:
+            by_volume.setdefault(volume[q], ([], []))[1].append(q)
+        for row in decided:
+            by_volume[volume[row[1]]][0].append(row)
+        volumes = list(by_volume)
+        rng = np.random.default_rng(seed)
+        for _ in range(n_boot):
+            drawn = [volumes[k] for k in rng.integers(0, len(volumes), len(volumes))]
+            rows = [r for v in drawn for r in by_volume[v][0]]
+            if len({r[0] for r in rows}) < len(models):
+                continue  # a model with no decided item drawn: no estimate of its effects
+            std, slope = _estimates(rows, [q for v in drawn for q in by_volume[v][1]],
+                                    features, ref_log, len(models))
+            draws_std.append(std)
+            draws_slope.append(slope)
+    std_ci = _percentiles(draws_std, len(models))
+    slope_ci = _percentiles(draws_slope, len(models))
     out = []
-    for model in models:
+    for k, model in enumerate(models):
         words = [answer_words(p.get("prediction")) for p in predictions
                  if p["model"] == model and p.get("status") != "error"]
-        outcomes = [y for _, y in by_model[model]]
-        raw = float(np.mean(outcomes)) if outcomes else float("nan")
-        if model in intercepts:
-            adjusted = float(1.0 / (1.0 + math.exp(-(intercepts[model] + slope * at))))
-        else:
-            adjusted = raw if model not in fitted else float("nan")
+        outcomes = [y for m, _, _, y in decided if m == k]
         near = [reference_words / 2 <= w <= reference_words * 2 for w in words]
         out.append({
             "model": model, "n_decided": len(outcomes),
-            "answer_words_mean": float(np.mean(words)) if words else float("nan"),
-            "answer_words_median": float(np.median(words)) if words else float("nan"),
-            "reference_words_median": reference_words, "accuracy": raw,
-            "accuracy_length_adjusted": adjusted, "fitted": model in intercepts,
-            "log_odds_per_doubling": slope * math.log(2),
-            "share_near_reference": float(np.mean(near)) if near else float("nan"),
+            "answer_words_mean": float(np.mean(words)) if words else nan,
+            "answer_words_median": float(np.median(words)) if words else nan,
+            "reference_words_median": reference_words,
+            "accuracy": float(np.mean(outcomes)) if outcomes else nan,
+            "accuracy_length_standardised": float(point[0][k]) if outcomes else nan,
+            "accuracy_length_standardised_ci_low": std_ci[0][k] if outcomes else nan,
+            "accuracy_length_standardised_ci_high": std_ci[1][k] if outcomes else nan,
+            "log_odds_per_doubling": float(point[1][k]) * math.log(2) if outcomes else nan,
+            "log_odds_per_doubling_ci_low": slope_ci[0][k] * math.log(2) if outcomes else nan,
+            "log_odds_per_doubling_ci_high": slope_ci[1][k] * math.log(2) if outcomes else nan,
+            "share_near_reference": float(np.mean(near)) if near else nan,
+            "n_boot": len(draws_std),
         })
     return out
+
+
+def _percentiles(draws: list[np.ndarray], n_models: int) -> tuple[list[float], list[float]]:
+    if not draws:
+        return [float("nan")] * n_models, [float("nan")] * n_models
+    with np.errstate(all="ignore"):
+        low, high = np.nanpercentile(np.array(draws), [2.5, 97.5], axis=0)
+    return [float(v) for v in low], [float(v) for v in high]
 
 
 def accuracy_by_length_bin(
@@ -147,8 +260,8 @@ def accuracy_by_length_bin(
 
 def length_analysis(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
-    decisions: Mapping[tuple[str, str], str],
+    decisions: Mapping[tuple[str, str], str], n_boot: int = 200,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Accuracy adjusted to the reference length, and accuracy by length bin."""
-    return (length_adjusted_accuracy(qa_items, predictions, decisions),
+    """Accuracy standardised to the reference length and question type, and by length bin."""
+    return (length_standardised_accuracy(qa_items, predictions, decisions, n_boot=n_boot),
             accuracy_by_length_bin(predictions, decisions))

@@ -13,12 +13,17 @@ from ct_spatial_bench.reporting.summary import html_table
 
 LENGTH_TEXT = (
     "<p>Jury accuracy follows answer length across models: a long answer may name the right "
-    "finding among many. <b>length-adjusted</b>: a logistic regression of the jury decision on "
-    "log(words) with one intercept per model and one common slope (so the slope comes from "
-    "length variation within each model's own answers, not from the differences between "
-    "models), read at the reference answers' median length. <b>share_near_reference</b>: the "
-    "share of a model's answers within a factor 2 of that length; where it is small the "
-    "adjusted figure is an extrapolation along the common slope.</p>")
+    "finding among many, and open questions are both harder and answered at greater length. "
+    "<b>length-standardised</b>: a logistic model of the jury decision with the question's type "
+    "(category, answer type, open or closed), one intercept per model and <b>each model's own "
+    "slope</b> on log(words); each model's fitted probability averaged over every item at that "
+    "item's reference answer length, with a 95% volume-clustered bootstrap interval. The slope "
+    "(log-odds per doubling of length, within the model's own answers on questions of the same "
+    "type) comes with its interval. It separates length from the coded question types only; "
+    "it cannot tell whether a long answer is right because it names more candidates or because "
+    "the model knew more. <b>share_near_reference</b>: the share of a model's answers within a "
+    "factor 2 of the reference median; where it is small the figure is an extrapolation along "
+    "the model's slope.</p>")
 SLOT_TEXT = (
     "<p>Deterministic, no judge: for each item the axes (side, vertical level, depth, "
     "centricity, lobe) the reference names and the question leaves open, and on each whether "
@@ -118,13 +123,17 @@ def validity_sections(
         view = pd.DataFrame([{
             "model": r["model"], "words_mean": _fmt(r["answer_words_mean"]),
             "words_median": _fmt(r["answer_words_median"]), "accuracy": _fmt(r["accuracy"]),
-            "length_adjusted": _fmt(r["accuracy_length_adjusted"]),
+            "length_standardised": _with_ci(r["accuracy_length_standardised"],
+                                            r["accuracy_length_standardised_ci_low"],
+                                            r["accuracy_length_standardised_ci_high"]),
+            "slope_per_doubling": _with_ci(r["log_odds_per_doubling"],
+                                           r["log_odds_per_doubling_ci_low"],
+                                           r["log_odds_per_doubling_ci_high"]),
             "share_near_reference": _fmt(r["share_near_reference"])} for r in length])
-        slope = length[0]["log_odds_per_doubling"]
         sections["Answer length and jury accuracy"] = (
             LENGTH_TEXT + f"<p>Reference answers: median {length[0]['reference_words_median']:g} "
-            f"words. Common slope: {_fmt(slope)} log-odds per doubling of length.</p>"
-            + html_table(view))
+            f"words; intervals from {length[0].get('n_boot', 0)} volume-clustered bootstrap "
+            "draws.</p>" + html_table(view))
         figures["Accuracy by answer length"] = plot_accuracy_by_length(
             tables.get("length_bins") or [], length[0]["reference_words_median"])
     slots = tables.get("slots") or []

@@ -150,17 +150,33 @@ def reproduction_summary(
 
 
 def add_offline_agreement(summary_df: Any, verdicts: list[dict[str, Any]],
-                          offline_verdicts: list[dict[str, Any]]) -> Any:
-    """``offline_kappa`` and ``offline_accuracy`` columns: the offline judge against the jury
-    (upstream's rule, mean vote >= 0.66), per model. For the models the shipped artefact was
-    trained on (RadFM, Merlin) these are in-sample figures; the honest cross-model ones are in
-    data/08_reporting/offline_judge/evaluation.md."""
+                          offline_verdicts: list[dict[str, Any]],
+                          qa_items: list[dict[str, Any]] | None = None,
+                          predictions: list[dict[str, Any]] | None = None,
+                          artefact: dict[str, Any] | None = None) -> Any:
+    """The offline judge against the jury (upstream's rule, mean vote >= 0.66), per model.
+
+    For a model the judge was trained on (the artefact's ``training.items``: RadFM and Merlin)
+    its shipped verdicts are in-sample, so that model gets ``offline_kappa_crossfit`` and
+    ``offline_accuracy_crossfit`` instead (out-of-fold refits, folds by volume:
+    judges/offline/crossfit.py) and NaN under ``offline_kappa`` / ``offline_accuracy``; other
+    models get the shipped judge's figures there and NaN under the crossfit columns."""
+    from ct_spatial_bench.judges.offline.judge import load_artefact
+    from ct_spatial_bench.judges.offline.crossfit import crossfit_agreement, trained_models
     from ct_spatial_bench.judges.offline.evaluation import agreement_with_jury
 
-    by_model = agreement_with_jury(verdicts, offline_verdicts, rule="mean066")
+    artefact = artefact if artefact is not None else load_artefact()
+    trained = trained_models(artefact)
+    shipped = agreement_with_jury(verdicts, offline_verdicts, rule="mean066")
+    crossfit = (crossfit_agreement(qa_items, predictions, verdicts, artefact)
+                if qa_items is not None and predictions is not None else {})
+    nan = float("nan")
     out = summary_df.copy()
     for column in ("offline_kappa", "offline_accuracy"):
-        out[column] = [by_model.get(m, {}).get(column, float("nan")) for m in out["model"]]
+        out[column] = [nan if m in trained else shipped.get(m, {}).get(column, nan)
+                       for m in out["model"]]
+        out[f"{column}_crossfit"] = [crossfit.get(m, {}).get(f"{column}_crossfit", nan)
+                                     for m in out["model"]]
     return out
 
 
@@ -177,7 +193,7 @@ def validity_columns(
     slot_rows: list[dict[str, Any]], subset_rows: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Summary rows with what the jury figure measures beside it (issue 15's fixed names):
-    answer_words_mean, jury_mean066_length_adjusted, slot_accuracy and its conflict / missing /
+    answer_words_mean, jury_mean066_length_standardised (with _ci_low, _ci_high), slot_accuracy and its conflict / missing /
     hedge rates (all categories), jury_mean066_needs_image and n_needs_image (NaN and 0 where
     a figure could not be computed)."""
     nan = float("nan")
@@ -190,8 +206,9 @@ def validity_columns(
         out.append({
             **row,
             "answer_words_mean": length.get(model, {}).get("answer_words_mean", nan),
-            "jury_mean066_length_adjusted":
-                length.get(model, {}).get("accuracy_length_adjusted", nan),
+            **{f"jury_mean066_length_standardised{end}":
+               length.get(model, {}).get(f"accuracy_length_standardised{end}", nan)
+               for end in ("", "_ci_low", "_ci_high")},
             **{column: slots.get(model, {}).get(column, nan) for column in (
                 "slot_accuracy", "slot_conflict_rate", "slot_missing_rate", "slot_hedge_rate")},
             "jury_mean066_needs_image": needs.get(model, {}).get("accuracy", nan),

@@ -43,7 +43,7 @@ def tabulate_reproduction(
     subset_rows: list[dict] | None = None,
 ) -> Any:
     """summary.csv: upstream's text-metric columns, the jury accuracy under every rule, and what
-    it measures (length-adjusted accuracy, slot score, accuracy on the items needing the image)."""
+    it measures (length-standardised accuracy, slot score, accuracy on the items needing the image)."""
     import pandas as pd
 
     from ct_spatial_bench.reproduction.summary import reproduction_summary, validity_columns
@@ -55,7 +55,7 @@ def tabulate_reproduction(
     if offline_verdicts is not None:  # the offline judge against the jury
         from ct_spatial_bench.reproduction.summary import add_offline_agreement
 
-        table = add_offline_agreement(table, verdicts, offline_verdicts)
+        table = add_offline_agreement(table, verdicts, offline_verdicts, qa_items, predictions)
     return table
 
 

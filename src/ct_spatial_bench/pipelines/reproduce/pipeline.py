@@ -43,7 +43,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(text_metrics_summary, ["text_metrics_per_item", "qa_items", "predictions"],
              "text_metrics_summary", name="summarise_upstream_text"),
         # the offline judge on every model read; summary.csv gets its agreement with
-        # the jury (offline_kappa, offline_accuracy). Its verdicts stay out of "verdicts".
+        # the jury (offline_kappa_crossfit for the models it was trained on, out of fold;
+        # offline_kappa for the others). Its verdicts stay out of "verdicts".
         node(judge_offline, ["qa_items", "predictions"], "offline_verdicts",
              name="judge_offline"),
         # what the jury figure measures: the spatial claim, answer length, items needing the CT
