@@ -145,7 +145,7 @@ def smoke_model(name: str, block: dict[str, Any], grouped: dict[str, list[Any]],
         getattr(adapter, "processor", None), "tokenizer", None)
     texts = [a.text for a in shared], [a.text for a in alone]
     identical = sum(a == b for a, b in zip(*texts))
-    plan = plan_for(name, block, spec)
+    plan = plan_for(name, type(adapter), block, spec)
     rates = [f"{n / shared_s:.2f} answers/s"]
     if prefill_s and prefill:
         rates.append(f"prefill {prefill / prefill_s:,.0f} tok/s")

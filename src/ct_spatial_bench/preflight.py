@@ -98,7 +98,7 @@ def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, 
     is not compared."""
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.models.memory_plan import plan_for
-    from ct_spatial_bench.models.registry import MODEL_REGISTRY
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, adapter_class
 
     specs = (params.get("preprocessing") or {}).get("specs") or {}
     lines, problems = [], []
@@ -108,7 +108,7 @@ def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, 
             continue
         spec = (InputSpec.from_params(entry.input_spec, specs[entry.input_spec])
                 if entry.input_spec in specs else None)
-        plan = plan_for(name, {"inference": inference,
+        plan = plan_for(name, adapter_class(entry.name), {"inference": inference,
                                "resources": (params.get(name) or {}).get("resources")}, spec)
         if plan is not None:
             lines.append(plan.line())

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.judges.offline.features import clean_prediction
+from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.metrics.accuracy import _category_name, volume_of
 from ct_spatial_bench.statistics import cluster_bootstrap_ci, cohen_kappa
 from ct_spatial_bench.records import CORRECT

@@ -188,13 +188,12 @@ def new_token_budget(adapter_cls: type, config: dict[str, Any]) -> int:
     return int(settings.get("max_new_tokens") or settings.get("max_tokens") or 0)
 
 
-def plan_for(name: str, params: dict[str, Any], spec: Any) -> MemoryPlan | None:
+def plan_for(name: str, adapter_cls: type, params: dict[str, Any],
+             spec: Any) -> MemoryPlan | None:
     """The plan of one model's inference parameters (``<name>.inference`` plus its
-    ``resources``); None where its checkpoint is not on this machine to read."""
-    from ct_spatial_bench.models.registry import adapter_class
-
+    ``resources``) for its adapter class (the caller asks the registry); None where its
+    checkpoint is not on this machine to read."""
     inference = params.get("inference") or {}
-    adapter_cls = adapter_class(inference.get("model", name))
     config = inference.get("config") or {}
     sources = adapter_cls.memory_sources(config)
     if sources is None:

@@ -18,7 +18,8 @@ import numpy as np
 
 from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.judges.jury import jury_decisions, verdicts_by_item
-from ct_spatial_bench.judges.offline.features import clean_prediction, feature_matrix
+from ct_spatial_bench.judges.offline.features import feature_matrix
+from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.judges.offline.training import out_of_fold
 from ct_spatial_bench.records import CORRECT, INCORRECT
 

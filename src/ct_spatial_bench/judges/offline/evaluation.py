@@ -19,7 +19,8 @@ import numpy as np
 
 from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
 from ct_spatial_bench.statistics import cohen_kappa
-from ct_spatial_bench.judges.offline.features import FEATURE_NAMES, clean_prediction
+from ct_spatial_bench.judges.offline.features import FEATURE_NAMES
+from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.judges.offline.training import THRESHOLDS, feature_columns, fit_offline_judge
 
 EXAMPLES_PER_KIND = 3

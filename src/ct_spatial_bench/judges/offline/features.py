@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ct_spatial_bench.metrics.normalise import END_TOKENS as _END_TOKENS
+from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.records import CORRECT
 from ct_spatial_bench.spatial.terms import COMPARED_AXES, compare_spatial_terms, extract_spatial_terms
 from ct_spatial_bench.judges.offline.answer_features import WORD, answer_features, overlap
@@ -32,8 +34,6 @@ from ct_spatial_bench.judges.rule import RuleJudge, _answer_terms, _asserted, _s
 from ct_spatial_bench.judges.text import (NEGATION_CUE, STOPWORDS, answer_polarity, counts, is_yes_no_question,
                    measurements_mm, normalise_answer)
 
-_END_TOKENS = re.compile(r"</s>|<s>|<\|[a-z_]+\|>|<unk>|#{2,}", re.IGNORECASE)
-_CONTINUATION = re.compile(r"\b(?:question|q)\s*:|\banswer\s*:", re.IGNORECASE)
 _NORMAL = re.compile(r"\b(?:normal|natural|preserved|unremarkable|patent|open|intact|clear"
                      r"|usual|regular|within (?:normal )?limits"
                      r"|no (?:pathologic\w*|abnormal\w*))\b")
@@ -47,15 +47,6 @@ RULE_REASONS = ("empty prediction", "exact match", "yes/no polarity differs",
                 "measurement missing", "measurement within tolerance", "token F1")
 SBERT_FEATURES = ("sbert_answer_prediction", "sbert_qa_qp", "sbert_question_prediction",
                   "sbert_question_answer")
-
-
-def clean_prediction(text: str | None) -> str:
-    """The model's answer without end tokens and without a self-invented next "Question:"."""
-    text = _END_TOKENS.sub(" ", text or "")
-    match = _CONTINUATION.search(text)
-    if match and match.start() > 0:
-        text = text[:match.start()]
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @functools.lru_cache(maxsize=200_000)
