@@ -19,7 +19,23 @@ HOOKS = (SecretRedactionHook(), PreflightHook(), _ARTIFACT_STAMPS,
 # three times per command, is about Kedro's code, not this project's configuration.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+
+
+class ProtocolConfigLoader(OmegaConfigLoader):
+    """Kedro's loader, with the parameters as ``protocol`` says (ct_spatial_bench.protocol):
+    under ``--params protocol=upstream`` every stage's parameters take upstream's settings, so the
+    preflight, a dry run's price and every node see the same resolved values."""
+
+    def __getitem__(self, key: str):
+        config = super().__getitem__(key)
+        if key != "parameters":
+            return config
+        from ct_spatial_bench.protocol import apply_protocol
+
+        return apply_protocol(config, self.runtime_params)
+
+
+CONFIG_LOADER_CLASS = ProtocolConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

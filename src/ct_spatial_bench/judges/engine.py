@@ -47,13 +47,14 @@ def call_of(judge: CachedJudge, items: Sequence[Item], payload: Any = None) -> C
     else:
         (item,) = items
         system, user = judge.prompt.render_single(*item)
-    return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items))
+    return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items),
+                decoding=judge.prompt.decoding)
 
 
 def estimated_call_tokens(judge: CachedJudge, items: Sequence[Item]) -> tuple[int, int]:
     """(prompt tokens, output tokens) one call on ``items`` is expected to cost."""
     call = call_of(judge, items)
-    return estimate_tokens(call.system) + estimate_tokens(call.user), call.max_output
+    return estimate_tokens(call.system or "") + estimate_tokens(call.user), call.max_output
 
 
 def _split_tokens(tokens: dict[str, int], n: int) -> list[dict[str, int]]:
@@ -73,7 +74,7 @@ def judgements_of(judge: CachedJudge, completion: Completion, n_items: int) -> l
         judgements = [Judgement(verdict=FAILED, reason=f"refused: {raw}" if raw else "empty reply",
                                 raw=raw) for _ in range(n_items)]
     elif judge.prompt.kind == "batch":
-        judgements = parse_batch(completion.text, n_items)
+        judgements = parse_batch(completion.text, n_items, judge.prompt.reply_key)
     else:
         judgements = [parse_yes_no(completion.text)]
     for judgement, share in zip(judgements, _split_tokens(completion.tokens, n_items)):
@@ -84,7 +85,7 @@ def judgements_of(judge: CachedJudge, completion: Completion, n_items: int) -> l
 def reread(judge: CachedJudge, raw: str, item_index: int) -> Judgement:
     """A cached raw reply read again by the current parser (no call): item ``item_index`` of it."""
     if judge.prompt.kind == "batch":
-        return parse_batch(raw, item_index + 1)[item_index]
+        return parse_batch(raw, item_index + 1, judge.prompt.reply_key)[item_index]
     return parse_yes_no(raw)
 
 

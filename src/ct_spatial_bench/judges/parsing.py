@@ -68,6 +68,9 @@ def _verdict_of(value: Any) -> Judgement:
     return parse_yes_no(value if isinstance(value, str) else "")
 
 
+_TRAILING_COMMA = re.compile(r",\s*\]")
+
+
 def _json_list(text: str) -> list[Any] | None:
     """The first JSON list in ``text`` (code fences and chatter around it ignored)."""
     start, end = text.find("["), text.rfind("]")
@@ -79,7 +82,10 @@ def _json_list(text: str) -> list[Any] | None:
         try:
             data = json.loads(candidate)
         except json.JSONDecodeError:
-            continue
+            try:  # a trailing comma before "]" (what upstream's sanitize_json repaired)
+                data = json.loads(_TRAILING_COMMA.sub("]", candidate))
+            except json.JSONDecodeError:
+                continue
         if isinstance(data, dict):  # {"results": [...]} or similar wrapper
             data = next((v for v in data.values() if isinstance(v, list)), None)
         if isinstance(data, list):
@@ -87,8 +93,11 @@ def _json_list(text: str) -> list[Any] | None:
     return None
 
 
-def parse_batch(text: str | None, n_items: int) -> list[Judgement]:
+def parse_batch(text: str | None, n_items: int, reply_key: str = "verdict") -> list[Judgement]:
     """One Judgement per item 1..n_items, matched by the reply's ``index``, never by position.
+
+    ``reply_key`` is the field holding each verdict (``verdict``: YES/NO; upstream's
+    ``is_correct``: true/false, where null is ``failed``).
 
     An item the reply leaves out, names twice, or answers unreadably is ``failed``; every item's
     ``raw`` is the whole reply, so a failure can be inspected.
@@ -106,7 +115,7 @@ def parse_batch(text: str | None, n_items: int) -> list[Judgement]:
             index = int(entry.get("index"))
         except (TypeError, ValueError):
             continue
-        judgement = _verdict_of(entry.get("verdict", entry.get("answer")))
+        judgement = _verdict_of(entry.get(reply_key, entry.get("answer")))
         if entry.get("reason"):
             judgement.reason = str(entry["reason"])
         found.setdefault(index, []).append(judgement)

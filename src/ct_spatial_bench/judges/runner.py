@@ -11,7 +11,9 @@ everything is sent to a judge. A prediction whose model call failed (status ``er
 answer: its verdict is ``failed`` ("prediction error: ..."), and metrics count it as an error,
 outside accuracy. An empty prediction (status ok) is the model answering nothing: it is
 ``incorrect`` without a paid call (no judge could call silence correct, and leaving it out of the
-denominator would reward a model for not answering).
+denominator would reward a model for not answering), except for a judge built with
+``judge_empty_predictions`` (``protocol: upstream``: upstream's scripts sent every prediction, and
+its judges called some empty ones correct), which is asked about it like any other.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def judge_as_configured(
     from ct_spatial_bench.judges.registry import build_judges
 
     defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
+    if settings.get("judge_empty_predictions"):
+        defaults["judge_empty_predictions"] = True
     dry_run = settings.get("dry_run", False)
     # a dry run prices every configured judge, keys or not: nothing is sent
     judges = build_judges(settings["judges"], api_keys,
@@ -179,9 +183,13 @@ def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> A
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
-def is_sent(pred: dict[str, Any]) -> bool:
-    """Whether a prediction goes to a judge: an answer (status ok) that says something."""
-    return pred.get("status") != ERROR and bool((pred.get("prediction") or "").strip())
+def is_sent(pred: dict[str, Any], judge: Any = None) -> bool:
+    """Whether a prediction goes to a judge: an answer (status ok) that says something, or any
+    answer for a judge that judges empty ones (``judge_empty_predictions``)."""
+    if pred.get("status") == ERROR:
+        return False
+    return getattr(judge, "judge_empty_predictions", False) or \
+        bool((pred.get("prediction") or "").strip())
 
 
 def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
@@ -198,7 +206,7 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
     to_ask: dict[str, Any] = {}
     cached: dict[str, dict[str, Any]] = {}
     for item, pred in joined:
-        if not is_sent(pred):
+        if not is_sent(pred, judge):
             continue
         task = task_of(judge, item, pred)
         if task.key in to_ask or task.key in cached:
@@ -287,7 +295,7 @@ def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
 
 def _cached_verdict(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any],
                     results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if not is_sent(pred):
+    if not is_sent(pred, judge):
         return _errored(judge, pred)
     result = results[task_of(judge, item, pred).key]
     outcome = Judgement(result["verdict"], result["reason"], result["raw"], result["tokens"])

@@ -141,9 +141,11 @@ class LLMClient:
     async def aclose(self) -> None:
         raise NotImplementedError
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
-        """One call. ``json_mode`` asks the API for a JSON object where it offers that."""
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, decoding: dict | None = None) -> Completion:
+        """One call. ``json_mode`` asks the API for a JSON object where it offers that.
+        ``system`` None sends no system message; ``decoding`` (None: the client's temperature
+        and ``max_tokens``) is exactly the generation settings to send (``{}``: the SDK's)."""
         raise NotImplementedError
 
 

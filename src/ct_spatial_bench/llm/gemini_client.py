@@ -43,19 +43,31 @@ class GeminiClient(LLMClient):
     async def aclose(self) -> None:
         await self._client.aio.aclose()
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, decoding: dict | None = None) -> Completion:
+        """``decoding`` (None: this client's temperature, ``max_tokens`` and thinking budget) is
+        exactly the generation settings sent; with ``{}``, no system text and no JSON mode the
+        request carries no config at all (the SDK's and the model's defaults), as
+        ``GenerativeModel(model).generate_content(prompt)`` sends."""
         import aiohttp
         from google.genai import errors, types
 
-        config = types.GenerateContentConfig(
-            system_instruction=system,
-            temperature=self.temperature,
-            max_output_tokens=max_tokens,
-            response_mime_type="application/json" if json_mode else None,
-            thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
-                             if self.thinking_budget is not None else None),
-        )
+        if decoding is None:
+            config = types.GenerateContentConfig(
+                system_instruction=system,
+                temperature=self.temperature,
+                max_output_tokens=max_tokens,
+                response_mime_type="application/json" if json_mode else None,
+                thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
+                                 if self.thinking_budget is not None else None),
+            )
+        else:
+            settings = {_GEMINI_NAMES.get(k, k): v for k, v in decoding.items()}
+            if system is not None:
+                settings["system_instruction"] = system
+            if json_mode:
+                settings["response_mime_type"] = "application/json"
+            config = types.GenerateContentConfig(**settings) if settings else None
         try:
             response = await self._client.aio.models.generate_content(
                 model=self.model, contents=user, config=config)
@@ -65,6 +77,9 @@ class GeminiClient(LLMClient):
         except aiohttp.ClientError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         return _completion(response)
+
+
+_GEMINI_NAMES = {"max_tokens": "max_output_tokens"}
 
 
 def _completion(response: Any) -> Completion:

@@ -35,18 +35,22 @@ class OpenAIClient(LLMClient):
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False) -> Completion:
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, decoding: dict | None = None) -> Completion:
+        """``decoding`` (None: this client's temperature and ``max_tokens``) is exactly the
+        settings sent; ``system`` None sends the user message alone."""
         import openai
 
         extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
+        if decoding is None:
+            extra.update(temperature=self.temperature, max_tokens=max_tokens)
+        else:
+            extra.update(_openai_decoding(decoding))
+        messages = [{"role": "system", "content": system}] if system is not None else []
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": "system", "content": system},
-                          {"role": "user", "content": user}],
-                temperature=self.temperature,
-                max_tokens=max_tokens,
+                messages=[*messages, {"role": "user", "content": user}],
                 **extra,
             )
         except openai.APIStatusError as exc:
@@ -72,6 +76,27 @@ class OpenAICompatibleClient(OpenAIClient):
             raise ValueError("LLM provider 'openai_compatible' needs a 'base_url', "
                              "e.g. http://localhost:8000/v1")
         super().__init__(base_url=base_url, api_key=api_key or "EMPTY", **config)
+
+
+def _openai_decoding(decoding: dict) -> dict[str, Any]:
+    """Chat-completions names of the settings ``decoding`` gives (top_k has none there)."""
+    if "top_k" in decoding:
+        raise ValueError("the OpenAI chat API has no top_k; drop it from the prompt's decoding")
+    return dict(decoding)
+
+
+class QwenOpenAIClient(OpenAIClient):
+    """Qwen through DashScope's OpenAI-compatible endpoint with the openai SDK, as upstream's
+    evaluate_with_qwen.py called it (default base_url its own; key DASHSCOPE_API_KEY)."""
+
+    provider = "qwen_openai"
+    default_model = "qwen-plus"
+    credentials_name = "dashscope"
+    api_key_env = "DASHSCOPE_API_KEY"
+    DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+
+    def __init__(self, base_url: str | None = None, **config: Any) -> None:
+        super().__init__(base_url=base_url or self.DEFAULT_BASE_URL, **config)
 
 
 def _completion(response: Any) -> Completion:
