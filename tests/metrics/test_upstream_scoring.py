@@ -114,3 +114,21 @@ def test_project_rule_is_unchanged_by_the_option():
     verdicts = [_verdict("m", "a", "gpt", C), _verdict("m", "a", "qwen", F)]
     assert jury_decisions(verdicts, rule="mean066") == {("m", "a"): C}
     assert jury_decisions(verdicts, ["gpt", "gemini", "qwen"], "upstream_avg3") == {("m", "a"): I}
+
+
+def test_report_section_puts_upstreams_scoring_beside_ours():
+    from ct_spatial_bench.metrics.upstream_scoring import side_by_side
+    from ct_spatial_bench.reporting.upstream import upstream_scoring_section
+
+    verdicts = [_verdict("m", "a", "gpt", C), _verdict("m", "a", "qwen", C),
+                _verdict("m", "a", "gemini", F),
+                _verdict("m", "b", "gpt", C), _verdict("m", "b", "qwen", F),
+                _verdict("m", "b", "gemini", F)]
+    predictions = [{"qa_id": q, "model": "m", "prediction": "x", "status": "ok"} for q in "ab"]
+    (row,) = side_by_side(verdicts, predictions, ["gpt", "gemini", "qwen"])
+    # upstream: a 2/3 and a 1/3 -> 0.5 over both; ours: both decided correct on usable votes
+    assert (row["upstream_avg3"], row["upstream_n"]) == (0.5, 2)
+    assert (row["ours_majority"], row["ours_mean066"]) == (1.0, 1.0)
+    qa = [{"qa_id": q, "categories": ["Adjacency & Containment"]} for q in "ab"]
+    (title, html), = upstream_scoring_section(qa, predictions, verdicts).items()
+    assert "upstream_avg3" in html and "ours_majority" in html and "50.00" in html

@@ -88,3 +88,29 @@ def upstream_category_table(qa_items: Iterable[dict[str, Any]],
             row[model] = float(f"{100.0 * correct / len(counted):.2f}") if counted else None
         rows.append(row)
     return rows
+
+
+def side_by_side(verdicts: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]],
+                 judges: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Per model, upstream's scoring (avg3 and per judge) beside this project's (majority and
+    mean066 over the items the jury decided, a failed vote no vote, errors outside)."""
+    from ct_spatial_bench.records import INCORRECT
+
+    errored = _errored(predictions)
+    ours = {rule: {k: d for k, d in jury_decisions(verdicts, judges, rule).items()
+                   if k not in errored and d in (CORRECT, INCORRECT)}
+            for rule in ("majority", "mean066")}
+    rows = []
+    for row in upstream_scores(verdicts, predictions, judges):
+        model = row["model"]
+        out = {"model": model, "upstream_avg3": row["upstream_avg3"],
+               "upstream_n": row["n_items"]}
+        for rule, decisions in ours.items():
+            mine = [d for (m, _), d in decisions.items() if m == model]
+            out[f"ours_{rule}"] = (sum(d == CORRECT for d in mine) / len(mine)
+                                   if mine else float("nan"))
+            out[f"ours_{rule}_n"] = len(mine)
+        out.update({k: v for k, v in row.items() if k.startswith(("judge_", "n_"))
+                    and k != "n_items"})
+        rows.append(out)
+    return rows
