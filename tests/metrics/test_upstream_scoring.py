@@ -132,3 +132,25 @@ def test_report_section_puts_upstreams_scoring_beside_ours():
     qa = [{"qa_id": q, "categories": ["Adjacency & Containment"]} for q in "ab"]
     (title, html), = upstream_scoring_section(qa, predictions, verdicts).items()
     assert "upstream_avg3" in html and "ours_majority" in html and "50.00" in html
+
+
+def test_reproduce_nodes_write_upstreams_tables_and_compare_them(tmp_path):
+    """The reproduce pipeline's upstream_scoring / upstream_category_performance tables, and
+    ``jury_upstream_avg3`` against llm_jury_accuracy.json in published_comparison."""
+    if not UPSTREAM.is_dir():
+        pytest.skip(f"upstream reference files not found at {UPSTREAM}")
+    import pandas as pd
+
+    from ct_spatial_bench.pipelines.reproduce.nodes import (compare_with_published,
+                                                            read_upstream_files,
+                                                            score_as_upstream)
+
+    qa, predictions, verdicts, _ = read_upstream_files({"source_dir": str(UPSTREAM)})
+    scoring, categories = score_as_upstream(qa, predictions, verdicts)
+    assert set(scoring["model"]) == {"radfm", "merlin"}
+    assert list(categories.columns) == ["category", "count", "merlin", "radfm"]
+    summary = pd.DataFrame([{"model": m, "jury_mean066": 0.0, "judges": ""}
+                            for m in ("radfm", "merlin")])
+    compared = compare_with_published(summary, {"source_dir": str(UPSTREAM)}, scoring)
+    row = compared[(compared["model"] == "radfm") & (compared["column"] == "jury_upstream_avg3")]
+    assert float(row["relative_difference"].iloc[0]) == 0.0
