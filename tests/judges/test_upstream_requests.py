@@ -179,3 +179,17 @@ def _project_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2]
+
+
+def test_qwen_goes_to_dashscopes_openai_compatible_endpoint_with_the_dashscope_key():
+    """evaluate_with_qwen.py: OpenAI(api_key=DASHSCOPE_API_KEY,
+    base_url="https://dashscope.aliyuncs.com/compatible-mode/v1")."""
+    from ct_spatial_bench.judges.registry import build_judges
+
+    spec = _upstream_judges()["qwen"]
+    (judge,) = build_judges([spec], api_keys={"dashscope": "dashscope-test-key-123"})
+    assert judge.client.base_url == "https://dashscope.aliyuncs.com/compatible-mode/v1"
+    assert judge.client.api_key == "dashscope-test-key-123"
+    assert (judge.name, judge.model, judge.provider) == ("qwen", "qwen-plus", "qwen_openai")
+    # the OpenAI key never goes there
+    assert build_judges([spec], api_keys={"openai": "sk-openai-test-key-123"}) == []
