@@ -1,7 +1,10 @@
 """The project's configuration loader: Kedro's, with each registered model's inference block
 completed from ``inference_defaults`` and the model's name (``inference.settings.with_model_blocks``),
 so every reader of ``params:<model>.inference`` (nodes, preflight, the cluster commands) sees the
-whole block while ``parameters_inference.yml`` holds only what differs per model."""
+whole block while ``parameters_inference.yml`` holds only what differs per model; and with the
+parameters as ``protocol`` says (``ct_spatial_bench.protocol``): under ``--params
+protocol=upstream`` every stage's parameters take upstream's settings, so the preflight, a dry
+run's price and every node see the same resolved values."""
 
 from __future__ import annotations
 
@@ -17,5 +20,6 @@ class ProjectConfigLoader(OmegaConfigLoader):
             return config
         from ct_spatial_bench.inference.settings import with_model_blocks
         from ct_spatial_bench.models.registry import MODEL_REGISTRY
+        from ct_spatial_bench.protocol import apply_protocol
 
-        return with_model_blocks(config, MODEL_REGISTRY)
+        return with_model_blocks(apply_protocol(config, self.runtime_params), MODEL_REGISTRY)

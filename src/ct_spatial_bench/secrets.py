@@ -192,6 +192,7 @@ PROVIDER_HOSTS = {
     "openai": ("api.openai.com",),
     "gemini": ("generativelanguage.googleapis.com",),
     "qwen": ("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com"),
+    "qwen_openai": ("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com"),
 }
 
 

@@ -18,7 +18,8 @@ HOOKS = (SecretRedactionHook(), PreflightHook(), _ARTIFACT_STAMPS,
 # three times per command, is about Kedro's code, not this project's configuration.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 
-# Each model's inference block completed from inference_defaults and its name.
+# Each model's inference block completed from inference_defaults and its name, and every
+# stage's parameters as ``protocol`` says (``--params protocol=upstream``).
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

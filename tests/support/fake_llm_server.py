@@ -19,7 +19,7 @@ shuffled order.
 Given ``answer`` (``user message -> (subject, reply text)``) it answers any prompt, not only a
 judge's: the subject stands for the prediction (requests are counted by it, its directives
 apply) and the reply text is sent as is (the curation tests' JSON). ``bodies`` keeps the last
-request body per protocol, so a test can see what the SDK sent.
+request body per protocol and ``all_bodies`` every one, so a test can see what the SDK sent.
 
 ``echo_key`` makes a 401 body echo the key it was sent, as real providers do: ``"full"`` as is,
 ``"masked"`` as OpenAI does ("sk-abc***********wxyz"). ``keys_seen`` keeps every key (or
@@ -69,6 +69,7 @@ class FakeLLMServer:
         self.echo_key = echo_key
         self.keys_seen: list = []
         self.bodies: dict = {}  # protocol -> the last request body
+        self.all_bodies: dict = defaultdict(list)  # protocol -> every request body, in order
         self.random = random.Random(seed)
         self.asked: Counter = Counter()     # (protocol, prediction) -> requests received
         self.answered: Counter = Counter()  # (protocol, prediction) -> 200 replies sent
@@ -164,6 +165,7 @@ class FakeLLMServer:
     # ---------------------------------------------------------------- protocols
     async def openai(self, request: web.Request) -> web.Response:
         body = self.bodies["openai"] = await request.json()
+        self.all_bodies["openai"].append(body)
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         content = body["messages"][-1]["content"]
         if isinstance(content, list):  # a vision request: its text parts
@@ -184,6 +186,7 @@ class FakeLLMServer:
 
     async def gemini(self, request: web.Request) -> web.Response:
         body = self.bodies["gemini"] = await request.json()
+        self.all_bodies["gemini"].append(body)
         user = body["contents"][-1]["parts"][0]["text"]
         asked_json = (body.get("generationConfig") or {}).get("responseMimeType") == \
             "application/json"
@@ -201,6 +204,7 @@ class FakeLLMServer:
 
     async def dashscope(self, request: web.Request) -> web.Response:
         body = self.bodies["dashscope"] = await request.json()
+        self.all_bodies["dashscope"].append(body)
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         status, text, extra = await self._reply(
             "dashscope", body["input"]["messages"][-1]["content"], {"auth": key},

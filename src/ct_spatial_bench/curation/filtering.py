@@ -24,7 +24,8 @@ SPATIAL_FILTERS = ("rules", "llm", "keep_all")
 CATEGORY_SOURCES = ("rules", "llm", "given")
 
 
-def _decide_filter(rules, spatial_filter: str, reply, llm) -> tuple[bool, dict[str, Any]]:
+def _decide_filter(rules, spatial_filter: str, reply, llm, qa_id: str = ""
+                   ) -> tuple[bool, dict[str, Any]]:
     if spatial_filter == "keep_all":
         return True, {"spatial_filter": "keep_all", "spatial_filter_version": None}
     if spatial_filter == "rules":
@@ -32,6 +33,9 @@ def _decide_filter(rules, spatial_filter: str, reply, llm) -> tuple[bool, dict[s
                                   "spatial_filter_version": rules.version}
     info = {"spatial_filter": llm.name, "spatial_filter_version": llm.filter_prompt.version,
             "llm_is_spatial": reply.value}
+    details = getattr(llm, "filter_details", {}).get(qa_id)
+    if details:  # upstream's filter: both of its booleans
+        info.update(details)
     if reply.error:
         info["spatial_filter_error"] = reply.error
     return bool(reply.value), info
@@ -72,7 +76,8 @@ def filter_and_tag(
                               disable=not progress)}
     filter_replies = llm.is_spatial(items) if spatial_filter == "llm" else {}
     decided = [(item, *_decide_filter(rules[item["qa_id"]], spatial_filter,
-                                      filter_replies.get(item["qa_id"]), llm)) for item in items]
+                                      filter_replies.get(item["qa_id"]), llm, item["qa_id"]))
+               for item in items]
     kept_items = [item for item, keep, _ in decided if keep]
     tag_replies = llm.categories(kept_items) if category_source == "llm" else {}
     kept, decisions = [], []
@@ -130,9 +135,10 @@ def _llm_classifier(settings: Mapping[str, Any], api_keys: Mapping[str, str | No
     from ct_spatial_bench.curation.llm_client import curation_llm, load_prompt
 
     llm = curation_llm(settings, api_keys, "qa_filtering", "the rules classifier",
-                       other_keys=("filter_prompt", "tagger_prompt", "cache_path"))
+                       other_keys=("filter_prompt", "tagger_prompt", "cache_path", "form"))
     if llm is None:
         return None
     return LLMSpatialClassifier(llm, filter_prompt=load_prompt(settings["filter_prompt"]),
                                 tagger_prompt=load_prompt(settings["tagger_prompt"]),
-                                cache_path=settings.get("cache_path"))
+                                cache_path=settings.get("cache_path"),
+                                form=settings.get("form", "project"))

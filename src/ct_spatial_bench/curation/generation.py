@@ -25,6 +25,7 @@ from ct_spatial_bench.records import make_qa_id
 logger = logging.getLogger(__name__)
 
 GENERATORS = ("templates", "llm")
+FORMS = ("project", "upstream")  # upstream: qa_generation.py's request and reply (protocol)
 
 
 def validate_qa_reply(reply: dict[str, Any], min_pairs: int = 1, max_pairs: int = 10
@@ -51,6 +52,26 @@ def validate_qa_reply(reply: dict[str, Any], min_pairs: int = 1, max_pairs: int 
     if len(usable) < min_pairs:
         raise ReplyError(f"{len(usable)} usable QA pairs, at least {min_pairs} wanted")
     return usable[:max_pairs]
+
+
+def validate_upstream_qa_reply(reply: list[Any]) -> list[dict[str, str]]:
+    """Upstream's reply: a JSON list of ``{question, answer}``, every pair kept as written
+    (upstream set no minimum or maximum); pairs without both texts are left out, and a reply
+    with none is an error (upstream stored it as an ``error`` entry)."""
+    pairs = [{"question": p["question"], "answer": p["answer"]} for p in reply
+             if isinstance(p, dict) and isinstance(p.get("question"), str)
+             and isinstance(p.get("answer"), str) and p["question"].strip()
+             and p["answer"].strip()]
+    if not pairs:
+        raise ReplyError("reply has no {question, answer} pair")
+    return pairs
+
+
+def upstream_fields(report: dict[str, Any]) -> dict[str, str]:
+    """The report as upstream's prompts carry it: findings and impressions as the file has them."""
+    raw = report.get("raw") or {}
+    return {"findings": raw.get("findings", report.get("findings", "")),
+            "impressions": raw.get("impressions", report.get("impressions", ""))}
 
 
 def _items(report: dict[str, Any], pairs: list[dict[str, Any]], source: str,
@@ -82,12 +103,16 @@ def generate_qa(
     max_pairs: int = 10,
     image_path_of=lambda report: report.get("image_path", ""),
     progress: bool = True,
+    form: str = "project",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """QA items for every report, and one log row per report (status, count, cache, error).
 
     ``generator="llm"`` needs ``prompt`` and ``llm``; valid replies are cached at ``cache_path``
     (SQLite; None: in memory). ``min_pairs`` applies to LLM replies only (the prompt asks for
     7-10); templates yield what the report's spatial statements allow, possibly none.
+    ``form="upstream"``: the prompt is filled with the report's raw findings and impressions and
+    its reply read as upstream's (a JSON list, every pair kept); each item's ``meta`` keeps that
+    report text for upstream's filter, which sends it with the pairs.
     """
     from tqdm.auto import tqdm
 
@@ -95,13 +120,18 @@ def generate_qa(
         raise ValueError(f"unknown generator {generator!r}; expected one of {GENERATORS}")
     if generator == "llm" and (prompt is None or llm is None):
         raise ValueError("the llm generator needs a prompt and an LLM")
+    if form not in FORMS:
+        raise ValueError(f"qa_generation.form {form!r} is not one of {FORMS}")
     texts = {report["case_id"]: report_text(report) for report in reports}
     replies = {}
     if generator == "llm":
+        by_case = {report["case_id"]: report for report in reports}
         fields = {case_id: {"report": text, "min_pairs": str(min_pairs),
-                            "max_pairs": str(max_pairs)} for case_id, text in texts.items() if text}
-        replies = json_replies(llm, prompt, fields,
-                               lambda reply: validate_qa_reply(reply, min_pairs, max_pairs),
+                            "max_pairs": str(max_pairs), **upstream_fields(by_case[case_id])}
+                  for case_id, text in texts.items() if text}
+        validate = (validate_upstream_qa_reply if form == "upstream"
+                    else lambda reply: validate_qa_reply(reply, min_pairs, max_pairs))
+        replies = json_replies(llm, prompt, fields, validate,
                                cache_path, desc="qa_generation (llm)", item_kind="report",
                                progress=progress)
     items: list[dict[str, Any]] = []
@@ -128,7 +158,10 @@ def generate_qa(
                 continue
             pairs = reply.value
             meta = {"generator": llm.name, "prompt_version": prompt.version,
-                    "generation": llm.settings()}
+                    "generation": {**llm.settings(), **({"decoding": prompt.decoding}
+                                                        if prompt.decoding is not None else {})}}
+            if form == "upstream":  # upstream's filter sends the report with the pairs
+                meta["report"] = upstream_fields(report)
         items.extend(_items(report, pairs, meta["generator"], meta, image_path_of(report)))
         row["n_pairs"] = len(pairs)
         log.append(row)

@@ -37,15 +37,22 @@ class Prompt:
     """A versioned prompt: a system message and a user template with ``{placeholders}``.
 
     ``version`` is the file's ``version`` plus a hash of its text (as for the judges' prompts),
-    so an edited prompt never reuses replies cached for the old text.
+    so an edited prompt never reuses replies cached for the old text. A prompt that reproduces
+    another project's request exactly (``upstream_*``) may say ``system: null`` (no system
+    message), ``decoding`` (exactly the generation settings sent, ``{}``: the SDK's defaults;
+    judges/prompts.py) and ``reply`` (``object``, the default; ``json_list``; ``python_list``, a
+    list written as Python or JSON).
     """
 
     name: str
     version: str
-    system: str
+    system: str | None
     template: str
+    decoding: dict | None = None
+    reply: str = "object"
+    batch_size: int = 1  # items a call (upstream's filter: 5 pairs of one case)
 
-    def render(self, **fields: str) -> tuple[str, str]:
+    def render(self, **fields: str) -> tuple[str | None, str]:
         """(system, user) messages with ``fields`` filled in."""
         return self.system, self.template.format(**fields)
 
@@ -68,12 +75,27 @@ def load_prompt(name: str, prompts_dir: str | os.PathLike | None = None) -> Prom
                                 f"available: {available}")
     text = path.read_text(encoding="utf-8")
     spec = yaml.safe_load(text) or {}
-    missing = [k for k in ("version", "system", "template") if not spec.get(k)]
+    missing = [k for k in ("version", "template") if not spec.get(k)]
+    if "system" not in spec or (spec["system"] is not None and not str(spec["system"]).strip()):
+        missing.append("system")  # null (no system message) only when written so
     if missing:
         raise ValueError(f"{path}: missing field(s) {missing}")
+    from ct_spatial_bench.judges.prompts import DECODING_KEYS
+
+    decoding, reply = spec.get("decoding"), spec.get("reply", "object")
+    if decoding is not None and (not isinstance(decoding, dict)
+                                 or set(decoding) - set(DECODING_KEYS)):
+        raise ValueError(f"{path}: decoding must be a mapping of {list(DECODING_KEYS)}")
+    from ct_spatial_bench.curation.reply_forms import REPLY_FORMS
+
+    if reply not in REPLY_FORMS:
+        raise ValueError(f"{path}: reply {reply!r} not in {REPLY_FORMS}")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-    return Prompt(name=name, version=f"{spec['version']}@{digest}", system=str(spec["system"]),
-                  template=str(spec["template"]))
+    return Prompt(name=name, version=f"{spec['version']}@{digest}",
+                  system=None if spec["system"] is None else str(spec["system"]),
+                  template=str(spec["template"]),
+                  decoding=dict(decoding) if decoding is not None else None, reply=reply,
+                  batch_size=int(spec.get("batch_size", 1)))
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -99,7 +121,7 @@ class CurationLLM:
     """A provider client (``ct_spatial_bench.llm``) and the reply settings of one curation step."""
 
     client: Any
-    max_tokens: int = 2000
+    max_tokens: int | None = 2000  # None: no limit sent (a prompt with its own decoding)
     json_mode: bool = True
 
     @property
@@ -135,7 +157,9 @@ def curation_llm(settings: Mapping[str, Any], api_keys: Mapping[str, str | None]
         logger.warning("%s: LLM provider %r %s; falling back to %s", step, provider, no_key,
                        fallback)
         return None
-    return CurationLLM(create_client(provider, config), int(settings.get("max_tokens", 2000)),
+    max_tokens = settings.get("max_tokens", 2000)
+    return CurationLLM(create_client(provider, config),
+                       int(max_tokens) if max_tokens is not None else None,
                        bool(settings.get("json_mode", True)))
 
 
@@ -172,6 +196,8 @@ def json_replies(
     import asyncio
     import time
 
+    from ct_spatial_bench.curation.reply_forms import parse_reply
+    from ct_spatial_bench.judges.prompts import UNCAPPED_OUTPUT_ESTIMATE
     from ct_spatial_bench.llm.cache import LEASE_S, POLL_S, ReplyCache
     from ct_spatial_bench.llm.engine import Call, renewing_claims, run_calls
     from ct_spatial_bench.secrets import redact_text
@@ -192,7 +218,7 @@ def json_replies(
             hit = cache.get(key) if key not in pending else None
             try:
                 if hit is not None:
-                    outcomes[item_id] = JsonReply(validate(parse_json_object(hit["text"])),
+                    outcomes[item_id] = JsonReply(validate(parse_reply(prompt, hit["text"])),
                                                   cached=True, tokens=hit["tokens"],
                                                   latency_s=hit["latency_s"])
                     continue
@@ -206,7 +232,7 @@ def json_replies(
             try:
                 if completion.text is None or completion.refusal:
                     raise ReplyError(f"no reply text ({completion.refusal or 'empty reply'})")
-                value = validate(parse_json_object(completion.text))
+                value = validate(parse_reply(prompt, completion.text))
             except ReplyError as exc:  # not cached: the next run asks again
                 settle(item_ids, JsonReply(error=redact_text(f"ReplyError: {exc}"),
                                            tokens=tokens, latency_s=latency))
@@ -225,7 +251,7 @@ def json_replies(
             if hit is None:
                 return False
             try:
-                settle(item_ids, JsonReply(validate(parse_json_object(hit["text"])), cached=True,
+                settle(item_ids, JsonReply(validate(parse_reply(prompt, hit["text"])), cached=True,
                                            tokens=hit["tokens"], latency_s=hit["latency_s"]))
             except ReplyError as exc:
                 settle(item_ids, JsonReply(error=redact_text(f"ReplyError: {exc}")))
@@ -237,7 +263,11 @@ def json_replies(
         while pending:
             mine = cache.claim(list(pending), LEASE_S, stale)
             stale = set()
-            calls = [Call(system, user, llm.max_tokens, (key, ids), size=len(ids))
+            budget = llm.max_tokens or UNCAPPED_OUTPUT_ESTIMATE
+            if prompt.decoding is not None:
+                budget = int(prompt.decoding.get("max_tokens") or UNCAPPED_OUTPUT_ESTIMATE)
+            calls = [Call(system, user, budget, (key, ids), size=len(ids),
+                          decoding=prompt.decoding)
                      for key, (system, user, ids) in pending.items() if key in mine]
             if calls:
                 asyncio.run(renewing_claims(cache, LEASE_S, run_calls(

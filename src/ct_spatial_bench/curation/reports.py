@@ -9,7 +9,11 @@ Accepted forms:
 * Rows (JSON Lines, a list, or a pandas DataFrame) with ``case_id`` and either the CT-RATE
   column names or the sanity split's ``findings_text`` / ``impressions_text``.
 
-A report record: ``{case_id, findings, impressions, clinical_information, technique}``.
+* Rows with upstream's qa_generation.py columns: ``file_name``, ``findings_en``, ``impressions_en``.
+
+A report record: ``{case_id, findings, impressions, clinical_information, technique}``; with
+``keep_raw`` also ``raw``: the findings and impressions exactly as the file has them (no
+whitespace folding, "Not given." kept), which upstream's prompts carry (``protocol: upstream``).
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from typing import Any
 REPORT_FIELDS = ("findings", "impressions", "clinical_information", "technique")
 # Every name a field goes by, in order of preference.
 _FIELD_NAMES = {
-    "case_id": ("case_id", "VolumeName", "volume_name"),
-    "findings": ("findings", "Findings_EN", "findings_text"),
-    "impressions": ("impressions", "Impressions_EN", "impressions_text", "impression_text"),
+    "case_id": ("case_id", "VolumeName", "volume_name", "file_name"),
+    "findings": ("findings", "Findings_EN", "findings_en", "findings_text"),
+    "impressions": ("impressions", "Impressions_EN", "impressions_en", "impressions_text",
+                    "impression_text"),
     "clinical_information": ("clinical_information", "ClinicalInformation_EN"),
     "technique": ("technique", "Technique_EN"),
 }
@@ -47,6 +52,13 @@ def clean_field(value: Any) -> str:
     return "" if text.lower() in EMPTY_MARKERS else text
 
 
+def _raw(value: Any) -> str:
+    """A field's text as the file has it; only a missing value (None, NaN) becomes ""."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _first(row: dict[str, Any], names: tuple[str, ...]) -> Any:
     for name in names:
         if name in row:
@@ -54,7 +66,8 @@ def _first(row: dict[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
-def normalise_reports(data: Any, source: str | os.PathLike | None = None) -> list[dict[str, str]]:
+def normalise_reports(data: Any, source: str | os.PathLike | None = None,
+                      keep_raw: bool = False) -> list[dict[str, Any]]:
     """Report records from rows, a ``{case_id: fields}`` mapping, or a DataFrame.
 
     A row without a case id, or a duplicate case, raises naming ``source`` and the row; a report
@@ -82,6 +95,9 @@ def normalise_reports(data: Any, source: str | os.PathLike | None = None) -> lis
         record = {"case_id": case_id}
         for field in REPORT_FIELDS:
             record[field] = clean_field(_first(row, _FIELD_NAMES[field]))
+        if keep_raw:
+            record["raw"] = {field: _raw(_first(row, _FIELD_NAMES[field]))
+                             for field in ("findings", "impressions")}
         if row.get("image_path"):
             record["image_path"] = str(row["image_path"])
         reports.append(record)

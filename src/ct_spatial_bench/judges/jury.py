@@ -5,11 +5,17 @@ not a vote, so it is dropped before any rule is applied. An item none of whose v
 is ``failed`` for the jury too. Verdicts are grouped by the key (model, qa_id), never by position:
 upstream's M3D and Med3DVLM jury figures are wrong because a shorter verdict file was zipped with
 the others by position.
+
+``upstream_avg3`` is upstream's scoring, kept as an option for comparability (``protocol:
+upstream``): every judge of the jury has a vote, a failed or missing one counts 0, the mean is
+floored to two decimals (build_correctness_matrix.py) and the item is correct when it is >= 0.66
+(compute_llm_jury_accuracy.py). An item no judge gave any verdict on is still absent.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,7 +25,7 @@ from ct_spatial_bench.statistics import cohen_kappa  # noqa: F401 (re-exported)
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey,
                                       index_by_item, validate_verdict)
 
-RULES = ("majority", "strict", "mean066")
+RULES = ("majority", "strict", "mean066", "upstream_avg3")
 MEAN_THRESHOLD = 0.66  # upstream: correct when the mean of the judges' votes is >= 0.66
 
 
@@ -45,8 +51,17 @@ def verdicts_by_item(
     return grouped
 
 
-def decide(votes: Sequence[str], rule: str) -> str:
-    """Apply ``rule`` to one item's verdicts.
+def upstream_avg3(votes: Sequence[str], n_judges: int) -> str:
+    """Upstream's avg3: correct votes over ``n_judges`` (failed or missing: 0), floored to two
+    decimals, correct when >= 0.66. Never failed: upstream scored a judge's null as a 0."""
+    average = sum(v == CORRECT for v in votes) / n_judges
+    average = math.floor(average * 100.0) / 100.0
+    return CORRECT if average >= MEAN_THRESHOLD else INCORRECT
+
+
+def decide(votes: Sequence[str], rule: str, n_judges: int | None = None) -> str:
+    """Apply ``rule`` to one item's verdicts (``n_judges``: the jury's size, for upstream_avg3;
+    None: the votes given).
 
     majority: correct when more usable votes say correct than incorrect; a tie is incorrect,
     because a jury that cannot agree has not established the answer is right.
@@ -57,6 +72,8 @@ def decide(votes: Sequence[str], rule: str) -> str:
     """
     if rule not in RULES:
         raise ValueError(f"unknown jury rule {rule!r}; expected one of {RULES}")
+    if rule == "upstream_avg3":
+        return upstream_avg3(votes, n_judges or len(votes))
     usable = [v for v in votes if v != FAILED]
     if not usable:
         return FAILED
@@ -78,12 +95,18 @@ def jury_decisions(
     """``{(model, qa_id): correct | incorrect | failed}`` by ``rule`` over ``judges`` (None: all).
 
     Only items some chosen judge gave a verdict on appear; an item with no verdict at all is absent
-    (the accuracy counts treat an absent decision as failed).
+    (the accuracy counts treat an absent decision as failed). Under ``upstream_avg3`` the jury is
+    ``judges`` (None: every judge found), and a judge without a verdict on an item votes 0.
     """
     if rule not in RULES:
         raise ValueError(f"unknown jury rule {rule!r}; expected one of {RULES}")
-    return {key: decide(list(per_judge.values()), rule)
-            for key, per_judge in verdicts_by_item(verdicts, judges).items()}
+    grouped = verdicts_by_item(verdicts, judges)
+    n_judges = None
+    if rule == "upstream_avg3":
+        n_judges = len(judges) if judges is not None else len(
+            {judge for per_judge in grouped.values() for judge in per_judge})
+    return {key: decide(list(per_judge.values()), rule, n_judges)
+            for key, per_judge in grouped.items()}
 
 
 def jury_decision_rows(

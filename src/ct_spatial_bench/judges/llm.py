@@ -19,9 +19,13 @@ class LLMJudge(CachedJudge):
     """A judge behind a paid or remote API; ``name`` defaults to the provider's."""
 
     def __init__(self, provider: str, name: str | None = None, prompt: str = DEFAULT_PROMPT,
-                 prompts_dir: str | Path | None = None, **client_config: Any) -> None:
+                 prompts_dir: str | Path | None = None, judge_empty_predictions: bool = False,
+                 **client_config: Any) -> None:
         from ct_spatial_bench.llm.providers import create_client
 
+        # True: an empty prediction is asked about like any other (protocol upstream), not
+        # 'incorrect' without a call (judges/runner.py)
+        self.judge_empty_predictions = bool(judge_empty_predictions)
         self.client = create_client(provider, client_config)
         self.name = name or provider
         self.prompt = load_prompt(prompt, prompts_dir)

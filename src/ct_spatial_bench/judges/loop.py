@@ -50,13 +50,13 @@ def call_of(judge: CachedJudge, items: Sequence[Item], payload: Any = None) -> C
         (item,) = items
         system, user = judge.prompt.render_single(*item)
     return Call(system, user, judge.prompt.max_output(len(items)), payload, size=len(items),
-                schema=judge.prompt.schema)
+                schema=judge.prompt.schema, decoding=judge.prompt.decoding)
 
 
 def estimated_call_tokens(judge: CachedJudge, items: Sequence[Item]) -> tuple[int, int]:
     """(prompt tokens, output tokens) one call on ``items`` is expected to cost."""
     call = call_of(judge, items)
-    return estimate_tokens(call.system) + estimate_tokens(call.user), call.max_output
+    return estimate_tokens(call.system or "") + estimate_tokens(call.user), call.max_output
 
 
 def _split_tokens(tokens: dict[str, int], n: int) -> list[dict[str, int]]:
@@ -89,7 +89,7 @@ def judgements_of(judge: CachedJudge, completion: Completion, n_items: int) -> l
 def read_reply(judge: CachedJudge, text: str, n_items: int) -> list[Judgement]:
     """The verdicts in a reply's text, read by the parser of the judge's prompt kind."""
     if judge.prompt.kind == "batch":
-        return parse_batch(text, n_items)
+        return parse_batch(text, n_items, judge.prompt.reply_key)
     if judge.prompt.kind == "structured":
         return [parse_structured(text)]
     return [parse_yes_no(text)]

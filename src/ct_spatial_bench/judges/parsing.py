@@ -158,6 +158,9 @@ def _verdict_of(value: Any) -> Judgement:
     return parse_yes_no(value if isinstance(value, str) else "")
 
 
+_TRAILING_COMMA = re.compile(r",\s*\]")
+
+
 def _json_list(text: str) -> list[Any] | None:
     """The first JSON list in ``text`` (code fences and chatter around it ignored)."""
     start, end = text.find("["), text.rfind("]")
@@ -169,7 +172,10 @@ def _json_list(text: str) -> list[Any] | None:
         try:
             data = json.loads(candidate)
         except json.JSONDecodeError:
-            continue
+            try:  # a trailing comma before "]" (what upstream's sanitize_json repaired)
+                data = json.loads(_TRAILING_COMMA.sub("]", candidate))
+            except json.JSONDecodeError:
+                continue
         if isinstance(data, dict):  # {"results": [...]} or similar wrapper
             data = next((v for v in data.values() if isinstance(v, list)), None)
         if isinstance(data, list):
@@ -201,8 +207,11 @@ def numbering_problem(numbers: Sequence[Any], n_items: int) -> str | None:
     return f"item numbers are not exactly 1..{n_items}: " + ", ".join(p for p in parts if p)
 
 
-def parse_batch(text: str | None, n_items: int) -> list[Judgement]:
+def parse_batch(text: str | None, n_items: int, reply_key: str = "verdict") -> list[Judgement]:
     """One Judgement per item 1..n_items, matched by the reply's ``index``, never by position.
+
+    ``reply_key`` is the field holding each verdict (``verdict``: YES/NO; upstream's
+    ``is_correct``: true/false, where null is ``failed``).
 
     The reply's numbers must be exactly 1..n_items, each once (``numbering_problem``); otherwise
     every item of the batch is ``failed``. An item answered unreadably is ``failed`` alone. Every
@@ -222,7 +231,7 @@ def parse_batch(text: str | None, n_items: int) -> list[Judgement]:
     out = []
     for index in range(1, n_items + 1):
         entry = by_number[index]
-        judgement = _verdict_of(entry.get("verdict", entry.get("answer")))
+        judgement = _verdict_of(entry.get(reply_key, entry.get("answer")))
         if judgement.verdict == FAILED:
             out.append(Judgement(verdict=FAILED, reason=f"item {index}: {judgement.reason}",
                                  raw=raw))

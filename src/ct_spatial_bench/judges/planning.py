@@ -43,9 +43,13 @@ def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> A
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
-def is_sent(pred: dict[str, Any]) -> bool:
-    """Whether a prediction goes to a judge: an answer (status ok) that says something."""
-    return pred.get("status") != ERROR and bool((pred.get("prediction") or "").strip())
+def is_sent(pred: dict[str, Any], judge: Any = None) -> bool:
+    """Whether a prediction goes to a judge: an answer (status ok) that says something, or any
+    answer for a judge that judges empty ones (``judge_empty_predictions``)."""
+    if pred.get("status") == ERROR:
+        return False
+    return getattr(judge, "judge_empty_predictions", False) or \
+        bool((pred.get("prediction") or "").strip())
 
 
 def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
@@ -62,7 +66,7 @@ def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache
     to_ask: dict[str, Any] = {}
     cached: dict[str, dict[str, Any]] = {}
     for item, pred in joined:
-        if not is_sent(pred):
+        if not is_sent(pred, judge):
             continue
         task = task_of(judge, item, pred)
         if task.key in to_ask or task.key in cached:

@@ -11,7 +11,9 @@ everything is sent to a judge. A prediction whose model call failed (status ``er
 answer: its verdict is ``failed`` ("prediction error: ..."), and metrics count it as an error,
 outside accuracy. An empty prediction (status ok) is the model answering nothing: it is
 ``incorrect`` without a paid call (no judge could call silence correct, and leaving it out of the
-denominator would reward a model for not answering).
+denominator would reward a model for not answering), except for a judge built with
+``judge_empty_predictions`` (``protocol: upstream``: upstream's scripts sent every prediction, and
+its judges called some empty ones correct), which is asked about it like any other.
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ def judge_as_configured(
     from ct_spatial_bench.judges.registry import build_judges
 
     defaults = {"prompts_dir": settings["prompts_dir"]} if settings.get("prompts_dir") else {}
+    if settings.get("judge_empty_predictions"):
+        defaults["judge_empty_predictions"] = True
     dry_run = settings.get("dry_run", False)
     # a dry run prices every configured judge, keys or not: nothing is sent
     judges = build_judges(settings["judges"], api_keys,
@@ -250,7 +254,7 @@ def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
 
 def _cached_verdict(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any],
                     results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if not is_sent(pred):
+    if not is_sent(pred, judge):
         return _errored(judge, pred)
     result = results[task_of(judge, item, pred).key]
     outcome = Judgement(result["verdict"], result["reason"], result["raw"], result["tokens"])

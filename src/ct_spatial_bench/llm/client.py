@@ -154,11 +154,14 @@ class LLMClient:
     async def aclose(self) -> None:
         raise NotImplementedError
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False, schema: dict | None = None) -> Completion:
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, schema: dict | None = None,
+                       decoding: dict | None = None) -> Completion:
         """One call. ``json_mode`` asks the API for a JSON object where it offers that;
         ``schema`` for a reply following that JSON schema, through the provider's
-        structured-output mode (JSON mode where it has no schema mode)."""
+        structured-output mode (JSON mode where it has no schema mode). ``system`` None sends
+        no system message; ``decoding`` (None: the client's temperature and ``max_tokens``) is
+        exactly the generation settings to send (``{}``: the SDK's)."""
         raise NotImplementedError
 
 

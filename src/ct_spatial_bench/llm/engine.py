@@ -31,14 +31,20 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Call:
     """One request: its messages, its output budget, and what the caller needs back with the
-    reply (``payload``); ``size`` is how many items it answers, for the progress bar."""
+    reply (``payload``); ``size`` is how many items it answers, for the progress bar.
 
-    system: str
+    ``system`` None sends no system message. ``decoding`` (None: the client's temperature and
+    ``max_output``) is exactly the generation settings to send (``temperature``, ``max_tokens``,
+    ``top_p``, ``top_k``; ``{}``: the SDK's defaults), for a request that must equal another
+    project's; ``max_output`` then only paces and prices the call."""
+
+    system: str | None
     user: str
     max_output: int
     payload: Any = None
     size: int = 1
     schema: dict | None = None  # a structured reply's JSON schema (the provider's JSON mode)
+    decoding: dict | None = None  # exactly the generation settings to send (upstream's prompts)
 
 
 def estimate_tokens(text: str) -> int:
@@ -65,7 +71,10 @@ async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
                            ) -> tuple[Completion, float]:
     """One call (retried while transient); returns the reply and its latency. ``still_ours`` is
     asked right before every attempt is sent (after any wait); False raises ``ClaimLost``."""
-    estimate = estimate_tokens(call.system) + estimate_tokens(call.user) + call.max_output
+    estimate = estimate_tokens(call.system or "") + estimate_tokens(call.user) + call.max_output
+    # only a call that sets its schema or decoding passes it: clients written before keep working
+    options = {**({"schema": call.schema} if call.schema else {}),
+               **({} if call.decoding is None else {"decoding": call.decoding})}
     for attempt in range(client.max_retries + 1):
         await limits.acquire(estimate)
         if still_ours is not None and not still_ours(call):
@@ -75,8 +84,7 @@ async def ask_with_retries(client: LLMClient, call: Call, limits: RateLimits,
         try:
             # The SDK's own timeout should fire first; this one guards against a hung client.
             completion = await asyncio.wait_for(
-                client.complete(call.system, call.user, call.max_output, json_mode,
-                                **({"schema": call.schema} if call.schema else {})),
+                client.complete(call.system, call.user, call.max_output, json_mode, **options),
                 client.timeout_s + 5.0)
         except (TransientError, asyncio.TimeoutError) as exc:
             limits.settle(estimate, 0)  # a refused or lost call is not billed

@@ -46,22 +46,37 @@ class GeminiClient(LLMClient):
     async def aclose(self) -> None:
         await self._client.aio.aclose()
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False, schema: dict | None = None) -> Completion:
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, schema: dict | None = None,
+                       decoding: dict | None = None) -> Completion:
+        """``decoding`` (None: this client's temperature, ``max_tokens`` and thinking budget) is
+        exactly the generation settings sent; with ``{}``, no system text, no JSON mode and no
+        schema the request carries no config at all (the SDK's and the model's defaults), as
+        ``GenerativeModel(model).generate_content(prompt)`` sends."""
         import aiohttp
         from google.genai import errors, types
 
-        config = types.GenerateContentConfig(
-            system_instruction=system,
-            temperature=self.temperature,
-            max_output_tokens=max_tokens,
-            response_mime_type="application/json" if (json_mode or schema) else None,
-            # Gemini's structured output: response_schema (its OpenAPI subset, which has no
-            # additionalProperties; the parser refuses extra fields).
-            response_schema=_openapi_subset(schema) if schema else None,
-            thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
-                             if self.thinking_budget is not None else None),
-        )
+        structured: dict[str, Any] = {}
+        if json_mode or schema:
+            structured["response_mime_type"] = "application/json"
+        if schema:  # Gemini's structured output: response_schema (its OpenAPI subset, which has
+            # no additionalProperties; the parser refuses extra fields)
+            structured["response_schema"] = _openapi_subset(schema)
+        if decoding is None:
+            config = types.GenerateContentConfig(
+                system_instruction=system,
+                temperature=self.temperature,
+                max_output_tokens=max_tokens,
+                thinking_config=(types.ThinkingConfig(thinking_budget=self.thinking_budget)
+                                 if self.thinking_budget is not None else None),
+                **structured,
+            )
+        else:
+            settings = {_GEMINI_NAMES.get(k, k): v for k, v in decoding.items()}
+            if system is not None:
+                settings["system_instruction"] = system
+            settings.update(structured)
+            config = types.GenerateContentConfig(**settings) if settings else None
         try:
             response = await self._client.aio.models.generate_content(
                 model=self.model, contents=user, config=config)
@@ -83,6 +98,9 @@ def _openapi_subset(schema: dict) -> dict:
     if isinstance(schema, dict):
         return {k: _openapi_subset(v) for k, v in schema.items() if k != "additionalProperties"}
     return schema
+
+
+_GEMINI_NAMES = {"max_tokens": "max_output_tokens"}
 
 
 def _completion(response: Any) -> Completion:

@@ -36,20 +36,26 @@ class OpenAIClient(LLMClient):
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False, schema: dict | None = None) -> Completion:
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, schema: dict | None = None,
+                       decoding: dict | None = None) -> Completion:
+        """``decoding`` (None: this client's temperature and ``max_tokens``) is exactly the
+        settings sent; ``system`` None sends the user message alone."""
         import openai
 
-        extra: dict[str, Any] = {"response_format": self.response_format(json_mode, schema)}
-        if extra["response_format"] is None:
-            extra = {}
+        extra: dict[str, Any] = {}
+        response_format = self.response_format(json_mode, schema)
+        if response_format is not None:
+            extra["response_format"] = response_format
+        if decoding is None:
+            extra.update(temperature=self.temperature, max_tokens=max_tokens)
+        else:
+            extra.update(_openai_decoding(decoding))
+        messages = [{"role": "system", "content": system}] if system is not None else []
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": "system", "content": system},
-                          {"role": "user", "content": user}],
-                temperature=self.temperature,
-                max_tokens=max_tokens,
+                messages=[*messages, {"role": "user", "content": user}],
                 **extra,
             )
         except openai.APIStatusError as exc:
@@ -93,6 +99,32 @@ class OpenAICompatibleClient(OpenAIClient):
     def response_format(self, json_mode: bool, schema: dict | None) -> dict | None:
         """JSON mode: what OpenAI-compatible servers (vLLM, llama.cpp...) all accept; the
         schema is spelt out in the prompt and checked when the reply is read."""
+        return {"type": "json_object"} if (json_mode or schema) else None
+
+
+def _openai_decoding(decoding: dict) -> dict[str, Any]:
+    """Chat-completions names of the settings ``decoding`` gives (top_k has none there)."""
+    if "top_k" in decoding:
+        raise ValueError("the OpenAI chat API has no top_k; drop it from the prompt's decoding")
+    return dict(decoding)
+
+
+class QwenOpenAIClient(OpenAIClient):
+    """Qwen through DashScope's OpenAI-compatible endpoint with the openai SDK, as upstream's
+    evaluate_with_qwen.py called it (default base_url its own; key DASHSCOPE_API_KEY)."""
+
+    provider = "qwen_openai"
+    default_model = "qwen-plus"
+    credentials_name = "dashscope"
+    api_key_env = "DASHSCOPE_API_KEY"
+    DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+
+    def __init__(self, base_url: str | None = None, **config: Any) -> None:
+        super().__init__(base_url=base_url or self.DEFAULT_BASE_URL, **config)
+
+    def response_format(self, json_mode: bool, schema: dict | None) -> dict | None:
+        """DashScope's compatible mode takes JSON mode; a schema is spelt out in the prompt and
+        checked when the reply is read."""
         return {"type": "json_object"} if (json_mode or schema) else None
 
 

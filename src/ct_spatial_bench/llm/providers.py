@@ -19,6 +19,8 @@ PROVIDERS: dict[str, str] = {
     "gemini": "ct_spatial_bench.llm.gemini_client:GeminiClient",
     "qwen": "ct_spatial_bench.llm.qwen_client:QwenClient",
     "openai_compatible": "ct_spatial_bench.llm.openai_client:OpenAICompatibleClient",
+    # Qwen as upstream's judge called it: the openai SDK on DashScope's compatible-mode endpoint
+    "qwen_openai": "ct_spatial_bench.llm.openai_client:QwenOpenAIClient",
 }
 
 

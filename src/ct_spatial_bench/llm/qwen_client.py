@@ -37,23 +37,26 @@ class QwenClient(LLMClient):
     async def aclose(self) -> None:
         await self._session.close()
 
-    async def complete(self, system: str, user: str, max_tokens: int,
-                       json_mode: bool = False, schema: dict | None = None) -> Completion:
+    async def complete(self, system: str | None, user: str, max_tokens: int,
+                       json_mode: bool = False, schema: dict | None = None,
+                       decoding: dict | None = None) -> Completion:
+        """``decoding`` (None: this client's temperature and ``max_tokens``) is exactly the
+        settings sent; ``system`` None sends the user message alone."""
         import aiohttp
         from dashscope import AioGeneration
 
         extra: dict[str, Any] = {"base_address": self.base_url}
         if json_mode or schema:  # DashScope's JSON mode; the schema is spelt out in the prompt
             extra["response_format"] = {"type": "json_object"}
+        extra.update({"temperature": self.temperature, "max_tokens": max_tokens}
+                     if decoding is None else decoding)
+        messages = [{"role": "system", "content": system}] if system is not None else []
         try:
             response = await AioGeneration.call(
                 model=self.model,
-                messages=[{"role": "system", "content": system},
-                          {"role": "user", "content": user}],
+                messages=[*messages, {"role": "user", "content": user}],
                 api_key=self.api_key,
                 result_format="message",
-                temperature=self.temperature,
-                max_tokens=max_tokens,
                 request_timeout=self.timeout_s,
                 session=self._session,
                 **extra,

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ct_spatial_bench.judges.jury import RULES, jury_decisions
+from ct_spatial_bench.judges.jury import jury_decisions
 from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
 from ct_spatial_bench.judges.upstream import predictions_from_upstream, verdicts_from_upstream
 from ct_spatial_bench.records import load_qa_items
@@ -100,8 +100,11 @@ def load_upstream_benchmark(
             "sources": sources}
 
 
+PROJECT_RULES = ("majority", "strict", "mean066")  # upstream_avg3: upstream_scoring.csv
+
+
 def decisions_by_rule(verdicts: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], str]]:
-    return {rule: jury_decisions(verdicts, rule=rule) for rule in RULES}
+    return {rule: jury_decisions(verdicts, rule=rule) for rule in PROJECT_RULES}
 
 
 def reproduction_summary(
@@ -228,7 +231,8 @@ def published_comparison(
     """Our figure beside upstream's published one, per model and column, with the relative gap.
 
     Reads upstream's ``text_metrics_summary.csv`` (models named ``<model>_full``) and
-    ``llm_jury_accuracy.json`` (compared with ``jury_mean066``) where they are under
+    ``llm_jury_accuracy.json`` (compared with ``jury_mean066`` and, where a row has it, upstream's
+    own scoring ``jury_upstream_avg3``) where they are under
     ``source_dir``; an empty list when neither is.
     """
     import json
@@ -246,11 +250,12 @@ def published_comparison(
     jury_path = find_one(source_dir, PUBLISHED_JURY)
     if jury_path is not None:
         for row in json.loads(Path(jury_path).read_text(encoding="utf-8")):
-            published[(row["model"], "jury_mean066")] = float(row["llm_jury_accuracy"])
+            for column in ("jury_mean066", "jury_upstream_avg3"):
+                published[(row["model"], column)] = float(row["llm_jury_accuracy"])
     out = []
     for row in summary_rows:
-        for column in (*SUMMARY_COLUMNS[1:8], "jury_mean066"):
-            if (row["model"], column) not in published:
+        for column in (*SUMMARY_COLUMNS[1:8], "jury_mean066", "jury_upstream_avg3"):
+            if (row["model"], column) not in published or column not in row:
                 continue
             theirs, ours = published[(row["model"], column)], float(row[column])
             out.append({"model": row["model"], "column": column, "ours": ours,

@@ -35,7 +35,9 @@ def generate_candidate_qa(
     from ct_spatial_bench.curation.llm_client import curation_llm, load_prompt
     from ct_spatial_bench.curation.reports import normalise_reports
 
-    reports = normalise_reports(radiology_reports, source="radiology_reports")
+    form = params.get("form", "project")  # upstream: qa_generation.py's request (protocol)
+    reports = normalise_reports(radiology_reports, source="radiology_reports",
+                                keep_raw=form == "upstream")
     generator = params.get("generator", "templates")
     llm_kwargs: dict[str, Any] = {}
     if generator == "llm":
@@ -48,7 +50,8 @@ def generate_candidate_qa(
     return generate_qa(
         reports, generator, min_pairs=params.get("min_pairs", 7),
         max_pairs=params.get("max_pairs", 10),
-        image_path_of=_image_path_of(params.get("image_path_template", "")), **llm_kwargs)
+        image_path_of=_image_path_of(params.get("image_path_template", "")), form=form,
+        **llm_kwargs)
 
 
 def filter_generated_questions(

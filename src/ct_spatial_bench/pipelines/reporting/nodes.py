@@ -147,6 +147,12 @@ def write_html_report_with_probes(
     judge's domain) and the efficiency section (with the quantization ablation where it ran)."""
     from ct_spatial_bench.reporting.efficiency import efficiency_sections
 
+    more = efficiency_sections(predictions, quantization_tables)
+    if params.get("upstream_scoring"):  # protocol upstream: its scoring beside ours
+        from ct_spatial_bench.reporting.upstream import upstream_scoring_section
+
+        more = {**more, **upstream_scoring_section(qa_items, predictions, verdicts,
+                                                   params.get("upstream_judges"))}
     return write_html_report(
         qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
         per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
@@ -157,7 +163,7 @@ def write_html_report_with_probes(
                          "slots": slot_rows, "slot_agreement": slot_agreement_rows,
                          "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
                          **_offline_domain(predictions, verdicts)},
-        more_sections=efficiency_sections(predictions, quantization_tables))
+        more_sections=more)
 
 
 def _offline_domain(predictions: list[dict], verdicts: list[dict]) -> dict[str, list[dict]]:

@@ -70,6 +70,22 @@ def tabulate_reproduction_categories(
     return rows, category_table(rows)
 
 
+def score_as_upstream(qa_items: list[dict], predictions: list[dict], verdicts: list[dict]
+                      ) -> tuple[Any, Any]:
+    """Upstream's own scoring by key (metrics/upstream_scoring.py): per-judge accuracy and the
+    avg3 jury per model (upstream_scoring.csv), and its category table in percent
+    (upstream_category_performance.csv), to compare with the published files as they are."""
+    import pandas as pd
+
+    from ct_spatial_bench.metrics.upstream_scoring import (upstream_category_table,
+                                                           upstream_decisions, upstream_scores)
+    from ct_spatial_bench.reproduction.upstream_files import JUDGES
+
+    decisions = upstream_decisions(verdicts, predictions, JUDGES)
+    return (pd.DataFrame(upstream_scores(verdicts, predictions, JUDGES)),
+            pd.DataFrame(upstream_category_table(qa_items, decisions, predictions)))
+
+
 def decide_upstream_jury(verdicts: list[dict]) -> list[dict[str, Any]]:
     """Upstream's rule (mean of votes >= 0.66) as decision rows."""
     from ct_spatial_bench.judges.jury import jury_decision_rows
@@ -165,8 +181,10 @@ def as_table(rows: list[dict[str, Any]]) -> Any:
     return pd.DataFrame(rows)
 
 
-def compare_with_published(summary_df: Any, params: dict[str, Any]) -> Any:
-    """Our summary beside upstream's published tables found under ``source_dir``.
+def compare_with_published(summary_df: Any, params: dict[str, Any],
+                           upstream_df: Any = None) -> Any:
+    """Our summary (and upstream's scoring, ``jury_upstream_avg3``) beside upstream's published
+    tables found under ``source_dir``.
 
     A folder without them (a user's own predictions) gives a table with its header and no rows,
     so the CSV reads back and the report says none were found."""
@@ -174,7 +192,12 @@ def compare_with_published(summary_df: Any, params: dict[str, Any]) -> Any:
 
     from ct_spatial_bench.reproduction.summary import COMPARISON_COLUMNS, published_comparison
 
-    return pd.DataFrame(published_comparison(summary_df.to_dict("records"), params["source_dir"]),
+    rows = summary_df.to_dict("records")
+    if upstream_df is not None:  # upstream's avg3 beside our key-joined mean066, per model
+        avg3 = dict(zip(upstream_df["model"], upstream_df["upstream_avg3"]))
+        rows = [{**row, "jury_upstream_avg3": avg3.get(row["model"], float("nan"))}
+                for row in rows]
+    return pd.DataFrame(published_comparison(rows, params["source_dir"]),
                         columns=list(COMPARISON_COLUMNS))
 
 

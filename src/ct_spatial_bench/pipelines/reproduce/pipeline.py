@@ -23,6 +23,7 @@ from .nodes import (
     estimate_upstream_intervals,
     judge_offline,
     read_upstream_files,
+    score_as_upstream,
     score_upstream_subsets,
     score_upstream_text,
     tabulate_reproduction,
@@ -88,7 +89,12 @@ def create_pipeline(**kwargs) -> Pipeline:
         *[node(as_table, name, f"{name}_table", name=f"tabulate_upstream_{name}")
           for name in ("slot_accuracy", "slot_jury_agreement", "slot_jury_disagreements",
                        "length_analysis", "accuracy_by_length", "subset_accuracy")],
-        node(compare_with_published, ["summary_table", "params:reproduce"],
+        # upstream's scoring as its scripts did it (avg3, missing votes 0), joined by key
+        node(score_as_upstream, RECORDS,
+             ["upstream_scoring_table", "upstream_category_performance_table"],
+             name="score_as_upstream"),
+        node(compare_with_published,
+             ["summary_table", "params:reproduce", "upstream_scoring_table"],
              "published_comparison_table", name="compare_with_published"),
         node(write_reproduction_report,
              [*RECORDS, "text_metrics_summary", "text_metrics_per_item", "category_accuracy",
