@@ -163,14 +163,18 @@ def _assert_verdicts_by_index(verdicts):
 def test_upstream_reply_reading_where_it_is_unsound():
     """Upstream zipped the reply list with the batch by position and, after a failed parse,
     fix_gemini_parse_errors.py applied the batch's first is_correct to every item. Here: by
-    index, a left-out or null item is failed, an unreadable batch is failed for all."""
+    index: a reply whose numbers are not exactly the items asked fails the whole batch (a left-out
+    item could be any of them), a null item is failed alone, an unreadable batch fails for all."""
     from ct_spatial_bench.judges.parsing import parse_batch
 
     reply = '[{"index": 2, "is_correct": true}, {"index": 1, "is_correct": false},]'
-    first, second, third = parse_batch(reply, 3, "is_correct")
-    assert (first.verdict, second.verdict, third.verdict) == ("incorrect", "correct", "failed")
-    null = parse_batch('[{"index": 1, "is_correct": null}]', 1, "is_correct")[0]
-    assert null.verdict == "failed"
+    first, second = parse_batch(reply, 2, "is_correct")
+    assert (first.verdict, second.verdict) == ("incorrect", "correct")
+    left_out = parse_batch(reply, 3, "is_correct")
+    assert [j.verdict for j in left_out] == ["failed", "failed", "failed"]
+    null = parse_batch('[{"index": 1, "is_correct": null}, {"index": 2, "is_correct": true}]',
+                       2, "is_correct")
+    assert [j.verdict for j in null] == ["failed", "correct"]
     broken = parse_batch('[{"index": 1, "is_correct": true} {"index": 2', 2, "is_correct")
     assert [j.verdict for j in broken] == ["failed", "failed"]
 

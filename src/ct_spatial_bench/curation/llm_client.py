@@ -14,7 +14,6 @@ error for that item only, cached as nothing, so the next run asks again.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -22,14 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.curation.reply_forms import (  # noqa: F401 - importable from here too
+    REPLY_FORMS, ReplyError, parse_json_object, parse_reply)
+
 logger = logging.getLogger(__name__)
 
 _PROMPTS_SUBDIR = Path("conf") / "base" / "curation_prompts"
 STEP_SETTINGS = ("provider", "config", "max_tokens", "json_mode")
-
-
-class ReplyError(ValueError):
-    """An LLM reply that is not the JSON the prompt asked for."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,6 @@ def load_prompt(name: str, prompts_dir: str | os.PathLike | None = None) -> Prom
     if decoding is not None and (not isinstance(decoding, dict)
                                  or set(decoding) - set(DECODING_KEYS)):
         raise ValueError(f"{path}: decoding must be a mapping of {list(DECODING_KEYS)}")
-    from ct_spatial_bench.curation.reply_forms import REPLY_FORMS
 
     if reply not in REPLY_FORMS:
         raise ValueError(f"{path}: reply {reply!r} not in {REPLY_FORMS}")
@@ -96,24 +93,6 @@ def load_prompt(name: str, prompts_dir: str | os.PathLike | None = None) -> Prom
                   template=str(spec["template"]),
                   decoding=dict(decoding) if decoding is not None else None, reply=reply,
                   batch_size=int(spec.get("batch_size", 1)))
-
-
-def parse_json_object(text: str) -> dict[str, Any]:
-    """The JSON object in ``text``, tolerating a Markdown code fence around it."""
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = stripped.strip("`")
-        stripped = stripped[4:] if stripped.lower().startswith("json") else stripped
-    start, end = stripped.find("{"), stripped.rfind("}")
-    if start < 0 or end < start:
-        raise ReplyError(f"no JSON object in the reply: {text[:200]!r}")
-    try:
-        value = json.loads(stripped[start:end + 1])
-    except json.JSONDecodeError as exc:
-        raise ReplyError(f"reply is not valid JSON ({exc.msg}): {text[:200]!r}") from exc
-    if not isinstance(value, dict):
-        raise ReplyError("reply is not a JSON object")
-    return value
 
 
 @dataclass
@@ -196,7 +175,6 @@ def json_replies(
     import asyncio
     import time
 
-    from ct_spatial_bench.curation.reply_forms import parse_reply
     from ct_spatial_bench.judges.prompts import UNCAPPED_OUTPUT_ESTIMATE
     from ct_spatial_bench.llm.cache import LEASE_S, POLL_S, ReplyCache
     from ct_spatial_bench.llm.engine import Call, renewing_claims, run_calls

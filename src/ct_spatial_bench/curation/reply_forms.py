@@ -8,9 +8,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ct_spatial_bench.curation.llm_client import Prompt, ReplyError, parse_json_object
-
 REPLY_FORMS = ("object", "json_list", "python_list")
+
+
+class ReplyError(ValueError):
+    """An LLM reply that is not the JSON the prompt asked for."""
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """The JSON object in ``text``, tolerating a Markdown code fence around it."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.strip("`")
+        stripped = stripped[4:] if stripped.lower().startswith("json") else stripped
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start < 0 or end < start:
+        raise ReplyError(f"no JSON object in the reply: {text[:200]!r}")
+    try:
+        value = json.loads(stripped[start:end + 1])
+    except json.JSONDecodeError as exc:
+        raise ReplyError(f"reply is not valid JSON ({exc.msg}): {text[:200]!r}") from exc
+    if not isinstance(value, dict):
+        raise ReplyError("reply is not a JSON object")
+    return value
 
 
 def _strip_fence(text: str) -> str:
@@ -44,8 +64,8 @@ def parse_list(text: str, python: bool = False) -> list[Any]:
     return value
 
 
-def parse_reply(prompt: Prompt, text: str) -> Any:
-    """The reply in the form ``prompt.reply`` names."""
+def parse_reply(prompt: Any, text: str) -> Any:
+    """The reply in the form ``prompt.reply`` names (a curation ``Prompt``)."""
     if prompt.reply == "object":
         return parse_json_object(text)
     return parse_list(text, python=prompt.reply == "python_list")

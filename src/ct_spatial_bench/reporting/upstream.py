@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 _NOTE = (
     "<p>Left: CT-SpatialVQA's scoring (avg3: every judge of the jury votes, a failed or missing "
@@ -21,7 +20,7 @@ def upstream_scoring_section(qa_items: list[dict], predictions: list[dict], verd
     ``judges`` is the jury (None: every judge that gave verdicts)."""
     import pandas as pd
 
-    from ct_spatial_bench.metrics.upstream_scoring import (side_by_side, upstream_category_table,
+    from ct_spatial_bench.judges.upstream_scoring import (side_by_side, upstream_category_table,
                                                            upstream_decisions)
     from ct_spatial_bench.reporting.summary import html_table
 

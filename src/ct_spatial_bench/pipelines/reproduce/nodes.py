@@ -72,12 +72,12 @@ def tabulate_reproduction_categories(
 
 def score_as_upstream(qa_items: list[dict], predictions: list[dict], verdicts: list[dict]
                       ) -> tuple[Any, Any]:
-    """Upstream's own scoring by key (metrics/upstream_scoring.py): per-judge accuracy and the
+    """Upstream's own scoring by key (judges/upstream_scoring.py): per-judge accuracy and the
     avg3 jury per model (upstream_scoring.csv), and its category table in percent
     (upstream_category_performance.csv), to compare with the published files as they are."""
     import pandas as pd
 
-    from ct_spatial_bench.metrics.upstream_scoring import (upstream_category_table,
+    from ct_spatial_bench.judges.upstream_scoring import (upstream_category_table,
                                                            upstream_decisions, upstream_scores)
     from ct_spatial_bench.reproduction.upstream_files import JUDGES
 

@@ -10,7 +10,7 @@ import pytest
 from support.project import UPSTREAM_REFERENCE as UPSTREAM
 
 from ct_spatial_bench.judges.jury import decide, jury_decisions
-from ct_spatial_bench.metrics.upstream_scoring import (upstream_category_table,
+from ct_spatial_bench.judges.upstream_scoring import (upstream_category_table,
                                                        upstream_decisions, upstream_scores)
 
 C, I, F = "correct", "incorrect", "failed"
@@ -117,7 +117,7 @@ def test_project_rule_is_unchanged_by_the_option():
 
 
 def test_report_section_puts_upstreams_scoring_beside_ours():
-    from ct_spatial_bench.metrics.upstream_scoring import side_by_side
+    from ct_spatial_bench.judges.upstream_scoring import side_by_side
     from ct_spatial_bench.reporting.upstream import upstream_scoring_section
 
     verdicts = [_verdict("m", "a", "gpt", C), _verdict("m", "a", "qwen", C),
