@@ -6,7 +6,7 @@
 ``run`` is Kedro's own with one difference: an expected configuration error (``errors.py``) ends
 the command with its one-paragraph message and exit status 2, and a planned stop (a dry run) with
 exit 0, instead of a traceback through Kedro's internals. ``--verbose`` (or CSB_TRACEBACK=1)
-keeps the traceback.
+keeps the traceback, and shows Kedro's INFO log on the console (console.py).
 """
 
 from __future__ import annotations
@@ -56,11 +56,16 @@ def _with_short_errors(command: click.Command) -> click.Command:
 
     @functools.wraps(callback)
     def wrapped(*args: Any, verbose: bool = False, **kwargs: Any) -> Any:
+        if verbose:
+            from ct_spatial_bench.console import show_full_log
+
+            show_full_log()
         with short_errors(verbose):
             return callback(*args, **kwargs)
 
     verbose = click.Option(["--verbose"], is_flag=True,
-                           help="Show the traceback of a configuration error too.")
+                           help="Show Kedro's full log on the console (it always goes to "
+                                "logs/info.log) and the traceback of a configuration error.")
     return click.Command(name=command.name, callback=wrapped, params=[*command.params, verbose],
                          help=command.help, short_help=command.short_help)
 
