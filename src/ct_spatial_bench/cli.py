@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -154,13 +155,19 @@ def _submit(env, models, runtime_params, out_dir, evaluate, sbatch, dry_run) -> 
     if not jobs:
         click.echo("Nothing to submit: every job of this chain has finished.")
         return
+    if not dry_run and shutil.which(sbatch) is None:
+        raise ConfigurationError(
+            f"`{sbatch}` is not on this machine's PATH, so nothing can be submitted: run "
+            "`kedro slurm submit` on the cluster's login node (where sbatch is), name the "
+            "executable with --sbatch /path/to/sbatch, or add --dry-run to write and print the "
+            "scripts without submitting them.")
     out_dir = out_dir or Path(cluster.get("script_dir", "slurm"))
     paths = plan_slurm.write_scripts(
         jobs, out_dir, project_dir=project_dir,
         log_dir=project_dir / cluster.get("log_dir", "logs/slurm"),
         setup=_setup_lines(cluster.get("setup")), prefix=cluster.get("job_prefix", "csb"))
-    if done:
-        click.echo(f"# finished, left out: {', '.join(sorted(done))}")
+    for line in _job_lines(done, jobs, paths):
+        click.echo(line)
     if dry_run:
         placeholders = {job.name: f"$JOB_{job.name.upper()}" for job in jobs}
         for job in jobs:
@@ -174,6 +181,15 @@ def _submit(env, models, runtime_params, out_dir, evaluate, sbatch, dry_run) -> 
     ids = plan_slurm.submit(jobs, paths, sbatch)
     for job in jobs:
         click.echo(f"{ids[job.name]}\t{job.name}\t{paths[job.name]}")
+
+
+def _job_lines(done: set[str], jobs: list, paths: dict[str, Path]) -> list[str]:
+    """What is left out as finished (only what is not rerun: new predictions rerun a finished
+    evaluation) and exactly the scripts written."""
+    left_out = sorted(set(done) - {job.name for job in jobs})
+    lines = [f"# finished, left out: {', '.join(left_out)}"] if left_out else []
+    return lines + [f"# {len(jobs)} job{'' if len(jobs) == 1 else 's'}: "
+                    + ", ".join(paths[job.name].name for job in jobs)]
 
 
 def _setup_lines(setup: list[str] | None) -> list[str]:

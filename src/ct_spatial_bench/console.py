@@ -23,6 +23,8 @@ from kedro.framework.hooks import hook_impl
 CONSOLE = logging.getLogger("ct_spatial_bench.console")
 # The console's handlers in conf/logging.yml: warnings (root), and the progress lines.
 WARNINGS_HANDLER, PROGRESS_HANDLER = "console", "console_progress"
+# Loggers conf/logging.yml keeps off the console (the file only); --verbose shows them again.
+FILE_ONLY = ("kedro.pipeline.node", "kedro.runner")
 # Warnings about the results themselves (through the root handlers, once).
 _LOG = logging.getLogger("ct_spatial_bench.results")
 
@@ -35,6 +37,9 @@ def show_full_log() -> None:
     for handler in CONSOLE.handlers:  # the progress lines now reach the console through the root
         if handler.get_name() == PROGRESS_HANDLER:
             handler.setLevel(logging.CRITICAL + 1)
+    for name in FILE_ONLY:  # through the root's handlers (console and file) like the rest
+        logger = logging.getLogger(name)
+        logger.handlers, logger.propagate = [], True
 
 
 def stage_of(node: Any) -> str:

@@ -3,6 +3,7 @@
 import os
 import sys
 import warnings
+from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
 
@@ -22,6 +23,9 @@ HOOKS = (SecretRedactionHook(), PreflightHook(), _ARTIFACT_STAMPS,
 # Kedro 1.7 registers its resolvers through an API that omegaconf 2.4 deprecates; the warning,
 # three times per command, is about Kedro's code, not this project's configuration.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+
+# conf/logging.yml writes logs/info.log; a clone has logs/ (logs/.gitkeep), a copy may not.
+Path("logs").mkdir(exist_ok=True)
 
 # Progress bars only on a terminal: the project's own pass tqdm disable=None (console.py); the
 # Hugging Face libraries' bars (weights loading) read this switch when they are first imported.

@@ -23,6 +23,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ct_spatial_bench.errors import ConfigurationError
+
 WORDNET_SOURCES = ("/usr/share/wordnet",)
 DEFAULT_NLTK_DATA = Path("data") / "nltk_data"
 # The WordNet database files nltk's reader opens.
@@ -51,8 +53,9 @@ INSTALL_HINT = (
 )
 
 
-class WordNetUnavailable(RuntimeError):
-    """nltk's WordNet is not installed and cannot be built from local files."""
+class WordNetUnavailable(ConfigurationError, RuntimeError):
+    """nltk's WordNet is not installed and cannot be built from local files (a fix the user
+    makes: the command line says it in one paragraph, exit 2, no traceback)."""
 
 
 def lexnames_text() -> str:
