@@ -101,3 +101,23 @@ def test_the_full_split_leaves_every_sanity_file_byte_identical(sanity_run):
     assert json.loads((data / "full" / "03_primary" / ".benchmark_qa.jsonl.stamp.json")
                       .read_text())["split"] == "full"
     assert (data / "full" / "08_reporting" / "manifest.json").exists()
+
+
+@pytest.mark.slow
+def test_the_sanity_report_is_small_fits_1400_pixels_and_every_image_decodes(sanity_run, tmp_path):
+    """Issue 25: what a reader sees in a browser, checked in headless Chromium."""
+    from ct_spatial_bench.reporting.browser import find_chromium, render_report
+
+    report = sanity_run / "data/08_reporting/report.html"
+    assert report.stat().st_size < 10 * 1024 * 1024
+    text = report.read_text(encoding="utf-8")
+    assert "Model errors count as incorrect" not in text
+    assert "outside the denominator" in text
+    if find_chromium() is None:
+        pytest.skip("no Chromium (apt-get install chromium)")
+    result = render_report(report, screenshot=tmp_path / "shot.png")
+    assert result.console_errors == [] and result.broken_images == []
+    assert result.overflow_px <= 0 and result.wide_tables == []
+    alts = {image["alt"] for image in result.images}
+    assert "Judge agreement" not in alts  # one judge (offline) ran: nothing to agree
+    assert "Answer lengths" in alts

@@ -31,16 +31,23 @@ FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-default-apps", "--disable-extensions", "--remote-debugging-port=0",
-    "--window-size=1280,900",
+    "--window-size=1400,900",  # the width the report must fit (issue 25)
 )
-_PAGE_FACTS = """JSON.stringify({
+# Every <details> is opened first, so the tables inside them are measured too.
+_PAGE_FACTS = """(document.querySelectorAll('details').forEach(d => { d.open = true; }),
+JSON.stringify({
   title: document.title,
   images: Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete,
                                                  width: i.naturalWidth})),
   headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent),
   tables: document.querySelectorAll('table').length,
   details: document.querySelectorAll('details').length,
-})"""
+  page_width: document.documentElement.clientWidth,
+  overflow_px: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  wide_tables: Array.from(document.querySelectorAll('table'))
+    .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(t => (t.previousElementSibling || {}).textContent || 'table').slice(0, 10),
+}))"""
 
 
 @dataclass
@@ -50,6 +57,9 @@ class RenderResult:
     headings: list[str]
     tables: int
     details: int
+    page_width: int = 0
+    overflow_px: int = 0  # how far the page runs off the window to the right
+    wide_tables: list[str] = field(default_factory=list)  # what precedes each table too wide
     console_errors: list[str] = field(default_factory=list)
     screenshot: str | None = None
 
@@ -139,7 +149,9 @@ def render_report(
         raise ConfigurationError(f"{html_path} does not exist; `kedro run` writes the report "
                                  "to data/08_reporting/report.html")
     url = Path(html_path).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
+    # Chromium's helper processes may still write the profile as it exits: cleanup errors are moot
+    with tempfile.TemporaryDirectory(prefix="report-chromium-",
+                                     ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen([browser, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
