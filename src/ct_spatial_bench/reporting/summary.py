@@ -192,8 +192,9 @@ _CSS = """
 body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-table { max-width: 100%; } th, td { overflow-wrap: anywhere; }  /* wide tables wrap, never
-   run off the page: long headers (p_clustered_holm) and cells break where they must */
+table { max-width: 100%; }  /* wide tables wrap, never run off the page: headers break anywhere
+   (p_clustered_holm), cells only inside words too long for the page */
+th { overflow-wrap: anywhere; } td { overflow-wrap: break-word; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1.5em 0; } img { max-width: 100%; }
 dt { font-weight: bold; } dd { margin: 0 0 0.4em 1.5em; }
