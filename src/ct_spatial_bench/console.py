@@ -91,7 +91,8 @@ def leaderboard_lines(rows: list[dict]) -> list[str]:
     table = [header]
     for row in rows:
         accuracy = _fraction(row.get("accuracy"))
-        interval = f"[{_fraction(row.get('accuracy_ci_low'))}, {_fraction(row.get('accuracy_ci_high'))}]"
+        low, high = _fraction(row.get("accuracy_ci_low")), _fraction(row.get("accuracy_ci_high"))
+        interval = f"[{low}, {high}]"
         table.append((str(row.get("model")), f"{accuracy} {interval}",
                       str(_count(row, "n_judged")), str(_count(row, "n_failed")),
                       str(_count(row, "n_errors"))))
