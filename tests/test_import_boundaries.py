@@ -9,9 +9,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ct_spatial_bench"
 # Kedro glue: the pipelines, the Kedro datasets, and the project's settings, hooks (and the run
-# guards they call), registry and command line. Everything else is domain code.
+# guards they call, and the console's progress hook), registry and command line. Everything else
+# is domain code.
 KEDRO_GLUE = {"pipelines", "datasets", "settings.py", "config_loader.py", "hooks.py",
-              "run_guards.py", "pipeline_registry.py", "cli.py", "__main__.py", "provenance.py"}
+              "run_guards.py", "pipeline_registry.py", "cli.py", "__main__.py", "provenance.py",
+              "console.py"}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

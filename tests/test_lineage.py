@@ -32,3 +32,36 @@ def test_viz_build_shows_stages_as_layers(tmp_path):
             ("preprocess_volumes", "model_inputs_ras_hu"),
             ("preprocess_volumes", "preprocessing_manifest"),
             ("model_inputs_ras_hu", "geometry")} <= edges  # geometry's inference reads them
+    _served_build_shows_the_graph(root / "build")
+
+
+def _served_build_shows_the_graph(build: Path) -> None:
+    """As the docs say (docs/lineage.md): the build needs a web server, not file://; served
+    by ``python -m http.server``, its page loads and its graph answers over HTTP."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--directory", str(build),
+                               str(port), "--bind", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as page:
+                    html = page.read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("http.server did not answer")
+        assert 'id="root"' in html or "kedro-viz" in html.lower()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/main", timeout=5) as answer:
+            graph = json.loads(answer.read())
+        assert "build_leaderboard" in {node["name"] for node in graph["nodes"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -36,7 +36,9 @@ def test_keyless_judges_are_skipped_and_the_fallback_said():
     assert "qwen" in lines[1] and "DASHSCOPE_API_KEY" in lines[1] and "skipped" in lines[1]
     assert "fallback" in judge_lines(JURY, {})[-1]
     plan = RunPlan("full", items=10, volumes=2, models=["m3d", "merlin"], judges=lines)
-    assert plan.judge_calls() == 10 * 2 * 1 and "judge calls at most" in plan.render()
+    assert plan.judge_calls() == 10 * 2 * 1
+    assert ("answers to judge at most (before the cache): 20 per judge x 1 judge = 20"
+            in plan.render())
 
 
 def test_require_all_judges_stops_before_any_node_but_a_dry_run_does_not():

@@ -1,4 +1,4 @@
-"""The README's maps are checked against the code: the Layout block is the one the code writes
+"""The docs' maps are checked against the code: the Layout block is the one the code writes
 (``python -m ct_spatial_bench.layout``), and the pipelines table names every registered
 pipeline (per-model families as ``<model>``) and nothing else."""
 
@@ -8,13 +8,14 @@ import re
 
 from support.project import PROJECT_ROOT
 
-README = PROJECT_ROOT / "README.md"
+LAYOUT_PAGE = PROJECT_ROOT / "docs" / "outputs.md"
+PIPELINES_PAGE = PROJECT_ROOT / "docs" / "pipelines.md"
 
 
 def test_the_layout_block_is_the_one_the_code_writes():
     from ct_spatial_bench.layout import with_layout
 
-    text = README.read_text(encoding="utf-8")
+    text = LAYOUT_PAGE.read_text(encoding="utf-8")
     assert with_layout(text) == text, "run: python -m ct_spatial_bench.layout --write"
 
 
@@ -32,10 +33,10 @@ def test_the_pipelines_table_names_every_registered_pipeline():
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
     from ct_spatial_bench.pipeline_registry import register_pipelines
 
-    text = README.read_text(encoding="utf-8")
-    table = text[text.index("## Pipelines"):].split("\n\n")[1]
+    text = PIPELINES_PAGE.read_text(encoding="utf-8")
+    table = text[text.index("| pipeline |"):].split("\n\n")[0]
     documented = {m for row in table.splitlines()[2:]
                   for m in re.findall(r"`([a-z_<>]+)`", row.split("|")[1])}
     registered = {_family(name, list(MODEL_REGISTRY)) for name in register_pipelines()}
-    assert sorted(registered - documented) == [], "registered but not in README's table"
-    assert sorted(documented - registered) == [], "in README's table but not registered"
+    assert sorted(registered - documented) == [], "registered but not in docs/pipelines.md's table"
+    assert sorted(documented - registered) == [], "in docs/pipelines.md's table but not registered"

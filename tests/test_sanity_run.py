@@ -103,22 +103,31 @@ def test_the_full_split_leaves_every_sanity_file_byte_identical(sanity_run):
     assert (data / "full" / "08_reporting" / "manifest.json").exists()
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+QUOTING_PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]  # where figures are quoted
 
 
 @pytest.mark.slow
 def test_the_readmes_sanity_figures_are_the_runs(sanity_run):
-    """Every figure the README quotes about the sanity split, against this run's outputs."""
+    """Every figure the README and the docs quote about the sanity split, against this run's
+    outputs."""
     import re
     from collections import Counter
 
-    text = " ".join(README.read_text().split())
+    text = " ".join(" ".join(page.read_text() for page in QUOTING_PAGES).split())
     rows = {r["model"]: r for r in (json.loads(line) for line in (
         sanity_run / "data/07_model_output/metrics/model_accuracy.jsonl").read_text().splitlines())}
     quoted = re.search(r"On the sanity split they score ([\d.]+) \[([\d.]+), ([\d.]+)\]"
                        r"(?: \([^)]*\))? and ([\d.]+) of (\d+) items", text)
     assert quoted, "the README's sanity-split sentence is gone"
     blind, geometry = rows["blind"], rows["geometry"]
+    for name, row in rows.items():  # the README's printed leaderboard
+        if name in ("blind", "geometry"):
+            line = re.search(rf"{name} ([\d.]+) \[([\d.]+), ([\d.]+)\] (\d+) ", text)
+            assert line, f"the README's leaderboard line of {name} is gone"
+            assert line.groups() == (f"{row['accuracy']:.3f}", f"{row['accuracy_ci_low']:.3f}",
+                                     f"{row['accuracy_ci_high']:.3f}", str(row["n_judged"]))
     assert quoted.groups() == (f"{blind['accuracy']:.3f}", f"{blind['accuracy_ci_low']:.3f}",
                                f"{blind['accuracy_ci_high']:.3f}", f"{geometry['accuracy']:.3f}",
                                str(geometry["n_judged"]))
@@ -142,6 +151,26 @@ def test_the_readmes_sanity_figures_are_the_runs(sanity_run):
     skips = [json.loads(line) for line in
              (sanity_run / "data/03_primary/mask_qa_skips.jsonl").read_text().splitlines()]
     counts = Counter((s["family"], s["reason"]) for s in skips)
-    table = re.findall(r"\| `(\w+)` \| ([^|]+?) \| (\d+) \|", README.read_text())
-    assert table, "the README's table of rule removals is gone"
+    table = re.findall(r"\| `(\w+)` \| ([^|]+?) \| (\d+) \|", (ROOT / "docs" / "mask-track.md").read_text())
+    assert table, "docs/mask-track.md's table of rule removals is gone"
     assert {(family, reason): int(n) for family, reason, n in table} == dict(counts)
+
+
+@pytest.mark.slow
+def test_the_sanity_report_is_small_fits_1400_pixels_and_every_image_decodes(sanity_run, tmp_path):
+    """Issue 25: what a reader sees in a browser, checked in headless Chromium."""
+    from ct_spatial_bench.reporting.browser import find_chromium, render_report
+
+    report = sanity_run / "data/08_reporting/report.html"
+    assert report.stat().st_size < 10 * 1024 * 1024
+    text = report.read_text(encoding="utf-8")
+    assert "Model errors count as incorrect" not in text
+    assert "outside the denominator" in text
+    if find_chromium() is None:
+        pytest.skip("no Chromium (apt-get install chromium)")
+    result = render_report(report, screenshot=tmp_path / "shot.png")
+    assert result.console_errors == [] and result.broken_images == []
+    assert result.overflow_px <= 0 and result.wide_tables == []
+    alts = {image["alt"] for image in result.images}
+    assert "Judge agreement" not in alts  # one judge (offline) ran: nothing to agree
+    assert "Answer lengths" in alts

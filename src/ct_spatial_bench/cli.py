@@ -6,13 +6,14 @@
 ``run`` is Kedro's own with one difference: an expected configuration error (``errors.py``) ends
 the command with its one-paragraph message and exit status 2, and a planned stop (a dry run) with
 exit 0, instead of a traceback through Kedro's internals. ``--verbose`` (or CSB_TRACEBACK=1)
-keeps the traceback.
+keeps the traceback, and shows Kedro's INFO log on the console (console.py).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,11 +57,16 @@ def _with_short_errors(command: click.Command) -> click.Command:
 
     @functools.wraps(callback)
     def wrapped(*args: Any, verbose: bool = False, **kwargs: Any) -> Any:
+        if verbose:
+            from ct_spatial_bench.console import show_full_log
+
+            show_full_log()
         with short_errors(verbose):
             return callback(*args, **kwargs)
 
     verbose = click.Option(["--verbose"], is_flag=True,
-                           help="Show the traceback of a configuration error too.")
+                           help="Show Kedro's full log on the console (it always goes to "
+                                "logs/info.log) and the traceback of a configuration error.")
     return click.Command(name=command.name, callback=wrapped, params=[*command.params, verbose],
                          help=command.help, short_help=command.short_help)
 
@@ -149,13 +155,19 @@ def _submit(env, models, runtime_params, out_dir, evaluate, sbatch, dry_run) -> 
     if not jobs:
         click.echo("Nothing to submit: every job of this chain has finished.")
         return
+    if not dry_run and shutil.which(sbatch) is None:
+        raise ConfigurationError(
+            f"`{sbatch}` is not on this machine's PATH, so nothing can be submitted: run "
+            "`kedro slurm submit` on the cluster's login node (where sbatch is), name the "
+            "executable with --sbatch /path/to/sbatch, or add --dry-run to write and print the "
+            "scripts without submitting them.")
     out_dir = out_dir or Path(cluster.get("script_dir", "slurm"))
     paths = plan_slurm.write_scripts(
         jobs, out_dir, project_dir=project_dir,
         log_dir=project_dir / cluster.get("log_dir", "logs/slurm"),
         setup=_setup_lines(cluster.get("setup")), prefix=cluster.get("job_prefix", "csb"))
-    if done:
-        click.echo(f"# finished, left out: {', '.join(sorted(done))}")
+    for line in _job_lines(done, jobs, paths):
+        click.echo(line)
     if dry_run:
         placeholders = {job.name: f"$JOB_{job.name.upper()}" for job in jobs}
         for job in jobs:
@@ -169,6 +181,15 @@ def _submit(env, models, runtime_params, out_dir, evaluate, sbatch, dry_run) -> 
     ids = plan_slurm.submit(jobs, paths, sbatch)
     for job in jobs:
         click.echo(f"{ids[job.name]}\t{job.name}\t{paths[job.name]}")
+
+
+def _job_lines(done: set[str], jobs: list, paths: dict[str, Path]) -> list[str]:
+    """What is left out as finished (only what is not rerun: new predictions rerun a finished
+    evaluation) and exactly the scripts written."""
+    left_out = sorted(set(done) - {job.name for job in jobs})
+    lines = [f"# finished, left out: {', '.join(left_out)}"] if left_out else []
+    return lines + [f"# {len(jobs)} job{'' if len(jobs) == 1 else 's'}: "
+                    + ", ".join(paths[job.name].name for job in jobs)]
 
 
 def _setup_lines(setup: list[str] | None) -> list[str]:

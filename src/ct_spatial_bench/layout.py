@@ -1,7 +1,7 @@
-"""The README's Layout section, written from the code: each package and top-level module with
+"""The docs' Layout section (docs/outputs.md), written from the code: each package and top-level module with
 the first sentence of its own docstring, so the map cannot drift from the house.
 
-``python -m ct_spatial_bench.layout --write`` rewrites the block between the markers in README.md;
+``python -m ct_spatial_bench.layout --write`` rewrites the block between the markers in docs/outputs.md;
 tests/test_readme.py fails when the two differ.
 """
 
@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-README = PACKAGE.parents[1] / "README.md"
+LAYOUT_PAGE = PACKAGE.parents[1] / "docs" / "outputs.md"  # the page that holds the Layout block
 BEGIN = "<!-- BEGIN: python -m ct_spatial_bench.layout -->"
 END = "<!-- END: python -m ct_spatial_bench.layout -->"
 WIDTH = 100
@@ -64,9 +64,9 @@ def with_layout(readme: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="rewrite README.md's Layout block")
+    parser.add_argument("--write", action="store_true", help="rewrite the Layout block of docs/outputs.md")
     if parser.parse_args().write:
-        README.write_text(with_layout(README.read_text(encoding="utf-8")), encoding="utf-8")
+        LAYOUT_PAGE.write_text(with_layout(LAYOUT_PAGE.read_text(encoding="utf-8")), encoding="utf-8")
     else:
         print(layout_block())  # noqa: T201
 

@@ -13,6 +13,7 @@ from ct_spatial_bench.pipelines import (
     inference,
     judging,
     mask_qa,
+    fetch_upstream,
     metrics,
     offline_judge,
     preprocessing,
@@ -73,6 +74,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "judging": judging.create_pipeline(),
         "metrics": metrics.create_pipeline(),
         "reporting": reporting.create_pipeline(),
+        # Upstream CT-SpatialVQA's public files, downloaded and checked (needs the network).
+        "fetch_upstream": fetch_upstream.create_pipeline(),
         # Upstream CT-SpatialVQA's files -> its published tables (not part of __default__).
         "reproduce": reproduce.create_pipeline(),
         # Fit the offline judge on upstream's public verdicts (not in __default__).

@@ -166,11 +166,14 @@ class RunPlan:
     judges: list[str] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)  # per model: estimate beside the GPU's
 
+    def asked_judges(self) -> int:
+        return sum("skipped" not in line for line in self.judges)
+
     def judge_calls(self) -> int | None:
+        """(prediction, judge) pairs to decide: the judging plan's total of answers."""
         if self.items is None or not self.judges or not self.models:
             return None
-        asked = [line for line in self.judges if "skipped" not in line]
-        return self.items * len(self.models) * len(asked)
+        return self.items * len(self.models) * self.asked_judges()
 
     def render(self) -> str:
         def known(value: int | None) -> str:
@@ -181,6 +184,9 @@ class RunPlan:
         lines = [f"plan ({self.split} split): {asked}; models: {', '.join(self.models) or 'none'}"]
         lines += [f"  {line}" for line in self.memory]
         lines += [f"  {line}" for line in self.judges]
-        if self.judges:
-            lines.append(f"  judge calls at most (before the cache): {known(self.judge_calls())}")
+        if self.judges:  # answers, as the judging plan's "answers" column and total count them
+            total, judges = self.judge_calls(), self.asked_judges()
+            each = "?" if total is None or not judges else f"{total // judges:,}"
+            lines.append(f"  answers to judge at most (before the cache): {each} per judge x "
+                         f"{judges} judge{'' if judges == 1 else 's'} = {known(total)}")
         return "\n".join(lines)

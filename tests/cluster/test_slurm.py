@@ -130,7 +130,7 @@ def test_dry_run_prints_valid_scripts_with_each_models_resources(rehearsal_proje
         assert "--env full" in text and params.split(",")[0] in text
     assert re.search(r"--dependency=afterok:\$JOB_MERGE_GEOMETRY:\$JOB_MERGE_RADFM:"
                      r"\$JOB_INFERENCE_BLIND .*07_judging", result.output)
-    assert not (root / "logs").exists()  # a dry run leaves nothing but the scripts
+    assert not (root / "logs" / "slurm").exists()  # a dry run leaves nothing but the scripts
 
 
 @pytest.mark.slow

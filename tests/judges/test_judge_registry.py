@@ -62,3 +62,21 @@ def test_token_usage_sums_per_judge():
         {"judge": "rule", "judge_model": "rule-v1", "verdicts": 1, "failed": 0,
          "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     ]
+
+
+def test_the_plan_table_counts_answers_as_the_preflight_does_with_a_total(tmp_path):
+    from ct_spatial_bench.preflight import RunPlan
+
+    judges = build_judges(["openai", "qwen"], {"openai": "k", "dashscope": "k"})
+    items = [{"qa_id": f"q{i}", "question": f"Which side {i}?", "answer": "left"}
+             for i in range(6)]
+    preds = [{"qa_id": f"q{i}", "model": m, "prediction": "left", "status": "ok"}
+             for m in ("a", "b") for i in range(6)]
+    rows = plan_judging(judges, items, preds, tmp_path / "c.sqlite")
+    table = format_plan(rows).splitlines()
+    # 6 items x 2 models = 12 answers per judge; the two models answer alike: 6 distinct each
+    assert [line.split()[2:4] for line in table[2:4]] == [["12", "6"], ["12", "6"]]
+    assert table[-1].split()[:3] == ["total", "24", "12"]
+    plan = RunPlan("full", items=6, volumes=1, models=["a", "b"],
+                   judges=["judge openai (gpt-4o)", "judge qwen (qwen-plus)"])
+    assert "12 per judge x 2 judges = 24" in plan.render()

@@ -48,12 +48,18 @@ def lightning_attribute_dict(monkeypatch):
 def tiny_alignscore(tmp_path_factory):
     """(checkpoint path, RobertaModel, tri head, tokenizer): a Lightning-format checkpoint with
     base_model / mlm_head / bin_layer / tri_layer / reg_layer, RoBERTa's files beside it."""
-    from tokenizers import pre_tokenizers
-    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaModel, RobertaTokenizer
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaModel, RobertaTokenizerFast
 
     folder = tmp_path_factory.mktemp("alignscore")
-    tokenizer = RobertaTokenizer().train_new_from_iterator(
-        [TEXT], vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    # trained with the tokenizers library itself, which every supported transformers wraps
+    # (RobertaTokenizer() with no files builds an empty one only from transformers 5)
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    trained = ByteLevelBPETokenizer()
+    trained.train_from_iterator([TEXT], vocab_size=300, special_tokens=specials)
+    tokenizer = RobertaTokenizerFast(tokenizer_object=trained._tokenizer, bos_token="<s>",
+                                     eos_token="</s>", sep_token="</s>", cls_token="<s>",
+                                     unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
     tokenizer.model_max_length = MAX_TOKENS
     config = RobertaConfig(
         vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,

@@ -31,8 +31,9 @@ def test_a_dry_run_needs_no_keys_and_prices_each_judge(tmp_path, capsys):
     with pytest.raises(DryRunStop):
         judge_all(ITEMS, PREDS, params(tmp_path, dry_run=True, prices=prices), {})
     row = capsys.readouterr().out.splitlines()[-1].split()
-    assert row[:5] == ["openai", "gpt-4o-mini", "1", "0", "1"]
-    assert float(row[-1]) == float(row[5])  # prompt tokens x $1
+    # answers, distinct items, cached, calls (issue 25 added the answers column)
+    assert row[:6] == ["openai", "gpt-4o-mini", "1", "1", "0", "1"]
+    assert float(row[-1]) == float(row[6])  # prompt tokens x $1
 
 
 def test_no_available_judge_is_an_error(tmp_path):

@@ -6,8 +6,10 @@ import os
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
+from ct_spatial_bench.reporting.summary import html_table
 from ct_spatial_bench.reporting.browser import find_chromium, render_report
 from ct_spatial_bench.reporting.report import FIGURES, full_html_report
 
@@ -92,3 +94,33 @@ def test_the_checker_sees_a_console_error_and_a_broken_image(chromium, tmp_path)
     result = render_report(page, browser=chromium)
     assert "boom" in " ".join(result.console_errors)
     assert result.broken_images == ["gone"]
+
+
+PAIRED_COLUMNS = ("model_a", "model_b", "n_shared", "a_only", "b_only", "accuracy_a",
+                  "accuracy_b", "difference", "difference_ci_low", "difference_ci_high",
+                  "p_value", "p_clustered", "p_value_holm", "p_clustered_holm", "n_volumes")
+
+
+def test_wide_tables_fit_1400_pixels_and_the_checker_sees_one_that_does_not(chromium, tmp_path):
+    """The paired-comparisons table ran three columns off the page (issue 25)."""
+    from PIL import Image
+
+    models = ("geometry_with_a_long_name", "blind_control_of_geometry", "m3d_llama2_7b")
+    paired = [{c: f"{a}" if c == "model_a" else f"{b}" if c == "model_b" else 0.123456
+               for c in PAIRED_COLUMNS} for a in models for b in models if a < b]
+    html_page = toy_report().replace(
+        "</body>", html_table(pd.DataFrame(paired)) + "</body>")
+    page = tmp_path / "wide.html"
+    page.write_text(html_page, encoding="utf-8")
+    shot = tmp_path / "wide.png"
+    result = render_report(page, screenshot=shot, browser=chromium)
+    assert 1350 <= result.page_width <= 1400  # the window, less a scrollbar if drawn
+    assert result.overflow_px <= 0 and result.wide_tables == []
+    assert result.broken_images == []
+    with Image.open(shot) as image:  # not blank: more than one colour, text and plots drawn
+        low, high = image.convert("L").getextrema()
+        assert high - low > 100
+    bad = tmp_path / "bad_wide.html"
+    bad.write_text('<html><body><h2>too wide</h2><table><tr><td style="white-space:nowrap">'
+                   + "x" * 400 + "</td></tr></table></body></html>")
+    assert render_report(bad, browser=chromium).wide_tables == ["too wide"]

@@ -105,7 +105,9 @@ def test_summary_markdown_reads_first(tables):
                              "outputs": {"report": "data/08_reporting/report.html"}})
     assert "sanity" in text and "j1, j2" in text
     assert "| alpha | 0.333 [0.000, 1.000] |" in text  # accuracy with its interval
-    assert "alpha: best laterality (0.500), worst longitudinal, depth (0.000)" in text
+    # full category names, as every other table and plot (issue 25)
+    assert ("alpha: best Laterality &amp; Bilateral Symmetry (0.500), worst Longitudinal "
+            "(Vertical) Position, Anterior-Posterior (Depth) Relations (0.000)") in text
     assert "data/08_reporting/report.html" in text
     assert "alpha: model errors 0 (outside accuracy), undecided by the judges 1" in text
     assert "<script>" not in text
@@ -133,9 +135,9 @@ def test_best_and_worst_say_what_is_true():
                           "one": [1.0, float("nan"), float("nan")], "equal": [0.5, 0.5, 0.5],
                           "tie": [1.0, 1.0, 0.0]})
     sentences = {r["model"]: extremes_sentence(r) for r in best_and_worst_categories(frame)}
-    assert sentences["one"] == "only laterality judged (1.000)"
+    assert sentences["one"] == f"only {LATERALITY} judged (1.000)"
     assert sentences["equal"] == "the same accuracy (0.500) in all 3 judged categories"
-    assert sentences["tie"] == "best laterality, longitudinal (1.000), worst depth (0.000)"
+    assert sentences["tie"] == f"best {LATERALITY}, {LONGITUDINAL} (1.000), worst {DEPTH} (0.000)"
 
 
 def test_category_table_shows_intervals_n_and_the_overlap(tables):

@@ -73,7 +73,7 @@ def filter_and_tag(
     index_by(items)  # replies are matched to items by qa_id: a duplicate is an error
     rules = {item["qa_id"]: classify(item["question"], item["answer"])
              for item in tqdm(items, desc="qa_filtering rules", leave=False,
-                              disable=not progress)}
+                              disable=None if progress else True)}
     filter_replies = llm.is_spatial(items) if spatial_filter == "llm" else {}
     decided = [(item, *_decide_filter(rules[item["qa_id"]], spatial_filter,
                                       filter_replies.get(item["qa_id"]), llm, item["qa_id"]))

@@ -138,7 +138,7 @@ def generate_qa(
     log: list[dict[str, Any]] = []
     # The LLM's bar is the engine's; assembling its replies takes no time.
     for report in tqdm(reports, desc="qa_generation (templates)", leave=False,
-                       disable=not progress or generator == "llm"):
+                       disable=True if not progress or generator == "llm" else None):
         case_id, text = report["case_id"], texts[report["case_id"]]
         row: dict[str, Any] = {"case_id": case_id, "generator": generator,
                                "status": "ok", "n_pairs": 0, "error": None}

@@ -167,7 +167,7 @@ def preprocess_stream(jobs: Iterable[VolumeJob], workers: int | None = 1,
     workers = resolve_workers(workers, len(todo))
     finished = _in_this_process(todo, backend) if workers <= 1 else _in_processes(
         todo, backend, workers)
-    quiet = {} if progress else {"disable": True}  # (unset, tqdm honours TQDM_DISABLE)
+    quiet = {"disable": None if progress else True}  # None: drawn on a terminal only
     with tqdm(total=len(todo), desc="preprocessing", leave=False, **quiet) as bar:
         for chunk in finished:
             bar.update(len(chunk))

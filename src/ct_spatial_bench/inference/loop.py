@@ -253,7 +253,8 @@ class _progress:
     def __init__(self, total: int, desc: str, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=total, desc=desc, disable=not enabled or total == 0, leave=False)
+        self._bar = tqdm(total=total, desc=desc, leave=False,
+                         disable=True if not enabled or total == 0 else None)
 
     def __enter__(self):
         return self._bar

@@ -119,7 +119,7 @@ def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
                     judge, [(t.question, t.answer, t.prediction) for t in batch])
                 prompt_tokens, output_tokens = prompt_tokens + p, output_tokens + o
             rows.append({"judge": judge.name, "judge_model": judge.model,
-                         "prompt_version": judge.prompt_version,
+                         "prompt_version": judge.prompt_version, "answers": len(joined),
                          "items": len(tasks) + len(cached), "cached": len(cached),
                          "calls": len(batches), "est_prompt_tokens": prompt_tokens,
                          "est_output_tokens": output_tokens,
@@ -138,16 +138,27 @@ def estimated_cost(row: Mapping[str, Any], prices: Mapping[str, Any] | None) -> 
 
 
 def format_plan(rows: Sequence[dict[str, Any]], prices: Mapping[str, Any] | None = None) -> str:
+    """The plan as a table: per judge the answers to judge (the preflight's "at most" figure),
+    the distinct (question, answer, prediction) items among them, those cached, the calls left
+    (a call may carry a batch) and their estimated tokens and cost; a total row under several."""
     if not rows:
         return "judging plan: no LLM judge, nothing to spend"
     lines = ["judging plan (tokens estimated at ~4 characters a token; cost at judging.prices):",
-             f"{'judge':<18}{'model':<22}{'items':>8}{'cached':>8}{'calls':>8}"
+             f"{'judge':<18}{'model':<22}{'answers':>9}{'distinct':>9}{'cached':>8}{'calls':>8}"
              f"{'prompt tok':>12}{'output tok':>12}{'est. USD':>10}"]
-    for r in rows:
-        cost = estimated_cost(r, prices)
-        lines.append(f"{r['judge']:<18}{r['judge_model']:<22}{r['items']:>8}{r['cached']:>8}"
-                     f"{r['calls']:>8}{r['est_prompt_tokens']:>12}{r['est_output_tokens']:>12}"
-                     f"{'?' if cost is None else f'{cost:.4f}':>10}")
+
+    def line(label: str, model: str, r: Mapping[str, Any], cost: float | None) -> str:
+        return (f"{label:<18}{model:<22}{r.get('answers', r['items']):>9}{r['items']:>9}"
+                f"{r['cached']:>8}{r['calls']:>8}{r['est_prompt_tokens']:>12}"
+                f"{r['est_output_tokens']:>12}{'?' if cost is None else f'{cost:.4f}':>10}")
+
+    costs = [estimated_cost(r, prices) for r in rows]
+    lines += [line(r["judge"], r["judge_model"], r, cost) for r, cost in zip(rows, costs)]
+    if len(rows) > 1:
+        total = {name: sum(r.get(name, r["items"] if name == "answers" else 0) for r in rows)
+                 for name in ("answers", "items", "cached", "calls", "est_prompt_tokens",
+                              "est_output_tokens")}
+        lines.append(line("total", "", total, None if None in costs else sum(costs)))
     return "\n".join(lines)
 
 

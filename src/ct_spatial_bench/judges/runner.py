@@ -85,7 +85,7 @@ def judge_predictions(
             verdicts.extend(_batch_verdicts(judge, joined, progress))
         else:
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
-                                   disable=not progress):
+                                   disable=None if progress else True):
                 verdicts.append(_verdict(judge, item, pred))
     return verdicts
 
@@ -162,7 +162,7 @@ def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
 
     out = []
     with tqdm(total=len(joined), desc=f"judge {judge.name}", leave=False,
-              disable=not progress) as bar:
+              disable=None if progress else True) as bar:
         for start in range(0, len(joined), BATCH_SIZE):
             chunk = joined[start:start + BATCH_SIZE]
             todo = [(item, pred) for item, pred in chunk if pred.get("status") != ERROR]

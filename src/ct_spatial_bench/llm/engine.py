@@ -152,7 +152,7 @@ async def run_calls(
     fatal: list[str] = []
     unkept: list[CacheWriteError] = []  # paid replies that could not be stored: stop everything
     bar = tqdm(total=sum(c.size for c in calls) + done_before, initial=done_before, desc=desc,
-               position=position, unit="item", disable=not progress, leave=True)
+               position=position, unit="item", disable=None if progress else True, leave=True)
 
     async def ask(call: Call) -> None:
         async with semaphore:

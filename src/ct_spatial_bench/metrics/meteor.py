@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.metrics.normalise import clean_text
 
 WORDNET_SOURCES = ("/usr/share/wordnet",)
@@ -53,8 +54,9 @@ INSTALL_HINT = (
 )
 
 
-class WordNetUnavailable(RuntimeError):
-    """nltk's WordNet is not installed and cannot be built from local files."""
+class WordNetUnavailable(ConfigurationError, RuntimeError):
+    """nltk's WordNet is not installed and cannot be built from local files (a fix the user
+    makes: the command line says it in one paragraph, exit 2, no traceback)."""
 
 
 def lexnames_text() -> str:

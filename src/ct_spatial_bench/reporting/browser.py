@@ -24,21 +24,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-default-apps", "--disable-extensions", "--remote-debugging-port=0",
-    "--window-size=1280,900",
+    "--window-size=1400,900",  # the width the report must fit (issue 25)
 )
-_PAGE_FACTS = """JSON.stringify({
+# Every <details> is opened first, so the tables inside them are measured too.
+_PAGE_FACTS = """(document.querySelectorAll('details').forEach(d => { d.open = true; }),
+JSON.stringify({
   title: document.title,
   images: Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete,
                                                  width: i.naturalWidth})),
   headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent),
   tables: document.querySelectorAll('table').length,
   details: document.querySelectorAll('details').length,
-})"""
+  page_width: document.documentElement.clientWidth,
+  overflow_px: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  wide_tables: Array.from(document.querySelectorAll('table'))
+    .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(t => (t.previousElementSibling || {}).textContent || 'table').slice(0, 10),
+}))"""
 
 
 @dataclass
@@ -48,6 +57,9 @@ class RenderResult:
     headings: list[str]
     tables: int
     details: int
+    page_width: int = 0
+    overflow_px: int = 0  # how far the page runs off the window to the right
+    wide_tables: list[str] = field(default_factory=list)  # what precedes each table too wide
     console_errors: list[str] = field(default_factory=list)
     screenshot: str | None = None
 
@@ -129,9 +141,17 @@ def render_report(
     """Load ``html_path`` in headless Chromium and return what rendered (see ``RenderResult``)."""
     browser = browser or find_chromium()
     if browser is None:
-        raise FileNotFoundError("no Chromium found; install it (`sudo apt-get install chromium`)")
+        raise ChromiumNotFound(
+            f"no Chromium found (looked for {', '.join(BROWSERS)} on PATH, and $CHROMIUM); "
+            "install it (`sudo apt-get install chromium` on Debian/Ubuntu) or set CHROMIUM to "
+            "its executable.")
+    if not Path(html_path).is_file():
+        raise ConfigurationError(f"{html_path} does not exist; `kedro run` writes the report "
+                                 "to data/08_reporting/report.html")
     url = Path(html_path).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
+    # Chromium's helper processes may still write the profile as it exits: cleanup errors are moot
+    with tempfile.TemporaryDirectory(prefix="report-chromium-",
+                                     ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen([browser, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -164,7 +184,24 @@ def render_report(
     return result
 
 
+class ChromiumNotFound(ConfigurationError, FileNotFoundError):
+    """No Chromium to open the report with (a fix the user makes)."""
+
+
+def main(argv: list[str]) -> int:
+    """``python -m ct_spatial_bench.reporting.browser REPORT [SCREENSHOT]``: 0 when the page
+    rendered clean, 1 with console errors or broken images, 2 when it could not be opened."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip().splitlines()[-1].strip())  # noqa: T201
+        return 2
+    try:
+        outcome = render_report(argv[0], argv[1] if len(argv) > 1 else None)
+    except ConfigurationError as error:
+        print(f"Stopped: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    print(json.dumps(outcome.__dict__, indent=2))  # noqa: T201
+    return 1 if outcome.console_errors or outcome.broken_images else 0
+
+
 if __name__ == "__main__":  # pragma: no cover - a convenience for people
-    outcome = render_report(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
-    print(json.dumps(outcome.__dict__, indent=2))
-    sys.exit(1 if outcome.console_errors or outcome.broken_images else 0)
+    sys.exit(main(sys.argv[1:]))

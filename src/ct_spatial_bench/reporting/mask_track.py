@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 
 from ct_spatial_bench.reporting.summary import html_table
-from ct_spatial_bench.spatial.categories import CATEGORY_KEYS
 
 TITLE = "Mask-derived track: exact answers from label maps, no judge"
 _INTRO = (
@@ -48,7 +47,7 @@ def mask_track_sections(summary_rows: list[dict[str, Any]] | None) -> dict[str, 
         return {}
     headline = _pivot(summary_rows, ("overall", "paired", "flip"))
     families = _pivot(summary_rows, ("family",))
-    categories = _pivot(summary_rows, ("category",), lambda g: CATEGORY_KEYS.get(g, g))
+    categories = _pivot(summary_rows, ("category",))  # full names, as the jury track's table
     body = (_INTRO + "<h3>Overall, paired questions and the flip</h3>" + html_table(headline)
             + "<h3>Per family</h3>" + html_table(families)
             + "<h3>Per category</h3>" + html_table(categories))

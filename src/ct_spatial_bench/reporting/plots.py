@@ -109,9 +109,8 @@ def _category_grid(category_rows: Iterable[dict[str, Any]]):
 
 
 def _short_name(category: str) -> str:
-    from ct_spatial_bench.spatial.categories import CATEGORY_KEYS
-
-    return CATEGORY_KEYS.get(category, category)
+    """The full category name, wrapped to fit under a tick (the report uses full names only)."""
+    return textwrap.fill(category, 16)
 
 
 def plot_category_radar(category_rows: Iterable[dict[str, Any]]):
@@ -135,7 +134,7 @@ def plot_category_radar(category_rows: Iterable[dict[str, Any]]):
     ax.set_xticks(angles)
     # labels wrapped and pushed out from the rim; those at the sides aligned away from the
     # circle, so neighbours do not run into each other or into the polygons
-    ax.set_xticklabels([textwrap.fill(_short_name(c), 12) for c in categories], fontsize=9)
+    ax.set_xticklabels([_short_name(c) for c in categories], fontsize=8)
     for label, angle in zip(ax.get_xticklabels(), angles):
         side = np.cos(angle)  # the polar axes start east and turn anticlockwise
         label.set_horizontalalignment("left" if side > 0.1 else "right" if side < -0.1
@@ -169,7 +168,7 @@ def plot_category_heatmap(category_rows: Iterable[dict[str, Any]]):
                 ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8,
                         color=colour)
     ax.set_xticks(range(len(categories)))
-    ax.set_xticklabels([_short_name(c) for c in categories], fontsize=9)
+    ax.set_xticklabels([_short_name(c) for c in categories], fontsize=8)
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels(models, fontsize=9)
     ax.set_title("Jury accuracy: model x spatial category")

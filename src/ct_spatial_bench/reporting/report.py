@@ -37,6 +37,10 @@ def _intervals_view(interval_rows: list[dict[str, Any]]) -> pd.DataFrame:
     if not interval_rows:
         return pd.DataFrame(columns=["model"])
     frame = pd.DataFrame(interval_rows)
+    bleu = frame["metric"] == "bleu"  # sacrebleu's 0-100 to the report's 0-1, as the tables
+    for column in ("mean", "ci_low", "ci_high"):
+        if column in frame.columns:
+            frame.loc[bleu, column] = pd.to_numeric(frame.loc[bleu, column]) / 100.0
     frame["cell"] = [
         "" if pd.isna(r.mean) else f"{r.mean:.3f} (no interval: answers under 4 words)"
         if pd.isna(r.ci_low) else f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
@@ -88,7 +92,8 @@ def full_html_report(
         "Bootstrap 95% intervals of the text metrics": (
             "<p>Percentile bootstrap resampling volumes, all of a CT's questions together "
             "(1,000 resamples); BLEU resamples the volumes' n-gram statistics, leaving out "
-            "resamples with no 4-gram at all (BLEU undefined there, not 0).</p>"
+            "resamples with no 4-gram at all (BLEU undefined there, not 0). All on 0-1 "
+            "(BLEU divided by 100).</p>"
             + TEXT_METRICS_HOW_TO_READ + html_table(_intervals_view(interval_rows))),
         "Paired comparisons (McNemar, clustered by volume)": (
             "<p>Each pair of models on the items both were decided on; a_only: items only "

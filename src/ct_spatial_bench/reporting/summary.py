@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from ct_spatial_bench.spatial.categories import CATEGORY_KEYS
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -82,7 +81,8 @@ def extremes_sentence(row: Mapping[str, Any]) -> str:
 
 
 def _short(category: str) -> str:
-    return CATEGORY_KEYS.get(category, category)
+    """The category's full name (the upstream paper's), as every table and plot shows it."""
+    return category
 
 
 LEADERBOARD_VIEW = {
@@ -163,6 +163,18 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+BLEU_COLUMNS = ("bleu", "BLEU")
+
+
+def bleu_on_unit_scale(frame: pd.DataFrame) -> pd.DataFrame:
+    """BLEU (sacrebleu: 0-100) divided by 100, so every text metric in the report is on 0-1."""
+    frame = frame.copy()
+    for column in BLEU_COLUMNS:
+        if column in frame.columns:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce") / 100.0
+    return frame
+
+
 def _png_base64(figure: Any) -> str:
     """A Figure rendered to PNG, or a PNG file read from its path, as base64 text."""
     if isinstance(figure, (str, os.PathLike)):
@@ -179,6 +191,9 @@ _CSS = """
 body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+table { max-width: 100%; }  /* wide tables wrap, never run off the page: headers break anywhere
+   (p_clustered_holm), cells only inside words too long for the page */
+th { overflow-wrap: anywhere; } td { overflow-wrap: break-word; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1.5em 0; } img { max-width: 100%; }
 dt { font-weight: bold; } dd { margin: 0 0 0.4em 1.5em; }
@@ -214,18 +229,20 @@ def html_report(
         "<h2>What was run</h2>", f"<dl>{info}</dl>",
         "<h2>Leaderboard</h2>",
         "<p>Jury accuracy with its 95% percentile-bootstrap interval (volumes resampled, all "
-        "of a CT's questions together). Model errors count as "
-        "incorrect; items the judges could not decide and items without a prediction are outside "
-        "the denominator.</p>",
-        _html_table(_leaderboard_view(leaderboard_df)),
+        "of a CT's questions together). Model errors (a failed model call), items the judges "
+        "could not decide and items without a prediction are outside the denominator; each is "
+        "counted in its own column. Text metrics on 0-1 (BLEU divided by 100).</p>",
+        _html_table(bleu_on_unit_scale(_leaderboard_view(leaderboard_df))),
         # the probes' "does it look?" table sits beside the leaderboard
         *[part for title, fragment in (after_leaderboard or {}).items()
           for part in (f"<h2>{esc(str(title))}</h2>", fragment)],
         "<h2>Accuracy by spatial category</h2>",
         f"<p>{esc(category_note)}</p>" if category_note else "", _html_table(category_df),
         "<h2>Text metrics</h2>",
-        "<p>Over non-empty predictions only, as upstream computes them.</p>",
-        _html_table(text_metrics_df),
+        "<p>Over non-empty predictions only, as upstream computes them. Every text metric is on "
+        "0-1 here: BLEU, which sacrebleu reports on 0-100, is divided by 100 (the CSV files keep "
+        "sacrebleu's scale).</p>",
+        _html_table(bleu_on_unit_scale(text_metrics_df)),
     ]
     if figures:
         parts.append("<h2>Figures</h2>")

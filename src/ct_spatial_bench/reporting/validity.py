@@ -50,7 +50,8 @@ def _with_ci(value: Any, low: Any, high: Any) -> str:
 
 
 def plot_accuracy_by_length(bin_rows: list[dict[str, Any]], reference_median: float | None):
-    """Jury accuracy against mean words per length bin, one line per model (log x axis)."""
+    """Jury accuracy against mean words per length bin, one line per model (linear x axis: the
+    bins span a few words; count labels sit below points near the top, clear of the title)."""
     from ct_spatial_bench.reporting.plots import _new_figure
 
     fig, ax = _new_figure(7.5, 4.2)
@@ -59,14 +60,15 @@ def plot_accuracy_by_length(bin_rows: list[dict[str, Any]], reference_median: fl
         ax.plot([r["words_mean"] for r in mine], [r["accuracy"] for r in mine], marker="o",
                 label=model)
         for r in mine:
+            below = r["accuracy"] > 0.9  # a label above a point at the top would hit the title
             ax.annotate(str(r["n"]), (r["words_mean"], r["accuracy"]), fontsize=6,
-                        textcoords="offset points", xytext=(3, 3), alpha=0.7)
+                        textcoords="offset points", xytext=(3, -9 if below else 3), alpha=0.7)
     if reference_median:
         ax.axvline(reference_median, color="grey", linestyle="--", linewidth=1,
                    label="reference median")
-    ax.set_xscale("log")
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("answer words (bin mean, log scale; labels: n answers)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("answer words (bin mean; labels: n answers)")
     ax.set_ylabel("jury accuracy")
     ax.set_title("Accuracy by answer length")
     ax.grid(alpha=0.3)

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.judges.upstream import occurrence_keys, upstream_case_id
 from ct_spatial_bench.records import RecordError, iter_jsonl
 from ct_spatial_bench.spatial.categories import canonical_category
@@ -33,6 +34,11 @@ JUDGES = ("gpt", "qwen", "gemini")
 QA_FILE = "spatial_qa_filtered_full_nifti.jsonl"
 CATEGORIES_FILE = "spatial_qa_filtered_full_with_categories.json"
 HUMAN_REVIEW_FILE = "gemini_human_disagreements.json"
+UPSTREAM_REPOSITORY = "https://github.com/Mashrafi27/CT-SpatialVQA"
+
+
+class UpstreamFilesMissing(ConfigurationError, FileNotFoundError):
+    """The folder of upstream's files is not there (fetch_upstream or a clone puts it there)."""
 
 
 def discover_upstream_files(source_dir: str | os.PathLike) -> dict[str, dict[str, Path]]:
@@ -43,7 +49,11 @@ def discover_upstream_files(source_dir: str | os.PathLike) -> dict[str, dict[str
     """
     root = Path(source_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"upstream source folder {root} does not exist")
+        raise UpstreamFilesMissing(
+            f"the upstream source folder {root} (reproduce.source_dir) does not exist. Download "
+            "CT-SpatialVQA's public files there with `kedro run --pipelines fetch_upstream`, or "
+            f"`git clone {UPSTREAM_REPOSITORY}` and run `kedro run --pipelines reproduce --params "
+            "reproduce.source_dir=<the clone>`.")
     found: dict[str, dict[str, Path]] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         for kind, pattern in FILE_PATTERNS.items():

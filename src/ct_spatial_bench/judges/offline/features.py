@@ -271,7 +271,8 @@ def feature_matrix(items: Sequence[tuple[str, str, str]], cache: EmbeddingCache 
     text_names = [n for n in names if n in TEXT_FEATURES]
     rows = [[f[name] for name in text_names] for f in
             (text_features(*item) for item in tqdm(items, desc="offline judge features",
-                                                   disable=not progress, leave=False))]
+                                                   disable=None if progress else True,
+                                                   leave=False))]
     columns = dict(zip(text_names, np.asarray(rows, dtype=np.float32)
                        .reshape(len(items), len(text_names)).T))
     if any(n in SBERT_FEATURES for n in names):

@@ -140,11 +140,12 @@ def write_html_report_with_probes(
     length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
     slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
     subset_rows: list[dict], mask_summary: list[dict] | None = None,
-    quantization_tables: Any = None,
+    quantization_tables: Any = None, volumes: Any = None,
 ) -> str:
     """The report with the probes' tables and the mask-derived track (each None until its
     pipeline has run), what the jury figure measures (length, spatial slots, subsets, offline
     judge's domain) and the efficiency section (with the quantization ablation where it ran)."""
+    from ct_spatial_bench.reporting.case_viewer import case_viewer_html
     from ct_spatial_bench.reporting.efficiency import efficiency_sections
 
     more = efficiency_sections(predictions, quantization_tables)
@@ -163,7 +164,17 @@ def write_html_report_with_probes(
                          "slots": slot_rows, "slot_agreement": slot_agreement_rows,
                          "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
                          **_offline_domain(predictions, verdicts)},
-        more_sections=more)
+        more_sections={**more,
+                       CASES_TITLE: case_viewer_html(qa_items, predictions, decision_rows,
+                                                     volumes, **_case_settings(params))})
+
+
+CASES_TITLE = "Cases: what the models saw and answered"
+
+
+def _case_settings(params: dict[str, Any]) -> dict[str, int]:
+    cases = (params or {}).get("cases") or {}
+    return {"limit": int(cases.get("limit", 12)), "size": int(cases.get("image_px", 120))}
 
 
 def _offline_domain(predictions: list[dict], verdicts: list[dict]) -> dict[str, list[dict]]:

@@ -53,6 +53,7 @@ def create_pipeline(**kwargs) -> Pipeline:
               "slot_jury_disagreements", "subset_accuracy",
               "mask_qa_summary",  # the mask-derived track (None until mask_qa has run)
               # the report's efficiency section (issue 18; None until an ablation has run)
-              "quantization_tables"],
+              "quantization_tables",
+              "raw_volumes"],  # the case viewer's slices (reporting/case_viewer.py)
              "html_report", name="write_html_report"),
     ])
