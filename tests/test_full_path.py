@@ -125,7 +125,7 @@ def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
             return done.stdout
 
         first = submit("first")
-        assert first.index("slurm/first/00_qa.sbatch") < first.index("01_preprocessing.sbatch")
+        assert first.index("slurm/first/00_qa.sbatch") < first.index("slurm/first/01_preprocessing.sbatch")
         jobs = _jobs(root / "slurm" / "first")
         assert [(p.name, i) for p, i in jobs] == [
             ("00_qa.sbatch", None), ("01_preprocessing.sbatch", [0, 1]),
