@@ -6,12 +6,17 @@ import numpy as np
 import pytest
 from support.adapter_helpers import word_tokenizer
 
+
 @pytest.fixture(scope="session")
 def tiny_llava_dir(tmp_path_factory):
     """A random-weight LLaVA (CLIP vision tower, Llama text model) saved with its processor."""
     from transformers import (
-        CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-        LlavaForConditionalGeneration, LlavaProcessor,
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
     )
 
     folder = tmp_path_factory.mktemp("tiny_llava")

@@ -77,7 +77,12 @@ def write_radfm(root: Path) -> dict[str, Path]:
     # the weights: the model as its code builds it, from a full LLaMA folder made elsewhere
     torch.manual_seed(0)
     full = root / "llama_full"
-    LlamaForCausalLM(LlamaConfig.from_pretrained(language)).save_pretrained(full)
+    llama = LlamaForCausalLM(LlamaConfig.from_pretrained(language))
+    # transformers 4.45 refuses to save a generation config with the published pad_token_id -1;
+    # the folder then gets none, as Language_files has none, and loads derive it from config.json
+    llama.generation_config.pad_token_id = None
+    llama.save_pretrained(full)
+    (full / "generation_config.json").unlink()
     (full / "config.json").write_text((language / "config.json").read_text())
     sys.path.insert(0, str(code))
     try:

@@ -20,11 +20,11 @@ from support.tiny_vlm_folders import (
     without_video_processors,
 )
 
-from ct_spatial_bench.models.base import Question
-from ct_spatial_bench.models.batch_decode import batches, expanded, positions_follow_the_mask
 from ct_spatial_bench.models.adapters.hf_presets import InternVL3, Qwen3VL
 from ct_spatial_bench.models.adapters.lingshu import Lingshu
 from ct_spatial_bench.models.adapters.medgemma import MedGemma
+from ct_spatial_bench.models.base import Question
+from ct_spatial_bench.models.batch_decode import batches, expanded, positions_follow_the_mask
 
 pytestmark = pytest.mark.slow
 # very different lengths, in tokens: 3 to ~40 words
@@ -251,7 +251,7 @@ def test_qwen_positions_follow_the_mask_only_where_transformers_computes_them_so
 def test_padding_inside_a_sliding_window_would_change_gemma3s_answers(folders, monkeypatch):
     """Why equal lengths only where a row outgrows the window: the tiny Gemma 3's window is 64
     slots and its prompts are longer, so padding pushes prefix tokens out of a row's window."""
-    import ct_spatial_bench.models.batch_decode as batch_decode
+    from ct_spatial_bench.models import batch_decode
 
     adapter = _loaded(MedGemma, folders[MedGemma], monkeypatch)
     alone = _answers(adapter, _slices(0), batch_questions=False, share_prefix=False)

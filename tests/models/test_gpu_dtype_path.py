@@ -10,14 +10,18 @@ convolutions included), so no test falls back to float16.
 import pytest
 import torch
 from support.adapter_helpers import floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
-from support.tiny_vlm_folders import build_tiny_gemma3, build_tiny_qwen2_5_vl, without_video_processor
+from support.tiny_vlm_folders import (
+    build_tiny_gemma3,
+    build_tiny_qwen2_5_vl,
+    without_video_processor,
+)
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
+from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models.adapters.hf_presets import Qwen25VL
 from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
 from ct_spatial_bench.models.adapters.lingshu import Lingshu
 from ct_spatial_bench.models.adapters.medgemma import MedGemma
-from ct_spatial_bench.inference.loop import run_model
 
 pytestmark = pytest.mark.slow
 SLICES = InputSpec("s", orientation="LPI", slices=4, axis_order="zyx", output="npy",

@@ -6,15 +6,29 @@ every floating input is in the model's dtype."""
 import numpy as np
 import pytest
 import torch
-from support.adapter_helpers import conf_spec, floating_dtypes, gpu_dtype, loaded_with_spy, tall_volume
+from support.adapter_helpers import (
+    conf_spec,
+    floating_dtypes,
+    gpu_dtype,
+    loaded_with_spy,
+    tall_volume,
+)
 from support.tiny_vlm_folders import (
-    INTERNVL_TILE, build_tiny_internvl3, build_tiny_qwen2_5_vl, build_tiny_qwen3_vl,
+    INTERNVL_TILE,
+    build_tiny_internvl3,
+    build_tiny_qwen2_5_vl,
+    build_tiny_qwen3_vl,
     without_video_processors,
 )
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.adapters.hf_presets import CT_SLICE_PIXELS, InternVL3, Qwen3VL, Qwen25VL
 from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.hf_presets import (
+    CT_SLICE_PIXELS,
+    InternVL3,
+    Qwen3VL,
+    Qwen25VL,
+)
 
 pytestmark = pytest.mark.slow
 BUILDERS = {Qwen25VL: build_tiny_qwen2_5_vl, Qwen3VL: build_tiny_qwen3_vl,

@@ -6,8 +6,8 @@ import pytest
 from support.adapter_helpers import lps_copy, mirrored
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
 from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
 
 pytestmark = pytest.mark.slow
 SLICES = InputSpec("s", orientation="LPI", slices=4, slice_sampling="medgemma", axis_order="zyx", output="npy",

@@ -10,11 +10,18 @@ own to uint8 RGB; one video turn of that many frames and the question; ``merge_s
 import numpy as np
 import pytest
 import torch
-from support.adapter_helpers import PATHS, display_slices, dtype_on, mirrored, tall_volume, word_tokenizer
+from support.adapter_helpers import (
+    PATHS,
+    display_slices,
+    dtype_on,
+    mirrored,
+    tall_volume,
+    word_tokenizer,
+)
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.adapters.hulu_med import HuluMed
 from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.hulu_med import HuluMed
 
 SPEC = InputSpec.from_params("hulu_med", {"orientation": "LPS", "slices": 160,
                                           "slice_sampling": "hulu_med", "axis_order": "zyx",

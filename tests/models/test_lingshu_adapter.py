@@ -9,17 +9,25 @@ first, each image followed by ``SLICE i``, the question last; greedy decoding.
 import numpy as np
 import pytest
 from support.adapter_helpers import (
-    check_mirroring, check_slice_prompt, conf_spec, display_slices, loaded_with_spy, notebook_rgb,
+    check_mirroring,
+    check_slice_prompt,
+    conf_spec,
+    display_slices,
+    loaded_with_spy,
+    notebook_rgb,
     tall_volume,
 )
 from support.tiny_vlm_folders import (
-    QWEN_MERGE, build_tiny_qwen2_5_vl, pixels_as_uint8, qwen_patches_to_images,
+    QWEN_MERGE,
+    build_tiny_qwen2_5_vl,
+    pixels_as_uint8,
+    qwen_patches_to_images,
     without_video_processor,
 )
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.adapters.lingshu import Lingshu
 from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.lingshu import Lingshu
 
 pytestmark = pytest.mark.slow
 SPEC = conf_spec("lingshu")

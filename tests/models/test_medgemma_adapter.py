@@ -9,14 +9,19 @@ question last; greedy decoding.
 import numpy as np
 import pytest
 from support.adapter_helpers import (
-    check_mirroring, check_slice_prompt, conf_spec, display_slices, loaded_with_spy, notebook_rgb,
+    check_mirroring,
+    check_slice_prompt,
+    conf_spec,
+    display_slices,
+    loaded_with_spy,
+    notebook_rgb,
     tall_volume,
 )
 from support.tiny_vlm_folders import GEMMA_TOKENS_PER_IMAGE, build_tiny_gemma3, pixels_as_uint8
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.adapters.medgemma import MedGemma
 from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.medgemma import MedGemma
 
 pytestmark = pytest.mark.slow
 SPEC = conf_spec("medgemma")

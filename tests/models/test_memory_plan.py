@@ -10,7 +10,11 @@ from ct_spatial_bench.errors import ConfigurationError
 from ct_spatial_bench.imaging.specs import InputSpec
 from ct_spatial_bench.models import memory_plan
 from ct_spatial_bench.models.memory_plan import (
-    GIB, MemoryPlan, architecture, config_parameters, counted_parameters,
+    GIB,
+    MemoryPlan,
+    architecture,
+    config_parameters,
+    counted_parameters,
 )
 
 TINY = {"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 100,
@@ -91,11 +95,10 @@ def test_image_tokens_of_the_slice_models_by_hand():
 
 
 def test_the_preflight_prints_the_plan_and_refuses_a_too_small_gpu(tmp_path, monkeypatch):
+    import yaml
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from ct_spatial_bench.preflight import memory_lines
-
-    import yaml
 
     LlamaForCausalLM(LlamaConfig(**{**TINY, "max_position_embeddings": 4096})).save_pretrained(
         tmp_path / "m3d")

@@ -7,9 +7,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.common import ModelNotConfigured
-from ct_spatial_bench.models.adapters.openai_vlm import OpenAIVisionLanguageModel
 from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.adapters.openai_vlm import OpenAIVisionLanguageModel
+from ct_spatial_bench.models.common import ModelNotConfigured
 
 SLICES = InputSpec("s", orientation="LPI", slices=3, axis_order="zyx", output="npy",
                    rgb_windows=((-1000, 1000),) * 3)
@@ -20,7 +20,7 @@ def fake_server():
     requests = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the http.server API
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             requests.append({"path": self.path, "body": body,
                              "auth": self.headers.get("Authorization")})

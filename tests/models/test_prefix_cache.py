@@ -8,11 +8,15 @@ The per-question path (``share_prefix: false``) is the reference: it is transfor
 import numpy as np
 import pytest
 import torch
-from support.tiny_vlm_folders import build_tiny_gemma3, build_tiny_qwen2_5_vl, without_video_processor
+from support.tiny_vlm_folders import (
+    build_tiny_gemma3,
+    build_tiny_qwen2_5_vl,
+    without_video_processor,
+)
 
-from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.adapters.lingshu import Lingshu
 from ct_spatial_bench.models.adapters.medgemma import MedGemma
+from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.prefix_cache import generate_per_volume, shared_prefix_length
 
 pytestmark = pytest.mark.slow

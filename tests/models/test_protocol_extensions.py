@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ct_spatial_bench.inference.backends.worker import RemoteAdapter, WorkerError
 from ct_spatial_bench.inference.blind_control import BlindControl, blank_like
+from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.inference.sharding import shard_checkpoint
+from ct_spatial_bench.models.base import Answer, ModelAdapter
 from ct_spatial_bench.models.common import ModelNotConfigured, generation_settings
 from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
-from ct_spatial_bench.inference.backends.worker import RemoteAdapter, WorkerError
-from ct_spatial_bench.models.base import Answer, ModelAdapter
-from ct_spatial_bench.inference.sharding import shard_checkpoint
-from ct_spatial_bench.inference.loop import run_model
 
 ITEMS = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
          {"qa_id": "v::1", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},

@@ -11,16 +11,16 @@ import pytest
 import torch
 from support.adapter_helpers import word_tokenizer
 
+from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models import quantization
 from ct_spatial_bench.models.adapters.hf_vlm import HFVisionLanguageModel
 from ct_spatial_bench.models.adapters.openai_vlm import OpenAIVisionLanguageModel
+from ct_spatial_bench.models.adapters.radfm import RadFM
 from ct_spatial_bench.models.quantization import (
     QuantizationUnavailable,
     parameter_bytes,
     plan_quantization,
 )
-from ct_spatial_bench.models.adapters.radfm import RadFM
-from ct_spatial_bench.inference.loop import run_model
 
 pytest.importorskip("optimum.quanto", reason="pip install 'ct_spatial_bench[quantization]'")
 

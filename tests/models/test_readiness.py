@@ -40,7 +40,7 @@ def test_a_hub_id_must_be_well_formed_and_cached_when_offline(tmp_path, monkeypa
     assert checkpoint_problems("m3d", M3DLaMed, {"model_path": "GoodBaiBai88/M3D-LaMed-Phi-3-4B"}) == []
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    import huggingface_hub.constants as constants
+    from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     [problem] = checkpoint_problems("m3d", M3DLaMed, {"model_path": "GoodBaiBai88/M3D-LaMed-Phi-3-4B"})

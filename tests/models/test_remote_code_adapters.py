@@ -15,11 +15,11 @@ from support.adapter_helpers import PATHS, conf_spec, dtype_on, lps_copy, mirror
 from support.remote_code_folders import build_remote_code_model
 
 from ct_spatial_bench.imaging.specs import apply_spec
-from ct_spatial_bench.models.base import Question
-from ct_spatial_bench.models.common import dtype_keyword
+from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models.adapters.m3d import M3DLaMed
 from ct_spatial_bench.models.adapters.med3dvlm import Med3DVLM
-from ct_spatial_bench.inference.loop import run_model
+from ct_spatial_bench.models.base import Question
+from ct_spatial_bench.models.common import dtype_keyword
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from ct_spatial_bench.models.strict_loading import (
-    WeightMismatch, check_loading_info, check_weight_names, checkpoint_weight_names,
+    WeightMismatch,
+    check_loading_info,
+    check_weight_names,
+    checkpoint_weight_names,
 )
 
 
@@ -73,8 +76,8 @@ def test_loading_info_of_from_pretrained_is_an_error_when_not_clean():
 def test_m3d_refuses_a_checkpoint_with_a_renamed_weight(tmp_path, monkeypatch):
     """The adapter's own from_pretrained path: one tensor renamed in model.safetensors."""
     import transformers.dynamic_module_utils as dynamic
-    from support.remote_code_folders import build_remote_code_model
     from safetensors.torch import load_file, save_file
+    from support.remote_code_folders import build_remote_code_model
 
     from ct_spatial_bench.models.adapters.m3d import M3DLaMed
 

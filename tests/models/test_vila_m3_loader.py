@@ -16,9 +16,9 @@ from support.adapter_helpers import PATHS, dtype_on
 from support.vila_m3_standins import MODEL_CARDS, write_m3_checkout, write_vista3d_bundle
 
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
+from ct_spatial_bench.models.adapters.vila_m3 import VilaM3, expert_request, label_names_of
 from ct_spatial_bench.models.base import Question
 from ct_spatial_bench.models.common import ModelNotConfigured
-from ct_spatial_bench.models.adapters.vila_m3 import VilaM3, expert_request, label_names_of
 
 GROUPS = {"everything": "../experts/vista3d/label_dict.json",
           "lung tumor": {"lung": 20, "lung tumor": 23, "left lung lower lobe": 29},
@@ -122,7 +122,7 @@ def test_model_cards_of_a_real_checkout_are_the_demos():
     from ct_spatial_bench.models.adapters.vila_m3_loader import read_model_cards
 
     demo = os.path.join(REAL_CHECKOUT, "m3", "demo", "gradio_m3.py")
-    line = re.search(r"^MODEL_CARDS = (.*)$", open(demo).read(), re.M).group(1)
+    line = re.search(r"^MODEL_CARDS = (.*)$", open(demo).read(), re.MULTILINE).group(1)
     cards = ast.literal_eval(line)
     assert "<VISTA3D(args)>" in cards
     assert read_model_cards(demo) == cards

@@ -18,12 +18,12 @@ from support.adapter_helpers import PATHS, dtype_on, gpu_dtype, mirrored, word_t
 
 from ct_spatial_bench.imaging.slices import depth_by_rule
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
-from ct_spatial_bench.models.base import Question
+from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models.adapters.ct_chat import CTChat
 from ct_spatial_bench.models.adapters.merlin import MerlinReport
 from ct_spatial_bench.models.adapters.radfm import RadFM, image_placeholder
-from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models.adapters.vila_m3 import VilaM3, overlay
+from ct_spatial_bench.models.base import Question
 
 SPECS = yaml.safe_load(open("conf/base/parameters_preprocessing.yml"))["preprocessing"]["specs"]
 
