@@ -124,12 +124,12 @@ def test_an_llm_batch_numbered_from_zero_fails_every_item_it_answered(tmp_path):
 
 
 def test_the_report_states_which_prompt_judged():
-    from ct_spatial_bench.pipelines.reporting.nodes import _run_info
+    from ct_spatial_bench.pipelines.reporting.nodes import describe_run
 
     verdicts = [{"judge": "openai", "judge_model": "gpt-4o", "model": "m", "qa_id": "q",
                  "verdict": "correct", "prompt_version": "radiologist_structured_v1@abcd1234"},
                 {"judge": "rule", "judge_model": "rule-v1", "model": "m", "qa_id": "q",
                  "verdict": "correct", "prompt_version": "rule-v1"}]
-    info = _run_info([], [], verdicts, [], {})
+    info = describe_run([], [], verdicts, [], {})
     assert info["judge_prompts"] == ("openai: radiologist_structured_v1@abcd1234, "
                                      "rule: rule-v1")

@@ -134,6 +134,7 @@ def score_item(item: dict[str, Any], prediction: dict[str, Any] | None) -> dict[
     if prediction is None or prediction.get("status") != "ok":
         return {**row, "outcome": "failed", "score": None, "read": None}
     text = prediction.get("prediction", "")
+    row["prediction"] = text  # what the model said, for the report's examples
     if item["answer_type"] == "number":
         value = read_number(text, item["meta"].get("unit", ""))
         if value is None:

@@ -55,24 +55,34 @@ def ablation_view(tables: Mapping[str, Callable[[], pd.DataFrame]] | None) -> pd
     return frame[[c for c in ABLATION_COLUMNS if c in frame.columns]]
 
 
+def ablation_html(tables: Mapping[str, Callable[[], Any]] | None) -> str | None:
+    """The quantization ablation's part of the efficiency section; None where none has run."""
+    from ct_spatial_bench.reporting.summary import html_table
+
+    ablation = ablation_view(tables)
+    if ablation is None:
+        return None
+    return ("<h3>Quantization ablation</h3><p>The same questions at each precision. "
+            "full_only / quantized_only: items only the full-precision or only the "
+            "quantized run got right; p_vs_full: exact McNemar on the items both were "
+            "decided on.</p>" + html_table(ablation))
+
+
+def efficiency_html(predictions: list[dict[str, Any]], ablation: str | None) -> str:
+    """Run costs, then the quantization ablation (``ablation_html``) or how to run it."""
+    from ct_spatial_bench.reporting.summary import html_table
+
+    costs = run_costs(predictions)
+    return ("<p>Latency per answered item (seconds; a batch's time shared by its items) and "
+            "memory: parameter memory is what the weights occupy as stored (a quantized weight's "
+            "packed data and scales); peak memory is the CUDA allocator's peak, or on CPU the "
+            "process's peak resident memory, since the model started loading.</p>"
+            + (html_table(costs) if not costs.empty else "<p>No predictions.</p>")
+            + (ablation if ablation is not None else ABLATION_HINT))
+
+
 def efficiency_sections(predictions: list[dict[str, Any]],
                         quantization_tables: Mapping[str, Callable[[], Any]] | None
                         ) -> dict[str, str]:
     """The "Efficiency" section: run costs, then the quantization ablation (or how to run it)."""
-    from ct_spatial_bench.reporting.summary import html_table
-
-    costs = run_costs(predictions)
-    ablation = ablation_view(quantization_tables)
-    html = ("<p>Latency per answered item (seconds; a batch's time shared by its items) and "
-            "memory: parameter memory is what the weights occupy as stored (a quantized weight's "
-            "packed data and scales); peak memory is the CUDA allocator's peak, or on CPU the "
-            "process's peak resident memory, since the model started loading.</p>"
-            + (html_table(costs) if not costs.empty else "<p>No predictions.</p>"))
-    if ablation is None:
-        html += ABLATION_HINT
-    else:
-        html += ("<h3>Quantization ablation</h3><p>The same questions at each precision. "
-                 "full_only / quantized_only: items only the full-precision or only the "
-                 "quantized run got right; p_vs_full: exact McNemar on the items both were "
-                 "decided on.</p>" + html_table(ablation))
-    return {"Efficiency": html}
+    return {"Efficiency": efficiency_html(predictions, ablation_html(quantization_tables))}

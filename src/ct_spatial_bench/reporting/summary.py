@@ -176,8 +176,10 @@ def bleu_on_unit_scale(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _png_base64(figure: Any) -> str:
-    """A Figure rendered to PNG, or a PNG file read from its path, as base64 text."""
-    if isinstance(figure, (str, os.PathLike)):
+    """A Figure rendered to PNG, a PNG file read from its path, or PNG bytes, as base64 text."""
+    if isinstance(figure, bytes):
+        data = figure
+    elif isinstance(figure, (str, os.PathLike)):
         with open(figure, "rb") as handle:
             data = handle.read()
     else:
@@ -214,7 +216,7 @@ def html_report(
 ) -> str:
     """One HTML page: run information, leaderboard, category table, text metrics, figures.
 
-    ``figures`` maps a caption to a matplotlib Figure or to the path of a PNG file; either is
+    ``figures`` maps a caption to a matplotlib Figure, PNG bytes or the path of a PNG file; each is
     embedded as base64 so the page is a single file that can be mailed or archived.
     ``sections`` maps a heading to an HTML fragment placed after the figures; fragments must be
     built with their data escaped (``reporting.failures``, ``html_table``);

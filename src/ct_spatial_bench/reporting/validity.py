@@ -170,3 +170,30 @@ def validity_sections(
         sections["Intervals clustered by volume (design effect)"] = design_effect_html(
             accuracy_rows, n_volumes)
     return sections, figures
+
+
+# Each validity section's place in the report (reporting.sections.LAYOUT); the offline judge's
+# domain is the judging stage's.
+SECTION_KEYS = {
+    "Answer length and jury accuracy": "metrics.length",
+    "Spatial-slot score": "metrics.slots",
+    "Items that need the image, items reviewers rejected": "metrics.subsets",
+    "The offline judge's domain": "judging.offline_domain",
+    "Intervals clustered by volume (design effect)": "metrics.design_effect",
+}
+
+
+def validity_section_rows(
+    tables: Mapping[str, list[dict[str, Any]]], accuracy_rows: list[dict[str, Any]],
+    n_volumes: int,
+) -> list[dict[str, Any]]:
+    """``validity_sections`` as report sections (``reporting.sections``); the length figure
+    goes with the length section."""
+    from ct_spatial_bench.reporting.sections import section_rows
+
+    sections, figures = validity_sections(tables, accuracy_rows, n_volumes)
+    rows = []
+    for title, html in sections.items():
+        mine = figures if SECTION_KEYS[title] == "metrics.length" else None
+        rows += section_rows(SECTION_KEYS[title], {title: html}, figures=mine)
+    return rows

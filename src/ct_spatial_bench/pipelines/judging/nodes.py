@@ -81,3 +81,19 @@ def summarise_judge_usage(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]
     from ct_spatial_bench.judges.planning import token_usage
 
     return token_usage(verdicts)
+
+
+def write_report_section(predictions: list[dict[str, Any]], verdicts: list[dict[str, Any]]
+                         ) -> list[dict[str, Any]]:
+    """``report_section_judging``: the offline judge's length domain against each model it
+    judged (no section when it judged none)."""
+    from ct_spatial_bench.judges.offline.training import answers_outside_domain
+    from ct_spatial_bench.reporting.sections import section_rows
+    from ct_spatial_bench.reporting.validity import offline_domain_html
+
+    judged = {v["model"] for v in verdicts if v["judge"] == "offline"}
+    if not judged:
+        return []
+    rows = answers_outside_domain([p for p in predictions if p["model"] in judged])
+    return section_rows("judging.offline_domain",
+                        {"The offline judge's domain": offline_domain_html(rows)})

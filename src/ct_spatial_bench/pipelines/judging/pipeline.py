@@ -8,6 +8,7 @@ from .nodes import (
     pool_prediction_files,
     stop_if_judges_failed,
     summarise_judge_usage,
+    write_report_section,
 )
 
 
@@ -48,4 +49,6 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
              name="summarise_judge_usage"),
         node(stop_if_judges_failed, inputs=["verdicts", "params:judging", "judge_token_usage"],
              outputs=None, name="stop_if_judges_failed"),
+        node(write_report_section, ["pooled_predictions", "verdicts"], "report_section_judging",
+             name="write_judging_report_section"),
     ])

@@ -123,3 +123,62 @@ def summarise_mask_track(scores: list[dict], params: dict[str, Any]) -> list[dic
             logger.info("mask_qa %s %s %s: %.3f [%.3f, %.3f] (n=%d)", row["model"], row["kind"],
                         row["group"], row["accuracy"], row["ci_low"], row["ci_high"], row["n"])
     return rows
+
+
+def write_report_section(summary_rows: list[dict], mask_qa: list[dict], scores: list[dict],
+                         raw_volumes: dict[str, Callable[[], Any]],
+                         label_maps: dict[str, Callable[[], Any]], params: dict[str, Any]
+                         ) -> list[dict]:
+    """``report_section_mask_qa``: the track's tables beside the leaderboard, and examples, each
+    with the slice through the structure asked about and its outline from the label maps."""
+    from ct_spatial_bench.reporting.mask_track import (
+        REFERENCE_RGB, SUBJECT_RGB, mask_examples_html, mask_track_sections, outline_png,
+    )
+    from ct_spatial_bench.reporting.sections import AFTER_LEADERBOARD, section_rows
+
+    examples = params.get("report_examples") or {}
+    picture = _example_picture(raw_volumes, label_maps, params, SUBJECT_RGB, REFERENCE_RGB,
+                               outline_png, int(examples.get("image_px", 120)))
+    return (section_rows("mask_qa.track", mask_track_sections(summary_rows), AFTER_LEADERBOARD)
+            + section_rows("mask_qa.examples", mask_examples_html(
+                mask_qa, scores, picture, int(examples.get("limit", 6)))))
+
+
+def _example_picture(raw_volumes, label_maps, params, subject_rgb, reference_rgb, draw, size):
+    """item -> the PNG of its slice with the outlines (None where a volume or map is missing);
+    each volume's maps measured once."""
+    import nibabel as nib
+    import numpy as np
+
+    from ct_spatial_bench.mask_qa.measure import LabelMapError, measure_volume
+    from ct_spatial_bench.mask_qa.tables import load_label_table
+    from ct_spatial_bench.mask_qa.track import folder_of, maps_by_volume
+    from ct_spatial_bench.records import volume_key
+    from ct_spatial_bench.reporting.case_viewer import volume_finder
+
+    table = load_label_table(str(params["table"]))
+    maps = maps_by_volume(label_maps or {})
+    find = volume_finder(raw_volumes or {})
+    measured: dict[str, Any] = {}
+
+    def picture(item: dict) -> str | None:
+        key = volume_key(item["image_path"], params.get("volume_path_prefix", ""))
+        own, found = maps.get(folder_of(table, key)), find(item["image_path"])
+        if not own or found is None:
+            return None
+        if key not in measured:
+            try:
+                measured[key] = measure_volume(lambda name: own[name](), set(own), table, key)
+            except LabelMapError:
+                measured[key] = None
+        vol = measured[key]
+        meta = item["meta"]
+        if vol is None or meta["subject"] not in vol.present:
+            return None
+        masks = [(nib.Nifti1Image(vol.present[meta["subject"]].mask.astype(np.uint8),
+                                  vol.affine), subject_rgb)]
+        if meta.get("reference") in vol.present:
+            masks.append((nib.Nifti1Image(vol.present[meta["reference"]].mask.astype(np.uint8),
+                                          vol.affine), reference_rgb))
+        return draw(raw_volumes[found](), masks, size)
+    return picture

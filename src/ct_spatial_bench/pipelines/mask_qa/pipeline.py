@@ -20,6 +20,7 @@ from .nodes import (
     build_mask_questions,
     score_mask_answers,
     summarise_mask_track,
+    write_report_section,
 )
 
 
@@ -61,4 +62,8 @@ def create_pipeline(models: Sequence[str] = ("blind", "geometry"), **kwargs) -> 
                  name="score_mask_answers"),
             node(summarise_mask_track, ["mask_qa_scores", "params:mask_qa"], "mask_qa_summary",
                  name="summarise_mask_track"),
+            node(write_report_section,
+                 ["mask_qa_summary", "mask_qa", "mask_qa_scores", "raw_volumes",
+                  "raw_label_maps", "params:mask_qa"], "report_section_mask_qa",
+                 name="write_mask_qa_report_section"),
         ])

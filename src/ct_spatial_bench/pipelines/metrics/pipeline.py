@@ -14,6 +14,7 @@ from .nodes import (
     score_text_per_item,
     summarise_text_metrics,
     tabulate_slot_scores,
+    write_report_section,
 )
 
 
@@ -51,4 +52,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(score_subsets,
              ["benchmark_qa", "pooled_predictions", "jury_decisions", "params:metrics"],
              "subset_accuracy", name="score_subsets"),
+        node(write_report_section,
+             ["length_analysis", "accuracy_by_length", "slot_accuracy", "slot_jury_agreement",
+              "slot_jury_disagreements", "subset_accuracy", "model_accuracy", "benchmark_qa"],
+             "report_section_metrics", name="write_metrics_report_section"),
     ])

@@ -85,3 +85,21 @@ def score_variants(
     base = decisions_by_item(decision_rows, "jury_decisions")
     return pd.DataFrame(variant_accuracy(qa_items, variants, decisions, predictions, base,
                                          describe))
+
+
+def write_report_section(does_it_look: Any, blind_gap: Any, robustness: Any,
+                         representations: Any, params: dict[str, Any]) -> list[dict]:
+    """``report_section_probes``: "does it look?" beside the leaderboard, the blind gap per
+    category, robustness and input representations where they ran (each table None until
+    its probe has run)."""
+    from ct_spatial_bench.probes.laterality import rule_text
+    from ct_spatial_bench.probes.report import probe_sections
+    from ct_spatial_bench.reporting.sections import AFTER_LEADERBOARD, section_rows
+    from ct_spatial_bench.spatial.categories import LATERALITY
+
+    flip = params.get("flip") or {}
+    rule = rule_text(flip.get("categories") or [LATERALITY], flip.get("exclude_lobes", True))
+    sections = probe_sections(does_it_look, blind_gap, rule, robustness, representations)
+    first = next(iter(sections))
+    return (section_rows("probes.does_it_look", {first: sections.pop(first)}, AFTER_LEADERBOARD)
+            + section_rows("probes.details", sections))

@@ -23,6 +23,7 @@ from .nodes import (
     score_variants,
     select_flip_items,
     tabulate_does_it_look,
+    write_report_section,
 )
 
 
@@ -43,6 +44,14 @@ def _model_inputs(model: str) -> dict[str, str]:
     return inputs
 
 
+# Every probes pipeline redraws the probes' report section from whichever tables exist (the
+# same node in each, so a combination of them holds it once).
+SECTION_NODE = node(
+    write_report_section, ["probe_does_it_look", "probe_blind_gap", "probe_robustness",
+                           "probe_representations", "params:probes"],
+    "report_section_probes", name="probes.write_report_section")
+
+
 def create_flip_pipeline(models: Sequence[str] = ("blind", "geometry"), **kwargs) -> Pipeline:
     def build() -> Pipeline:
         nodes = [
@@ -61,6 +70,7 @@ def create_flip_pipeline(models: Sequence[str] = ("blind", "geometry"), **kwargs
                  name="probes.measure_blind_gap"),
             node(tabulate_does_it_look, ["probe_flip_summary", "probe_blind_gap"],
                  "probe_does_it_look", name="probes.tabulate_does_it_look"),
+            SECTION_NODE,
         ]
         return Pipeline(nodes)
     return _quiet(build)
@@ -80,6 +90,7 @@ def _variant_pipeline(models: Sequence[str], answer, kind: str, output: str) -> 
                   "metrics_params": "params:metrics", "api_keys": "llm_api_keys",
                   **{m: f"{m}.predictions_{kind}" for m in models}},
                  output, name=f"probes.score_{kind}"),
+            SECTION_NODE,
         ])
     return _quiet(build)
 

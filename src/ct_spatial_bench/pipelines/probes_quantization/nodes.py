@@ -65,3 +65,13 @@ def tabulate_precisions(
                                rule=metrics_params.get("jury_rule", "majority"))
     rows = ablation_table(qa_items, predictions, decisions, n_boot=params.get("n_boot", 1000))
     return {rows[0]["model"]: pd.DataFrame(rows)} if rows else {}
+
+
+def write_report_section(quantization_tables: Any) -> list[dict]:
+    """``report_section_quantization``: every model's ablation rows, shown in the report's
+    efficiency section."""
+    from ct_spatial_bench.reporting.efficiency import ablation_html
+    from ct_spatial_bench.reporting.sections import section_rows
+
+    html = ablation_html(quantization_tables)
+    return section_rows("quantization.ablation", {"Quantization ablation": html}) if html else []

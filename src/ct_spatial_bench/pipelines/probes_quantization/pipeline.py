@@ -8,7 +8,12 @@ import warnings
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import answer_at_precisions, judge_precisions, tabulate_precisions
+from .nodes import (
+    answer_at_precisions,
+    judge_precisions,
+    tabulate_precisions,
+    write_report_section,
+)
 
 
 def create_pipeline(model: str, input_spec: str | None, **kwargs) -> Pipeline:
@@ -27,4 +32,7 @@ def create_pipeline(model: str, input_spec: str | None, **kwargs) -> Pipeline:
             node(tabulate_precisions, ["benchmark_qa", predictions, verdicts, "params:metrics",
                                        "params:quantization_ablation"],
                  "quantization_tables", name=f"probes_quantization.{model}.tabulate_precisions"),
+            # every model's ablation so far, for the report's efficiency section
+            node(write_report_section, "quantization_tables", "report_section_quantization",
+                 name="probes_quantization.write_report_section"),
         ])

@@ -67,10 +67,10 @@ def plot_judge_agreement(agreement_rows: list[dict]) -> Any:
     return plot(agreement_rows)
 
 
-def _run_info(
+def describe_run(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     decision_rows: list[dict], params: dict[str, Any],
-) -> dict:
+) -> dict[str, Any]:
     """What was run, read from the records themselves (the judges that actually gave verdicts,
     the rule the jury used), so the report cannot disagree with the data."""
     judges = sorted({f"{v['judge']} ({v['judge_model']})" for v in verdicts})
@@ -88,122 +88,107 @@ def _run_info(
     }
 
 
-def write_summary(
-    leaderboard_df: Any, category_df: Any, qa_items: list[dict], predictions: list[dict],
-    verdicts: list[dict], decision_rows: list[dict], params: dict[str, Any],
-) -> str:
+def write_summary(leaderboard_df: Any, category_df: Any, run_info: dict[str, Any]) -> str:
     """The short summary a person reads first."""
     from ct_spatial_bench.reporting.summary import summary_markdown
 
-    return summary_markdown(leaderboard_df, category_df,
-                            _run_info(qa_items, predictions, verdicts, decision_rows, params))
+    return summary_markdown(leaderboard_df, category_df, run_info)
 
 
-def write_html_report(
-    qa_items: list[dict], predictions: list[dict], verdicts: list[dict], decision_rows: list[dict],
-    accuracy_rows: list[dict], text_summary_rows: list[dict], per_item_rows: list[dict],
-    category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
-    paired_rows: list[dict], params: dict[str, Any],
-    probe_tables: dict[str, Any] | None = None,
-    validity_tables: dict[str, list[dict]] | None = None,
-    more_sections: dict[str, str] | None = None,
-) -> str:
-    """One self-contained HTML page: leaderboard with intervals, category table, text metrics and
-    their intervals, paired tests, five plots, and the worst failures per model and category.
-
-    The plots are drawn again here because kedro-datasets' MatplotlibDataset cannot be loaded.
-    """
+def _decisions(predictions: list[dict], decision_rows: list[dict]) -> Any:
+    """The jury's decisions by (model, qa_id), a model's errored prediction counted incorrect."""
     from ct_spatial_bench.metrics.accuracy import effective_decisions
     from ct_spatial_bench.records import decisions_by_item
-    from ct_spatial_bench.reporting.report import full_html_report
 
-    decisions = decisions_by_item(decision_rows, "jury_decisions")
-    placed = _probe_sections(probe_tables)
-    placed["extra_sections"] = {**placed.get("extra_sections", {}), **(more_sections or {})}
-    return full_html_report(
-        qa_items=qa_items, predictions=predictions, verdicts=verdicts,
-        decisions=effective_decisions(decisions, predictions), accuracy_rows=accuracy_rows,
-        text_summary_rows=text_summary_rows, per_item_rows=per_item_rows,
-        category_rows=category_rows, agreement_rows=agreement_rows, interval_rows=interval_rows,
-        paired_rows=paired_rows,
-        run_info=_run_info(qa_items, predictions, verdicts, decision_rows, params),
-        validity_tables=validity_tables, **placed,
-    )
+    return effective_decisions(decisions_by_item(decision_rows, "jury_decisions"), predictions)
 
 
-def write_html_report_with_probes(
-    qa_items: list[dict], predictions: list[dict], verdicts: list[dict], decision_rows: list[dict],
-    accuracy_rows: list[dict], text_summary_rows: list[dict], per_item_rows: list[dict],
-    category_rows: list[dict], agreement_rows: list[dict], interval_rows: list[dict],
-    paired_rows: list[dict], params: dict[str, Any], does_it_look: Any, blind_gap: Any,
-    robustness: Any, representations: Any, probe_params: dict[str, Any],
-    length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
-    slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
-    subset_rows: list[dict], mask_summary: list[dict] | None = None,
-    quantization_tables: Any = None, volumes: Any = None,
-) -> str:
-    """The report with the probes' tables and the mask-derived track (each None until its
-    pipeline has run), what the jury figure measures (length, spatial slots, subsets, offline
-    judge's domain) and the efficiency section (with the quantization ablation where it ran)."""
-    from ct_spatial_bench.reporting.case_viewer import case_viewer_html
-    from ct_spatial_bench.reporting.efficiency import efficiency_sections
+def write_results_section(
+    category_rows: list[dict], agreement_rows: list[dict], qa_items: list[dict],
+    predictions: list[dict], interval_rows: list[dict], paired_rows: list[dict],
+) -> list[dict]:
+    """Caveats, figures, text-metric intervals and paired tests (``reporting.report``)."""
+    from ct_spatial_bench.reporting.report import results_sections
 
-    more = efficiency_sections(predictions, quantization_tables)
+    return results_sections(category_rows, agreement_rows, qa_items, predictions, interval_rows,
+                            paired_rows)
+
+
+def write_answers_section(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
+    decision_rows: list[dict], per_item_rows: list[dict], params: dict[str, Any],
+) -> list[dict]:
+    """The failure browser, and upstream's scoring beside ours under ``protocol: upstream``."""
+    from ct_spatial_bench.reporting.report import failure_sections
+    from ct_spatial_bench.reporting.sections import section_rows
+
+    rows = []
     if params.get("upstream_scoring"):  # protocol upstream: its scoring beside ours
         from ct_spatial_bench.reporting.upstream import upstream_scoring_section
 
-        more = {**more, **upstream_scoring_section(qa_items, predictions, verdicts,
-                                                   params.get("upstream_judges"))}
-    return write_html_report(
-        qa_items, predictions, verdicts, decision_rows, accuracy_rows, text_summary_rows,
-        per_item_rows, category_rows, agreement_rows, interval_rows, paired_rows, params,
-        probe_tables={"look": does_it_look, "gap": blind_gap, "robustness": robustness,
-                      "representations": representations, "flip": probe_params.get("flip") or {},
-                      "mask_summary": mask_summary},
-        validity_tables={"length": length_rows, "length_bins": length_bin_rows,
-                         "slots": slot_rows, "slot_agreement": slot_agreement_rows,
-                         "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
-                         **_offline_domain(predictions, verdicts)},
-        more_sections={**more,
-                       CASES_TITLE: case_viewer_html(qa_items, predictions, decision_rows,
-                                                     volumes, **_case_settings(params))})
+        rows += section_rows("reporting.upstream", upstream_scoring_section(
+            qa_items, predictions, verdicts, params.get("upstream_judges")))
+    return rows + failure_sections(qa_items, predictions, verdicts,
+                                   _decisions(predictions, decision_rows), per_item_rows)
+
+
+def write_efficiency_section(predictions: list[dict], quantization_rows: list[dict] | None
+                             ) -> list[dict]:
+    """What each model's run cost, with the quantization ablation's section where it ran."""
+    from ct_spatial_bench.reporting.efficiency import efficiency_html
+    from ct_spatial_bench.reporting.sections import section_rows
+
+    ablation = "".join(r["html"] for r in quantization_rows or [])
+    return section_rows("reporting.efficiency",
+                        {"Efficiency": efficiency_html(predictions, ablation or None)})
 
 
 CASES_TITLE = "Cases: what the models saw and answered"
 
 
-def _case_settings(params: dict[str, Any]) -> dict[str, int]:
+def write_cases_section(
+    qa_items: list[dict], predictions: list[dict], decision_rows: list[dict], volumes: Any,
+    params: dict[str, Any], preprocessing_params: dict[str, Any],
+) -> list[dict]:
+    """The case viewer: items models got wrong, each with what every model saw (the slices of
+    its input spec) and answered."""
+    from ct_spatial_bench.reporting.case_viewer import case_viewer_html
+    from ct_spatial_bench.reporting.sections import section_rows
+
     cases = (params or {}).get("cases") or {}
-    return {"limit": int(cases.get("limit", 12)), "size": int(cases.get("image_px", 120))}
+    return section_rows("reporting.cases", {CASES_TITLE: case_viewer_html(
+        qa_items, predictions, decision_rows, volumes, limit=int(cases.get("limit", 12)),
+        size=int(cases.get("image_px", 120)), specs=_input_specs(predictions,
+                                                                 preprocessing_params))})
 
 
-def _offline_domain(predictions: list[dict], verdicts: list[dict]) -> dict[str, list[dict]]:
-    """The offline judge's length domain against each model it judged (nothing when it judged
-    none)."""
-    from ct_spatial_bench.judges.offline.training import answers_outside_domain
+def _input_specs(predictions: list[dict], preprocessing_params: dict[str, Any]) -> dict:
+    """model -> the InputSpec it reads (None: the question text only), from the registry."""
+    from ct_spatial_bench.imaging.specs import InputSpec
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY
 
-    judged = {v["model"] for v in verdicts if v["judge"] == "offline"}
-    if not judged:
-        return {}
-    return {"offline_domain": answers_outside_domain(
-        [p for p in predictions if p["model"] in judged])}
+    specs = (preprocessing_params or {}).get("specs") or {}
+    base = {p["model"]: p.get("base_model") or p["model"] for p in predictions}
+    names = {m: getattr(MODEL_REGISTRY.get(b), "input_spec", None) for m, b in base.items()}
+    return {m: InputSpec.from_params(n, specs[n]) if n in specs else None
+            for m, n in names.items()}
 
 
-def _probe_sections(tables: dict[str, Any] | None) -> dict[str, Any]:
-    """``after_leaderboard`` (does it look?) and ``extra_sections`` (the probes' details)."""
-    if tables is None:
-        return {}
-    from ct_spatial_bench.probes.laterality import rule_text
-    from ct_spatial_bench.probes.report import probe_sections
-    from ct_spatial_bench.reporting.mask_track import mask_track_sections
-    from ct_spatial_bench.spatial.categories import LATERALITY
+def collect_report_sections(**stages: list[dict] | None) -> list[Any]:
+    """Every stage's ``report_section_<stage>`` (None: that stage has not run) in the report's
+    order (``reporting.sections.LAYOUT``)."""
+    from ct_spatial_bench.reporting.sections import collect
 
-    mask_track = mask_track_sections(tables.get("mask_summary"))
+    return collect(stages.values())
 
-    flip = tables["flip"]
-    rule = rule_text(flip.get("categories") or [LATERALITY], flip.get("exclude_lobes", True))
-    sections = probe_sections(tables["look"], tables["gap"], rule, tables["robustness"],
-                              tables["representations"])
-    first = next(iter(sections))
-    return {"after_leaderboard": {first: sections.pop(first), **mask_track},
-            "extra_sections": sections}
+
+def write_html_report(
+    run_info: dict[str, Any], accuracy_rows: list[dict], text_summary_rows: list[dict],
+    category_rows: list[dict], qa_items: list[dict], sections: list[Any],
+) -> str:
+    """One self-contained HTML page: the leaderboard with intervals, the category and text-metric
+    tables, then the sections the stages wrote."""
+    from ct_spatial_bench.reporting.report import assemble_report
+
+    return assemble_report(run_info, accuracy_rows, text_summary_rows, category_rows, qa_items,
+                           sections)

@@ -4,15 +4,30 @@ from .nodes import (
     build_category_table,
     build_correctness_matrix,
     build_leaderboard,
+    collect_report_sections,
+    describe_run,
     plot_answer_lengths,
     plot_category_accuracy,
     plot_category_heatmap,
     plot_category_radar,
     plot_judge_agreement,
     tabulate_text_metrics,
-    write_html_report_with_probes,
+    write_answers_section,
+    write_cases_section,
+    write_efficiency_section,
+    write_html_report,
+    write_results_section,
     write_summary,
 )
+
+# The stages' sections the report shows, each absent (None) until its stage has run; the
+# reporting stage's own sections come first. Their order on the page: reporting.sections.LAYOUT.
+STAGE_SECTIONS = {
+    "results": "report_section_results", "answers": "report_section_answers",
+    "cases": "report_section_cases", "efficiency": "report_section_efficiency",
+    "metrics": "report_section_metrics", "judging": "report_section_judging",
+    "probes": "report_section_probes", "mask_qa": "report_section_mask_qa",
+}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -36,24 +51,30 @@ def create_pipeline(**kwargs) -> Pipeline:
              name="plot_category_heatmap"),
         node(plot_judge_agreement, "judge_agreement", "judge_agreement_plot",
              name="plot_judge_agreement"),
-        node(write_summary,
-             ["leaderboard", "category_performance", "benchmark_qa", "pooled_predictions",
-              "verdicts", "jury_decisions", "params:reporting"],
-             "summary", name="write_summary"),
-        node(write_html_report_with_probes,
+        node(describe_run,
              ["benchmark_qa", "pooled_predictions", "verdicts", "jury_decisions",
-              "model_accuracy", "text_metrics_summary", "text_metrics_per_item",
-              "category_accuracy", "judge_agreement", "metric_intervals", "paired_tests",
-              "params:reporting",
-              # the probes' tables (None until the probes have run)
-              "probe_does_it_look", "probe_blind_gap", "probe_robustness",
-              "probe_representations", "params:probes",
-              # what the jury figure measures (issue 15)
-              "length_analysis", "accuracy_by_length", "slot_accuracy", "slot_jury_agreement",
-              "slot_jury_disagreements", "subset_accuracy",
-              "mask_qa_summary",  # the mask-derived track (None until mask_qa has run)
-              # the report's efficiency section (issue 18; None until an ablation has run)
-              "quantization_tables",
-              "raw_volumes"],  # the case viewer's slices (reporting/case_viewer.py)
+              "params:reporting"], "report_run_info", name="describe_run"),
+        node(write_summary, ["leaderboard", "category_performance", "report_run_info"],
+             "summary", name="write_summary"),
+        # the reporting stage's own sections
+        node(write_results_section,
+             ["category_accuracy", "judge_agreement", "benchmark_qa", "pooled_predictions",
+              "metric_intervals", "paired_tests"], "report_section_results",
+             name="write_results_section"),
+        node(write_answers_section,
+             ["benchmark_qa", "pooled_predictions", "verdicts", "jury_decisions",
+              "text_metrics_per_item", "params:reporting"], "report_section_answers",
+             name="write_answers_section"),
+        node(write_cases_section,
+             ["benchmark_qa", "pooled_predictions", "jury_decisions", "raw_volumes",
+              "params:reporting", "params:preprocessing"], "report_section_cases",
+             name="write_cases_section"),
+        node(write_efficiency_section, ["pooled_predictions", "report_section_quantization"],
+             "report_section_efficiency", name="write_efficiency_section"),
+        node(collect_report_sections, STAGE_SECTIONS, "report_sections",
+             name="collect_report_sections"),
+        node(write_html_report,
+             ["report_run_info", "model_accuracy", "text_metrics_summary", "category_accuracy",
+              "benchmark_qa", "report_sections"],
              "html_report", name="write_html_report"),
     ])
