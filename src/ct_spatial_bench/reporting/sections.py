@@ -82,14 +82,17 @@ def collect(stages: Iterable[Iterable[Mapping[str, Any]] | None]) -> list[Report
     return sorted(sections, key=lambda s: rank.get(s.key, len(LAYOUT)))
 
 
-def placed(sections: Iterable[ReportSection]) -> tuple[dict[str, str], dict[str, bytes],
-                                                       dict[str, str]]:
-    """(after_leaderboard, figures, body) for ``summary.html_report``; a section without a
-    title carries figures only."""
+def placed(sections: Iterable[ReportSection | Mapping[str, Any]]
+           ) -> tuple[dict[str, str], dict[str, bytes], dict[str, str]]:
+    """(after_leaderboard, figures, body) for ``summary.html_report``, from sections in page
+    order (or their dicts, as a JSON Lines dataset holds them); a section without a title
+    carries figures only."""
     after: dict[str, str] = {}
     figures: dict[str, bytes] = {}
     body: dict[str, str] = {}
     for section in sections:
+        if isinstance(section, Mapping):
+            section = ReportSection.from_dict(section)
         figures.update({c: base64.b64decode(p) for c, p in section.figures.items()})
         if section.title:
             (after if section.place == AFTER_LEADERBOARD else body)[section.title] = section.html

@@ -38,20 +38,26 @@ def judge_offline(qa_items: list[dict], predictions: list[dict]) -> list[dict[st
 def tabulate_reproduction(
     qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
     text_summary_rows: list[dict], params: dict[str, Any],
-    offline_verdicts: list[dict] | None = None,
     length_rows: list[dict] | None = None, slot_rows: list[dict] | None = None,
     subset_rows: list[dict] | None = None,
-) -> Any:
-    """summary.csv: upstream's text-metric columns, the jury accuracy under every rule, and what
-    it measures (length-standardised accuracy, slot score, accuracy on the items needing the image)."""
-    import pandas as pd
-
+) -> list[dict]:
+    """summary.csv's rows: upstream's text-metric columns, the jury accuracy under every rule,
+    and what it measures (length-standardised accuracy, slot score, accuracy on the items
+    needing the image)."""
     from ct_spatial_bench.reproduction.summary import reproduction_summary, validity_columns
 
     rows = reproduction_summary(qa_items, predictions, verdicts, text_summary_rows,
                                 n_boot=params.get("n_boot", 1000))
-    table = pd.DataFrame(validity_columns(rows, length_rows or [], slot_rows or [],
-                                          subset_rows or []))
+    return validity_columns(rows, length_rows or [], slot_rows or [], subset_rows or [])
+
+
+def add_offline_columns(summary_rows: list[dict], verdicts: list[dict],
+                        offline_verdicts: list[dict] | None, qa_items: list[dict],
+                        predictions: list[dict]) -> Any:
+    """summary.csv: the rows with the offline judge's agreement with the jury beside them."""
+    import pandas as pd
+
+    table = pd.DataFrame(summary_rows)
     if offline_verdicts is not None:  # the offline judge against the jury
         from ct_spatial_bench.reproduction.summary import add_offline_agreement
 
@@ -201,41 +207,91 @@ def compare_with_published(summary_df: Any, params: dict[str, Any],
                         columns=list(COMPARISON_COLUMNS))
 
 
-def write_reproduction_report(
-    qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
-    text_summary_rows: list[dict], per_item_rows: list[dict], category_rows: list[dict],
-    interval_rows: list[dict], paired_rows: list[dict], comparison_df: Any,
-    params: dict[str, Any], length_rows: list[dict], length_bin_rows: list[dict],
-    slot_rows: list[dict], slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
-    subset_rows: list[dict],
-) -> str:
-    """report.html for the reproduction: upstream's figures recomputed, with what it lacked."""
-    from ct_spatial_bench.judges.jury import judge_agreement, jury_decisions
-    from ct_spatial_bench.judges.offline.training import answers_outside_domain
+def score_upstream_accuracy(qa_items: list[dict], predictions: list[dict],
+                            verdicts: list[dict], params: dict[str, Any]) -> list[dict]:
+    """Jury accuracy per model under upstream's rule (mean066), with volume-clustered intervals."""
+    from ct_spatial_bench.judges.jury import jury_decisions
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
-    from ct_spatial_bench.reporting.report import full_html_report
+
+    return accuracy_by_model(qa_items, predictions, jury_decisions(verdicts, rule="mean066"),
+                             n_boot=params.get("n_boot", 1000))
+
+
+def write_validity_section(
+    length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
+    slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
+    subset_rows: list[dict], accuracy_rows: list[dict], qa_items: list[dict],
+) -> list[dict]:
+    """What the jury figure measures (length, slots, subsets, the design effect)."""
+    from ct_spatial_bench.reporting.validity import validity_section_rows
+
+    return validity_section_rows(
+        {"length": length_rows, "length_bins": length_bin_rows, "slots": slot_rows,
+         "slot_agreement": slot_agreement_rows, "slot_disagreements": slot_disagreement_rows,
+         "subsets": subset_rows}, accuracy_rows, len({q.get("case_id") for q in qa_items}))
+
+
+def write_offline_domain_section(predictions: list[dict]) -> list[dict]:
+    """The offline judge's length domain against every model read."""
+    from ct_spatial_bench.judges.offline.training import answers_outside_domain
+    from ct_spatial_bench.reporting.validity import validity_section_rows
+
+    return validity_section_rows({"offline_domain": answers_outside_domain(predictions)}, [], 0)
+
+
+def write_results_section(category_rows: list[dict], verdicts: list[dict], qa_items: list[dict],
+                          predictions: list[dict], interval_rows: list[dict],
+                          paired_rows: list[dict]) -> list[dict]:
+    """Caveats, figures (judge agreement per model), text-metric intervals, paired tests."""
+    from ct_spatial_bench.judges.jury import judge_agreement
+    from ct_spatial_bench.reporting.report import results_sections
+
+    return results_sections(category_rows, judge_agreement(verdicts, by_model=True), qa_items,
+                            predictions, interval_rows, paired_rows)
+
+
+def write_answers_section(qa_items: list[dict], predictions: list[dict], verdicts: list[dict],
+                          per_item_rows: list[dict]) -> list[dict]:
+    """The failure browser under upstream's rule."""
+    from ct_spatial_bench.judges.jury import jury_decisions
+    from ct_spatial_bench.reporting.report import failure_sections
+
+    return failure_sections(qa_items, predictions, verdicts,
+                            jury_decisions(verdicts, rule="mean066"), per_item_rows)
+
+
+def write_comparison_section(comparison_df: Any) -> list[dict]:
+    """Our figures against the published tables, or why there are none."""
+    from ct_spatial_bench.reporting.sections import section_rows
     from ct_spatial_bench.reporting.summary import html_table
 
-    decisions = jury_decisions(verdicts, rule="mean066")
     comparison = ("<p>Relative difference = (ours - published) / published. Jury figures differ "
                   "where fewer judges' files are public than upstream used.</p>"
                   + html_table(comparison_df)) if len(comparison_df) else (
         "<p>No published tables (text_metrics_summary.csv, llm_jury_accuracy.json) were found "
         "under the source folder: nothing to compare with.</p>")
-    return full_html_report(
-        qa_items=qa_items, predictions=predictions, verdicts=verdicts, decisions=decisions,
-        accuracy_rows=accuracy_by_model(qa_items, predictions, decisions,
-                                        n_boot=params.get("n_boot", 1000)),
-        text_summary_rows=text_summary_rows, per_item_rows=per_item_rows,
-        category_rows=category_rows, agreement_rows=judge_agreement(verdicts, by_model=True),
-        interval_rows=interval_rows, paired_rows=paired_rows,
-        run_info={"source": params["source_dir"], "n_questions": len(qa_items),
-                  "models": sorted({p["model"] for p in predictions}),
-                  "judges": sorted({v["judge"] for v in verdicts}),
-                  "jury_rule": "mean066 (upstream's)"},
-        extra_sections={"Reproduction against the published tables": comparison},
-        validity_tables={"length": length_rows, "length_bins": length_bin_rows,
-                         "slots": slot_rows, "slot_agreement": slot_agreement_rows,
-                         "slot_disagreements": slot_disagreement_rows, "subsets": subset_rows,
-                         "offline_domain": answers_outside_domain(predictions)},
-    )
+    return section_rows("reproduce.comparison",
+                        {"Reproduction against the published tables": comparison})
+
+
+def collect_sections(**stages: list[dict] | None) -> list[dict]:
+    """Every section in the report's order, as dicts (saved as JSON Lines in this namespace)."""
+    from ct_spatial_bench.reporting.sections import collect
+
+    return [section.to_dict() for section in collect(stages.values())]
+
+
+def write_reproduction_report(
+    qa_items: list[dict], predictions: list[dict], verdicts: list[dict], params: dict[str, Any],
+    accuracy_rows: list[dict], text_summary_rows: list[dict], category_rows: list[dict],
+    sections: list[Any],
+) -> str:
+    """report.html for the reproduction: upstream's figures recomputed, with what it lacked."""
+    from ct_spatial_bench.reporting.report import assemble_report
+
+    run_info = {"source": params["source_dir"], "n_questions": len(qa_items),
+                "models": sorted({p["model"] for p in predictions}),
+                "judges": sorted({v["judge"] for v in verdicts}),
+                "jury_rule": "mean066 (upstream's)"}
+    return assemble_report(run_info, accuracy_rows, text_summary_rows, category_rows, qa_items,
+                           sections)
