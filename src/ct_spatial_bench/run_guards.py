@@ -55,7 +55,6 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     from ct_spatial_bench import preflight as checks
     from ct_spatial_bench.datasets.ct_spatialvqa_dataset import CTSpatialVQADataset
     from ct_spatial_bench.datasets.optional_dataset import OptionalDataset
-    from ct_spatial_bench.records import volume_key
 
     parameters_of = (params.get("preflight") or {}).get("parameters_of") or {}
     inputs = {name for name in pipeline.inputs() if name in catalog}
@@ -84,10 +83,7 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
         qa_source = "benchmark_qa"
     items = catalog.get(qa_source).load() if qa_source else None
     if items is not None:
-        plan.items = len(items)
-        prefix = (params.get("preprocessing") or {}).get("volume_path_prefix") or ""
-        keys = [volume_key(item["image_path"], prefix) for item in items]
-        plan.volumes = len(set(keys))
+        keys = plan.count_qa(items, _volume_path_prefix(params))
         if "raw_volumes" in inputs:
             raw = catalog.get("raw_volumes")
             checks.check_volumes(keys, dataset_location(raw) or "",
@@ -104,6 +100,10 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
             if judging.get("dry_run") and items is not None:
                 _price_judging_and_stop(items, catalog, judging, keys_of, plan)
     return plan
+
+
+def _volume_path_prefix(params: dict[str, Any]) -> str:
+    return (params.get("preprocessing") or {}).get("volume_path_prefix") or ""
 
 
 def _pipeline_writing(dataset: str) -> str | None:
@@ -127,11 +127,14 @@ def _price_judging_and_stop(items: list, catalog: Any, judging: dict, keys_of: A
 
 
 class PreflightHook:
-    """Runs ``preflight`` before the first node and prints the plan; stops the run on a problem."""
+    """Runs ``preflight`` before the first node and prints the plan; stops the run on a problem.
+    Where the run makes its own QA, the plan cannot count it: once ``benchmark_qa`` is saved,
+    the console says how many items and volumes it has and how many answers the judges get."""
 
     def __init__(self) -> None:
         self._params: dict[str, Any] = {}
         self._split = "sanity"
+        self._uncounted: RunPlan | None = None  # the plan, while the run has yet to make its QA
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
@@ -143,6 +146,18 @@ class PreflightHook:
         plan = preflight(self._params, pipeline, catalog, self._split)
         if plan.items is not None or plan.models:
             print(plan.render())  # noqa: T201 - read before the run spends anything
+        self._uncounted = (plan if plan.items is None and "benchmark_qa" in pipeline.all_outputs()
+                           else None)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if dataset_name != "benchmark_qa" or self._uncounted is None:
+            return
+        from ct_spatial_bench.console import CONSOLE
+
+        plan, self._uncounted = self._uncounted, None
+        plan.count_qa(data, _volume_path_prefix(self._params))
+        CONSOLE.info("%s", plan.qa_made_line())
 
 
 class ArtifactStampHook:
