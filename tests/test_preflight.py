@@ -132,5 +132,5 @@ def test_the_qa_count_is_said_once_when_the_run_saves_its_qa(capsys, caplog):
         hook.after_dataset_saved("benchmark_qa", qa)  # said once
     said = [r.getMessage() for r in caplog.records if r.name == "ct_spatial_bench.console"]
     # 4 items x 1 model (blind) x 1 judge
-    assert said == ["QA made by this run: 4 items on 3 volumes; answers to judge at most (before "
-                    "the cache): 4 per judge x 1 judge = 4"]
+    assert said == [("QA made by this run: 4 items on 3 volumes; answers to judge at most (before "
+                     "the cache): 4 per judge x 1 judge = 4")]

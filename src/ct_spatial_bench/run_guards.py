@@ -9,6 +9,7 @@ the judges' keys, and prints the plan (preflight.py holds the checks themselves)
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ def dataset_location(dataset: Any) -> str | None:
     return str(value) if value else None
 
 
+# console.py's progress logger, by name (console.py reads this module: no import cycle)
+_CONSOLE = logging.getLogger("ct_spatial_bench.console")
 _INFERENCE_PARAMS = re.compile(r"^params:(?P<model>[^.]+)\.inference$")
 
 
@@ -153,11 +156,9 @@ class PreflightHook:
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if dataset_name != "benchmark_qa" or self._uncounted is None:
             return
-        from ct_spatial_bench.console import CONSOLE
-
         plan, self._uncounted = self._uncounted, None
         plan.count_qa(data, _volume_path_prefix(self._params))
-        CONSOLE.info("%s", plan.qa_made_line())
+        _CONSOLE.info("%s", plan.qa_made_line())
 
 
 class ArtifactStampHook:
