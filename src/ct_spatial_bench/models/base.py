@@ -67,7 +67,9 @@ class ModelAdapter:
     volume, so the representation probes can vary them), ``loads_weights`` (it loads weights of
     its own, which the quantization ablation can quantize), ``served`` (it is asked through a
     server's API), ``baseline`` (needs no weights, keys or GPU: every plain ``kedro run``
-    evaluates it), ``required_config`` (settings without a default, e.g. the checkpoint) and
+    evaluates it), ``batches_questions`` (decodes a volume's questions together, up to
+    ``config.max_batch``: the memory plan counts a key-value cache per row),
+    ``required_config`` (settings without a default, e.g. the checkpoint) and
     ``config_examples`` (what to set them to, for the error message).
 
     ``load`` is called once before any answer; heavy imports belong there. ``answer_volume``
@@ -86,6 +88,7 @@ class ModelAdapter:
     loads_weights: ClassVar[bool] = False
     served: ClassVar[bool] = False
     baseline: ClassVar[bool] = False
+    batches_questions: ClassVar[bool] = False
     required_config: ClassVar[tuple[str, ...]] = ()
     config_examples: ClassVar[dict[str, str]] = {}
     # settings naming a checkpoint: (files a local folder must hold one of, hub id allowed);

@@ -111,6 +111,9 @@ class MemoryPlan:
     head_dim: int
     context: int | None
     gpu_type: str | None
+    # rows decoded at once (batch_decode): None where the questions per volume are unknown and
+    # max_batch is not set, so the batch has no bound to plan for
+    rows: int | None = 1
 
     @property
     def weights_gib(self) -> float:
@@ -118,7 +121,11 @@ class MemoryPlan:
 
     @property
     def kv_gib(self) -> float:
+        """One row's cache (prompt + answer); batched, the prefill kept for the next batch plus
+        a full copy per row (the expanded cache's first concatenation copies every row)."""
         tokens = (self.prompt_tokens or 0) + self.new_tokens
+        if (self.rows or 1) > 1:
+            tokens = (self.prompt_tokens or 0) + self.rows * tokens
         kv_bytes = BYTES[self.precision] if self.precision in ("float32", "float16") else 2
         return 2 * self.layers * self.kv_heads * self.head_dim * tokens * kv_bytes / GIB
 
@@ -133,12 +140,18 @@ class MemoryPlan:
     def line(self) -> str:
         prompt = ("prompt length unknown" if self.prompt_tokens is None
                   else f"KV {self.kv_gib:.1f} GiB for {self.prompt_tokens:,} + "
-                       f"{self.new_tokens} tokens")
+                       f"{self.new_tokens} tokens{self._rows_said()}")
         gpu = (f"{self.gpu_type} has {self.gpu_gib} GiB" if self.gpu_gib is not None
                else f"GPU type {self.gpu_type or 'not set'}: not compared")
         return (f"memory {self.model}: ~{self.total_gib:.1f} GiB = weights "
                 f"{self.weights_gib:.1f} GiB ({self.parameters / 1e9:.2f}B x {self.precision}) "
                 f"+ {prompt} + {OVERHEAD_GIB:.0f} GiB overhead; {gpu}")
+
+    def _rows_said(self) -> str:
+        if self.rows is None:
+            return (" for one question (its questions are decoded together, unbounded: set "
+                    f"{self.model}.inference.config.max_batch to plan the batch)")
+        return f" x {self.rows} questions decoded together" if self.rows > 1 else ""
 
     def problems(self) -> list[str]:
         found = []
@@ -146,8 +159,10 @@ class MemoryPlan:
             found.append(f"{self.model} needs about {self.total_gib:.1f} GiB of GPU memory "
                          f"(weights {self.weights_gib:.1f} + KV cache {self.kv_gib:.1f} + "
                          f"{OVERHEAD_GIB:.0f}) but a {self.gpu_type} has {self.gpu_gib} GiB: "
-                         f"ask for a larger GPU type ({self.model}.resources.gpu_type) or "
-                         "quantize (quantization.precision)")
+                         f"ask for a larger GPU type ({self.model}.resources.gpu_type)"
+                         + (f", lower {self.model}.inference.config.max_batch"
+                            if (self.rows or 1) > 1 else "")
+                         + " or quantize (quantization.precision)")
         tokens = (self.prompt_tokens or 0) + self.new_tokens
         if self.prompt_tokens is not None and self.context and tokens > self.context:
             found.append(f"{self.model}'s longest prompt ({self.prompt_tokens:,} + "
@@ -188,11 +203,24 @@ def new_token_budget(adapter_cls: type, config: dict[str, Any]) -> int:
     return int(settings.get("max_new_tokens") or settings.get("max_tokens") or 0)
 
 
+def decoded_rows(adapter_cls: type, config: dict[str, Any],
+                 questions_per_volume: int | None) -> int | None:
+    """How many questions share a decoding batch at most (as ``batch_decode`` groups them):
+    1 unless the adapter batches with its prefix shared; else ``max_batch`` capped by the most
+    questions on one volume; None where neither bound is known."""
+    if not (adapter_cls.batches_questions and config.get("share_prefix", True)
+            and config.get("batch_questions", True)):
+        return 1
+    bounds = [int(b) for b in (config.get("max_batch"), questions_per_volume) if b]
+    return max(1, min(bounds)) if bounds else None
+
+
 def plan_for(name: str, adapter_cls: type, params: dict[str, Any],
-             spec: Any) -> MemoryPlan | None:
+             spec: Any, questions_per_volume: int | None = None) -> MemoryPlan | None:
     """The plan of one model's inference parameters (``<name>.inference`` plus its
     ``resources``) for its adapter class (the caller asks the registry); None where its
-    checkpoint is not on this machine to read."""
+    checkpoint is not on this machine to read. ``questions_per_volume``: the most questions
+    one volume has in the QA (bounds a batch), None where the QA is not known yet."""
     inference = params.get("inference") or {}
     config = inference.get("config") or {}
     sources = adapter_cls.memory_sources(config)
@@ -207,7 +235,8 @@ def plan_for(name: str, adapter_cls: type, params: dict[str, Any],
         prompt_tokens=None if image is None else image + TEXT_TOKENS,
         new_tokens=new_token_budget(adapter_cls, config), layers=shape.layers,
         kv_heads=shape.kv_heads, head_dim=shape.head_dim, context=shape.context,
-        gpu_type=(params.get("resources") or {}).get("gpu_type"))
+        gpu_type=(params.get("resources") or {}).get("gpu_type"),
+        rows=decoded_rows(adapter_cls, config, questions_per_volume))
 
 
 def local_checkpoint(value: str | None, revision: str | None = None) -> Path | None:
