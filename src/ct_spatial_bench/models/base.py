@@ -104,8 +104,9 @@ class ModelAdapter:
 
     @classmethod
     def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
-        """(config.json, weights folder or file) on this machine, for the memory plan; None where
-        the model keeps no local checkpoint or it is not here."""
+        """(config.json, weights: a folder, a file, or a list of them where the model keeps its
+        parts apart) on this machine, for the memory plan; None where the model keeps no local
+        checkpoint or it is not here."""
         from ct_spatial_bench.models.memory_plan import local_checkpoint
 
         folder = local_checkpoint(config.get("model_path"), config.get("revision"))

@@ -2,7 +2,8 @@
 of its longest prompt, beside the memory of the requested GPU type, before any job starts.
 
 - parameters: counted from the checkpoint's own files without loading a tensor (safetensors
-  headers, or ``pytorch_model.bin`` memory-mapped), else estimated from config.json's sizes;
+  headers, or ``pytorch_model.bin`` memory-mapped; summed over the parts an adapter names, e.g.
+  a vision tower kept in its own folder), else estimated from config.json's sizes;
 - prompt: the adapter's image tokens for its input spec (``ModelAdapter.image_tokens``) plus
   ``TEXT_TOKENS`` for the instruction and the longest question, plus its new-token budget;
 - key-value cache: 2 (keys, values) x layers x KV heads x head size x tokens x bytes, for one
@@ -64,9 +65,16 @@ def config_parameters(config: dict[str, Any]) -> int:
     return embeddings + layers * (attention + mlp + 2 * hidden) + hidden
 
 
-def counted_parameters(folder: Path) -> int | None:
-    """Elements of every tensor in the checkpoint files, read from headers (None: no weights)."""
-    files = sorted(folder.glob("*.safetensors"))
+def counted_parameters(source: Path | list[Path]) -> int | None:
+    """Elements of every tensor in the checkpoint files, read from headers (None: no weights).
+    ``source``: a folder, one file, or a list of them where a model keeps its parts apart (a
+    vision tower's folder, an encoder's .pth): the sum, None if any part holds no weights."""
+    if isinstance(source, (list, tuple)):
+        counts = [counted_parameters(Path(part)) for part in source]
+        return None if not counts or None in counts else sum(counts)
+    folder = Path(source)
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else \
+        [folder] * (folder.suffix == ".safetensors")
     if files:
         return sum(_safetensors_elements(f) for f in files)
     binary = folder / "pytorch_model.bin" if folder.is_dir() else folder
@@ -88,7 +96,7 @@ def _safetensors_elements(path: Path) -> int:
                if name != "__metadata__")
 
 
-def architecture(config: dict[str, Any], folder: Path | None) -> Architecture:
+def architecture(config: dict[str, Any], folder: Path | list[Path] | None) -> Architecture:
     c = text_config(config)
     heads = c["num_attention_heads"]
     counted = counted_parameters(folder) if folder is not None else None
