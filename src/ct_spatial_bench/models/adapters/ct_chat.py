@@ -59,7 +59,10 @@ ANSWER_TAGS = ("short_answer", "long_answer", "multiple_choice", "report_generat
 # n_queries (llava/model/multimodal_projector/builder.py:53-55) whose default is 256 queries
 # (coca_attentional_pooler.py:21): the CT takes 256 tokens whatever its size.
 ATTN_POOL_QUERIES = 256
-CTVIT_PATCH = (10, 20, 20)  # CTViT's temporal_patch_size, patch_size x patch_size (load_ct_chat)
+# CTViT's temporal_patch_size, patch_size x patch_size (load_ct_chat): its return_encoded_tokens
+# are (b, t, h, w, d), one per patch (ibrahimethemhamamci/CT-CLIP@a2a155c transformer_maskgit/
+# transformer_maskgit/ctvit.py:171, 409-412)
+CTVIT_PATCH = (10, 20, 20)
 
 
 def load_ct_chat(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
