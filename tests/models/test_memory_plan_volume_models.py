@@ -127,3 +127,21 @@ def test_merlin_plan_reads_radllama_from_its_cache_and_counts_the_report_checkpo
         / "config.json", tmp_path / "merlin" / "models" / "checkpoints" /
         "resnet_gpt2_best_stanford_report_generation_average.pt")
     assert MerlinReport.memory_sources({**settings, "radllama_cache": str(tmp_path / "x")}) is None
+
+
+def test_the_preflight_prints_all_three_with_their_images_counted(tmp_path):
+    from ct_spatial_bench.preflight import memory_lines
+
+    selected = {"ct_chat": {"model": "ct_chat", "config": write_ct_chat(tmp_path / "c")},
+                "vila_m3": {"model": "vila_m3", "config": {
+                    "model_path": str(write_vila_m3(tmp_path / "v"))}},
+                "merlin": {"model": "merlin", "config": write_merlin(tmp_path / "m")}}
+    params = {"preprocessing": {"specs": SPECS},
+              **{name: {"resources": {"gpu_type": "a100"}} for name in selected}}
+    lines = memory_lines(params, selected)
+    assert [line.split(":")[0] for line in lines] == ["memory ct_chat", "memory merlin",
+                                                      "memory vila_m3"]
+    assert "for 512 + 512 tokens" in lines[0] and "(0.00B x float16)" in lines[0]
+    assert "for 746 + 128 tokens" in lines[1] and "(0.00B x float32)" in lines[1]
+    assert "for 648 + 1024 tokens" in lines[2]
+    assert not any("prompt length unknown" in line for line in lines)
