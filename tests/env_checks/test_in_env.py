@@ -90,13 +90,21 @@ REMOTE_CODE = {"m3d": ("m3d", {"proj_out_num": 8}, True, 8, True),
 
 
 def published_bpe_files(folder: Path) -> None:
-    """vocab.json and merges.txt beside tokenizer.json, as Qwen checkpoints publish them (the
-    slow Qwen2Tokenizer that ``use_fast=False`` asks for reads only these; transformers 5 saves
-    tokenizer.json alone)."""
+    """The tokenizer files as Qwen checkpoints publish them: vocab.json and merges.txt beside
+    tokenizer.json (the slow Qwen2Tokenizer that ``use_fast=False`` asks for reads only these;
+    transformers 5 saves tokenizer.json alone), and added tokens under
+    ``additional_special_tokens`` (transformers 5 writes a list under ``extra_special_tokens``,
+    which 4.x reads as a dict)."""
     model = json.loads((folder / "tokenizer.json").read_text())["model"]
     (folder / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False))
     merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    config.pop("backend", None)
+    if isinstance(config.get("extra_special_tokens"), list):
+        config["additional_special_tokens"] = config.pop("extra_special_tokens")
+    path.write_text(json.dumps(config, indent=1))
 
 
 @pytest.mark.parametrize("model", sorted(REMOTE_CODE))
@@ -134,9 +142,9 @@ def test_remote_code_models(model, tmp_path):
                               str(folder)))
     if sentencepiece:  # <im_patch> is piece 3 of the tiny SentencePiece, after unk/bos/eos
         assert patch == 3
-    first = 1 if bos else 0  # LLaMA's BOS; Qwen's tokenizer adds none
-    assert ids[:first + tokens] == [1] * first + [patch] * tokens
-    assert patch not in ids[first + tokens:]
+    # LLaMA's BOS first (its SentencePiece then puts a word-start piece before the run); Qwen's
+    # tokenizer adds none, so the run starts the prompt
+    assert ids[0] == (1 if bos else patch) and ids.count(patch) == tokens
     model_here = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True).eval()
     image = torch.from_numpy(volume)[None, None]
     generated = model_here.generate(image, torch.tensor([ids]), do_sample=False, num_beams=1,
