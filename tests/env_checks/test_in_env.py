@@ -253,7 +253,7 @@ def test_slice_models(tmp_path):
             adapter.close()
         here_adapter = create_adapter(ENV_MODEL)
         here_adapter.load(config)
-        here = here_adapter.answer_volume(slices, questions)
+        here = list(here_adapter.answer_volume(slices, questions))  # yielded as answered
     assert [a.text for a in there] == [a.text for a in here]
     assert [a.new_tokens for a in there] == [a.new_tokens for a in here]
     assert all(a.new_tokens for a in there)
