@@ -69,7 +69,7 @@ def score_variants(
     import pandas as pd
 
     from ct_spatial_bench.judges.jury import jury_decisions
-    from ct_spatial_bench.judges.runner import judge_as_configured
+    from ct_spatial_bench.judges.engine import judge_as_configured
     from ct_spatial_bench.probes.variants import as_variant_predictions, variant_accuracy
     from ct_spatial_bench.records import decisions_by_item
 

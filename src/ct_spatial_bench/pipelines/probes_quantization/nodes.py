@@ -44,7 +44,7 @@ def judge_precisions(
 ) -> list[dict[str, Any]]:
     """One verdict per (prediction at a precision, judge), by the benchmark's judges, cache and
     fallback, each precision named ``<model>@<precision>``."""
-    from ct_spatial_bench.judges.runner import judge_as_configured
+    from ct_spatial_bench.judges.engine import judge_as_configured
     from ct_spatial_bench.probes.variants import as_variant_predictions
 
     return judge_as_configured(qa_items, as_variant_predictions(predictions), judging_params,
