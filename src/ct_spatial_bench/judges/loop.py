@@ -270,6 +270,7 @@ def unsent_verdict(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
 
 def verdict_record(judge: Judge, pred: dict[str, Any], outcome: Judgement,
                    latency_s: float) -> dict[str, Any]:
+    """A verdict row; it carries the prediction's ``variant`` (a probe's), never in the name."""
     return Verdict(pred["qa_id"], pred["model"], judge.name, judge.model, outcome.verdict,
                    outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
-                   latency_s).to_dict()
+                   latency_s, variant=pred.get("variant")).to_dict()
