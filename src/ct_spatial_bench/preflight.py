@@ -91,11 +91,13 @@ def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
         raise ConfigurationError(" ".join(problems))
 
 
-def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, Any]],
+                 questions_per_volume: int | None = None) -> list[str]:
     """Per selected model with a checkpoint on this machine: estimated GPU memory beside the
-    requested GPU type's (models/memory_plan.py). A model that cannot fit, or whose longest
-    prompt exceeds its context, stops the run naming both numbers; one configured for the CPU
-    is not compared."""
+    requested GPU type's (models/memory_plan.py), its batch bounded by ``max_batch`` and by
+    ``questions_per_volume`` (the QA's most on one volume; None: not known before the run). A
+    model that cannot fit, or whose longest prompt exceeds its context, stops the run naming
+    both numbers; one configured for the CPU is not compared."""
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.models.memory_plan import plan_for
     from ct_spatial_bench.models.registry import MODEL_REGISTRY, adapter_class
@@ -109,7 +111,8 @@ def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, 
         spec = (InputSpec.from_params(entry.input_spec, specs[entry.input_spec])
                 if entry.input_spec in specs else None)
         plan = plan_for(name, adapter_class(entry.name), {"inference": inference,
-                               "resources": (params.get(name) or {}).get("resources")}, spec)
+                               "resources": (params.get(name) or {}).get("resources")}, spec,
+                        questions_per_volume)
         if plan is not None:
             lines.append(plan.line())
             problems += plan.problems()

@@ -10,6 +10,7 @@ the judges' keys, and prints the plan (preflight.py holds the checks themselves)
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,6 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     selected = {match["model"]: catalog.load(name) or {} for name in sorted(inputs)
                 for match in [_INFERENCE_PARAMS.match(name)] if match}
     checks.check_models(selected)  # first: a missing checkpoint is the most basic mistake
-    memory = checks.memory_lines(params, selected)
     for name in sorted(inputs - {"raw_volumes"}):
         dataset = catalog.get(name)
         location = dataset_location(dataset)
@@ -78,7 +78,7 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
                                       _pipeline_writing(name))
             if isinstance(dataset, CTSpatialVQADataset):
                 checks.check_companions(name, dataset.companion_files(), parameters_of)
-    plan = checks.RunPlan(split=split, memory=memory)
+    plan = checks.RunPlan(split=split)
     qa_source = next((n for n in ("benchmark_qa", "qa_candidates") if n in inputs), None)
     if qa_source is None and "benchmark_qa" in catalog and catalog.get("benchmark_qa").exists():
         qa_source = "benchmark_qa"
@@ -93,6 +93,9 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
             checks.check_volumes(keys, dataset_location(raw) or "",
                                  getattr(raw, "_filename_suffix", ""),
                                  parameters_of.get("raw_volumes"))
+    # a volume's questions are decoded together: the most on one volume bounds the batch
+    per_volume = max(Counter(keys).values()) if items else None
+    plan.memory = checks.memory_lines(params, selected, per_volume)
     plan.models = sorted(selected)
     if "params:judging" in inputs:
         keys_of = catalog.load("llm_api_keys") if "llm_api_keys" in catalog else {}
