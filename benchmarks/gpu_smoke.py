@@ -65,7 +65,8 @@ def unavailable(name: str, block: dict[str, Any]) -> str | None:
     if problems:
         return "no weights: " + "; ".join(problems)
     if adapter_cls.memory_sources(config) is None:
-        return "no weights on this machine (model_path is not a local or cached checkpoint)"
+        return (f"no weights on this machine (the files {adapter_cls.__name__}.memory_sources "
+                "reads: its checkpoint, a local or cached folder)")
     return None
 
 

@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     server = subprocess.Popen([sys.executable, str(SERVER), "--latency", str(args.latency)],
                               stdout=subprocess.PIPE, text=True)

@@ -1,4 +1,5 @@
-"""Offline-judge throughput on CT-SpatialVQA: one model's 9,077 predictions through the runner.
+"""Offline-judge throughput on CT-SpatialVQA: one model's 9,077 predictions through the judges'
+engine.
 
 Times the shipped ``offline`` judge (and, for scale, the ``rule`` judge, in the same run) judging
 RadFM's public predictions with ``judge_predictions`` on this machine's CPUs, from a cold process
@@ -32,7 +33,7 @@ def main() -> None:
 
     from ct_spatial_bench.judges.offline.judge import OfflineJudge
     from ct_spatial_bench.judges.rule import RuleJudge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     from ct_spatial_bench.reproduction.summary import load_upstream_benchmark
 
     loaded = load_upstream_benchmark(args.source)

@@ -52,7 +52,7 @@ def child(code: str, args, limit: int | None = None) -> subprocess.CompletedProc
 CHILD = """
 import json, sys
 from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 config, items, preds, cache = json.loads(sys.argv[1])
 judge = create_judge("openai", config)
 #LIMIT
@@ -64,7 +64,7 @@ def keys_in_outputs(tmp: Path) -> dict:
     from ct_spatial_bench.datasets import JsonLinesDataset
     from ct_spatial_bench.judges.jury import jury_decisions
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
     from ct_spatial_bench.metrics.text import per_item_text_metrics, text_metrics_summary
     from ct_spatial_bench.provenance import command_line
@@ -123,7 +123,7 @@ def key_sent_elsewhere() -> int:
 
 def disk_full(tmp: Path, n: int) -> dict:
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     from support.fake_llm_server import cached_rows
 
     server = FakeLLMServer().start()
@@ -153,7 +153,7 @@ def concurrent(tmp: Path, n: int) -> float:
 
 def garbage(n: int) -> dict:
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     server = FakeLLMServer().start()
     items, preds = qa(n, wrong_every=2)
@@ -191,7 +191,7 @@ def failures_as_answers() -> dict:
         dead_judge = f"stops: {type(exc).__name__}"
     server.answer = lambda user: (user, "YES")
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     before = server.requests
     empty = [{**p, "prediction": ""} for p in ok_preds]
     judge_predictions([create_judge("openai", config(server))], ok_items, empty, progress=False)

@@ -1,5 +1,6 @@
 """The docs match the run: the site builds strictly, every page that says bare `kedro` says once
-how to get it, and every pipeline a command names exists."""
+how to get it, every pipeline a command names exists, and the README stays a short front page
+(test_docs_commands.py runs the commands themselves)."""
 
 from __future__ import annotations
 
@@ -9,27 +10,17 @@ import subprocess
 import sys
 
 import pytest
+from support.doc_commands import ACTIVATE, README, bash_commands
 from support.project import PROJECT_ROOT
 
 PAGES = sorted((PROJECT_ROOT / "docs").glob("*.md"))
-ACTIVATE = "source .venv/bin/activate"
-
-
-def _commands(text: str) -> list[str]:
-    """Shell lines of the ```bash blocks, continuation lines joined."""
-    lines = []
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                lines.append(line)
-    return lines
+README_MAX_LINES = 150  # issue 25: the front page had grown to 514 lines
 
 
 def test_every_page_with_a_bare_kedro_says_how_to_get_it():
-    for path in [PROJECT_ROOT / "README.md", *PAGES]:
+    for path in [README, *PAGES]:
         text = path.read_text(encoding="utf-8")
-        bare = [c for c in _commands(text) if re.match(r"(kedro|mkdocs)\b", c)]
+        bare = [c for c in bash_commands(text) if re.match(r"(kedro|mkdocs)\b", c)]
         if bare:
             assert ACTIVATE in text or "quick start" in text.lower(), (path.name, bare[:2])
 
@@ -40,8 +31,8 @@ def test_every_pipeline_the_docs_run_exists():
 
     bootstrap_project(PROJECT_ROOT)
     named = set()
-    for path in [PROJECT_ROOT / "README.md", *PAGES]:
-        for command in _commands(path.read_text(encoding="utf-8")):
+    for path in [README, *PAGES]:
+        for command in bash_commands(path.read_text(encoding="utf-8")):
             for found in re.findall(r"--pipelines[ =]([\w,<>]+)", command):
                 named.update(n for n in found.split(",") if "<" not in n)
     assert {"fetch_upstream", "reproduce", "benchmark"} <= named
@@ -57,3 +48,12 @@ def test_the_site_builds_strictly(tmp_path):
                                                       "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "site" / "reproducing" / "index.html").is_file()
+
+
+def test_the_readme_stays_a_short_front_page():
+    """What it measures, the two commands, the first results, where to go next; the rest lives
+    in docs/ (issue 25 found a 514-line README mixing the quick start with internals)."""
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) < README_MAX_LINES
+    headings = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert {"Quick start", "First results", "Where to go next"} <= set(headings)

@@ -88,3 +88,49 @@ def test_a_missing_categories_file_names_its_runtime_parameter(tmp_path):
                        r"does not exist; fix it with --params ct_spatialvqa_categories=<path>"):
         check_companions("qa_candidates", dataset.companion_files(),
                          {"qa_candidates.categories": "ct_spatialvqa_categories"})
+
+
+def test_a_plan_before_the_qa_exists_says_how_judging_is_counted_then_counts_it():
+    """Issue 25: `kedro run` on a fresh clone makes its QA, so the plan cannot count it; it must
+    say so instead of '? per judge', and give the count once the QA exists."""
+    plan = RunPlan("sanity", models=["blind", "geometry"], judges=["judge offline"])
+    rendered = plan.render()
+    assert "?" not in rendered
+    assert ("answers to judge at most (before the cache): one per QA item and model (2 models) "
+            "x 1 judge, counted once this run has made its QA") in rendered
+    # 3 items on 2 volumes (valid_1 twice), 2 models, 1 judge: 3 x 2 = 6 answers
+    qa = [{"image_path": f"valid_{n}/valid_{n}_a/valid_{n}_a_1.nii.gz"} for n in (1, 1, 2)]
+    plan.count_qa(qa)
+    assert plan.qa_made_line() == ("QA made by this run: 3 items on 2 volumes; answers to judge at "
+                                   "most (before the cache): 6 per judge x 1 judge = 6")
+
+
+def test_the_qa_count_is_said_once_when_the_run_saves_its_qa(capsys, caplog):
+    """The hook: the plan printed before the first node, the count when benchmark_qa is saved."""
+    import logging
+
+    from kedro.pipeline import Pipeline, node
+
+    from ct_spatial_bench.run_guards import PreflightHook
+
+    hook = PreflightHook()
+    hook._params = {"judging": {"judges": ["offline"]}}
+
+    class Catalog(dict):
+        def load(self, name):
+            return self[name]
+
+    made = Pipeline([node(lambda judging, blind: judging, ["params:judging",
+                          "params:blind.inference"], "benchmark_qa", name="make_qa")])
+    hook.before_pipeline_run({}, made, Catalog({"params:judging": {"judges": ["offline"]},
+                                                "params:blind.inference": {"model": "blind"}}))
+    assert "counted once this run has made its QA" in capsys.readouterr().out
+    qa = [{"image_path": f"valid_{n}/valid_{n}_a/valid_{n}_a_1.nii.gz"} for n in (1, 2, 3, 3)]
+    with caplog.at_level(logging.INFO, logger="ct_spatial_bench.console"):
+        hook.after_dataset_saved("other", [])
+        hook.after_dataset_saved("benchmark_qa", qa)
+        hook.after_dataset_saved("benchmark_qa", qa)  # said once
+    said = [r.getMessage() for r in caplog.records if r.name == "ct_spatial_bench.console"]
+    # 4 items x 1 model (blind) x 1 judge
+    assert said == [("QA made by this run: 4 items on 3 volumes; answers to judge at most (before "
+                     "the cache): 4 per judge x 1 judge = 4")]

@@ -7,23 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from support.project import make_scratch_project
 
 
 @pytest.fixture(scope="module")
-def sanity_run(tmp_path_factory):
-    """Run ``__default__`` in a scratch copy of the project so the checkout's data/ is untouched."""
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    root = make_scratch_project(tmp_path_factory.mktemp("project"))
-    mp = pytest.MonkeyPatch()
-    mp.chdir(root)
-    bootstrap_project(root)
-    with KedroSession.create(project_path=root) as session:
-        session.run()
-    yield root
-    mp.undo()
+def sanity_run(quick_start_run):
+    """The project folder of the README quick start's ``kedro run`` (``__default__``), run once
+    per test session in a scratch copy (tests/support/fixtures.py)."""
+    return quick_start_run[0]
 
 
 def _rows(path: Path) -> list[dict]:

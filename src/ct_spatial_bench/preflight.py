@@ -91,11 +91,13 @@ def check_models(inference_params: Mapping[str, Mapping[str, Any]]) -> None:
         raise ConfigurationError(" ".join(problems))
 
 
-def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, Any]],
+                 questions_per_volume: int | None = None) -> list[str]:
     """Per selected model with a checkpoint on this machine: estimated GPU memory beside the
-    requested GPU type's (models/memory_plan.py). A model that cannot fit, or whose longest
-    prompt exceeds its context, stops the run naming both numbers; one configured for the CPU
-    is not compared."""
+    requested GPU type's (models/memory_plan.py), its batch bounded by ``max_batch`` and by
+    ``questions_per_volume`` (the QA's most on one volume; None: not known before the run). A
+    model that cannot fit, or whose longest prompt exceeds its context, stops the run naming
+    both numbers; one configured for the CPU is not compared."""
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.models.memory_plan import plan_for
     from ct_spatial_bench.models.registry import MODEL_REGISTRY, adapter_class
@@ -109,7 +111,8 @@ def memory_lines(params: Mapping[str, Any], selected: Mapping[str, Mapping[str, 
         spec = (InputSpec.from_params(entry.input_spec, specs[entry.input_spec])
                 if entry.input_spec in specs else None)
         plan = plan_for(name, adapter_class(entry.name), {"inference": inference,
-                               "resources": (params.get(name) or {}).get("resources")}, spec)
+                               "resources": (params.get(name) or {}).get("resources")}, spec,
+                        questions_per_volume)
         if plan is not None:
             lines.append(plan.line())
             problems += plan.problems()
@@ -155,6 +158,10 @@ def judge_lines(judging: Mapping[str, Any],
     return lines
 
 
+def _known(count: int | None) -> str:
+    return "?" if count is None else f"{count:,}"
+
+
 @dataclass
 class RunPlan:
     """What a run is about to do, printed before its first node."""
@@ -171,22 +178,47 @@ class RunPlan:
 
     def judge_calls(self) -> int | None:
         """(prediction, judge) pairs to decide: the judging plan's total of answers."""
-        if self.items is None or not self.judges or not self.models:
+        if self.items is None:
             return None
         return self.items * len(self.models) * self.asked_judges()
 
-    def render(self) -> str:
-        def known(value: int | None) -> str:
-            return "?" if value is None else f"{value:,}"
+    def count_qa(self, items: Sequence[Mapping[str, Any]],
+                 volume_path_prefix: str = "") -> list[str]:
+        """Take the QA's item and volume counts; returns the volume keys (for the volume check)."""
+        from ct_spatial_bench.records import volume_key
 
-        asked = (f"{known(self.items)} QA items on {known(self.volumes)} volumes"
+        keys = [volume_key(item["image_path"] if isinstance(item, Mapping) else item.image_path,
+                           volume_path_prefix) for item in items]  # a dict or a typed record
+        self.items, self.volumes = len(items), len(set(keys))
+        return keys
+
+    def judge_line(self) -> str:
+        """The answers the judges will be asked at most, as the judging plan counts them; before
+        a run has made its QA, how they will be counted (the count follows once the QA exists)."""
+        judges = self.asked_judges()
+        per = f"{judges} judge{'' if judges == 1 else 's'}"
+        total = self.judge_calls()
+        if not judges:
+            return "answers to judge: none (no judge is asked)"
+        if total is None:
+            models = len(self.models)
+            return ("answers to judge at most (before the cache): one per QA item and model "
+                    f"({models} model{'' if models == 1 else 's'}) x {per}, counted once this "
+                    "run has made its QA")
+        return (f"answers to judge at most (before the cache): {total // judges:,} per judge x "
+                f"{per} = {total:,}")
+
+    def qa_made_line(self) -> str:
+        """Said once a run has made the QA the plan could not count (``count_qa`` first)."""
+        line = f"QA made by this run: {self.items:,} items on {_known(self.volumes)} volumes"
+        return f"{line}; {self.judge_line()}" if self.judges else line
+
+    def render(self) -> str:
+        asked = (f"{self.items:,} QA items on {_known(self.volumes)} volumes"
                  if self.items is not None else "QA items made by this run")
         lines = [f"plan ({self.split} split): {asked}; models: {', '.join(self.models) or 'none'}"]
         lines += [f"  {line}" for line in self.memory]
         lines += [f"  {line}" for line in self.judges]
         if self.judges:  # answers, as the judging plan's "answers" column and total count them
-            total, judges = self.judge_calls(), self.asked_judges()
-            each = "?" if total is None or not judges else f"{total // judges:,}"
-            lines.append(f"  answers to judge at most (before the cache): {each} per judge x "
-                         f"{judges} judge{'' if judges == 1 else 's'} = {known(total)}")
+            lines.append(f"  {self.judge_line()}")
         return "\n".join(lines)

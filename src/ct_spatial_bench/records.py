@@ -115,6 +115,8 @@ class _Record:
 
     FIELDS: ClassVar[tuple[str, ...]]
     REQUIRED: ClassVar[tuple[str, ...]]
+    # Fields written only when set, so rows that never had them stay as they were on disk.
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ()
     model: str
     qa_id: str
     extra: dict[str, Any]
@@ -136,7 +138,9 @@ class _Record:
         """Raise naming ``where`` when a field holds a value outside its vocabulary."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{f: getattr(self, f) for f in self.FIELDS}, **self.extra}
+        return {**{f: getattr(self, f) for f in self.FIELDS
+                   if f not in self.WRITTEN_WHEN_SET or getattr(self, f) is not None},
+                **self.extra}
 
     @property
     def key(self) -> ItemKey:
@@ -198,9 +202,13 @@ class Verdict(_Record):
     prompt_version: str = ""
     tokens: dict[str, int] = field(default_factory=dict)
     latency_s: float | None = None
+    # The probe variant of the prediction judged (``Prediction.variant``): several variants of
+    # one model share its name, so (model, qa_id) is an item's key within one variant.
+    variant: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "judge", "verdict")
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("variant",)
 
     def check(self, where: str) -> None:
         if self.verdict not in VERDICTS:

@@ -9,7 +9,9 @@ the judges' keys, and prints the plan (preflight.py holds the checks themselves)
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,8 @@ def dataset_location(dataset: Any) -> str | None:
     return str(value) if value else None
 
 
+# console.py's progress logger, by name (console.py reads this module: no import cycle)
+_CONSOLE = logging.getLogger("ct_spatial_bench.console")
 _INFERENCE_PARAMS = re.compile(r"^params:(?P<model>[^.]+)\.inference$")
 
 
@@ -55,7 +59,6 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     from ct_spatial_bench import preflight as checks
     from ct_spatial_bench.datasets.ct_spatialvqa_dataset import CTSpatialVQADataset
     from ct_spatial_bench.datasets.optional_dataset import OptionalDataset
-    from ct_spatial_bench.records import volume_key
 
     parameters_of = (params.get("preflight") or {}).get("parameters_of") or {}
     inputs = {name for name in pipeline.inputs() if name in catalog}
@@ -69,7 +72,6 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
     selected = {match["model"]: catalog.load(name) or {} for name in sorted(inputs)
                 for match in [_INFERENCE_PARAMS.match(name)] if match}
     checks.check_models(selected)  # first: a missing checkpoint is the most basic mistake
-    memory = checks.memory_lines(params, selected)
     for name in sorted(inputs - {"raw_volumes"}):
         dataset = catalog.get(name)
         location = dataset_location(dataset)
@@ -78,21 +80,21 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
                                       _pipeline_writing(name))
             if isinstance(dataset, CTSpatialVQADataset):
                 checks.check_companions(name, dataset.companion_files(), parameters_of)
-    plan = checks.RunPlan(split=split, memory=memory)
+    plan = checks.RunPlan(split=split)
     qa_source = next((n for n in ("benchmark_qa", "qa_candidates") if n in inputs), None)
     if qa_source is None and "benchmark_qa" in catalog and catalog.get("benchmark_qa").exists():
         qa_source = "benchmark_qa"
     items = catalog.get(qa_source).load() if qa_source else None
     if items is not None:
-        plan.items = len(items)
-        prefix = (params.get("preprocessing") or {}).get("volume_path_prefix") or ""
-        keys = [volume_key(item["image_path"], prefix) for item in items]
-        plan.volumes = len(set(keys))
+        keys = plan.count_qa(items, _volume_path_prefix(params))
         if "raw_volumes" in inputs:
             raw = catalog.get("raw_volumes")
             checks.check_volumes(keys, dataset_location(raw) or "",
                                  getattr(raw, "_filename_suffix", ""),
                                  parameters_of.get("raw_volumes"))
+    # a volume's questions are decoded together: the most on one volume bounds the batch
+    per_volume = max(Counter(keys).values()) if items else None
+    plan.memory = checks.memory_lines(params, selected, per_volume)
     plan.models = sorted(selected)
     if "params:judging" in inputs:
         keys_of = catalog.load("llm_api_keys") if "llm_api_keys" in catalog else {}
@@ -104,6 +106,10 @@ def preflight(params: dict[str, Any], pipeline: Any, catalog: Any, split: str) -
             if judging.get("dry_run") and items is not None:
                 _price_judging_and_stop(items, catalog, judging, keys_of, plan)
     return plan
+
+
+def _volume_path_prefix(params: dict[str, Any]) -> str:
+    return (params.get("preprocessing") or {}).get("volume_path_prefix") or ""
 
 
 def _pipeline_writing(dataset: str) -> str | None:
@@ -127,11 +133,14 @@ def _price_judging_and_stop(items: list, catalog: Any, judging: dict, keys_of: A
 
 
 class PreflightHook:
-    """Runs ``preflight`` before the first node and prints the plan; stops the run on a problem."""
+    """Runs ``preflight`` before the first node and prints the plan; stops the run on a problem.
+    Where the run makes its own QA, the plan cannot count it: once ``benchmark_qa`` is saved,
+    the console says how many items and volumes it has and how many answers the judges get."""
 
     def __init__(self) -> None:
         self._params: dict[str, Any] = {}
         self._split = "sanity"
+        self._uncounted: RunPlan | None = None  # the plan, while the run has yet to make its QA
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
@@ -143,6 +152,16 @@ class PreflightHook:
         plan = preflight(self._params, pipeline, catalog, self._split)
         if plan.items is not None or plan.models:
             print(plan.render())  # noqa: T201 - read before the run spends anything
+        self._uncounted = (plan if plan.items is None and "benchmark_qa" in pipeline.all_outputs()
+                           else None)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if dataset_name != "benchmark_qa" or self._uncounted is None:
+            return
+        plan, self._uncounted = self._uncounted, None
+        plan.count_qa(data, _volume_path_prefix(self._params))
+        _CONSOLE.info("%s", plan.qa_made_line())
 
 
 class ArtifactStampHook:

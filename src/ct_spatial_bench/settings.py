@@ -5,9 +5,12 @@ import sys
 import warnings
 from pathlib import Path
 
+from kedro.framework.project import LOGGING, configure_logging
+
 from ct_spatial_bench.config_loader import ProjectConfigLoader
 from ct_spatial_bench.console import ConsoleProgressHook
 from ct_spatial_bench.hooks import ProvenanceHook, SecretRedactionHook
+from ct_spatial_bench.job_logs import per_job_logging
 from ct_spatial_bench.run_guards import ArtifactStampHook, PreflightHook
 
 # No log record shows an API key; checks inputs, volumes, checkpoints and judge keys before any
@@ -25,6 +28,14 @@ warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is depreca
 
 # conf/logging.yml writes logs/info.log; a clone has logs/ (logs/.gitkeep), a copy may not.
 Path("logs").mkdir(exist_ok=True)
+
+# Under SLURM each job writes its own log, logs/<job name>-<job id>.log (job_logs.py): the jobs
+# of a chain share the project folder, and array tasks would write and rotate one file at once.
+# Kedro has configured logging by now (conf/logging.yml); this reconfigures it through Kedro, so
+# that ParallelRunner's processes get the job's file too.
+_JOB_LOGGING = per_job_logging(LOGGING.data, os.environ)
+if _JOB_LOGGING is not None:
+    configure_logging(_JOB_LOGGING)
 
 # Progress bars only on a terminal: the project's own pass tqdm disable=None (console.py); the
 # Hugging Face libraries' bars (weights loading) read this switch when they are first imported.

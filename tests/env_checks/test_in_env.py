@@ -84,41 +84,107 @@ def test_radfm(tmp_path):
     assert len(generated) > 1 and answer.text == here
 
 
-def test_m3d(tmp_path):
-    """M3D-LaMed's own loading code (AutoModelForCausalLM, trust_remote_code, the slow LLaMA
-    tokenizer) under its pinned transformers, through the worker; the answer as this
-    environment's transformers computes it from the same folder."""
-    if ENV_MODEL != "m3d":
-        pytest.skip("M3D's environment only")
+# model: (remote-code family, config.json extras, tokenizer as published, image tokens, BOS)
+REMOTE_CODE = {"m3d": ("m3d", {"proj_out_num": 8}, True, 8, True),
+               "med3dvlm": ("med3dvlm", {"proj_out_num": 8}, False, 8, False)}
+
+
+def published_bpe_files(folder: Path) -> None:
+    """The tokenizer files as Qwen checkpoints publish them: vocab.json and merges.txt beside
+    tokenizer.json (the slow Qwen2Tokenizer that ``use_fast=False`` asks for reads only these;
+    transformers 5 saves tokenizer.json alone), and added tokens under
+    ``additional_special_tokens`` (transformers 5 writes a list under ``extra_special_tokens``,
+    which 4.x reads as a dict)."""
+    model = json.loads((folder / "tokenizer.json").read_text())["model"]
+    (folder / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False))
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    config.pop("backend", None)
+    if isinstance(config.get("extra_special_tokens"), list):
+        config["additional_special_tokens"] = config.pop("extra_special_tokens")
+    path.write_text(json.dumps(config, indent=1))
+
+
+@pytest.mark.parametrize("model", sorted(REMOTE_CODE))
+def test_remote_code_models(model, tmp_path):
+    """M3D-LaMed / Med3DVLM: the authors' own loading code (AutoModelForCausalLM,
+    trust_remote_code, the slow tokenizer) under the pinned transformers, through the worker;
+    the answer as this environment's transformers computes it from the same folder."""
+    if ENV_MODEL != model:
+        pytest.skip(f"{model}'s environment only")
     import torch
     from support.remote_code_folders import build_remote_code_model
     from transformers import AutoModelForCausalLM
 
-    folder = build_remote_code_model(tmp_path / "m3d", "m3d", sentencepiece=True,
-                                     proj_out_num=8)
+    family, extra, sentencepiece, tokens, bos = REMOTE_CODE[model]
+    folder = build_remote_code_model(tmp_path / model, family, sentencepiece=sentencepiece,
+                                     **extra)
+    if not sentencepiece:
+        published_bpe_files(folder)
     volume = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
-    adapter = RemoteAdapter("m3d", "m3d", ENV_PYTHON,
+    adapter = RemoteAdapter(model, model, ENV_PYTHON,
                             env={"HF_MODULES_CACHE": str(tmp_path / "modules_env")})
     try:
         adapter.load({"model_path": str(folder), "device": "cpu"})
         [answer] = adapter.answer_volume(volume, [Question("q0", "which side lung")])
     finally:
         adapter.close()
-    assert answer.prompt == "<im_patch>" * 8 + " which side lung"
+    assert answer.prompt == "<im_patch>" * tokens + " which side lung"
 
     script = ("import json, sys\nfrom transformers import AutoTokenizer\n"
-              "t = AutoTokenizer.from_pretrained(sys.argv[1], use_fast=False)\n")
+              "t = AutoTokenizer.from_pretrained(sys.argv[1], use_fast=False)\n"
+              "assert not t.is_fast\n")
     ids = json.loads(in_env(script + "print(json.dumps(t(sys.argv[2]).input_ids))",
                             str(folder), answer.prompt))
-    assert ids[0] == 1 and ids.count(3) == 8  # BOS; <im_patch> is piece 3, after unk/bos/eos
-    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True).eval()
+    patch = json.loads(in_env(script + "print(t.convert_tokens_to_ids('<im_patch>'))",
+                              str(folder)))
+    if sentencepiece:  # <im_patch> is piece 3 of the tiny SentencePiece, after unk/bos/eos
+        assert patch == 3
+    # LLaMA's BOS first (its SentencePiece then puts a word-start piece before the run); Qwen's
+    # tokenizer adds none, so the run starts the prompt
+    assert ids[0] == (1 if bos else patch) and ids.count(patch) == tokens
+    model_here = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True).eval()
     image = torch.from_numpy(volume)[None, None]
-    generated = model.generate(image, torch.tensor([ids]), do_sample=False, num_beams=1,
-                               max_new_tokens=256)[0].tolist()
+    generated = model_here.generate(image, torch.tensor([ids]), do_sample=False, num_beams=1,
+                                    max_new_tokens=256)[0].tolist()
     here = in_env(script + "print(t.batch_decode([json.loads(sys.argv[2])], "
                            "skip_special_tokens=True)[0].strip(), end='')",
                   str(folder), json.dumps(generated))
     assert len(generated) > 1 and answer.text == here
+
+
+def test_hulu_med(tmp_path):
+    """Hulu-Med's loader under its pinned transformers (4.51.2: the first with Qwen3), through
+    the worker: the 14B layout (Qwen3 weights behind the published ``model_type hulumed_qwen2``)
+    goes through the ``hulumed_qwen3`` package with sdpa and loads strictly; forced through the
+    Qwen2 package it stops, naming the weights (the Qwen2 layer's biases, Qwen3's q/k norms).
+    The code packages are stand-ins (tests/models/hulu_med_folders.py): load only, no answer."""
+    if ENV_MODEL != "hulu_med":
+        pytest.skip("Hulu-Med's environment only")
+    from hulu_med_folders import write_checkpoint, write_code_dir
+
+    from ct_spatial_bench.inference.backends.worker import WorkerError
+
+    config = {"model_path": str(write_checkpoint(tmp_path / "Hulu-Med-14B", "Qwen3")),
+              "code_dir": str(write_code_dir(tmp_path / "src")), "device": "cpu"}
+    adapter = RemoteAdapter("hulu_med", "hulu_med", ENV_PYTHON)
+    try:
+        adapter.load(config)
+        assert adapter.describe()["code_package"] == "hulumed_qwen3"
+    finally:
+        adapter.close()
+    adapter = RemoteAdapter("hulu_med", "hulu_med", ENV_PYTHON)
+    try:
+        with pytest.raises(WorkerError) as caught:
+            adapter.load({**config, "code_package": "hulumed"})
+    finally:
+        adapter.close()
+    message = str(caught.value)
+    assert "missing from the checkpoint (model.layers.0.self_attn.k_proj.bias" in message
+    assert "in the checkpoint but not in the model (model.layers.0.self_attn.k_norm.weight" in \
+        message
 
 
 def published_tokenizer_config(folder: Path) -> None:
@@ -187,7 +253,7 @@ def test_slice_models(tmp_path):
             adapter.close()
         here_adapter = create_adapter(ENV_MODEL)
         here_adapter.load(config)
-        here = here_adapter.answer_volume(slices, questions)
+        here = list(here_adapter.answer_volume(slices, questions))  # yielded as answered
     assert [a.text for a in there] == [a.text for a in here]
     assert [a.new_tokens for a in there] == [a.new_tokens for a in here]
     assert all(a.new_tokens for a in there)

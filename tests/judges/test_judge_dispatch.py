@@ -1,10 +1,10 @@
-"""The runner asks a judge the way the judge declares (batched, cached), never by its type."""
+"""The judges' engine asks a judge the way the judge declares (batched, cached), never by its type."""
 
 from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
 from ct_spatial_bench.judges.llm import LLMJudge
 from ct_spatial_bench.judges.offline.judge import OfflineJudge
 from ct_spatial_bench.judges.rule import RuleJudge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 
 QA = [{"qa_id": f"q{i}", "question": f"Which side {i}?", "answer": "left"} for i in range(3)]
 PREDS = [{"qa_id": "q0", "model": "m", "prediction": "left", "status": "ok"},

@@ -2,7 +2,7 @@
 
 from support.fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS, cached_rows, run_and_kill
 
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 
 N_ITEMS = 40
 
@@ -25,7 +25,7 @@ def prediction_text(i):
 CHILD = """
 import json, sys
 from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 urls, items, preds, cache = json.loads(sys.argv[1])
 judges = [create_judge(p, {"api_key": "%s", "base_url": urls[p], "concurrency": 2,
                            "backoff_base_s": 0.01}) for p in urls]

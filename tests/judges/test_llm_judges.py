@@ -5,7 +5,7 @@ import json
 import pytest
 
 from support.fake_llm_server import PROTOCOL, PROVIDERS
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 
 QUESTION = "Which lung contains the nodule?"
 

@@ -196,7 +196,7 @@ def test_a_feature_mismatch_is_refused(tmp_path):
 
 def test_runner_uses_batches_and_a_failing_batch_is_failed(judge, monkeypatch):
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     assert create_judge("offline").name == "offline"
     qa = [{"qa_id": "a", "question": "Which side?", "answer": "Left"},

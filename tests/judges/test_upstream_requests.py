@@ -111,7 +111,7 @@ def _upstream_judges() -> dict[str, dict]:
 
 
 def _run(judge, tmp_path):
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     qa, preds = _qa_and_predictions()
     return judge_predictions([judge], qa, preds, cache_path=tmp_path / "cache.sqlite",

@@ -3,6 +3,7 @@ survives separation, and its standardised accuracy is the fitted probabilities' 
 bins by hand."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -91,13 +92,36 @@ def test_a_model_right_everywhere_stands_at_one_without_a_fit():
              for m in ("a", "b") for i in range(12)]
     decisions = {("a", f"q{i}"): "correct" for i in range(12)}
     decisions.update({("b", f"q{i}"): "correct" if i % 2 else "incorrect" for i in range(12)})
-    out = {r["model"]: r for r in length_standardised_accuracy(items, preds, decisions,
-                                                               n_boot=20)}
+    with warnings.catch_warnings():  # issue 25: numpy's "All-NaN slice" on the console
+        warnings.simplefilter("error")
+        out = {r["model"]: r for r in length_standardised_accuracy(items, preds, decisions,
+                                                                   n_boot=20)}
     # no shrinkage towards 0.5 for the model right on every item, and no slope to report
     assert out["a"]["accuracy_length_standardised"] == 1.0 and out["a"]["accuracy"] == 1.0
     assert out["a"]["accuracy_length_standardised_ci_low"] == 1.0
     assert math.isnan(out["a"]["log_odds_per_doubling"])
+    # ... nor an interval of one: its slope is NaN in every draw
+    assert math.isnan(out["a"]["log_odds_per_doubling_ci_low"])
+    assert math.isnan(out["a"]["log_odds_per_doubling_ci_high"])
     assert 0 < out["b"]["accuracy_length_standardised"] < 1
+    assert math.isfinite(out["b"]["log_odds_per_doubling_ci_low"])
+
+
+def test_interval_percentiles_skip_the_draws_without_an_estimate():
+    from ct_spatial_bench.metrics.length import _percentiles
+
+    nan = float("nan")
+    draws = [np.array([1.0, nan, nan]), np.array([nan, nan, 5.0]), np.array([3.0, nan, nan]),
+             np.array([2.0, nan, nan])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low, high = _percentiles(draws, 3)
+    # by hand, linear interpolation over the sorted finite values 1, 2, 3 (positions 0..2):
+    # 2.5 % -> 0.05 -> 1.05; 97.5 % -> 1.95 -> 2.95; one draw (5.0) is its own interval
+    assert low[0] == pytest.approx(1.05) and high[0] == pytest.approx(2.95)
+    assert math.isnan(low[1]) and math.isnan(high[1])
+    assert low[2] == high[2] == 5.0
+    assert all(math.isnan(v) for v in _percentiles([], 2)[0])
 
 
 def test_question_types_by_hand():

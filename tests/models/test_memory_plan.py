@@ -133,3 +133,41 @@ def test_the_printed_plan_shows_each_models_memory_line():
                            "0.7 GiB for 290 + 200 tokens + 1 GiB overhead; a100_80g has 79 GiB")
     rendered = RunPlan(split="full", models=["radfm"], memory=[line]).render()
     assert rendered.splitlines()[1] == "  " + line
+
+
+def test_a_batch_holds_the_kept_prefill_and_a_full_cache_per_row():
+    """batch_decode keeps the prefix prefill for the next batch and the expanded cache's first
+    concatenation copies every row: 290 + 4 x (290 + 200) = 2,250 tokens' keys and values."""
+    plan = MemoryPlan(**{**radfm_like("a100_80g").__dict__, "rows": 4})
+    # 2 (k, v) x 40 layers x 40 heads x 128 x 4 bytes = 1,638,400 bytes a token
+    assert plan.kv_gib * GIB == pytest.approx(1_638_400 * 2_250)
+    assert "290 + 200 tokens x 4 questions decoded together" in plan.line()
+    small = MemoryPlan(**{**plan.__dict__, "gpu_type": "a100"})
+    assert "lower radfm.inference.config.max_batch" in small.problems()[0]
+    assert "max_batch" not in radfm_like("a100").problems()[0]  # one row: nothing to lower
+
+
+def test_the_batch_is_bounded_by_max_batch_and_the_questions_of_a_volume():
+    from ct_spatial_bench.models.adapters.lingshu import Lingshu
+    from ct_spatial_bench.models.adapters.radfm import RadFM
+    from ct_spatial_bench.models.memory_plan import decoded_rows
+
+    assert decoded_rows(Lingshu, {}, 12) == 12  # every question of the fullest volume at once
+    assert decoded_rows(Lingshu, {"max_batch": 4}, 12) == 4
+    assert decoded_rows(Lingshu, {"max_batch": 16}, 12) == 12
+    assert decoded_rows(Lingshu, {"max_batch": 4}, None) == 4
+    assert decoded_rows(Lingshu, {}, None) is None  # unbounded and the QA not known yet
+    assert decoded_rows(Lingshu, {"batch_questions": False}, 12) == 1
+    assert decoded_rows(Lingshu, {"share_prefix": False}, 12) == 1  # batching needs the prefix
+    assert decoded_rows(RadFM, {}, 12) == 1  # the authors' code asks one question at a time
+    unbounded = MemoryPlan(**{**radfm_like(None).__dict__, "rows": None})
+    assert unbounded.kv_gib == radfm_like(None).kv_gib
+    assert "set radfm.inference.config.max_batch to plan the batch" in unbounded.line()
+
+
+def test_only_the_adapters_that_batch_declare_it():
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, adapter_class
+
+    batching = {name for name in MODEL_REGISTRY if adapter_class(name).batches_questions}
+    # the transformers chat models share hf_vlm's answer_volume (batch_decode); no other does
+    assert batching == {"hf_vlm", "lingshu", "medgemma", "qwen2_5_vl", "qwen3_vl", "internvl3"}

@@ -1,6 +1,6 @@
 import pytest
 
-from ct_spatial_bench.judges.runner import DryRunStop
+from ct_spatial_bench.judges.engine import DryRunStop
 from ct_spatial_bench.pipelines.judging.nodes import judge_all, summarise_judge_usage
 
 ITEMS = [{"qa_id": "c::0", "case_id": "c", "image_path": "", "question": "Which lung?",

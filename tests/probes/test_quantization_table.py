@@ -41,9 +41,9 @@ def test_table_has_accuracy_mcnemar_latency_and_memory_per_precision():
     preds = ([_pred(f"q{i}", "full", 1.0 + i, 100.0 + i, backend=None) for i in range(4)]
              + [_pred(f"q{i}", "int4", 0.5, 80.0) for i in range(3)]
              + [_pred("q3", "int4", None, 90.0, status="error")])
-    decisions = {("m@full", f"q{i}"): "correct" for i in range(4)}
-    decisions.update({("m@int4", "q0"): "correct", ("m@int4", "q1"): "incorrect",
-                      ("m@int4", "q2"): "incorrect"})
+    decisions = {"full": {("m", f"q{i}"): "correct" for i in range(4)},
+                 "int4": {("m", "q0"): "correct", ("m", "q1"): "incorrect",
+                          ("m", "q2"): "incorrect"}}
     full, int4 = ablation_table(qa, preds, decisions, n_boot=200)
     assert (full["precision"], full["backend"], int4["backend"]) == ("full", None, "quanto")
     assert full["n_items"] == int4["n_items"] == 4  # q4 was never asked

@@ -29,7 +29,7 @@ def judge_config(server: FakeLLMServer, **config):
 CHILD = """
 import json, sys
 from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 config, items, preds, cache, lease_s = json.loads(sys.argv[1])
 verdicts = judge_predictions([create_judge("openai", config)], items, preds, cache_path=cache,
                              progress=False, lease_s=lease_s)

@@ -16,7 +16,7 @@ from identity_helpers import VoxelReader, loader, qa_rows, volume
 from ct_spatial_bench.identity import current_predictions
 from ct_spatial_bench.judges.jury import jury_decision_rows
 from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 from ct_spatial_bench.metrics.accuracy import accuracy_by_model
 from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.records import decisions_by_item, normalise_qa_items

@@ -43,7 +43,7 @@ def test_a_killed_runs_claims_do_not_block_the_next_run(server, tmp_path):
     from support.fake_llm_server import cached_rows, run_and_kill
 
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = qa_and_predictions(N_ITEMS)
     cache = tmp_path / "cache.sqlite"

@@ -24,7 +24,7 @@ import json, resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails instead of killing
 config, items, preds, cache, limit = json.loads(sys.argv[1])
 from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 judge = create_judge("openai", config)
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 judge_predictions([judge], items, preds, cache_path=cache, progress=False)
@@ -35,7 +35,7 @@ def test_a_cache_that_cannot_be_written_stops_the_run(server, tmp_path):
     from support.fake_llm_server import cached_rows
 
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = qa_and_predictions(N_ITEMS)
     cache = tmp_path / "cache.sqlite"
@@ -62,7 +62,7 @@ def test_a_cache_that_cannot_be_written_stops_the_run(server, tmp_path):
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway")
 def test_a_read_only_cache_folder_fails_before_the_first_paid_call(server, tmp_path):
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     from ct_spatial_bench.llm.cache import CacheWriteError
 
     folder = tmp_path / "cache"
@@ -81,7 +81,7 @@ def test_a_read_only_cache_folder_fails_before_the_first_paid_call(server, tmp_p
 def test_an_unwritable_cache_path_fails_before_the_first_paid_call(server, tmp_path):
     """The same preflight where the tests run as root: the cache's folder is a file."""
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     from ct_spatial_bench.llm.cache import CacheWriteError
 
     (tmp_path / "cache").write_text("not a folder")

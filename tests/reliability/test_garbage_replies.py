@@ -36,7 +36,7 @@ def _replying(server, replies):
 
 def test_garbage_is_failed_and_asked_again_only_on_refresh(server, tmp_path):
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = _items()
     cache = tmp_path / "cache.sqlite"
@@ -63,7 +63,7 @@ def test_a_stricter_parser_rereads_cached_replies_without_paying(server, tmp_pat
     from ct_spatial_bench.judges.cache import VerdictCache
     from ct_spatial_bench.judges.registry import create_judge
     from ct_spatial_bench.judges.planning import task_of
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = _items()
     cache = tmp_path / "cache.sqlite"
@@ -87,7 +87,7 @@ def test_a_stricter_parser_rereads_cached_replies_without_paying(server, tmp_pat
 def test_errors_and_empty_predictions_are_not_sent_to_paid_judges(server, status, text,
                                                                    verdict, reason):
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = _items()
     preds[0].update(status=status, prediction=text, error="TimeoutError" if status else None)

@@ -19,7 +19,7 @@ def _settings(server, tmp_path, **judging):
 def test_a_judge_whose_replies_are_unreadable_stops_the_run_naming_it_and_its_share(
         server, tmp_path):
     """Before: every reply unreadable ended the run with exit 0 and one INFO line."""
-    from ct_spatial_bench.judges.runner import JudgeFailureShareError, judge_as_configured
+    from ct_spatial_bench.judges.engine import JudgeFailureShareError, judge_as_configured
 
     items, preds = qa_and_predictions(20)
     preds[3]["prediction"] += " [[garbage]]"  # 1 of 20 = 5 %: at the default limit, allowed
@@ -36,7 +36,7 @@ def test_a_judge_whose_replies_are_unreadable_stops_the_run_naming_it_and_its_sh
 
 
 def test_a_rejected_key_stops_that_judge_at_once(server, tmp_path):
-    from ct_spatial_bench.judges.runner import JudgeFailureShareError, judge_as_configured
+    from ct_spatial_bench.judges.engine import JudgeFailureShareError, judge_as_configured
 
     items, preds = qa_and_predictions(40)
     settings = _settings(server, tmp_path)
@@ -64,7 +64,7 @@ def test_a_claim_lost_during_a_pause_is_not_paid_again(server, tmp_path):
     from ct_spatial_bench.judges.cache import VerdictCache
     from ct_spatial_bench.judges.loop import run_judge
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import pending_tasks
+    from ct_spatial_bench.judges.engine import pending_tasks
 
     items, preds = qa_and_predictions(6)
     judge = create_judge("openai", judge_config(server, concurrency=1))
@@ -154,7 +154,7 @@ def test_two_processes_share_a_rollback_journal_cache_and_pay_once(server, tmp_p
     child = """
 import json, sys
 from ct_spatial_bench.judges.registry import create_judge
-from ct_spatial_bench.judges.runner import judge_predictions
+from ct_spatial_bench.judges.engine import judge_predictions
 config, items, preds, cache = json.loads(sys.argv[1])
 verdicts = judge_predictions([create_judge("openai", config)], items, preds, cache_path=cache,
                              progress=False, journal_mode="delete")
@@ -176,7 +176,7 @@ print(json.dumps({v["qa_id"]: v["verdict"] for v in verdicts}))
 
 def test_an_undecodable_reply_is_kept_failed_and_asked_again_only_on_refresh(server, tmp_path):
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = qa_and_predictions(2)
     preds[0]["prediction"] = items[0]["answer"] + " [[nonutf8x1]]"

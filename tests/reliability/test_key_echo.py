@@ -23,7 +23,7 @@ def test_an_echoed_key_reaches_no_record_log_or_report(server, tmp_path, monkeyp
                                                        capfd, echo):
     from ct_spatial_bench.datasets import JsonLinesDataset
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import JudgeFailedError, judge_predictions
+    from ct_spatial_bench.judges.engine import JudgeFailedError, judge_predictions
     from ct_spatial_bench.secrets import install_log_redaction
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)

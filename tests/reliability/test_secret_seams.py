@@ -35,7 +35,7 @@ def test_the_sdk_base_url_variable_cannot_take_the_key_elsewhere(
 def test_the_url_checked_is_the_url_called(server, monkeypatch):
     """Named for that server (api_key_env), the judge calls exactly the URL the rule checked."""
     from ct_spatial_bench.judges.registry import build_judges
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
     from reliability_helpers import qa_and_predictions
 
     monkeypatch.setenv("OPENAI_BASE_URL", server.urls["openai"])

@@ -39,7 +39,7 @@ def _judges(first, second):
 
 
 def test_two_judges_with_one_model_name_never_share_a_row(two_servers, tmp_path):
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     first, second = two_servers
     items, preds = qa_and_predictions(6)
@@ -62,7 +62,7 @@ def test_two_judges_with_one_model_name_never_share_a_row(two_servers, tmp_path)
 def test_a_jury_of_one_judge_twice_is_refused_naming_both(tmp_path):
     from ct_spatial_bench.judges.cache import DuplicateJudgeError
     from ct_spatial_bench.judges.registry import build_judges
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     config = {"model": "default", "base_url": "http://127.0.0.1:9/v1"}
     judges = build_judges([
@@ -92,7 +92,7 @@ class _EchoBatchJudge:
 def test_a_batch_verdict_reaches_its_item_wherever_the_errored_one_sits(errored_at):
     """The bite: joining a chunk's verdicts by position puts each verdict after the errored item
     on its neighbour (every older test had the errored item last)."""
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     items, preds = qa_and_predictions(6)
     for i, pred in enumerate(preds):
@@ -107,7 +107,7 @@ def test_a_batch_verdict_reaches_its_item_wherever_the_errored_one_sits(errored_
 
 def test_an_llm_batch_numbered_from_zero_fails_every_item_it_answered(tmp_path):
     from ct_spatial_bench.judges.registry import create_judge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     server = FakeLLMServer().start()
     try:

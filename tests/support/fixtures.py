@@ -50,3 +50,19 @@ def make_llm(curation_server):
                             "test", "nothing")
 
     return make
+
+
+@pytest.fixture(scope="session")
+def quick_start_run(tmp_path_factory):
+    """The README quick start's ``kedro run``, as written, with this environment's kedro, in a
+    scratch copy of the project (the checkout's data/ is untouched); shared by the tests that
+    read the sanity run's outputs and those that check its console against the docs."""
+    from support.doc_commands import quick_start_lines, run_kedro, steps
+    from support.project import make_scratch_project
+
+    (step,) = [s for line in quick_start_lines() for s in steps(line)
+               if s[0].endswith("kedro")]
+    root = make_scratch_project(tmp_path_factory.mktemp("quick_start"))
+    done = run_kedro(root, step)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return root, done

@@ -76,7 +76,7 @@ def build_remote_code_model(folder: Path, family: str, sentencepiece: bool = Fal
     (folder / f"configuration_{module}.py").write_text(CONFIGURATION.format(**fields))
     (folder / f"modeling_{module}.py").write_text(MODELING.format(**fields))
     if sentencepiece:
-        from adapter_helpers import write_sentencepiece_tokenizer
+        from support.adapter_helpers import write_sentencepiece_tokenizer
 
         vocab = write_sentencepiece_tokenizer(folder, ["<im_patch>"], add_bos_token=adds_bos)
         special = {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": None}

@@ -1,6 +1,6 @@
 """The one protocol every judge implements, and the capabilities a judge declares.
 
-The runner (judges/runner.py) chooses how to ask a judge from what it declares, never from its
+The engine (judges/engine.py) chooses how to ask a judge from what it declares, never from its
 type: ``cached`` judges are asked on the async engine through the on-disk verdict cache,
 ``batched`` ones in large chunks, the others item by item.
 """
@@ -39,7 +39,7 @@ class Judge(Protocol):
     A judge subclasses this protocol, so it inherits the defaults of what it does not declare:
 
     - ``batched``: ``judge_batch`` decides many items at once faster than ``judge`` does one by
-      one (the offline judge computes its features as arrays). The runner then gives it chunks;
+      one (the offline judge computes its features as arrays). The engine then gives it chunks;
       a chunk that raises is ``failed`` item by item. The default ``judge_batch`` loops.
     - ``cached``: every call is paid or remote; the judge is a ``CachedJudge``.
     """
@@ -58,7 +58,7 @@ class Judge(Protocol):
 
 @runtime_checkable
 class CachedJudge(Judge, Protocol):
-    """A judge whose calls are paid or remote. The runner asks it only what the verdict cache
+    """A judge whose calls are paid or remote. The engine asks it only what the verdict cache
     lacks, on the async engine (judges/loop.py), each distinct item once, and stores every
     reply before the next call.
 

@@ -24,7 +24,7 @@ class LLMJudge(CachedJudge):
         from ct_spatial_bench.llm.providers import create_client
 
         # True: an empty prediction is asked about like any other (protocol upstream), not
-        # 'incorrect' without a call (judges/runner.py)
+        # 'incorrect' without a call (judges/loop.py)
         self.judge_empty_predictions = bool(judge_empty_predictions)
         self.client = create_client(provider, client_config)
         self.name = name or provider
@@ -47,7 +47,7 @@ class LLMJudge(CachedJudge):
         return f"LLMJudge(name={self.name!r}, client={self.client!r})"
 
     def judge(self, question: str, answer: str, prediction: str) -> Judgement:
-        """Judge one item now, with the engine's retries (no cache: use the runner for that)."""
+        """Judge one item now, with the engine's retries (no cache: use judges.engine for that)."""
         import asyncio
 
         from ct_spatial_bench.judges.loop import call_of, judgements_of

@@ -1,5 +1,7 @@
-"""Cached judges (the LLM judges) on the shared engine (``ct_spatial_bench.llm.engine``).
+"""Judging's per-item work (the orchestration is ``judges.engine``): each item put to a judge and
+its verdict row made, on whichever path the judge declares (judges/base.py).
 
+Cached judges (the LLM judges) run on the shared async engine (``ct_spatial_bench.llm.engine``).
 Every judge runs at once, each with its own client's concurrency limit, rate limits and progress
 bar. A batch prompt puts k items in one call. Each reply's verdicts are committed to the cache
 before the worker takes its next call, so a killed run loses at most the calls in flight; a reply
@@ -14,19 +16,28 @@ Reasons and raw replies are redacted (``ct_spatial_bench.secrets``) before they 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ct_spatial_bench.judges.base import CachedJudge, Judgement
+from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
 from ct_spatial_bench.judges.cache import VerdictCache
-from ct_spatial_bench.judges.parsing import (PARSER_VERSION, parse_batch, parse_structured,
-                                             parse_yes_no)
+from ct_spatial_bench.judges.failure_policy import PREDICTION_ERROR
+from ct_spatial_bench.judges.parsing import (
+    PARSER_VERSION,
+    parse_batch,
+    parse_structured,
+    parse_yes_no,
+)
 from ct_spatial_bench.llm.cache import LEASE_S, POLL_S
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, renewing_claims, run_calls
-from ct_spatial_bench.records import FAILED
-from ct_spatial_bench.secrets import redact_text
+from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Verdict
+from ct_spatial_bench.secrets import error_text, redact_text
+
+logger = logging.getLogger(__name__)
 
 Item = tuple[str, str, str]  # (question, reference answer, prediction)
 BOOKKEEPING = ("parser_version", "item_index", "batch_size")  # cache columns, not verdict fields
@@ -184,3 +195,82 @@ async def run_judges(work: Sequence[tuple[CachedJudge, Sequence[Task], int]],
         run_judge(judge, tasks, cache, done_before=done, position=i, progress=progress,
                   stale=stale, lease_s=lease_s)
         for i, (judge, tasks, done) in enumerate(work))))
+
+
+# In-process judges, item by item (the rule judge) or chunk by chunk (``batched``: the offline
+# judge), and the verdict rows every path ends in.
+
+BATCH_SIZE = 4096
+
+
+def batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
+                   progress: bool) -> list[dict[str, Any]]:
+    """Verdicts of a ``batched`` judge, in chunks; a chunk that raises is ``failed`` item by
+    item, never ``incorrect``."""
+    from tqdm.auto import tqdm
+
+    out = []
+    with tqdm(total=len(joined), desc=f"judge {judge.name}", leave=False,
+              disable=None if progress else True) as bar:
+        for start in range(0, len(joined), BATCH_SIZE):
+            chunk = joined[start:start + BATCH_SIZE]
+            todo = [(item, pred) for item, pred in chunk if pred.get("status") != ERROR]
+            started, error = time.perf_counter(), ""
+            try:
+                outcomes = judge.judge_batch([(item["question"], item["answer"],
+                                               pred["prediction"]) for item, pred in todo])
+            except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed'
+                logger.warning("judge %s failed on a batch of %d: %s", judge.name, len(todo), exc)
+                outcomes = [None] * len(todo)
+                error = error_text(exc)
+            each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
+            by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
+            for _, pred in chunk:
+                if pred.get("status") == ERROR:
+                    out.append(unsent_verdict(judge, pred))
+                    continue
+                outcome = by_id[id(pred)] or Judgement(verdict=FAILED, reason=error)
+                out.append(verdict_record(judge, pred, outcome, each))
+            bar.update(len(chunk))
+    return out
+
+
+def item_verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
+    """One item judged now, in process; a judge that raises gives ``failed``."""
+    if pred.get("status") == ERROR:
+        return unsent_verdict(judge, pred)
+    started = time.perf_counter()
+    try:
+        outcome = judge.judge(item["question"], item["answer"], pred["prediction"])
+    except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
+        logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
+        outcome = Judgement(verdict=FAILED, reason=error_text(exc))
+    return verdict_record(judge, pred, outcome, round(time.perf_counter() - started, 6))
+
+
+def stored_verdict(judge: CachedJudge, pred: dict[str, Any],
+                   result: dict[str, Any] | None) -> dict[str, Any]:
+    """A cached judge's verdict row from its stored ``result`` (None: the item was not sent)."""
+    if result is None:
+        return unsent_verdict(judge, pred)
+    outcome = Judgement(result["verdict"], result["reason"], result["raw"], result["tokens"])
+    return verdict_record(judge, pred, outcome, result["latency_s"])
+
+
+def unsent_verdict(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
+    """The verdict row of a prediction no judge was asked about (judges/engine.py's note): an
+    errored one is ``failed`` (the model's failure), an empty one ``incorrect``."""
+    if pred.get("status") == ERROR:
+        outcome = Judgement(verdict=FAILED,
+                            reason=redact_text(f"{PREDICTION_ERROR}: {pred.get('error')}"))
+    else:
+        outcome = Judgement(verdict=INCORRECT, reason="empty prediction: not sent to the judge")
+    return verdict_record(judge, pred, outcome, 0.0)
+
+
+def verdict_record(judge: Judge, pred: dict[str, Any], outcome: Judgement,
+                   latency_s: float) -> dict[str, Any]:
+    """A verdict row; it carries the prediction's ``variant`` (a probe's), never in the name."""
+    return Verdict(pred["qa_id"], pred["model"], judge.name, judge.model, outcome.verdict,
+                   outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
+                   latency_s, variant=pred.get("variant")).to_dict()

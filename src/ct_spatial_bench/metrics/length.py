@@ -236,11 +236,16 @@ def length_standardised_accuracy(
 
 
 def _percentiles(draws: list[np.ndarray], n_models: int) -> tuple[list[float], list[float]]:
-    if not draws:
-        return [float("nan")] * n_models, [float("nan")] * n_models
-    with np.errstate(all="ignore"):
-        low, high = np.nanpercentile(np.array(draws), [2.5, 97.5], axis=0)
-    return [float(v) for v in low], [float(v) for v in high]
+    """Per model, the 2.5th and 97.5th percentiles of its estimates over the draws that have
+    one. A model with none (no draws at all, or a slope that is NaN in every draw because the
+    model was right, or wrong, on every decided item) has no interval: NaN, said as such."""
+    low, high = [float("nan")] * n_models, [float("nan")] * n_models
+    table = np.array(draws, dtype=float).reshape(len(draws), n_models)
+    for m in range(n_models):
+        finite = table[:, m][~np.isnan(table[:, m])]
+        if finite.size:
+            low[m], high[m] = (float(v) for v in np.percentile(finite, [2.5, 97.5]))
+    return low, high
 
 
 def accuracy_by_length_bin(

@@ -67,7 +67,9 @@ class ModelAdapter:
     volume, so the representation probes can vary them), ``loads_weights`` (it loads weights of
     its own, which the quantization ablation can quantize), ``served`` (it is asked through a
     server's API), ``baseline`` (needs no weights, keys or GPU: every plain ``kedro run``
-    evaluates it), ``required_config`` (settings without a default, e.g. the checkpoint) and
+    evaluates it), ``batches_questions`` (decodes a volume's questions together, up to
+    ``config.max_batch``: the memory plan counts a key-value cache per row),
+    ``required_config`` (settings without a default, e.g. the checkpoint) and
     ``config_examples`` (what to set them to, for the error message).
 
     ``load`` is called once before any answer; heavy imports belong there. ``answer_volume``
@@ -86,6 +88,7 @@ class ModelAdapter:
     loads_weights: ClassVar[bool] = False
     served: ClassVar[bool] = False
     baseline: ClassVar[bool] = False
+    batches_questions: ClassVar[bool] = False
     required_config: ClassVar[tuple[str, ...]] = ()
     config_examples: ClassVar[dict[str, str]] = {}
     # settings naming a checkpoint: (files a local folder must hold one of, hub id allowed);
@@ -101,8 +104,9 @@ class ModelAdapter:
 
     @classmethod
     def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
-        """(config.json, weights folder or file) on this machine, for the memory plan; None where
-        the model keeps no local checkpoint or it is not here."""
+        """(config.json, weights: a folder, a file, or a list of them where the model keeps its
+        parts apart) on this machine, for the memory plan; None where the model keeps no local
+        checkpoint or it is not here."""
         from ct_spatial_bench.models.memory_plan import local_checkpoint
 
         folder = local_checkpoint(config.get("model_path"), config.get("revision"))

@@ -2,7 +2,8 @@
 of its longest prompt, beside the memory of the requested GPU type, before any job starts.
 
 - parameters: counted from the checkpoint's own files without loading a tensor (safetensors
-  headers, or ``pytorch_model.bin`` memory-mapped), else estimated from config.json's sizes;
+  headers, or ``pytorch_model.bin`` memory-mapped; summed over the parts an adapter names, e.g.
+  a vision tower kept in its own folder), else estimated from config.json's sizes;
 - prompt: the adapter's image tokens for its input spec (``ModelAdapter.image_tokens``) plus
   ``TEXT_TOKENS`` for the instruction and the longest question, plus its new-token budget;
 - key-value cache: 2 (keys, values) x layers x KV heads x head size x tokens x bytes, for one
@@ -64,9 +65,16 @@ def config_parameters(config: dict[str, Any]) -> int:
     return embeddings + layers * (attention + mlp + 2 * hidden) + hidden
 
 
-def counted_parameters(folder: Path) -> int | None:
-    """Elements of every tensor in the checkpoint files, read from headers (None: no weights)."""
-    files = sorted(folder.glob("*.safetensors"))
+def counted_parameters(source: Path | list[Path]) -> int | None:
+    """Elements of every tensor in the checkpoint files, read from headers (None: no weights).
+    ``source``: a folder, one file, or a list of them where a model keeps its parts apart (a
+    vision tower's folder, an encoder's .pth): the sum, None if any part holds no weights."""
+    if isinstance(source, (list, tuple)):
+        counts = [counted_parameters(Path(part)) for part in source]
+        return None if not counts or None in counts else sum(counts)
+    folder = Path(source)
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else \
+        [folder] * (folder.suffix == ".safetensors")
     if files:
         return sum(_safetensors_elements(f) for f in files)
     binary = folder / "pytorch_model.bin" if folder.is_dir() else folder
@@ -88,7 +96,7 @@ def _safetensors_elements(path: Path) -> int:
                if name != "__metadata__")
 
 
-def architecture(config: dict[str, Any], folder: Path | None) -> Architecture:
+def architecture(config: dict[str, Any], folder: Path | list[Path] | None) -> Architecture:
     c = text_config(config)
     heads = c["num_attention_heads"]
     counted = counted_parameters(folder) if folder is not None else None
@@ -111,6 +119,9 @@ class MemoryPlan:
     head_dim: int
     context: int | None
     gpu_type: str | None
+    # rows decoded at once (batch_decode): None where the questions per volume are unknown and
+    # max_batch is not set, so the batch has no bound to plan for
+    rows: int | None = 1
 
     @property
     def weights_gib(self) -> float:
@@ -118,7 +129,11 @@ class MemoryPlan:
 
     @property
     def kv_gib(self) -> float:
+        """One row's cache (prompt + answer); batched, the prefill kept for the next batch plus
+        a full copy per row (the expanded cache's first concatenation copies every row)."""
         tokens = (self.prompt_tokens or 0) + self.new_tokens
+        if (self.rows or 1) > 1:
+            tokens = (self.prompt_tokens or 0) + self.rows * tokens
         kv_bytes = BYTES[self.precision] if self.precision in ("float32", "float16") else 2
         return 2 * self.layers * self.kv_heads * self.head_dim * tokens * kv_bytes / GIB
 
@@ -133,12 +148,18 @@ class MemoryPlan:
     def line(self) -> str:
         prompt = ("prompt length unknown" if self.prompt_tokens is None
                   else f"KV {self.kv_gib:.1f} GiB for {self.prompt_tokens:,} + "
-                       f"{self.new_tokens} tokens")
+                       f"{self.new_tokens} tokens{self._rows_said()}")
         gpu = (f"{self.gpu_type} has {self.gpu_gib} GiB" if self.gpu_gib is not None
                else f"GPU type {self.gpu_type or 'not set'}: not compared")
         return (f"memory {self.model}: ~{self.total_gib:.1f} GiB = weights "
                 f"{self.weights_gib:.1f} GiB ({self.parameters / 1e9:.2f}B x {self.precision}) "
                 f"+ {prompt} + {OVERHEAD_GIB:.0f} GiB overhead; {gpu}")
+
+    def _rows_said(self) -> str:
+        if self.rows is None:
+            return (" for one question (its questions are decoded together, unbounded: set "
+                    f"{self.model}.inference.config.max_batch to plan the batch)")
+        return f" x {self.rows} questions decoded together" if self.rows > 1 else ""
 
     def problems(self) -> list[str]:
         found = []
@@ -146,8 +167,10 @@ class MemoryPlan:
             found.append(f"{self.model} needs about {self.total_gib:.1f} GiB of GPU memory "
                          f"(weights {self.weights_gib:.1f} + KV cache {self.kv_gib:.1f} + "
                          f"{OVERHEAD_GIB:.0f}) but a {self.gpu_type} has {self.gpu_gib} GiB: "
-                         f"ask for a larger GPU type ({self.model}.resources.gpu_type) or "
-                         "quantize (quantization.precision)")
+                         f"ask for a larger GPU type ({self.model}.resources.gpu_type)"
+                         + (f", lower {self.model}.inference.config.max_batch"
+                            if (self.rows or 1) > 1 else "")
+                         + " or quantize (quantization.precision)")
         tokens = (self.prompt_tokens or 0) + self.new_tokens
         if self.prompt_tokens is not None and self.context and tokens > self.context:
             found.append(f"{self.model}'s longest prompt ({self.prompt_tokens:,} + "
@@ -188,11 +211,24 @@ def new_token_budget(adapter_cls: type, config: dict[str, Any]) -> int:
     return int(settings.get("max_new_tokens") or settings.get("max_tokens") or 0)
 
 
+def decoded_rows(adapter_cls: type, config: dict[str, Any],
+                 questions_per_volume: int | None) -> int | None:
+    """How many questions share a decoding batch at most (as ``batch_decode`` groups them):
+    1 unless the adapter batches with its prefix shared; else ``max_batch`` capped by the most
+    questions on one volume; None where neither bound is known."""
+    if not (adapter_cls.batches_questions and config.get("share_prefix", True)
+            and config.get("batch_questions", True)):
+        return 1
+    bounds = [int(b) for b in (config.get("max_batch"), questions_per_volume) if b]
+    return max(1, min(bounds)) if bounds else None
+
+
 def plan_for(name: str, adapter_cls: type, params: dict[str, Any],
-             spec: Any) -> MemoryPlan | None:
+             spec: Any, questions_per_volume: int | None = None) -> MemoryPlan | None:
     """The plan of one model's inference parameters (``<name>.inference`` plus its
     ``resources``) for its adapter class (the caller asks the registry); None where its
-    checkpoint is not on this machine to read."""
+    checkpoint is not on this machine to read. ``questions_per_volume``: the most questions
+    one volume has in the QA (bounds a batch), None where the QA is not known yet."""
     inference = params.get("inference") or {}
     config = inference.get("config") or {}
     sources = adapter_cls.memory_sources(config)
@@ -207,7 +243,8 @@ def plan_for(name: str, adapter_cls: type, params: dict[str, Any],
         prompt_tokens=None if image is None else image + TEXT_TOKENS,
         new_tokens=new_token_budget(adapter_cls, config), layers=shape.layers,
         kv_heads=shape.kv_heads, head_dim=shape.head_dim, context=shape.context,
-        gpu_type=(params.get("resources") or {}).get("gpu_type"))
+        gpu_type=(params.get("resources") or {}).get("gpu_type"),
+        rows=decoded_rows(adapter_cls, config, questions_per_volume))
 
 
 def local_checkpoint(value: str | None, revision: str | None = None) -> Path | None:

@@ -3,8 +3,9 @@ own full-precision run.
 
 Each precision is a separate load of the model (``models.quantization``) and a separate run with
 a checkpoint of its own; the previous one is released first so its memory does not count in the
-next one's peak. Predictions keep the real ``model`` and carry ``variant`` = the precision, so
-``probes.variants`` names them ``<model>@<precision>`` for judging. The table has one row per
+next one's peak. Predictions keep the real ``model`` and carry ``variant`` = the precision (a
+field, never a suffix in the name: ``probes.variants``); their verdicts carry it too, and the jury
+decides precision by precision. The table has one row per
 precision: accuracy with its interval, the exact McNemar test against full precision on the
 items both were decided on, latency per item, parameter and peak memory, and the backend.
 """
@@ -84,50 +85,65 @@ def _release(device: str) -> None:
 
 def ablation_table(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
-    decisions: Mapping[tuple[str, str], str], n_boot: int = 1000,
+    decisions: Mapping[str | None, Mapping[tuple[str, str], str]], n_boot: int = 1000,
 ) -> list[dict[str, Any]]:
     """One row per (model, precision): accuracy and interval, McNemar against full precision,
-    latency per item, memory, backend. ``decisions`` are keyed ``(<model>@<precision>, qa_id)``."""
+    latency per item, memory, backend. ``decisions``: ``{precision: {(model, qa_id): decision}}``
+    (``probes.variants.variant_decisions`` of the verdicts)."""
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
-    from ct_spatial_bench.metrics.intervals import paired_mcnemar
-    from ct_spatial_bench.probes.variants import as_variant_predictions, variant_model
+    from ct_spatial_bench.probes.variants import variant_of, with_variant_fields
 
-    renamed = as_variant_predictions(predictions)
-    asked = {p["qa_id"] for p in renamed}  # the items put to the model (max_items may cap them)
+    predictions = with_variant_fields(predictions)
+    asked = {p["qa_id"] for p in predictions}  # the items put to the model (max_items may cap them)
     qa_items = [qa for qa in qa_items if qa["qa_id"] in asked]
-    accuracy = {r["model"]: r for r in accuracy_by_model(qa_items, renamed, decisions,
-                                                          n_boot=n_boot)}
-    paired = {(r["model_a"], r["model_b"]): r for r in paired_mcnemar(decisions, renamed)}
+    runs = {run: [p for p in predictions if variant_of(p) == run]
+            for run in dict.fromkeys(variant_of(p) for p in predictions)}
     rows = []
-    for name in dict.fromkeys(p["model"] for p in renamed):
-        mine = [p for p in renamed if p["model"] == name]
-        model, precision = mine[0]["base_model"], mine[0]["variant"]
-        full = variant_model(model, FULL)
+    for (model, precision), mine in runs.items():
+        decided = {key: d for key, d in (decisions.get(precision) or {}).items()
+                   if key[0] == model}
+        (accuracy,) = accuracy_by_model(qa_items, mine, decided, n_boot=n_boot)
         figures = _efficiency(mine)
         row = {"model": model, "precision": precision, **figures["precision"],
-               **{k: accuracy[name][k] for k in ("n_items", "n_judged", "n_correct", "n_failed",
-                                                 "n_errors",
-                                                 "accuracy", "accuracy_ci_low",
-                                                 "accuracy_ci_high")}}
-        row.update(_versus_full(paired, full, name))
+               **{k: accuracy[k] for k in ("n_items", "n_judged", "n_correct", "n_failed",
+                                           "n_errors", "accuracy", "accuracy_ci_low",
+                                           "accuracy_ci_high")}}
+        if precision != FULL:
+            full = runs.get((model, FULL), [])
+            row.update(_versus_full(_right(full, decisions.get(FULL) or {}),
+                                    _right(mine, decided)))
+        else:
+            row.update(n_paired=None, full_only=None, quantized_only=None, p_vs_full=None)
         row.update(figures["cost"])
         rows.append(row)
     return rows
 
 
-def _versus_full(paired: Mapping[tuple[str, str], dict[str, Any]], full: str,
-                 name: str) -> dict[str, Any]:
-    """Discordant items and the exact McNemar p against full precision (None for full itself)."""
-    if name == full:
-        return {"n_paired": None, "full_only": None, "quantized_only": None, "p_vs_full": None}
-    pair = paired.get((full, name)) or paired.get((name, full))
-    if pair is None:  # one side has no decided item
+def _right(predictions: list[dict[str, Any]],
+           decisions: Mapping[tuple[str, str], str]) -> dict[str, bool]:
+    """``{qa_id: correct?}`` over one run's decided items (correct or incorrect, the model's
+    errors left out as in the accuracy)."""
+    from ct_spatial_bench.metrics.accuracy import effective_decisions
+    from ct_spatial_bench.records import CORRECT, INCORRECT
+
+    models = {p["model"] for p in predictions}
+    mine = {key: d for key, d in decisions.items() if key[0] in models}
+    return {qa_id: d == CORRECT for (_, qa_id), d in effective_decisions(mine, predictions).items()
+            if d in (CORRECT, INCORRECT)}
+
+
+def _versus_full(full: Mapping[str, bool], quantized: Mapping[str, bool]) -> dict[str, Any]:
+    """Discordant items and the exact McNemar p against full precision, on the items both
+    decided (none when a side decided nothing)."""
+    from ct_spatial_bench.metrics.intervals import mcnemar_exact
+
+    if not full or not quantized:
         return {"n_paired": 0, "full_only": None, "quantized_only": None, "p_vs_full": None}
-    full_first = pair["model_a"] == full
-    return {"n_paired": pair["n_shared"],
-            "full_only": pair["a_only"] if full_first else pair["b_only"],
-            "quantized_only": pair["b_only"] if full_first else pair["a_only"],
-            "p_vs_full": pair["p_value"]}
+    shared = set(full) & set(quantized)
+    full_only = sum(full[q] and not quantized[q] for q in shared)
+    quantized_only = sum(quantized[q] and not full[q] for q in shared)
+    return {"n_paired": len(shared), "full_only": full_only, "quantized_only": quantized_only,
+            "p_vs_full": mcnemar_exact(full_only, quantized_only)}
 
 
 def _efficiency(predictions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -1,53 +1,79 @@
-"""Accuracy of a model's probe variants (perturbed inputs, other input representations) against
-the model as run in the benchmark, per category.
+"""Accuracy of a model's probe variants (perturbed inputs, other input representations, other
+precisions) against the model as run in the benchmark, per category.
 
-A variant's predictions carry the real ``model`` and a ``variant`` label; for judging and
-scoring they are renamed ``<model>@<variant>`` so that several variants of one model never share
-a key. Everything is joined by (model, qa_id).
+A variant is a field, never a suffix in the model's name: a variant's predictions carry the real
+``model`` and a ``variant`` label, and so do their verdicts (``records.Verdict.variant``). Several
+variants of one model share its name, so they are judged together but decided and scored variant
+by variant, each joined by (model, qa_id) within its variant. Files written before the variant
+was a field named a variant ``<model>@<variant>``; ``variant_of`` still reads them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
+from ct_spatial_bench.records import ItemKey
 
-SEPARATOR = "@"
-
-
-def variant_model(model: str, variant: str) -> str:
-    return f"{model}{SEPARATOR}{variant}"
+LEGACY_SEPARATOR = "@"  # how files written before the variant was a field named a variant
 
 
-def as_variant_predictions(predictions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Predictions renamed ``<model>@<variant>`` (``base_model`` keeps the model's name)."""
-    return [{**p, "model": variant_model(p["model"], p["variant"]), "base_model": p["model"]}
-            for p in predictions]
+def variant_of(row: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(model, variant)`` of a prediction or verdict row: its fields, or for a row of an older
+    file without a ``variant``, its ``<model>@<variant>`` name split."""
+    model, variant = row["model"], row.get("variant")
+    if variant is None and LEGACY_SEPARATOR in model:
+        model, variant = model.split(LEGACY_SEPARATOR, 1)
+    return model, variant
+
+
+def with_variant_fields(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with ``model`` the model's own name and ``variant`` its field (older files'
+    ``<model>@<variant>`` names read as such)."""
+    out = []
+    for row in rows:
+        model, variant = variant_of(row)
+        out.append({**row, "model": model, "variant": variant})
+    return out
+
+
+def variant_decisions(verdicts: Iterable[Mapping[str, Any]], judges: Sequence[str] | None = None,
+                      rule: str = "majority") -> dict[str | None, dict[ItemKey, str]]:
+    """``{variant: {(model, qa_id): decision}}``: the jury's decisions, variant by variant (one
+    model's variants share its (model, qa_id) keys, so one jury over all would mix them)."""
+    from ct_spatial_bench.judges.jury import jury_decisions
+
+    grouped: dict[str | None, list[dict[str, Any]]] = {}
+    for verdict in with_variant_fields(verdicts):
+        grouped.setdefault(verdict["variant"], []).append(verdict)
+    return {variant: jury_decisions(rows, judges=judges, rule=rule)
+            for variant, rows in grouped.items()}
 
 
 def variant_accuracy(
     qa_items: Iterable[dict[str, Any]],
     variant_predictions: list[dict[str, Any]],
-    variant_decisions: Mapping[tuple[str, str], str],
+    variant_decisions: Mapping[str | None, Mapping[ItemKey, str]],
     base_predictions: list[dict[str, Any]],
-    base_decisions: Mapping[tuple[str, str], str],
+    base_decisions: Mapping[ItemKey, str],
     describe: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (model, variant, category incl. ``All``): accuracy of the variant, of the
     model as benchmarked (the same items), and the drop (benchmark minus variant).
 
+    ``variant_decisions``: ``variant_decisions``'s ``{variant: {(model, qa_id): decision}}``.
     ``describe`` maps a variant label to columns to add (e.g. perturbation kind and strength).
     """
     qa_items = list(qa_items)
+    variant_predictions = with_variant_fields(variant_predictions)
     rows = []
-    for variant_name in dict.fromkeys(p["model"] for p in variant_predictions):
-        model, variant = variant_name.split(SEPARATOR, 1)
-        asked = {p["qa_id"] for p in variant_predictions if p["model"] == variant_name}
+    for model, variant in dict.fromkeys(variant_of(p) for p in variant_predictions):
+        mine = [p for p in variant_predictions if (p["model"], p["variant"]) == (model, variant)]
+        asked = {p["qa_id"] for p in mine}
         items = [qa for qa in qa_items if qa["qa_id"] in asked]
-        mine = [p for p in variant_predictions if p["model"] == variant_name]
         base = [p for p in base_predictions if p["model"] == model and p["qa_id"] in asked]
-        scored = _scores(items, mine, variant_decisions, variant_name)
+        scored = _scores(items, mine, variant_decisions.get(variant, {}), model)
         reference = _scores(items, base, base_decisions, model)
         for category, figures in scored.items():
             base_acc = reference.get(category, {}).get("accuracy", float("nan"))

@@ -13,7 +13,7 @@ in the training pipeline's ablation the SBERT similarities moved the cross-model
 less than a hundredth either way and cost most of the time, so SBERT is loaded only for an
 artefact trained with them.
 ``judge_batch`` judges many items at once (SBERT, when used, encodes each distinct text once in
-large batches); the judge declares itself ``batched``, so the runner calls it that way. ``judge`` is
+large batches); the judge declares itself ``batched``, so the engine calls it that way. ``judge`` is
 the one-item call.
 """
 

@@ -15,6 +15,7 @@ CT-SpatialVQA's run left out ``<image>``, so that model never saw the CT; here t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, Question
@@ -53,6 +54,15 @@ USER = "<|start_header_id|>user<|end_header_id|>\n\n"
 ASSISTANT = "<|start_header_id|>assistant<|end_header_id|>\n\n"
 SEPARATOR = "<|eot_id|>"
 ANSWER_TAGS = ("short_answer", "long_answer", "multiple_choice", "report_generation")
+# ibrahimethemhamamci/CT-CHAT@33c9b97: the published models train an "attn_pool+mlp2x_gelu"
+# projector (LLaMA3.1-V_finetune_lora_ctchat.sh:16), an AttentionalPoolProjector built without
+# n_queries (llava/model/multimodal_projector/builder.py:53-55) whose default is 256 queries
+# (coca_attentional_pooler.py:21): the CT takes 256 tokens whatever its size.
+ATTN_POOL_QUERIES = 256
+# CTViT's temporal_patch_size, patch_size x patch_size (load_ct_chat): its return_encoded_tokens
+# are (b, t, h, w, d), one per patch (ibrahimethemhamamci/CT-CLIP@a2a155c transformer_maskgit/
+# transformer_maskgit/ctvit.py:171, 409-412)
+CTVIT_PATCH = (10, 20, 20)
 
 
 def load_ct_chat(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
@@ -97,6 +107,38 @@ class CTChat(NeuralAdapter):
                        "encoder_path": "CT-CLIP's clip_visual_encoder.pth"}
     generation_defaults = {"max_new_tokens": 512, "use_cache": True}
     default_dtype = "float16"  # llava.model.builder.load_pretrained_model's torch_dtype
+
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """The attention pooler's 256 queries; a projector without pooling (linear, mlpNx_gelu)
+        keeps every CTViT token, ``encode_images`` flattening its (t, h, w) grid
+        (llava/model/llava_arch.py:145-146): slices / 10 x (side / 20)^2."""
+        if str(checkpoint_config.get("mm_projector_type", "linear")).startswith("attn_pool"):
+            return ATTN_POOL_QUERIES
+        shape = getattr(spec, "shape", None)
+        if not shape or len(shape) != 3 or not all(shape):
+            return None
+        return math.prod(side // patch for side, patch in zip(shape, CTVIT_PATCH))
+
+    @classmethod
+    def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
+        """``model_path``'s config.json (LLaVA's config: the Llama sizes and the projector type);
+        the weights of ``model_base`` (the published CT-CHAT is LoRA: the builder loads the base
+        and merges the adapter into it, adding no parameters), else of ``model_path``, and
+        CTViT's ``encoder_path``. Not counted: the projector in ``non_lora_trainables.bin``
+        (~0.02B; that file may also repeat base weights, so it is not summed). CTViT runs in
+        float32 (``_load`` moves it without a dtype) but is counted at the plan's precision."""
+        from pathlib import Path
+
+        from ct_spatial_bench.models.memory_plan import local_checkpoint
+
+        folder = local_checkpoint(config.get("model_path"), config.get("revision"))
+        base = local_checkpoint(config["model_base"]) if config.get("model_base") else folder
+        encoder = Path(str(config.get("encoder_path") or ""))
+        if folder is None or base is None or not (folder / "config.json").is_file() \
+                or not encoder.is_file():
+            return None
+        return folder / "config.json", [base, encoder]
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_ct_chat)(config, self)

@@ -46,6 +46,7 @@ class HFVisionLanguageModel(SliceChat, NeuralAdapter):
     config_examples = {"model_path": "Qwen/Qwen2-VL-7B-Instruct, or a local folder"}
     generation_defaults = {"max_new_tokens": 256}
     quantized_at_load = True
+    batches_questions = True
     # AutoProcessor.from_pretrained keywords (image limits); config["processor"] overrides them
     processor_defaults: dict[str, Any] = {}
 

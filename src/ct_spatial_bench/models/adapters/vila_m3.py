@@ -29,6 +29,12 @@ WINDOW = (50 - 400 / 2, 50 + 400 / 2)
 COLORS = ("red", "blue", "yellow", "magenta", "green", "indigo", "darkorange", "cyan", "pink",
           "brown", "orange", "lime", "orange", "gold", "yellowgreen", "darkgreen")
 EXPERT = "VISTA3D"
+# Project-MONAI/VLM-Radiology-Agent-Framework@fc8c5a7 m3/train/m3-vila8b.sh:73-75,82: SigLIP
+# so400m-patch14-384 with every token kept (cls_patch), the mlp_downsample projector, images
+# resized to its side. NVlabs/VILA@355fda9 llava/model/multimodal_projector/base_projector.py:
+# 57-68 (DownSampleBlock.flat_square): the 27 x 27 grid padded to even, 2 x 2 merged.
+SIGLIP_SIDE, SIGLIP_PATCH = 384, 14
+IMAGES_PER_QUESTION = 2  # the slice, and the expert's overlay in the second turn
 
 
 def expert_request(reply: str, label_groups: dict[str, Any]) -> str | None:
@@ -114,6 +120,30 @@ class VilaM3(NeuralAdapter):
                        "vista3d_bundle": "the unzipped vista3d bundle (vista3d_v0.5.4/vista3d)"}
     generation_defaults = {"max_new_tokens": 1024, "min_new_tokens": 2}
     default_dtype = "float16"  # VILA's load_pretrained_model; the pixels follow model.dtype
+
+    @classmethod
+    def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
+        """Two images (the second call's prompt holds the slice and the overlay) of
+        ceil(27 / 2)^2 = 196 tokens each; any slice is resized to 384 first, so the spec does
+        not change it. The cards and the first reply of that prompt are text (not counted)."""
+        per_side = -(-(SIGLIP_SIDE // SIGLIP_PATCH) // 2)
+        return IMAGES_PER_QUESTION * per_side * per_side
+
+    @classmethod
+    def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
+        """The VILA checkpoint's ``llm/config.json``; the weights of ``llm/``, ``vision_tower/``
+        and ``mm_projector/`` (VILA's save_pretrained layout, all three cast to float16 by its
+        builder). Not counted: the VISTA3D expert (its bundle's weights and sliding-window
+        activations, on the same GPU while VILA stays loaded)."""
+        from ct_spatial_bench.models.memory_plan import local_checkpoint
+
+        folder = local_checkpoint(config.get("model_path"), config.get("revision"))
+        parts = [folder / name for name in ("llm", "vision_tower", "mm_projector")] \
+            if folder is not None else []
+        if not parts or not (parts[0] / "config.json").is_file() \
+                or not all(part.is_dir() for part in parts):
+            return None
+        return parts[0] / "config.json", parts
 
     def _load(self, config: dict[str, Any]) -> None:
         parts = resolve_factory(config, load_vila_m3)(config, self)

@@ -61,7 +61,7 @@ def judge_all(
 ) -> list[dict[str, Any]]:
     """One verdict per (prediction, judge) for the judges in ``params.judges``, with the keys of
     the conf credentials; the plan is printed first, and ``dry_run`` stops after it."""
-    from ct_spatial_bench.judges.runner import judge_as_configured
+    from ct_spatial_bench.judges.engine import judge_as_configured
 
     return judge_as_configured(qa_items, predictions, params, api_keys,
                                enforce_failure_policy=False)  # stop_if_judges_failed does
@@ -71,7 +71,7 @@ def stop_if_judges_failed(verdicts: list[dict[str, Any]], params: dict[str, Any]
                           judge_token_usage: list[dict[str, Any]]) -> None:
     """After the verdicts and the usage are written: stop the run (non-zero exit) naming each
     judge whose failed share is above ``judging.max_failed_share``."""
-    from ct_spatial_bench.judges.runner import MAX_FAILED_SHARE, check_failed_share
+    from ct_spatial_bench.judges.engine import MAX_FAILED_SHARE, check_failed_share
 
     check_failed_share(verdicts, params.get("max_failed_share", MAX_FAILED_SHARE))
 

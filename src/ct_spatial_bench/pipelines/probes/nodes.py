@@ -68,18 +68,16 @@ def score_variants(
     the benchmark run."""
     import pandas as pd
 
-    from ct_spatial_bench.judges.jury import jury_decisions
-    from ct_spatial_bench.judges.runner import judge_as_configured
-    from ct_spatial_bench.probes.variants import as_variant_predictions, variant_accuracy
+    from ct_spatial_bench.judges.engine import judge_as_configured
+    from ct_spatial_bench.probes.variants import variant_accuracy, variant_decisions
     from ct_spatial_bench.records import decisions_by_item
 
-    variants = as_variant_predictions(
-        [p for rows in variant_predictions_by_model.values() for p in rows])
+    variants = [p for rows in variant_predictions_by_model.values() for p in rows]
     if not variants:
         return pd.DataFrame()
     verdicts = judge_as_configured(qa_items, variants, judging_params, api_keys)
-    decisions = jury_decisions(verdicts, judges=metrics_params.get("jury_judges"),
-                               rule=metrics_params.get("jury_rule", "majority"))
+    decisions = variant_decisions(verdicts, judges=metrics_params.get("jury_judges"),
+                                  rule=metrics_params.get("jury_rule", "majority"))
     describe = {p["variant"]: {k: v for k, v in p["probe"].items() if k != "seed"}
                 for p in variants}
     base = decisions_by_item(decision_rows, "jury_decisions")

@@ -43,12 +43,10 @@ def judge_precisions(
     judging_params: dict[str, Any], api_keys: dict[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """One verdict per (prediction at a precision, judge), by the benchmark's judges, cache and
-    fallback, each precision named ``<model>@<precision>``."""
-    from ct_spatial_bench.judges.runner import judge_as_configured
-    from ct_spatial_bench.probes.variants import as_variant_predictions
+    fallback; each verdict carries its precision as ``variant``."""
+    from ct_spatial_bench.judges.engine import judge_as_configured
 
-    return judge_as_configured(qa_items, as_variant_predictions(predictions), judging_params,
-                               api_keys)
+    return judge_as_configured(qa_items, predictions, judging_params, api_keys)
 
 
 def tabulate_precisions(
@@ -58,11 +56,11 @@ def tabulate_precisions(
     """The model's row per precision, as its partition of ``quantization_tables``."""
     import pandas as pd
 
-    from ct_spatial_bench.judges.jury import jury_decisions
     from ct_spatial_bench.probes.quantization import ablation_table
+    from ct_spatial_bench.probes.variants import variant_decisions
 
-    decisions = jury_decisions(verdicts, judges=metrics_params.get("jury_judges"),
-                               rule=metrics_params.get("jury_rule", "majority"))
+    decisions = variant_decisions(verdicts, judges=metrics_params.get("jury_judges"),
+                                  rule=metrics_params.get("jury_rule", "majority"))
     rows = ablation_table(qa_items, predictions, decisions, n_boot=params.get("n_boot", 1000))
     return {rows[0]["model"]: pd.DataFrame(rows)} if rows else {}
 

@@ -30,7 +30,7 @@ def score_upstream_text(qa_items: list[dict], predictions: list[dict],
 def judge_offline(qa_items: list[dict], predictions: list[dict]) -> list[dict[str, Any]]:
     """The shipped offline judge's verdict on every prediction, kept apart from the jury's."""
     from ct_spatial_bench.judges.offline.judge import OfflineJudge
-    from ct_spatial_bench.judges.runner import judge_predictions
+    from ct_spatial_bench.judges.engine import judge_predictions
 
     return judge_predictions([OfflineJudge()], qa_items, predictions)
 

@@ -1,4 +1,6 @@
-"""Applies judges to predictions, joined to the QA by ``qa_id``, one verdict per (item, judge).
+"""Judging's orchestration: judges applied to predictions, joined to the QA by ``qa_id``, one
+verdict per (item, judge), and the configured run (judges built from the ``judging`` parameters,
+the plan printed, the dry run, the failure policy). The per-item work is ``judges.loop``.
 
 How a judge is asked follows what it declares (judges/base.py). ``cached`` judges (the LLM
 judges) go through the async engine and the on-disk cache: only items the cache lacks are asked,
@@ -20,18 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.errors import PlannedStop
-from ct_spatial_bench.judges.base import CachedJudge, Judge, Judgement
-from ct_spatial_bench.judges.planning import is_sent, join_to_qa, pending_tasks, task_of
-from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Verdict
+from ct_spatial_bench.judges.base import CachedJudge, Judge
 from ct_spatial_bench.judges.failure_policy import (  # noqa: F401 - importable from here too
-    MAX_FAILED_SHARE, PREDICTION_ERROR, JudgeFailureShareError, check_failed_share)
-from ct_spatial_bench.secrets import error_text, redact_text
+    MAX_FAILED_SHARE,
+    PREDICTION_ERROR,
+    JudgeFailureShareError,
+    check_failed_share,
+)
+from ct_spatial_bench.judges.loop import batch_verdicts, item_verdict, run_judges, stored_verdict
+from ct_spatial_bench.judges.planning import is_sent, join_to_qa, pending_tasks, task_of
+from ct_spatial_bench.records import FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +85,15 @@ def judge_predictions(
         if judge.cached:
             results = cached_results[judge.name]
             for item, pred in joined:
-                verdicts.append(_cached_verdict(judge, item, pred, results))
+                sent = is_sent(pred, judge)
+                verdicts.append(stored_verdict(
+                    judge, pred, results[task_of(judge, item, pred).key] if sent else None))
         elif judge.batched:
-            verdicts.extend(_batch_verdicts(judge, joined, progress))
+            verdicts.extend(batch_verdicts(judge, joined, progress))
         else:
             for item, pred in tqdm(joined, desc=f"judge {judge.name}", leave=False,
                                    disable=None if progress else True):
-                verdicts.append(_verdict(judge, item, pred))
+                verdicts.append(item_verdict(judge, item, pred))
     return verdicts
 
 
@@ -151,41 +158,6 @@ def judge_as_configured(
     return verdicts
 
 
-BATCH_SIZE = 4096
-
-
-def _batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
-                    progress: bool) -> list[dict[str, Any]]:
-    """Verdicts of a ``batched`` judge, in chunks; a chunk that raises is ``failed`` item by
-    item, never ``incorrect``."""
-    from tqdm.auto import tqdm
-
-    out = []
-    with tqdm(total=len(joined), desc=f"judge {judge.name}", leave=False,
-              disable=None if progress else True) as bar:
-        for start in range(0, len(joined), BATCH_SIZE):
-            chunk = joined[start:start + BATCH_SIZE]
-            todo = [(item, pred) for item, pred in chunk if pred.get("status") != ERROR]
-            started, error = time.perf_counter(), ""
-            try:
-                outcomes = judge.judge_batch([(item["question"], item["answer"],
-                                               pred["prediction"]) for item, pred in todo])
-            except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed'
-                logger.warning("judge %s failed on a batch of %d: %s", judge.name, len(todo), exc)
-                outcomes = [None] * len(todo)
-                error = error_text(exc)
-            each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
-            by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
-            for _, pred in chunk:
-                if pred.get("status") == ERROR:
-                    out.append(_errored(judge, pred))
-                    continue
-                outcome = by_id[id(pred)] or Judgement(verdict=FAILED, reason=error)
-                out.append(_verdict_record(judge, pred, outcome, each))
-            bar.update(len(chunk))
-    return out
-
-
 class JudgeFailedError(RuntimeError):
     """A judge failed every call it made: an infrastructure failure, not a set of verdicts."""
 
@@ -198,7 +170,6 @@ def _run_cached_judges(judges: Sequence[CachedJudge], joined: Sequence[tuple[dic
     if not judges:
         return {}
     from ct_spatial_bench.judges.cache import VerdictCache
-    from ct_spatial_bench.judges.loop import run_judges
     from ct_spatial_bench.llm.cache import LEASE_S
 
     with VerdictCache(cache_path, journal_mode) as cache:
@@ -235,39 +206,3 @@ def _stop_if_every_call_failed(judge: Any, tasks: Sequence[Any],
                                f"calls it made; first reason: {reason}")
 
 
-def _verdict_record(judge: Judge, pred: dict[str, Any], outcome: Judgement,
-                    latency_s: float) -> dict[str, Any]:
-    return Verdict(pred["qa_id"], pred["model"], judge.name, judge.model, outcome.verdict,
-                   outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
-                   latency_s).to_dict()
-
-
-def _errored(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
-    """The verdict row of a prediction no judge was asked about (see the module's note)."""
-    if pred.get("status") == ERROR:
-        outcome = Judgement(verdict=FAILED,
-                            reason=redact_text(f"{PREDICTION_ERROR}: {pred.get('error')}"))
-    else:
-        outcome = Judgement(verdict=INCORRECT, reason="empty prediction: not sent to the judge")
-    return _verdict_record(judge, pred, outcome, 0.0)
-
-
-def _cached_verdict(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any],
-                    results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if not is_sent(pred, judge):
-        return _errored(judge, pred)
-    result = results[task_of(judge, item, pred).key]
-    outcome = Judgement(result["verdict"], result["reason"], result["raw"], result["tokens"])
-    return _verdict_record(judge, pred, outcome, result["latency_s"])
-
-
-def _verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
-    if pred.get("status") == ERROR:
-        return _errored(judge, pred)
-    started = time.perf_counter()
-    try:
-        outcome = judge.judge(item["question"], item["answer"], pred["prediction"])
-    except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
-        logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
-        outcome = Judgement(verdict=FAILED, reason=error_text(exc))
-    return _verdict_record(judge, pred, outcome, round(time.perf_counter() - started, 6))
