@@ -197,3 +197,16 @@ def validity_section_rows(
         mine = figures if SECTION_KEYS[title] == "metrics.length" else None
         rows += section_rows(SECTION_KEYS[title], {title: html}, figures=mine)
     return rows
+
+
+def validity_section(
+    length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
+    slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
+    subset_rows: list[dict], accuracy_rows: list[dict], qa_items: list[dict],
+) -> list[dict[str, Any]]:
+    """``report_section_metrics`` from the metrics stage's tables (the metrics and the
+    reproduce pipelines both write it): length, slots, subsets, the design effect."""
+    return validity_section_rows(
+        {"length": length_rows, "length_bins": length_bin_rows, "slots": slot_rows,
+         "slot_agreement": slot_agreement_rows, "slot_disagreements": slot_disagreement_rows,
+         "subsets": subset_rows}, accuracy_rows, len({q.get("case_id") for q in qa_items}))

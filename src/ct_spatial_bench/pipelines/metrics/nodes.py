@@ -149,15 +149,9 @@ def score_subsets(
         human_review_file=params.get("human_review_file"), n_boot=params.get("n_boot", 1000))
 
 
-def write_report_section(
-    length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
-    slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
-    subset_rows: list[dict], accuracy_rows: list[dict], qa_items: list[dict],
-) -> list[dict]:
-    """The report's sections on what the jury figure measures (``report_section_metrics``)."""
-    from ct_spatial_bench.reporting.validity import validity_section_rows
+def write_report_section(*tables: list[dict]) -> list[dict]:
+    """The report's sections on what the jury figure measures (``report_section_metrics``).
+    Its eight tables in ``reporting.validity.validity_section``'s order."""
+    from ct_spatial_bench.reporting.validity import validity_section
 
-    return validity_section_rows(
-        {"length": length_rows, "length_bins": length_bin_rows, "slots": slot_rows,
-         "slot_agreement": slot_agreement_rows, "slot_disagreements": slot_disagreement_rows,
-         "subsets": subset_rows}, accuracy_rows, len({q["case_id"] for q in qa_items}))
+    return validity_section(*tables)

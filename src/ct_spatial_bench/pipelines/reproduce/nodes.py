@@ -217,18 +217,12 @@ def score_upstream_accuracy(qa_items: list[dict], predictions: list[dict],
                              n_boot=params.get("n_boot", 1000))
 
 
-def write_validity_section(
-    length_rows: list[dict], length_bin_rows: list[dict], slot_rows: list[dict],
-    slot_agreement_rows: list[dict], slot_disagreement_rows: list[dict],
-    subset_rows: list[dict], accuracy_rows: list[dict], qa_items: list[dict],
-) -> list[dict]:
-    """What the jury figure measures (length, slots, subsets, the design effect)."""
-    from ct_spatial_bench.reporting.validity import validity_section_rows
+def write_validity_section(*tables: list[dict]) -> list[dict]:
+    """What the jury figure measures (length, slots, subsets, the design effect).
+    Its eight tables in ``reporting.validity.validity_section``'s order."""
+    from ct_spatial_bench.reporting.validity import validity_section
 
-    return validity_section_rows(
-        {"length": length_rows, "length_bins": length_bin_rows, "slots": slot_rows,
-         "slot_agreement": slot_agreement_rows, "slot_disagreements": slot_disagreement_rows,
-         "subsets": subset_rows}, accuracy_rows, len({q.get("case_id") for q in qa_items}))
+    return validity_section(*tables)
 
 
 def write_offline_domain_section(predictions: list[dict]) -> list[dict]:
