@@ -106,8 +106,9 @@ def ours(paths: list[Path], specs: dict, out: Path, workers: int) -> float:
             "type": "ct_spatial_bench.datasets.ModelInputsDataset", "path": str(out / name),
             "dataset": f"ct_spatial_bench.datasets.{'NpyDataset' if npy else 'NiftiDataset'}",
             "filename_suffix": ".npy" if npy else ".nii.gz"}
-        config[f"existing_model_inputs_{name}"] = {
-            "type": "ct_spatial_bench.datasets.optional_dataset.OptionalDataset", "dataset": entry}
+    config["existing_model_inputs"] = {  # what each spec already holds: every spec in one
+        "type": "ct_spatial_bench.datasets.AllModelInputsDataset",
+        "specs": {name: config[f"model_inputs_{name}"] for name in specs}}
     catalog = DataCatalog.from_config(config)
     catalog["benchmark_qa"] = [{"qa_id": f"{p.name}::0", "image_path": p.name} for p in paths]
     catalog["params:preprocessing"] = {"workers": workers, "specs": specs}

@@ -28,7 +28,7 @@ def test_viz_build_shows_stages_as_layers(tmp_path):
     # preprocessing writes its outputs through the catalog, so the lineage runs through them
     name_of = {node["id"]: node["name"] for node in graph["nodes"]}
     edges = {(name_of[edge["source"]], name_of[edge["target"]]) for edge in graph["edges"]}
-    assert {("existing_model_inputs_ras_hu", "preprocess_volumes"),
+    assert {("existing_model_inputs", "preprocess_volumes"),
             ("preprocess_volumes", "model_inputs_ras_hu"),
             ("preprocess_volumes", "preprocessing_manifest"),
             ("model_inputs_ras_hu", "geometry")} <= edges  # geometry's inference reads them

@@ -43,15 +43,17 @@ def _qa(keys) -> list[dict]:
 
 
 def _entries(root: Path, specs=SPECS, kind="ct_spatial_bench.datasets.ModelInputsDataset"):
-    """Test catalog entries for each spec's model inputs under ``root`` (and their listing)."""
-    entries = {}
-    for name, spec in specs.items():
-        entry = {"type": kind, "path": str(root / name),
-                 **(NPY if spec.get("output") == "npy" else NIFTI)}
-        entries[f"model_inputs_{name}"] = entry
-        entries[f"existing_model_inputs_{name}"] = {
-            "type": "ct_spatial_bench.datasets.optional_dataset.OptionalDataset", "dataset": entry}
-    return entries
+    """Test catalog entries for each spec's model inputs under ``root``."""
+    return {f"model_inputs_{name}": {"type": kind, "path": str(root / name),
+                                     **(NPY if spec.get("output") == "npy" else NIFTI)}
+            for name, spec in specs.items()}
+
+
+def _with_listing(entries: dict) -> dict:
+    """``entries`` and ``existing_model_inputs``: the same datasets, every spec in one."""
+    specs = {name.removeprefix("model_inputs_"): entry for name, entry in entries.items()}
+    return {**entries, "existing_model_inputs": {
+        "type": "ct_spatial_bench.datasets.AllModelInputsDataset", "specs": specs}}
 
 
 def _run(tmp_path: Path, keys, specs=SPECS, workers=1, entries=None, **params):
@@ -64,7 +66,7 @@ def _run(tmp_path: Path, keys, specs=SPECS, workers=1, entries=None, **params):
                         **NIFTI},
         "preprocessing_manifest": {"type": "ct_spatial_bench.datasets.JsonLinesDataset",
                                    "filepath": str(tmp_path / "manifest.jsonl")},
-        **(entries or _entries(tmp_path / "inputs", specs)),
+        **_with_listing(entries or _entries(tmp_path / "inputs", specs)),
     }
     catalog = DataCatalog.from_config(config)
     catalog["benchmark_qa"] = _qa(keys)
@@ -191,7 +193,8 @@ def test_outputs_go_where_a_swapped_catalog_puts_them(tmp_path, monkeypatch, dec
 
 @pytest.mark.parametrize("env", ["base", "full"])
 def test_existing_model_inputs_are_the_model_inputs_datasets_themselves(env):
-    """Each spec's listing (read before the run) and output are one dataset in every env."""
+    """Each spec's listing (read before the run, all specs in one dataset) and output are one
+    dataset in every env."""
     from kedro.config import OmegaConfigLoader
     from kedro.io import DataCatalog
 
@@ -203,7 +206,7 @@ def test_existing_model_inputs_are_the_model_inputs_datasets_themselves(env):
     specs = loader["parameters"]["preprocessing"]["specs"]
     for name, spec in specs.items():
         output = catalog.get(f"model_inputs_{name}")
-        listing = catalog.get(f"existing_model_inputs_{name}")._dataset  # noqa: SLF001
+        listing = catalog.get("existing_model_inputs")._dataset(name)  # noqa: SLF001
         assert type(listing) is type(output), name
         assert listing._init_args == output._init_args, name  # noqa: SLF001
         suffix = ".npy" if spec.get("output") == "npy" else ".nii.gz"

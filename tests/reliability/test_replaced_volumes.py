@@ -39,9 +39,8 @@ def _run(tmp_path: Path, keys) -> dict:
         "preprocessing_manifest": {"type": "ct_spatial_bench.datasets.JsonLinesDataset",
                                    "filepath": str(tmp_path / "manifest.jsonl")},
         "model_inputs_small": entry,
-        "existing_model_inputs_small": {
-            "type": "ct_spatial_bench.datasets.optional_dataset.OptionalDataset",
-            "dataset": entry},
+        "existing_model_inputs": {"type": "ct_spatial_bench.datasets.AllModelInputsDataset",
+                                  "specs": {"small": entry}},
     })
     catalog["benchmark_qa"] = [{"qa_id": f"{k}::0", "image_path": f"{k}.nii.gz"} for k in keys]
     catalog["params:preprocessing"] = {"workers": 1, "specs": SPECS}

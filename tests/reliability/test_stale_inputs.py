@@ -33,9 +33,8 @@ def _catalog(tmp_path: Path, keys: list[str]):
         "preprocessing_manifest": {"type": "ct_spatial_bench.datasets.JsonLinesDataset",
                                    "filepath": str(tmp_path / "manifest.jsonl")},
         "model_inputs_ras_hu": inputs,
-        "existing_model_inputs_ras_hu": {
-            "type": "ct_spatial_bench.datasets.optional_dataset.OptionalDataset",
-            "dataset": inputs},
+        "existing_model_inputs": {"type": "ct_spatial_bench.datasets.AllModelInputsDataset",
+                                  "specs": {"ras_hu": inputs}},
         "geometry.predictions": {"type": "ct_spatial_bench.datasets.JsonLinesDataset",
                                  "filepath": str(tmp_path / "geometry.jsonl")},
     })

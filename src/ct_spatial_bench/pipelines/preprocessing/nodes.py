@@ -13,7 +13,7 @@ def preprocess_volumes(
     qa_items: list[dict[str, Any]],
     raw_volumes: dict[str, Callable[[], Any]],
     params: dict[str, Any],
-    *existing_inputs: Mapping[str, Any] | None,
+    existing_inputs: Mapping[str, Callable[[], Mapping[str, Any]]],
     spec_names: tuple[str, ...],
 ) -> Iterator[tuple]:
     """Decode each volume the benchmark asks about once and make every spec it still lacks.
@@ -21,10 +21,10 @@ def preprocess_volumes(
     A generator: each chunk it yields is saved by Kedro as it comes, one ``SpecPartitions`` per
     spec (the chunk's volumes that now have that spec, with the spec's fingerprint) into
     ``model_inputs_<spec>``, then the manifest so far, so a killed run keeps every volume finished
-    before it. ``existing_inputs`` are, per spec in ``spec_names``, what ``model_inputs_<spec>``
-    already held when the run started (``existing_model_inputs_<spec>``: Kedro lets no node read
-    its own output); a volume's spec is made only where it is missing or was made by another
-    version of the spec, or from a source volume that has changed since (its size, mtime and a
+    before it. ``existing_inputs`` is, per spec, what ``model_inputs_<spec>`` already held when
+    the run started (``existing_model_inputs``: every spec's inputs in one dataset, a loader per
+    spec that has inputs, as Kedro lets no node read its own output); a volume's spec is made
+    only where it is missing or was made by another version of the spec, or from a source volume that has changed since (its size, mtime and a
     hash of its ends: ``fileio.source_fingerprint``, recorded in the manifest as
     ``source_fingerprint``). Volumes run in ``params["workers"]`` processes (1: in this process; null:
     one per CPU). The manifest has a row per volume (source file, orientation, shape, spacing, the
@@ -54,8 +54,9 @@ def preprocess_volumes(
     fingerprints = {spec.name: spec_fingerprint(spec) for spec in specs}
     prefix = params.get("volume_path_prefix", "")
     keys = sorted({volume_key(item["image_path"], prefix) for item in qa_items})
-    sources = _source_fingerprints(keys, raw_volumes, existing_inputs)
-    existing_of = dict(zip(spec_names, existing_inputs, strict=True))
+    existing_of = {name: existing_inputs[name]() if name in existing_inputs else None
+                   for name in spec_names}
+    sources = _source_fingerprints(keys, raw_volumes, tuple(existing_of.values()))
     present = {spec.name: _still_valid(existing_of[spec.name], spec.name, fingerprints[spec.name],
                                        sources)
                for spec in specs}
