@@ -2,8 +2,8 @@
 
 No SLURM here, so each job script the submit writes is run with bash in submission order (array
 tasks one after another with SLURM_ARRAY_TASK_ID set): the same `kedro run` commands a cluster
-runs. openai_vlm asks a fake OpenAI-compatible VLM on 127.0.0.1 and the jury (openai, gemini,
-qwen through their SDKs) asks the fake judge server. One inference array task is killed midway;
+runs. openai_vlm and the jury (openai, gemini, qwen through their SDKs) ask one fake server on
+127.0.0.1: a served VLM's replies to vision requests, verdicts to the judges' prompts. One inference array task is killed midway;
 the resubmission plans only what is unfinished, and no question is asked twice.
 """
 
@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 import yaml
 from support.fake_llm_server import GOOD_KEY, FakeLLMServer
-from support.fake_vlm_server import FakeVLMServer
 from support.project import make_scratch_project
 
 
@@ -64,7 +63,7 @@ def _jobs(folder: Path) -> list[tuple[Path, list[int] | None]]:
     return jobs
 
 
-def _run_job(path: Path, index: int | None, env: dict, vlm: FakeVLMServer | None = None) -> bool:
+def _run_job(path: Path, index: int | None, env: dict, vlm: FakeLLMServer | None = None) -> bool:
     """Run one job (or array task) like SLURM would; with ``vlm``, kill it once the VLM has
     answered KILL_AFTER more questions and it has had a second to checkpoint them."""
     task_env = {**env, **({"SLURM_ARRAY_TASK_ID": str(index)} if index is not None else {})}
@@ -73,17 +72,18 @@ def _run_job(path: Path, index: int | None, env: dict, vlm: FakeVLMServer | None
                               timeout=600)
         assert done.returncode == 0, f"{path.name}[{index}]\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
         return True
-    vlm.hold_after(vlm.answered + KILL_AFTER)
+    hold_at = vlm.vlm_answered + KILL_AFTER
+    vlm.hold_vlm_after(hold_at)
     child = subprocess.Popen(["bash", str(path)], env=task_env, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while vlm.answered < vlm._hold_after and time.monotonic() < deadline:
+    while vlm.vlm_answered < hold_at and time.monotonic() < deadline:
         assert child.poll() is None, f"{path.name} ended before it could be killed"
         time.sleep(0.1)
     time.sleep(1.0)
     os.killpg(child.pid, signal.SIGKILL)
     child.wait(30)
-    vlm.release()
+    vlm.release_vlm()
     return False
 
 
@@ -91,14 +91,14 @@ def _run_job(path: Path, index: int | None, env: dict, vlm: FakeVLMServer | None
 def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
     (tmp_path / "project").mkdir()
     root = make_scratch_project(tmp_path / "project")
-    judges = FakeLLMServer().start()
+    judges = vlm = FakeLLMServer().start()  # one server: the VLM and the jury
     try:
         _kedro(root, "run", "--pipelines", "rehearsal_data")
         tree = root / "data" / "rehearsal"
         qa_file = tree / "ct_spatialvqa" / "spatial_qa_filtered_full_nifti.jsonl"
         qa_rows = [json.loads(line) for line in qa_file.read_text().splitlines()]
         script, expected_correct = _scripted_replies(qa_rows)
-        vlm = FakeVLMServer(script).start()
+        vlm.vlm_script = script
 
         judging = root / "conf" / "full" / "parameters_judging.yml"
         settings = yaml.safe_load(judging.read_text())
@@ -113,7 +113,7 @@ def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
         params = ",".join([
             f"ct_rate_root={tree / 'ct_rate'}", f"ct_spatialvqa_qa={qa_file}",
             "openai_vlm.inference.config.model=fake-vlm",
-            f"openai_vlm.inference.config.base_url={vlm.url}",
+            f"openai_vlm.inference.config.base_url={vlm.urls['openai']}",
             "openai_vlm.resources.num_shards=2", "cluster.resources.preprocessing.num_shards=2"])
 
         def submit(out: str) -> str:
@@ -138,7 +138,7 @@ def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
         inference = jobs[2][0]
         assert not _run_job(inference, 0, env, vlm=vlm)  # killed midway: afterok stops the chain
         _run_job(inference, 1, env)
-        assert vlm.answered < len(qa_rows)
+        assert vlm.vlm_answered < len(qa_rows)
 
         second = submit("second")
         assert "finished, left out: preprocessing, qa" in second, [
@@ -160,7 +160,7 @@ def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
         assert int(row["n_failed"]) == int(row["n_errors"]) == 0
         # nothing lost, nothing asked twice: one reply per question; one judge call per distinct
         # (question, reference, prediction), the judge cache's key
-        assert vlm.answered == len(qa_rows)
+        assert vlm.vlm_answered == len(qa_rows)
         distinct = len({(r["question"], r["answer"], script[r["question"]]) for r in qa_rows})
         per_protocol = {}
         for (protocol, _), n in judges.asked.items():
@@ -168,6 +168,5 @@ def test_the_slurm_chain_on_the_rehearsal_tree_survives_a_killed_task(tmp_path):
         assert per_protocol == {"openai": distinct, "gemini": distinct, "dashscope": distinct}
         assert "Nothing to submit" in submit("third")
         assert not list((root / "data").glob("07_model_output/**/*.jsonl"))  # sanity untouched
-        vlm.stop()
     finally:
         judges.stop()

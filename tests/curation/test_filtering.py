@@ -47,7 +47,7 @@ def test_keep_all_with_given_categories_keeps_upstream_tags():
 
 @pytest.mark.parametrize("provider", ["gemini", "openai"])
 def test_llm_filter_and_tagger_record_model_and_prompt_version(provider, make_llm,
-                                                                curation_server, tmp_path):
+                                                                fake_server, tmp_path):
     llm = _classifier(make_llm(provider, model="gemini-2.5-flash"), tmp_path / "c.sqlite")
     kept, decisions = filter_and_tag(ITEMS, "llm", "llm", llm, progress=False)
     assert [k["qa_id"] for k in kept] == ["c::0"]
@@ -60,10 +60,10 @@ def test_llm_filter_and_tagger_record_model_and_prompt_version(provider, make_ll
     assert "ReplyError" in decisions[2]["spatial_filter_error"]
     assert decisions[2]["llm_is_spatial"] is None
     assert decisions[1]["llm_is_spatial"] is False and "spatial_filter_error" not in decisions[1]
-    assert curation_server.requests == 3 + 1  # three to filter, the one kept to tag
+    assert fake_server.requests == 3 + 1  # three to filter, the one kept to tag
     # Rerun: only the failed item is asked again.
     again, _ = filter_and_tag(ITEMS, "llm", "llm", llm, progress=False)
-    assert again == kept and curation_server.requests == 5
+    assert again == kept and fake_server.requests == 5
 
 
 def test_llm_tagger_failure_leaves_the_item_untagged_and_says_so(llm):

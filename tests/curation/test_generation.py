@@ -1,5 +1,5 @@
 import pytest
-from support.fake_curation_llm import API_KEYS, cached_rows, llm_settings, run_and_kill
+from support.fake_llm_server import API_KEYS, cached_rows, llm_settings, run_and_kill
 
 from ct_spatial_bench.curation.generation import generate_qa, validate_qa_reply
 from ct_spatial_bench.curation.llm_client import ReplyError, curation_llm, load_prompt
@@ -26,7 +26,7 @@ def test_validate_keeps_usable_pairs_and_caps_them():
 
 
 @pytest.mark.parametrize("provider", ["openai", "qwen", "gemini"])
-def test_llm_generation_through_each_sdk(provider, make_llm, curation_server, tmp_path):
+def test_llm_generation_through_each_sdk(provider, make_llm, fake_server, tmp_path):
     llm = make_llm(provider, model="m-1")
     kwargs = {"prompt": load_prompt("qa_generation_v1"), "llm": llm, "min_pairs": 7,
               "cache_path": str(tmp_path / "cache.sqlite"), "max_pairs": 10, "progress": False}
@@ -42,11 +42,11 @@ def test_llm_generation_through_each_sdk(provider, make_llm, curation_server, tm
     assert meta["generation"] == {"provider": provider, "model": "m-1",
                                   "base_url": llm.client.base_url, "temperature": 0.0,
                                   "max_tokens": 500, "json_mode": True}
-    assert curation_server.requests == 3
+    assert fake_server.requests == 3
     # Rerun: the valid reply comes from the cache; the two failed reports are asked again, and
     # the one whose reply was invalid only the first time is now answered.
     items_again, log_again = generate_qa(REPORTS, "llm", **kwargs)
-    assert curation_server.requests == 5
+    assert fake_server.requests == 5
     assert log_again[0]["cached"] is True and log_again[3]["status"] == "ok"
     assert items_again[:8] == items and len(items_again) == 16
 
@@ -72,13 +72,13 @@ generate_qa(reports, "llm", prompt=load_prompt("qa_generation_v1"), llm=llm, cac
 """
 
 
-def test_killed_generation_resumes_without_asking_any_report_twice(curation_server, tmp_path):
+def test_killed_generation_resumes_without_asking_any_report_twice(fake_server, tmp_path):
     reports = [{"case_id": f"valid_{i}_a_1.nii.gz", "findings": f"Nodule number {i}.",
                 "impressions": ""} for i in range(N_REPORTS)]
-    settings, cache = llm_settings(curation_server, "qwen", concurrency=3), tmp_path / "c.sqlite"
-    run_and_kill(curation_server, CHILD, [settings, API_KEYS, reports, str(cache)], cache,
+    settings, cache = llm_settings(fake_server, "qwen", concurrency=3), tmp_path / "c.sqlite"
+    run_and_kill(fake_server, CHILD, [settings, API_KEYS, reports, str(cache)], cache,
                  "replies", answers=10)
-    first = sum(curation_server.answered.values())
+    first = sum(fake_server.answered.values())
     assert 10 <= first < N_REPORTS and cached_rows(cache, "replies") == first
 
     llm = curation_llm(settings, API_KEYS, "qa_generation", "templates")
@@ -87,8 +87,8 @@ def test_killed_generation_resumes_without_asking_any_report_twice(curation_serv
     assert {r["status"] for r in log} == {"ok"} and len(items) == 8 * N_REPORTS
     assert sum(r["cached"] for r in log) == first
     # The server's own count: every report was answered exactly once over both runs.
-    assert sorted(curation_server.answered.values()) == [1] * N_REPORTS
-    before = curation_server.requests
+    assert sorted(fake_server.answered.values()) == [1] * N_REPORTS
+    before = fake_server.requests
     generate_qa(reports, "llm", prompt=load_prompt("qa_generation_v1"), llm=llm,
                 cache_path=cache, progress=False)
-    assert curation_server.requests == before  # a rerun makes zero calls
+    assert fake_server.requests == before  # a rerun makes zero calls

@@ -16,7 +16,7 @@ import json
 import re
 
 import pytest
-from support.fake_curation_llm import GOOD_KEY, FakeLLMServer
+from support.fake_llm_server import GOOD_KEY, FakeLLMServer
 
 # qa_generation.py: BASE_PROMPT (two lines end in a space) and the report it appends
 BASE_PROMPT = (

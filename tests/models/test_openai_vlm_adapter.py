@@ -1,8 +1,7 @@
-"""openai_vlm against a fake OpenAI-compatible server on 127.0.0.1."""
+"""openai_vlm against the fake server on 127.0.0.1 (tests/support/fake_llm_server.py), which
+answers its vision requests as a served VLM."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -15,39 +14,10 @@ SLICES = InputSpec("s", orientation="LPI", slices=3, axis_order="zyx", output="n
                    rgb_windows=((-1000, 1000),) * 3)
 
 
-@pytest.fixture
-def fake_server():
-    requests = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests.append({"path": self.path, "body": body,
-                             "auth": self.headers.get("Authorization")})
-            reply = {"id": "x", "object": "chat.completion", "created": 0, "model": "served-1",
-                     "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": " Right lung. "}}],
-                     "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}}
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", requests
-    server.shutdown()
-
-
 def test_asks_the_endpoint_with_inline_slices_at_temperature_zero(fake_server, ras_volume,
                                                                   monkeypatch):
-    base_url, requests = fake_server
+    base_url, requests = fake_server.urls["openai"], fake_server.vlm_requests
+    fake_server.vlm_script = {"Which lung?": " Right lung. "}
     monkeypatch.setenv("FAKE_KEY", "sk-test-secret")
     adapter = OpenAIVisionLanguageModel()
     adapter.load({"model": "gpt-4o", "base_url": base_url, "api_key_env": "FAKE_KEY"})
@@ -64,7 +34,7 @@ def test_asks_the_endpoint_with_inline_slices_at_temperature_zero(fake_server, r
     assert requests[0]["auth"] == "Bearer sk-test-secret"
     assert "sk-test-secret" not in json.dumps(pred)
     assert pred["prompt"].count("<image>") == 3
-    assert pred["efficiency"]["served_model"] == "served-1"
+    assert pred["efficiency"]["served_model"] == fake_server.served_model != "gpt-4o"
 
 
 def test_without_a_model_name_it_says_what_to_set():
@@ -77,7 +47,7 @@ def test_a_volumes_questions_open_with_the_same_bytes(fake_server, ras_volume):
     the instruction and the slices must be identical in every request of a volume."""
     from ct_spatial_bench.models.base import Question
 
-    base_url, requests = fake_server
+    base_url, requests = fake_server.urls["openai"], fake_server.vlm_requests
     adapter = OpenAIVisionLanguageModel()
     adapter.load({"model": "m", "base_url": base_url})
     answers = list(adapter.answer_volume(apply_spec(ras_volume, SLICES),

@@ -1,15 +1,12 @@
-"""The judges' fake LLM server (tests/support/fake_llm_server.py) for the reliability experiments.
+"""The reliability experiments' name for the shared fake server (tests/support/fixtures.py).
 
 Every test here counts what the server itself received: requests per item, keys it was sent."""
 
 from __future__ import annotations
 
 import pytest
-from reliability_helpers import FakeLLMServer
 
 
 @pytest.fixture
-def server():
-    fake = FakeLLMServer(slow_s=2.0).start()
-    yield fake
-    fake.stop()
+def server(fake_server):
+    return fake_server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from support.fake_curation_llm import API_KEYS, FakeLLMServer, curation_answer, llm_settings
+from support.fake_llm_server import API_KEYS, FakeLLMServer, curation_answer, llm_settings
 
 N_QUESTIONS = 16
 

@@ -11,7 +11,7 @@ import json
 import stat
 
 import pytest
-from reliability_helpers import GOOD_KEY, FakeLLMServer
+from reliability_helpers import GOOD_KEY
 
 SDK_URL_VARIABLES = [("openai", "OPENAI_BASE_URL", "openai", "OPENAI_API_KEY"),
                      ("gemini", "GOOGLE_GEMINI_BASE_URL", "gemini", "GEMINI_API_KEY"),
@@ -118,12 +118,3 @@ def test_the_worker_output_is_redacted(tmp_path, monkeypatch, capfd):
     assert "rev <redacted>" in described
     err = capfd.readouterr().err
     assert "loading with key <redacted>" in err and "w0rk" not in err
-
-
-@pytest.fixture
-def server():
-    fake = FakeLLMServer().start()
-    yield fake
-    fake.stop()
-
-

@@ -1,4 +1,5 @@
-"""A loopback stand-in for the three judge APIs, driven by the real SDK clients.
+"""One loopback stand-in for every LLM/VLM API the project calls, driven by the real SDK clients:
+the judges, curation's LLM and the served VLM (``openai_vlm``), told apart per request.
 
 Speaks OpenAI chat completions (``/v1/chat/completions``), Gemini generateContent
 (``/v1[beta]/models/<model>:generateContent``) and DashScope text generation
@@ -16,9 +17,18 @@ counts such requests per protocol. Every request is counted per (protocol,
 prediction), so tests can prove an item was never asked twice. Batch replies come back in
 shuffled order.
 
-Given ``answer`` (``user message -> (subject, reply text)``) it answers any prompt, not only a
-judge's: the subject stands for the prediction (requests are counted by it, its directives
-apply) and the reply text is sent as is (the curation tests' JSON). ``bodies`` keeps the last
+A curation prompt (a report to write questions from: ``Radiology report of one chest CT``; a
+question to filter or tag: ``Question: ...\nAnswer: ...``) is answered by ``curation_answer``:
+counted per subject (the report; ``filter: <question>``, ``tagger: <question>``), the subject's
+directives apply. Given ``answer`` (``user message -> (subject, reply text)``) the server answers
+every prompt with it instead (a test's own replies, e.g. upstream's prompts).
+
+A vision request (an OpenAI chat message with ``image_url`` parts: ``openai_vlm``) is a served
+VLM's: its question (the last text part) gets ``vlm_script[question]`` ("I cannot tell." if not
+scripted) from model ``served_model``; ``vlm_requests`` keeps each body and Authorization header,
+``vlm_asked`` the questions, ``vlm_answered`` counts replies; ``hold_vlm_after(n)`` makes the
+requests after the n-th reply hang (a job about to be killed) until ``release_vlm()``. No key is
+checked there (a vLLM server takes any). ``bodies`` keeps the last
 request body per protocol and ``all_bodies`` every one, so a test can see what the SDK sent.
 
 ``echo_key`` makes a 401 body echo the key it was sent, as real providers do: ``"full"`` as is,
@@ -46,11 +56,14 @@ from aiohttp import web
 _DIRECTIVE = re.compile(r"\[\[(\w+?)(?:x(\d+))?\]\]")
 NONUTF8 = "@@not-utf8@@"  # replaced by bytes that are not UTF-8 in the body sent
 _SINGLE = re.compile(r"Reference answer: (.*)\nPrediction: (.*)")
+_REPORT = re.compile(r"Radiology report of one chest CT:\n\n(.*?)\n\nWrite between", re.DOTALL)
+_PAIR = re.compile(r"Question: (.*)\nAnswer: (.*)")
 _BATCH = re.compile(r"\[(\d+)\]\nQuestion: .*\nReference answer: (.*)\nPrediction: (.*)")
 GOOD_KEY = "test-key"
 
 PROVIDERS = ("openai", "gemini", "qwen")
 PROTOCOL = {"openai": "openai", "gemini": "gemini", "qwen": "dashscope"}
+API_KEYS = {"openai": GOOD_KEY, "gemini": GOOD_KEY, "dashscope": GOOD_KEY}  # curation's keys
 
 
 def _directives(prediction: str) -> dict[str, int]:
@@ -61,11 +74,56 @@ def _clean(text: str) -> str:
     return _DIRECTIVE.sub("", text).strip().lower()
 
 
+def generation_reply(report: str) -> str:
+    """Eight usable pairs (and a blank one), or a single pair for a report saying BROKEN."""
+    if "BROKEN" in report:
+        return json.dumps({"qa_pairs": [{"question": "Only one?", "answer": "Yes."}]})
+    pairs = [{"question": f"Question {i} about the right upper lobe?", "answer": f"Answer {i}."}
+             for i in range(8)]
+    pairs.append({"question": "", "answer": "blank question, dropped"})
+    return "```json\n" + json.dumps({"qa_pairs": pairs}) + "\n```"
+
+
+def curation_answer(user: str) -> tuple[str, str] | None:
+    """(subject, reply text) for a curation prompt (None for any other); a pair whose answer
+    says FAIL gets prose."""
+    report = _REPORT.search(user)
+    if report:
+        return report.group(1), generation_reply(report.group(1))
+    pair = _PAIR.search(user)
+    if pair is None:
+        return None
+    question, answer = pair.groups()
+    if "FAIL" in answer:
+        return f"pair: {question}", "I would rather not say."
+    if "is_spatial" in user:
+        return f"filter: {question}", json.dumps({"is_spatial": "lobe" in question})
+    return f"tagger: {question}", json.dumps(
+        {"categories": ["Laterality & Bilateral Symmetry", "longitudinal"]})
+
+
+def llm_settings(server, provider: str, **config) -> dict:
+    """A curation step's ``llm`` settings aimed at ``server``, with fast retries. The key is
+    named in the config: a credentials key goes only to its provider's own host, never to a
+    base_url."""
+    return {"provider": provider, "max_tokens": 500,
+            "config": {"base_url": server.urls[provider], "api_key": GOOD_KEY,
+                       "backoff_base_s": 0.01,
+                       "backoff_max_s": 0.05, "timeout_s": 1.0, "concurrency": 4, **config}}
+
+
 class FakeLLMServer:
     def __init__(self, latency_s: float = 0.0, slow_s: float = 3.0, retry_after: str = "1",
-                 seed: int = 0, answer=None, echo_key: str | None = None) -> None:
+                 seed: int = 0, answer=None, echo_key: str | None = None,
+                 vlm_script: dict[str, str] | None = None, served_model: str = "served-1") -> None:
         self.latency_s, self.slow_s, self.retry_after = latency_s, slow_s, retry_after
         self.answer = answer
+        self.vlm_script = dict(vlm_script or {})  # the served VLM's reply per question
+        self.served_model = served_model
+        self.vlm_requests: list[dict] = []  # {"body", "auth"} of each vision request
+        self.vlm_asked: list[str] = []
+        self.vlm_answered = 0
+        self._hold_vlm_after: int | None = None
         self.echo_key = echo_key
         self.keys_seen: list = []
         self.bodies: dict = {}  # protocol -> the last request body
@@ -99,13 +157,15 @@ class FakeLLMServer:
             with self._lock:
                 self.structured[protocol] += 1
         answered_text = None
-        if self.answer is not None:
-            subject, answered_text = self.answer(user)
+        batch = _BATCH.findall(user) if self.answer is None else []
+        items = [(int(i), a, p) for i, a, p in batch] or [
+            (0, a, p) for a, p in _SINGLE.findall(user)[:1]]
+        # not a judge's prompt: the test's own answers, or curation's
+        told = self.answer(user) if self.answer is not None else (
+            None if items else curation_answer(user))
+        if told is not None:
+            subject, answered_text = told
             batch, items = [], [(0, "", subject)]
-        else:
-            batch = _BATCH.findall(user)
-            items = [(int(i), a, p) for i, a, p in batch] or [
-                (0, a, p) for a, p in _SINGLE.findall(user)[:1]]
         predictions = [p for _, _, p in items]
         attempt = self._attempt(protocol, predictions)
         key = headers.get("auth")
@@ -164,11 +224,14 @@ class FakeLLMServer:
 
     # ---------------------------------------------------------------- protocols
     async def openai(self, request: web.Request) -> web.Response:
-        body = self.bodies["openai"] = await request.json()
+        body = await request.json()
+        content = body["messages"][-1]["content"]
+        if isinstance(content, list) and any(p.get("type") == "image_url" for p in content):
+            return await self.served_vlm(body, request.headers.get("Authorization"))
+        self.bodies["openai"] = body
         self.all_bodies["openai"].append(body)
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        content = body["messages"][-1]["content"]
-        if isinstance(content, list):  # a vision request: its text parts
+        if isinstance(content, list):  # text parts only: read as one text
             content = "".join(part.get("text", "") for part in content)
         status, text, extra = await self._reply("openai", content, {"auth": key},
                                                 bool(body.get("response_format")))
@@ -183,6 +246,39 @@ class FakeLLMServer:
             "model": body["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 50, "completion_tokens": 2, "total_tokens": 52}})
+
+    async def served_vlm(self, body: dict, auth: str | None) -> web.Response:
+        """A served VLM's reply (openai_vlm's OpenAI-compatible endpoint, e.g. vLLM)."""
+        question = [p["text"] for p in body["messages"][-1]["content"]
+                    if p.get("type") == "text"][-1]
+        with self._lock:
+            self.vlm_requests.append({"body": body, "auth": auth})
+            self.vlm_asked.append(question)
+        held = False
+        while self._vlm_holding():  # the caller is meant to be killed meanwhile
+            held = True
+            await asyncio.sleep(0.05)
+        if held:
+            return web.json_response({"error": {"message": "released after a hang"}}, status=503)
+        with self._lock:
+            self.vlm_answered += 1
+        return _json({
+            "id": "chatcmpl-vlm", "object": "chat.completion", "created": 0,
+            "model": self.served_model,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": self.vlm_script.get(question, "I cannot tell.")}}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}})
+
+    def _vlm_holding(self) -> bool:
+        limit = self._hold_vlm_after
+        return limit is not None and not self._stopping and self.vlm_answered >= limit
+
+    def hold_vlm_after(self, answers: int) -> None:
+        """Vision requests after the ``answers``-th reply hang until ``release_vlm()``."""
+        self._hold_vlm_after = answers
+
+    def release_vlm(self) -> None:
+        self._hold_vlm_after = None
 
     async def gemini(self, request: web.Request) -> web.Response:
         body = self.bodies["gemini"] = await request.json()

@@ -1,27 +1,19 @@
-"""The shared fixtures: one fake LLM server on 127.0.0.1 for every protocol the project speaks
-(OpenAI, Gemini, DashScope), answering as a judge, or as curation's LLM, and the clients aimed
-at it."""
+"""The shared fixtures: one fake server on 127.0.0.1 for every protocol the project speaks
+(OpenAI, Gemini, DashScope), answering each request as a judge, as curation's LLM or as a served
+VLM (support/fake_llm_server.py), and the clients aimed at it."""
 
 from __future__ import annotations
 
 import pytest
 
-from support.fake_curation_llm import API_KEYS, curation_answer, llm_settings
-from support.fake_llm_server import GOOD_KEY, FakeLLMServer
+from support.fake_llm_server import API_KEYS, GOOD_KEY, FakeLLMServer, llm_settings
 
 
 @pytest.fixture
 def fake_server():
-    """The fake LLM server answering as a judge."""
+    """The fake server: a judge's prompt gets a verdict, curation's prompts their replies, a
+    vision request the reply ``fake_server.vlm_script`` gives its question."""
     server = FakeLLMServer(slow_s=2.0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def curation_server():
-    """The same server answering curation's prompts (generation, filter, tagger)."""
-    server = FakeLLMServer(slow_s=2.0, answer=curation_answer).start()
     yield server
     server.stop()
 
@@ -41,12 +33,12 @@ def make_judge(fake_server):
 
 
 @pytest.fixture
-def make_llm(curation_server):
+def make_llm(fake_server):
     """``make_llm(provider, **config)``: a curation LLM on a real SDK aimed at the fake server."""
     from ct_spatial_bench.curation.llm_client import curation_llm
 
     def make(provider: str = "openai", **config):
-        return curation_llm(llm_settings(curation_server, provider, **config), API_KEYS,
+        return curation_llm(llm_settings(fake_server, provider, **config), API_KEYS,
                             "test", "nothing")
 
     return make
