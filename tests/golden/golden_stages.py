@@ -135,6 +135,48 @@ def _text(text: str, scratch: str) -> str:
     return text.replace(scratch, "<root>").replace(str(INPUTS), "<inputs>")
 
 
+# Tables in HTML (the report, the sections) and in Markdown (summary.md) are compared as
+# records, so a column added to a table is an added field, not a changed line.
+_HTML_TABLE = re.compile(r"<table\b.*?</table>", re.S)
+_HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)
+_HTML_CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t[hd]>", re.S)
+
+
+def _records(header: list[str], rows: list[list[str]]) -> list[dict[str, str]]:
+    names = [name if header.index(name) == i else f"{name}#{i}" for i, name in enumerate(header)]
+    return [dict(zip(names, row)) for row in rows]
+
+
+def _html_table(table: str) -> list:
+    rows = [_HTML_CELL.findall(row) for row in _HTML_ROW.findall(table)]
+    if rows and rows[0] and all(kind == "h" for kind, _ in rows[0]):
+        return _records([cell for _, cell in rows[0]], [[c for _, c in r] for r in rows[1:]])
+    return [[cell for _, cell in row] for row in rows]
+
+
+def _with_tables(text: str) -> Any:
+    """``text``, or {text with each table as <table>, tables as records} if it has tables."""
+    tables = _HTML_TABLE.findall(text)
+    if not tables:
+        return text
+    return {"text": _HTML_TABLE.sub("<table>", text),
+            "tables": [_html_table(table) for table in tables]}
+
+
+def _markdown_tables(lines: list[str]) -> list:
+    """Lines, each run of ``| ... |`` lines (header, rule, rows) as one {"table": records}."""
+    out: list = []
+    for line in lines:
+        if not line.startswith("|"):
+            out.append(line)
+            continue
+        if not out or not isinstance(out[-1], dict):
+            out.append({"rows": []})
+        out[-1]["rows"].append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return [{"table": _records(item["rows"][0], item["rows"][2:])} if isinstance(item, dict)
+            else item for item in out]
+
+
 def _normalise(value: Any, scratch: str) -> Any:
     if isinstance(value, dict):
         return {k: ("<volatile>" if k in VOLATILE_KEYS and v is not None else
@@ -142,7 +184,7 @@ def _normalise(value: Any, scratch: str) -> Any:
     if isinstance(value, list):
         return [_normalise(v, scratch) for v in value]
     if isinstance(value, str):
-        return _text(value, scratch)
+        return _with_tables(_text(value, scratch))
     return value
 
 
@@ -162,7 +204,10 @@ def read_output(path: Path, scratch: str) -> Any:
         return _normalise(data, scratch)
     if path.suffix == ".csv":
         return [_normalise(row, scratch) for row in csv.DictReader(text.splitlines())]
-    return _text(text, scratch).splitlines()
+    lines = _text(text, scratch).splitlines()
+    if path.suffix == ".md":
+        return _markdown_tables(lines)
+    return [_with_tables(line) for line in lines]
 
 
 def write_golden(folder: Path, golden: Path, scratch: Path) -> list[str]:

@@ -12,6 +12,8 @@ by their pixels.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 import golden_stages as golden
@@ -20,8 +22,9 @@ import golden_stages as golden
 def _check(run, name: str, tmp_path) -> None:
     folder = run(tmp_path)
     diffs, added = golden.differences(folder, golden.EXPECTED / name, tmp_path)
-    if added:  # allowed: reported so the reviewer sees what the change added
-        print(f"{name}: fields added since the golden files:\n  " + "\n  ".join(added))
+    if added:  # allowed, and reported in pytest's warnings summary: what the change added
+        warnings.warn(f"{name}: {len(added)} fields added since the golden files (regenerate "
+                      "to adopt them): " + ", ".join(added), stacklevel=2)
     assert not diffs, (f"{len(diffs)} differences from tests/golden/expected/{name} (regenerate "
                        "only for a deliberate change, see tests/golden/regenerate.py):\n"
                        + "\n".join(diffs[:60]))
@@ -88,3 +91,21 @@ def test_volatile_fields_and_embedded_figures_are_normalised():
     assert one == two and one["latency_s"] == "<volatile>"
     assert one["figure"].startswith("<png 3x2 ") and other["figure"] != one["figure"]
     assert golden._normalise({"latency_s": None}, "/x") == {"latency_s": None}
+
+
+def test_a_column_added_to_a_table_in_html_or_markdown_is_an_added_field():
+    html = ('<p>Scores</p><table><thead><tr><th>model</th><th>acc</th></tr></thead>'
+            '<tbody><tr><td>a</td><td>0.5</td></tr></tbody></table>')
+    wider = html.replace("<th>acc</th>", "<th>acc</th><th>n</th>").replace(
+        "<td>0.5</td>", "<td>0.5</td><td>4</td>")
+    added: list[str] = []
+    assert golden.compare(golden._normalise(html, "/x"), golden._normalise(wider, "/x"),
+                          "r", added) == [] and added == ["r.tables[0][0].n"]
+    changed = html.replace("<td>0.5</td>", "<td>0.6</td>")
+    assert golden.compare(golden._normalise(html, "/x"), golden._normalise(changed, "/x"),
+                          "r", []) == ["r.tables[0][0].acc: '0.6' != expected '0.5'"]
+    markdown = ["# Summary", "| model | acc |", "|---|---|", "| a | 0.5 |", "after"]
+    wider_md = ["# Summary", "| model | acc | n |", "|---|---|---|", "| a | 0.5 | 4 |", "after"]
+    added = []
+    assert golden.compare(golden._markdown_tables(markdown), golden._markdown_tables(wider_md),
+                          "s", added) == [] and added == ["s[1].table[0].n"]
