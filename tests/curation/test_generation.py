@@ -1,5 +1,6 @@
 import pytest
-from support.fake_llm_server import API_KEYS, cached_rows, llm_settings, run_and_kill
+from support.fake_llm_server import API_KEYS, llm_settings
+from support.killed_runs import cached_rows, run_and_kill
 
 from ct_spatial_bench.curation.generation import generate_qa, validate_qa_reply
 from ct_spatial_bench.curation.llm_client import ReplyError, curation_llm, load_prompt

@@ -1,6 +1,7 @@
 """The cache: a killed run resumes without asking any answered item twice; reruns call nothing."""
 
-from support.fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS, cached_rows, run_and_kill
+from support.fake_llm_server import GOOD_KEY, PROTOCOL, PROVIDERS
+from support.killed_runs import cached_rows, run_and_kill
 
 from ct_spatial_bench.judges.engine import judge_predictions
 

@@ -40,7 +40,7 @@ def test_a_killed_runs_claims_do_not_block_the_next_run(server, tmp_path):
     """A run killed mid-way leaves claims on its items in flight; on the same host they are free
     at once (its process is gone), so the resumed run neither waits out the lease nor pays for
     anything the killed run stored."""
-    from support.fake_llm_server import cached_rows, run_and_kill
+    from support.killed_runs import cached_rows, run_and_kill
 
     from ct_spatial_bench.judges.registry import create_judge
     from ct_spatial_bench.judges.engine import judge_predictions

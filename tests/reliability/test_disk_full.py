@@ -32,7 +32,7 @@ judge_predictions([judge], items, preds, cache_path=cache, progress=False)
 
 
 def test_a_cache_that_cannot_be_written_stops_the_run(server, tmp_path):
-    from support.fake_llm_server import cached_rows
+    from support.killed_runs import cached_rows
 
     from ct_spatial_bench.judges.registry import create_judge
     from ct_spatial_bench.judges.engine import judge_predictions
