@@ -124,7 +124,7 @@ def key_sent_elsewhere() -> int:
 def disk_full(tmp: Path, n: int) -> dict:
     from ct_spatial_bench.judges.registry import create_judge
     from ct_spatial_bench.judges.engine import judge_predictions
-    from support.fake_llm_server import cached_rows
+    from support.killed_runs import cached_rows
 
     server = FakeLLMServer().start()
     items, preds = qa(n)
