@@ -13,8 +13,10 @@ Inputs (``inputs/``, fixed, never regenerated):
 - ``inputs/upstream/``: the same questions and answers in upstream CT-SpatialVQA's file
   layout, with judgement files (see ``inputs/README.md``).
 
-Fixed inputs keep the golden files apart from upstream changes (phantoms, the prediction
-cleaner, new models): only the stages run here can change what is compared.
+Fixed inputs keep the golden files apart from changes upstream of these stages (the phantoms,
+the QA templates, inference): only the stages run here (judging, metrics with the slot scorer,
+reporting, reproduce) and the project's conf can change what is compared, and a deliberate
+change there is a regeneration (regenerate.py).
 """
 
 from __future__ import annotations
