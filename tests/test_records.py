@@ -19,12 +19,14 @@ DESIGN_PREDICTION = ["qa_id", "model", "prediction", "status", "error", "prompt"
 # Beyond DESIGN's list, first-class since issue 21 (issue 22 asks for them too).
 IDENTITY_FIELDS = ["error_kind", "base_model", "blind", "variant", "tokens", "input_fingerprint",
                    "volume_fingerprint", "question_fingerprint"]
+# What inference stamps on each answer and other stages read by name (first-class in issue 22).
+STAMP_FIELDS = ["input_spec", "run_signature", "efficiency"]
 DESIGN_VERDICT = ["qa_id", "model", "judge", "judge_model", "verdict", "reason", "raw",
                   "prompt_version", "tokens", "latency_s"]
 
 
 def test_field_names_are_designs():
-    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS
+    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS + STAMP_FIELDS
     # beyond DESIGN's list: a probe's variant, as on its prediction (written only when set)
     assert list(Verdict.FIELDS) == DESIGN_VERDICT + ["variant"]
     assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]
