@@ -48,7 +48,8 @@ def test_mask_questions_keep_their_own_key_order_and_extra_fields(tmp_path):
 
 @pytest.mark.parametrize("name", PREDICTION_FILES)
 def test_predictions_load_as_records_and_save_back_byte_for_byte(tmp_path, name):
-    predictions = [Prediction.from_dict(row) for row in iter_jsonl(OLD / name)]
+    predictions = PredictionsDataset(filepath=str(OLD / name)).load()
+    assert all(isinstance(p, Prediction) for p in predictions)
     assert all(p.status == "ok" and p.error_kind is None for p in predictions)
     assert all(p.run_signature and p.question_fingerprint for p in predictions)
     assert _saved_again(PredictionsDataset, name, tmp_path, predictions) == \

@@ -382,8 +382,9 @@ def validate_verdict(verdict: Mapping[str, Any], where: str = "verdict") -> None
     Verdict.from_dict(verdict, where)
 
 
-def checked_prediction(row: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """A prediction row as read from ``where`` (a file and line), its value checked at the door.
+def checked_prediction(row: Mapping[str, Any], where: str) -> Prediction:
+    """A prediction row as read from ``where`` (a file and line), its value checked at the door:
+    the ``Prediction`` it holds (written back, the row as it was, plus any fields set here).
 
     A row that cannot be keyed (not an object, no model or qa_id, a status outside the
     vocabulary) raises ``RecordError`` naming ``where``. A row whose answer is unusable (null,
@@ -412,8 +413,7 @@ def checked_prediction(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         out.update(prediction="", status=ERROR, error=f"{where}: {cause}", error_kind=DATA_ERROR)
     elif cause is not None:  # already an error: keep its message, make the value a text
         out["prediction"] = ""
-    Prediction.from_dict(out, where)
-    return out
+    return Prediction.from_dict(out, where)
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
