@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ct_spatial_bench.datasets import JsonLinesDataset, QADataset
+from ct_spatial_bench.datasets import JsonLinesDataset, QADataset, RecordsDataset
 from ct_spatial_bench.datasets.predictions_dataset import PredictionsDataset
 from ct_spatial_bench.records import Decision, Prediction, QAItem, Verdict, iter_jsonl
 
@@ -67,12 +67,26 @@ def test_prediction_fields_read_by_key_elsewhere_are_fields():
 
 
 def test_verdicts_and_decisions_load_as_records_and_save_back(tmp_path):
-    verdicts = [Verdict.from_dict(r) for r in iter_jsonl(OLD / "verdicts.jsonl")]
+    verdicts = RecordsDataset(filepath=str(OLD / "verdicts.jsonl"), record="verdict").load()
+    assert all(isinstance(v, Verdict) for v in verdicts)
     assert [v.verdict for v in verdicts] == ["incorrect", "correct", "correct"]
     assert verdicts[0].judge == "offline" and verdicts[0].variant is None
-    assert _saved_again(JsonLinesDataset, "v.jsonl", tmp_path, verdicts) == \
-        (OLD / "verdicts.jsonl").read_bytes()
-    decisions = [Decision.from_dict(r) for r in iter_jsonl(OLD / "jury_decisions.jsonl")]
+    out = tmp_path / "v.jsonl"
+    RecordsDataset(filepath=str(out), record="verdict").save(verdicts)
+    assert out.read_bytes() == (OLD / "verdicts.jsonl").read_bytes()
+    decisions = RecordsDataset(filepath=str(OLD / "jury_decisions.jsonl"),
+                               record="decision").load()
+    assert all(isinstance(d, Decision) for d in decisions)
     assert decisions[0].key == ("blind", "phantom_000.nii.gz::0")
     assert _saved_again(JsonLinesDataset, "d.jsonl", tmp_path, decisions) == \
         (OLD / "jury_decisions.jsonl").read_bytes()
+
+
+def test_a_bad_verdict_line_is_named_by_file_and_line(tmp_path):
+    from kedro.io.core import DatasetError  # Kedro wraps a load's error, keeping its message
+
+    bad = tmp_path / "verdicts.jsonl"
+    lines = (OLD / "verdicts.jsonl").read_text().splitlines()
+    bad.write_text("\n".join([lines[0], lines[1].replace('"correct"', '"maybe"')]) + "\n")
+    with pytest.raises(DatasetError, match=r"verdicts.jsonl:2: verdict 'maybe' not in"):
+        RecordsDataset(filepath=str(bad), record="verdict").load()

@@ -204,7 +204,7 @@ BATCH_SIZE = 4096
 
 
 def batch_verdicts(judge: Judge, joined: Sequence[tuple[QAItem, Prediction]],
-                   progress: bool) -> list[dict[str, Any]]:
+                   progress: bool) -> list[Verdict]:
     """Verdicts of a ``batched`` judge, in chunks; a chunk that raises is ``failed`` item by
     item, never ``incorrect``."""
     from tqdm.auto import tqdm
@@ -235,7 +235,7 @@ def batch_verdicts(judge: Judge, joined: Sequence[tuple[QAItem, Prediction]],
     return out
 
 
-def item_verdict(judge: Judge, item: QAItem, pred: Prediction) -> dict[str, Any]:
+def item_verdict(judge: Judge, item: QAItem, pred: Prediction) -> Verdict:
     """One item judged now, in process; a judge that raises gives ``failed``."""
     if pred.status == ERROR:
         return unsent_verdict(judge, pred)
@@ -249,7 +249,7 @@ def item_verdict(judge: Judge, item: QAItem, pred: Prediction) -> dict[str, Any]
 
 
 def stored_verdict(judge: CachedJudge, pred: Prediction,
-                   result: dict[str, Any] | None) -> dict[str, Any]:
+                   result: dict[str, Any] | None) -> Verdict:
     """A cached judge's verdict row from its stored ``result`` (None: the item was not sent)."""
     if result is None:
         return unsent_verdict(judge, pred)
@@ -257,7 +257,7 @@ def stored_verdict(judge: CachedJudge, pred: Prediction,
     return verdict_record(judge, pred, outcome, result["latency_s"])
 
 
-def unsent_verdict(judge: Judge, pred: Prediction) -> dict[str, Any]:
+def unsent_verdict(judge: Judge, pred: Prediction) -> Verdict:
     """The verdict row of a prediction no judge was asked about (judges/engine.py's note): an
     errored one is ``failed`` (the model's failure), an empty one ``incorrect``."""
     if pred.status == ERROR:
@@ -269,8 +269,8 @@ def unsent_verdict(judge: Judge, pred: Prediction) -> dict[str, Any]:
 
 
 def verdict_record(judge: Judge, pred: Prediction, outcome: Judgement,
-                   latency_s: float) -> dict[str, Any]:
-    """A verdict row; it carries the prediction's ``variant`` (a probe's), never in the name."""
+                   latency_s: float) -> Verdict:
+    """A ``Verdict``; it carries the prediction's ``variant`` (a probe's), never in the name."""
     return Verdict(pred.qa_id, pred.model, judge.name, judge.model, outcome.verdict,
                    outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
-                   latency_s, variant=pred.variant).to_dict()
+                   latency_s, variant=pred.variant)

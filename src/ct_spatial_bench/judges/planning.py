@@ -40,19 +40,22 @@ def join_to_qa(qa_items: Sequence[Mapping[str, Any]],
     return joined
 
 
-def task_of(judge: CachedJudge, item: QAItem, pred: Prediction) -> Any:
+def task_of(judge: CachedJudge, item: QAItem | Mapping[str, Any],
+            pred: Prediction | Mapping[str, Any]) -> Any:
     """The engine task (with its cache key) for one prediction of one cached judge."""
     from ct_spatial_bench.judges.cache import cache_key, judge_identity
     from ct_spatial_bench.judges.loop import Task
 
+    item, pred = qa_item(item), Prediction.from_dict(pred)  # a row too (a test's, a script's)
     question, answer, prediction = item.question, item.answer, pred.prediction or ""
     key = cache_key(judge_identity(judge), question, answer, prediction)
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
-def is_sent(pred: Prediction, judge: Any = None) -> bool:
+def is_sent(pred: Prediction | Mapping[str, Any], judge: Any = None) -> bool:
     """Whether a prediction goes to a judge: an answer (status ok) that says something, or any
     answer for a judge that judges empty ones (``judge_empty_predictions``)."""
+    pred = Prediction.from_dict(pred)
     if pred.status == ERROR:
         return False
     return getattr(judge, "judge_empty_predictions", False) or \
