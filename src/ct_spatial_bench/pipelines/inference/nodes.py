@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ct_spatial_bench.records import Prediction
+# A real import (light, no Kedro): Kedro reads the nodes' type hints.
+from ct_spatial_bench.records import Prediction
 
 logger = logging.getLogger(__name__)
 

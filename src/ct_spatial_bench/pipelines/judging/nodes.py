@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ct_spatial_bench.records import Prediction
+# A real import (light, no Kedro): Kedro reads the nodes' type hints.
+from ct_spatial_bench.records import Prediction
 
 
 def pool_predictions(**predictions_by_model: list[Mapping[str, Any]]) -> list[Prediction]:
