@@ -1,10 +1,12 @@
 """The records every stage exchanges, their one vocabulary, and their loaders.
 
-JSON Lines is the canonical form, so records travel between stages as plain dicts with the field
-names below (DESIGN.md); ``Prediction``, ``Verdict`` and ``Decision`` are their typed forms, with
-``from_dict`` (checked, naming the file and line of a bad one) and ``to_dict`` (the JSONL fields,
-then any extra fields the row carried). Records are joined by ``qa_id`` or by ``(model, qa_id)``
-(``index_by_item``), never by position.
+JSON Lines is the canonical form on disk; in memory the records are typed: ``QAItem``,
+``Prediction``, ``Verdict`` and ``Decision``, each with ``from_dict`` (checked, naming the file and
+line of a bad one) and ``to_dict`` (its JSONL row). A record read from a row writes that row back
+byte for byte (its fields, its extra fields, their order), so files written before the records
+were typed load and save unchanged. The datasets load them (``datasets.QADataset``,
+``PredictionsDataset``, ``RecordsDataset``) and every JSON Lines dataset saves them. Records are
+joined by ``qa_id`` or by ``(model, qa_id)`` (``index_by_item``), never by position.
 """
 
 from __future__ import annotations
