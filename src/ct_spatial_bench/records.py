@@ -376,14 +376,6 @@ def as_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [r.to_dict() if isinstance(r, _Record) else r for r in records]
 
 
-def validate_prediction(pred: Mapping[str, Any], where: str = "prediction") -> None:
-    Prediction.from_dict(pred, where)
-
-
-def validate_verdict(verdict: Mapping[str, Any], where: str = "verdict") -> None:
-    Verdict.from_dict(verdict, where)
-
-
 def checked_prediction(row: Mapping[str, Any], where: str) -> Prediction:
     """A prediction row as read from ``where`` (a file and line), its value checked at the door:
     the ``Prediction`` it holds (written back, the row as it was, plus any fields set here).
