@@ -19,12 +19,14 @@ DESIGN_PREDICTION = ["qa_id", "model", "prediction", "status", "error", "prompt"
 # Beyond DESIGN's list, first-class since issue 21 (issue 22 asks for them too).
 IDENTITY_FIELDS = ["error_kind", "base_model", "blind", "variant", "tokens", "input_fingerprint",
                    "volume_fingerprint", "question_fingerprint"]
+# What inference stamps on each answer and other stages read by name (first-class in issue 22).
+STAMP_FIELDS = ["input_spec", "run_signature", "efficiency"]
 DESIGN_VERDICT = ["qa_id", "model", "judge", "judge_model", "verdict", "reason", "raw",
                   "prompt_version", "tokens", "latency_s"]
 
 
 def test_field_names_are_designs():
-    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS
+    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS + STAMP_FIELDS
     # beyond DESIGN's list: a probe's variant, as on its prediction (written only when set)
     assert list(Verdict.FIELDS) == DESIGN_VERDICT + ["variant"]
     assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]
@@ -103,3 +105,57 @@ def test_decisions_by_item_reads_decision_rows():
     assert decisions_by_item(rows) == {("m", "q1"): "correct", ("m", "q2"): "failed"}
     with pytest.raises(RecordError, match="jury_decisions: duplicate"):
         decisions_by_item(rows + rows[:1], "jury_decisions")
+
+
+# ---------------------------------------------------------------- QA items (issue 22)
+
+def test_a_qa_row_keeps_its_unknown_fields_and_its_key_order():
+    from ct_spatial_bench.records import QAItem
+
+    row = {"qa_id": "c::mask::0", "case_id": "c", "image_path": "c.nii.gz",
+           "question": "Is the nodule on the right?", "answer": "Yes", "answer_type": "closed",
+           "categories": ["Laterality & Bilateral Symmetry"], "family": "laterality",
+           "source": "mask_qa", "meta": {"mirrored": False}}
+    item = QAItem.from_dict(row)
+    assert (item.answer_type, item.extra) == ("closed", {"family": "laterality"})
+    assert json.dumps(item.to_dict()) == json.dumps(row)  # same fields, same order
+
+
+def test_normalising_reads_aliases_into_fields_and_keeps_other_fields():
+    from ct_spatial_bench.records import QAItem, normalise_qa_items
+
+    [item] = normalise_qa_items([{"case_id": "c.nii.gz", "image_path": "d/c.nii.gz",
+                                  "question_id": "c.nii.gz::7", "question": "Where?",
+                                  "answer": "Left", "category": "Laterality",
+                                  "difficulty": "hard"}])
+    assert isinstance(item, QAItem)
+    assert (item.qa_id, item.categories, item.extra) == ("c.nii.gz::7", ["Laterality"],
+                                                         {"difficulty": "hard"})
+    assert list(item.to_dict()) == ["qa_id", "case_id", "image_path", "question", "answer",
+                                    "categories", "source", "meta", "difficulty"]
+
+
+def test_records_read_as_mappings_and_cannot_be_written():
+    import dataclasses
+
+    from ct_spatial_bench.records import QAItem
+
+    item = QAItem.from_dict({"qa_id": "q", "question": "Where?", "answer": "Left"})
+    assert item["question"] == item.question == "Where?" and item.get("meta") is None
+    with pytest.raises(TypeError):
+        item["question"] = "Which side?"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.question = "Which side?"
+
+
+def test_a_probe_variant_is_a_field_written_where_the_old_code_wrote_it():
+    from ct_spatial_bench.records import with_variant
+
+    row = {"qa_id": "a::0", "model": "m", "prediction": "left", "status": "ok", "error": None,
+           "tokens": None}
+    probe = {"sigma": 0.1}
+    typed = with_variant(Prediction.from_dict(row), "noise:0.1", probe)
+    assert typed.model == "m" and typed.variant == "noise:0.1"
+    # the dict the probes built before records were typed (probes/answering.py at c6b92f3)
+    old = {**row, "variant": "noise:0.1", "probe": probe}
+    assert json.dumps(typed.to_dict()) == json.dumps(old)

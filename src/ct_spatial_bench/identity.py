@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.records import case_id_from_image_path
+from ct_spatial_bench.records import Prediction, QAItem, case_id_from_image_path, qa_item
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +39,19 @@ def answer_type(item: Mapping[str, Any]) -> str:
     return "closed" if first in ("yes", "no") else "open"
 
 
-def question_fingerprint(item: Mapping[str, Any], volume_fingerprint: str | None) -> str:
+def question_fingerprint(item: QAItem | Mapping[str, Any], volume_fingerprint: str | None) -> str:
     """What a question asks, as a short hash: the content fingerprint of its volume (None where
     the model reads none), its case, its normalised text and its answer type. The reference
     answer is left out: it decides the verdict, not the answer."""
-    case = item.get("case_id") or case_id_from_image_path(item.get("image_path") or "")
-    blob = json.dumps([volume_fingerprint or "", str(case), normalise_question(item["question"]),
+    item = qa_item(item)
+    case = item.case_id or case_id_from_image_path(item.image_path or "")
+    blob = json.dumps([volume_fingerprint or "", str(case), normalise_question(item.question),
                        answer_type(item)], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def answers_question(prediction: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+def answers_question(prediction: Prediction | Mapping[str, Any],
+                     item: QAItem | Mapping[str, Any]) -> bool:
     """Whether ``prediction`` answers ``item`` as the QA set asks it now.
 
     A prediction carries the fingerprint of the question it answered, recomputed here from the
@@ -57,11 +59,12 @@ def answers_question(prediction: Mapping[str, Any], item: Mapping[str, Any]) -> 
     trusted only where its recorded prompt holds the item's question text as it is now (every
     adapter puts the question into its prompt verbatim; an error's prompt is the question).
     """
-    recorded = prediction.get("question_fingerprint")
+    prediction, item = Prediction.from_dict(prediction, "prediction"), qa_item(item)
+    recorded = prediction.question_fingerprint
     if recorded:
-        return recorded == question_fingerprint(item, prediction.get("volume_fingerprint"))
-    question = normalise_question(item.get("question") or "")
-    return bool(question) and question in normalise_question(prediction.get("prompt") or "")
+        return recorded == question_fingerprint(item, prediction.volume_fingerprint)
+    question = normalise_question(item.question or "")
+    return bool(question) and question in normalise_question(prediction.prompt or "")
 
 
 def current_predictions(qa_items: Iterable[Mapping[str, Any]],
@@ -75,12 +78,12 @@ def current_predictions(qa_items: Iterable[Mapping[str, Any]],
     under its qa_id after a reorder). Joins are by (model, qa_id), each prediction on its own:
     one model's stale answer never removes another model's.
     """
-    by_id = {item["qa_id"]: item for item in qa_items}
+    by_id = {item.qa_id: item for item in map(qa_item, qa_items)}
     kept: list[dict[str, Any]] = []
     gone: list[str] = []
     changed: list[str] = []
     for prediction in predictions:
-        item = by_id.get(prediction["qa_id"])
+        item = by_id.get(prediction["qa_id"])  # rows or records: each kept as it came
         name = f"{prediction['model']}/{prediction['qa_id']}"
         if item is None:
             gone.append(name)

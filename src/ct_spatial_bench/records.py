@@ -1,10 +1,12 @@
 """The records every stage exchanges, their one vocabulary, and their loaders.
 
-JSON Lines is the canonical form, so records travel between stages as plain dicts with the field
-names below (DESIGN.md); ``Prediction``, ``Verdict`` and ``Decision`` are their typed forms, with
-``from_dict`` (checked, naming the file and line of a bad one) and ``to_dict`` (the JSONL fields,
-then any extra fields the row carried). Records are joined by ``qa_id`` or by ``(model, qa_id)``
-(``index_by_item``), never by position.
+JSON Lines is the canonical form on disk; in memory the records are typed: ``QAItem``,
+``Prediction``, ``Verdict`` and ``Decision``, each with ``from_dict`` (checked, naming the file and
+line of a bad one) and ``to_dict`` (its JSONL row). A record read from a row writes that row back
+byte for byte (its fields, its extra fields, their order), so files written before the records
+were typed load and save unchanged. The datasets load them (``datasets.QADataset``,
+``PredictionsDataset``, ``RecordsDataset``) and every JSON Lines dataset saves them. Records are
+joined by ``qa_id`` or by ``(model, qa_id)`` (``index_by_item``), never by position.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import csv
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+
+# The QA JSONL fields every item has, in order (``QAItem`` adds two written only when set).
 QA_FIELDS = ("qa_id", "case_id", "image_path", "question", "answer", "categories", "source", "meta")
 
 # A judge's verdict and the jury's decision on one prediction. ``failed``: it could not decide (no
@@ -55,21 +59,26 @@ def case_id_from_image_path(image_path: str) -> str:
     return os.path.basename(str(image_path))
 
 
+# Other spellings of QA fields that the accepted forms use; read into the field, not kept beside.
+_QA_ALIASES = ("question_id", "category")
+
+
 def normalise_qa_items(
-    rows: Iterable[dict[str, Any]], source: str | os.PathLike | None = None
-) -> list[dict[str, Any]]:
-    """Turn rows in any accepted form into QA items with every field, checking each.
+    rows: Iterable[Mapping[str, Any]], source: str | os.PathLike | None = None
+) -> list[QAItem]:
+    """Turn rows in any accepted form into ``QAItem`` records with every field, checking each.
 
     Accepted forms: canonical QA items; the seeds' ``{image_path, question, answer, meta}``;
     upstream's ``{case_id, image_path, question, answer}``. A missing ``qa_id`` is made from the case
-    and the row's index among that case's rows, in file order (upstream's question_id).
+    and the row's index among that case's rows, in file order (upstream's question_id). A field
+    outside these forms is kept in the item's ``extra``, so it is saved back as it was read.
     """
-    items: list[dict[str, Any]] = []
+    items: list[QAItem] = []
     per_case: dict[str, int] = {}
     seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=1):
         where = _where(source, line)
-        if not isinstance(row, dict):
+        if not isinstance(row, Mapping):
             raise RecordError(f"{where}: expected an object, got {type(row).__name__}")
         for field in ("question", "answer"):
             if not isinstance(row.get(field), str):
@@ -92,26 +101,40 @@ def normalise_qa_items(
         meta = row.get("meta") or {}
         if not isinstance(meta, dict):
             raise RecordError(f"{where}: 'meta' must be an object")
-        items.append({
-            "qa_id": str(qa_id),
-            "case_id": str(case_id),
-            "image_path": str(image_path) if image_path else "",
-            "question": row["question"],
-            "answer": row["answer"],
-            "categories": list(categories),
-            "source": row.get("source") or "",
-            "meta": meta,
-        })
+        answer_type = row.get("answer_type")
+        items.append(QAItem(
+            qa_id=str(qa_id),
+            case_id=str(case_id),
+            image_path=str(image_path) if image_path else "",
+            question=row["question"],
+            answer=row["answer"],
+            categories=list(categories),
+            source=row.get("source") or "",
+            meta=meta,
+            answer_type=str(answer_type) if answer_type else None,
+            extra={k: v for k, v in row.items()
+                   if k not in QAItem.FIELDS and k not in _QA_ALIASES and k != "extra"},
+        ))
     return items
 
 
 R = TypeVar("R", bound="_Record")
 
 
-class _Record:
+class _Record(Mapping):
     """What the typed records share: ``FIELDS`` in JSONL order, ``REQUIRED`` of them in every
-    row, and ``extra`` for the fields a stage adds beside them (a probe's ``variant``, upstream's
-    ``case_id``), kept so that ``from_dict(row).to_dict()`` loses nothing."""
+    row, and ``extra`` for the fields a stage adds beside them (a probe's ``probe`` settings,
+    upstream's extra columns), kept so that ``from_dict(row).to_dict()`` loses nothing.
+
+    A record read from a row remembers the row's keys in their order (``key_order``), so it is
+    written back byte for byte as it was read: an old file's row keeps its fields, gains none
+    it did not have, and keeps their order. A record made in code writes ``FIELDS`` then
+    ``extra``.
+
+    A record also reads as a read-only mapping of that JSONL form (``record["qa_id"]``,
+    ``record.get("variant")``): the modules not yet converted to attributes read records as
+    they read rows (``benchmarks/record_key_reads.py`` counts them); nothing can write into one.
+    """
 
     FIELDS: ClassVar[tuple[str, ...]]
     REQUIRED: ClassVar[tuple[str, ...]]
@@ -120,17 +143,21 @@ class _Record:
     model: str
     qa_id: str
     extra: dict[str, Any]
+    key_order: tuple[str, ...] | None
 
     @classmethod
     def from_dict(cls: type[R], row: Mapping[str, Any], where: str = "") -> R:
         where = where or cls.__name__.lower()
         if not isinstance(row, Mapping):
             raise RecordError(f"{where}: expected an object, got {type(row).__name__}")
+        if isinstance(row, cls):
+            return row
         missing = [f for f in cls.REQUIRED if f not in row]
         if missing:
             raise RecordError(f"{where}: missing field(s) {missing}")
         record = cls(**{f: row[f] for f in cls.FIELDS if f in row},
-                     extra={k: v for k, v in row.items() if k not in cls.FIELDS})
+                     extra={k: v for k, v in row.items() if k not in cls.FIELDS},
+                     key_order=tuple(row))
         record.check(where)
         return record
 
@@ -138,9 +165,41 @@ class _Record:
         """Raise naming ``where`` when a field holds a value outside its vocabulary."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{f: getattr(self, f) for f in self.FIELDS
-                   if f not in self.WRITTEN_WHEN_SET or getattr(self, f) is not None},
-                **self.extra}
+        """The record's JSONL row (a new dict: changing it leaves the record alone)."""
+        if self.key_order is None:
+            return {**{f: getattr(self, f) for f in self.FIELDS
+                       if f not in self.WRITTEN_WHEN_SET or getattr(self, f) is not None},
+                    **self.extra}
+        row: dict[str, Any] = {}
+        for key in self.key_order:  # the row it was read from, in its order
+            if key in self.FIELDS:
+                row[key] = getattr(self, key)
+            elif key in self.extra:
+                row[key] = self.extra[key]
+        for name in self.FIELDS:  # then what was set since (``dataclasses.replace``)
+            if name not in row and getattr(self, name) != _default_of(type(self), name):
+                row[name] = getattr(self, name)
+        row.update({k: v for k, v in self.extra.items() if k not in row})
+        return row
+
+    def _row(self) -> dict[str, Any]:
+        cached = self.__dict__.get("_row_cache")
+        if cached is None:
+            cached = self.to_dict()
+            object.__setattr__(self, "_row_cache", cached)
+        return cached
+
+    def __getitem__(self, key: str) -> Any:
+        return self._row()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row())
+
+    def __len__(self) -> int:
+        return len(self._row())
+
+    # Equal as the rows they write (``Mapping``'s equality): a record equals its own row.
+    __hash__ = None  # type: ignore[assignment]  # lists and dicts inside: not hashable
 
     @property
     def key(self) -> ItemKey:
@@ -148,10 +207,67 @@ class _Record:
 
 
 def _fields_of(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.name != "extra")
+    return tuple(f.name for f in fields(cls) if f.name not in ("extra", "key_order"))
 
 
-@dataclass(frozen=True)
+def _default_of(cls: type, name: str) -> Any:
+    spec = cls.__dataclass_fields__[name]
+    if spec.default is not MISSING:
+        return spec.default
+    return spec.default_factory() if spec.default_factory is not MISSING else MISSING
+
+
+def _key_order() -> Any:
+    """The ``key_order`` field: not compared, not shown (it is how a row was spelt, not what it
+    says)."""
+    return field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class QAItem(_Record):
+    """One benchmark question about one volume, with its reference answer.
+
+    ``answer_type`` is declared by the mask track (``closed``/``number``); elsewhere it is read
+    off the answer (``identity.answer_type``). ``volume_fingerprint`` is set by the inference
+    engine for the run (the content of the volume the model's input was made from); QA files
+    never carry it.
+    """
+
+    qa_id: str
+    case_id: str = ""
+    image_path: str = ""
+    question: str = ""
+    answer: str = ""
+    categories: list[str] = field(default_factory=list)
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    answer_type: str | None = None
+    volume_fingerprint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] | None = _key_order()
+
+    # Only the key: a stage's own rows (a probe's, a test's) may carry only what it reads; QA
+    # files are read through ``normalise_qa_items``, which requires and checks every field.
+    REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id",)
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("answer_type", "volume_fingerprint")
+
+    def check(self, where: str) -> None:
+        for name in ("qa_id", "question", "answer"):
+            if not isinstance(getattr(self, name), str):
+                raise RecordError(f"{where}: missing or non-text field {name!r}")
+
+    @property
+    def key(self) -> str:  # type: ignore[override]  # a question is one qa_id, whoever answers
+        return self.qa_id
+
+
+def qa_item(item: Mapping[str, Any], where: str = "QA item") -> QAItem:
+    """``item`` as a ``QAItem``: a QAItem as it is, a row read field by field (no form
+    accepted beyond the canonical one: ``normalise_qa_items`` reads the others)."""
+    return QAItem.from_dict(item, where)
+
+
+@dataclass(frozen=True, eq=False)
 class Prediction(_Record):
     """One model's answer to one question; ``status`` error (with ``error``) when it gave none."""
 
@@ -177,9 +293,17 @@ class Prediction(_Record):
     input_fingerprint: str | None = None
     volume_fingerprint: str | None = None
     question_fingerprint: str | None = None
+    # What inference stamps on every answer and other stages read: the input spec the model read
+    # (None: no image), the run signature a resume checks, the parameters/dtype/memory figures.
+    input_spec: str | None = None
+    run_signature: str | None = None
+    efficiency: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] | None = _key_order()
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "prediction", "status")
+    # Predictions made outside inference (upstream's, read for reproduce) never had these.
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("input_spec", "run_signature", "efficiency")
 
     def check(self, where: str) -> None:
         if self.status not in PREDICTION_STATUSES:
@@ -188,7 +312,7 @@ class Prediction(_Record):
             raise RecordError(f"{where}: error_kind {self.error_kind!r} not in {ERROR_KINDS}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdict(_Record):
     """One judge's verdict on one prediction, with the reply it was read from (``raw``)."""
 
@@ -206,6 +330,7 @@ class Verdict(_Record):
     # one model share its name, so (model, qa_id) is an item's key within one variant.
     variant: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] | None = _key_order()
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "judge", "verdict")
     WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("variant",)
@@ -215,7 +340,7 @@ class Verdict(_Record):
             raise RecordError(f"{where}: verdict {self.verdict!r} not in {VERDICTS}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Decision(_Record):
     """The jury's decision on one prediction under ``rule`` (judges.jury.RULES)."""
 
@@ -224,6 +349,7 @@ class Decision(_Record):
     rule: str
     decision: str
     extra: dict[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] | None = _key_order()
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("model", "qa_id", "decision")
 
@@ -233,20 +359,26 @@ class Decision(_Record):
 
 
 # The JSONL field names, in order, read off the dataclasses so they are written once.
-for _cls in (Prediction, Verdict, Decision):
+for _cls in (QAItem, Prediction, Verdict, Decision):
     _cls.FIELDS = _fields_of(_cls)
 
 
-def validate_prediction(pred: Mapping[str, Any], where: str = "prediction") -> None:
-    Prediction.from_dict(pred, where)
+def with_variant(prediction: Prediction, variant: str, probe: Any) -> Prediction:
+    """A probe's prediction: ``prediction`` under the probe's ``variant`` (a field, never a suffix
+    on the model's name), with the probe's settings beside it (``probe``)."""
+    from dataclasses import replace
+
+    return replace(prediction, variant=variant, extra={**prediction.extra, "probe": probe})
 
 
-def validate_verdict(verdict: Mapping[str, Any], where: str = "verdict") -> None:
-    Verdict.from_dict(verdict, where)
+def as_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Records (``to_dict``) and rows alike as JSONL rows: what writers call at the disk's edge."""
+    return [r.to_dict() if isinstance(r, _Record) else r for r in records]
 
 
-def checked_prediction(row: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """A prediction row as read from ``where`` (a file and line), its value checked at the door.
+def checked_prediction(row: Mapping[str, Any], where: str) -> Prediction:
+    """A prediction row as read from ``where`` (a file and line), its value checked at the door:
+    the ``Prediction`` it holds (written back, the row as it was, plus any fields set here).
 
     A row that cannot be keyed (not an object, no model or qa_id, a status outside the
     vocabulary) raises ``RecordError`` naming ``where``. A row whose answer is unusable (null,
@@ -275,8 +407,7 @@ def checked_prediction(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         out.update(prediction="", status=ERROR, error=f"{where}: {cause}", error_kind=DATA_ERROR)
     elif cause is not None:  # already an error: keep its message, make the value a text
         out["prediction"] = ""
-    Prediction.from_dict(out, where)
-    return out
+    return Prediction.from_dict(out, where)
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
@@ -330,7 +461,7 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
     return list(iter_jsonl(path))
 
 
-def load_qa_items(path: str | os.PathLike) -> list[dict[str, Any]]:
+def load_qa_items(path: str | os.PathLike) -> list[QAItem]:
     return normalise_qa_items(read_records(path), source=path)
 
 

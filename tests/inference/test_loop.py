@@ -208,3 +208,23 @@ def test_an_answer_to_a_question_not_asked_is_an_error_not_a_prediction():
     items = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "q0"}]
     [prediction] = run_model(Stray(), items, lambda p: "img", {}, progress=False)
     assert prediction["status"] == "error" and "elsewhere::9" in prediction["error"]
+
+
+def test_predictions_are_records_written_in_the_order_files_have_had(tmp_path):
+    """The loop builds ``Prediction`` records; their rows (and the checkpoint's) have the fields,
+    in the order, of a prediction written by the code from before the records were typed
+    (tests/data/round5_outputs, written by c6b92f3)."""
+    from pathlib import Path
+
+    from ct_spatial_bench.records import Prediction
+
+    old = Path(__file__).parents[1] / "data" / "round5_outputs" / "predictions_geometry.jsonl"
+    old_keys = list(json.loads(old.read_text().splitlines()[0]))
+    checkpoint = tmp_path / "echo.jsonl"
+    preds = run_model(_Echo(), _items()[:2], lambda p: np.zeros((2, 2, 2)), {},
+                      checkpoint=checkpoint, progress=False)
+    assert all(isinstance(p, Prediction) for p in preds)
+    assert [list(p.to_dict()) for p in preds] == [old_keys, old_keys]
+    assert [list(json.loads(line)) for line in checkpoint.read_text().splitlines()] == \
+        [old_keys, old_keys]
+    assert preds[0].input_spec == "ras_hu" and preds[0].base_model == "echo"

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from ct_spatial_bench.records import QAItem, index_by, qa_item
 from ct_spatial_bench.spatial.classifier import classify
 
 logger = logging.getLogger(__name__)
@@ -41,10 +43,11 @@ def _decide_filter(rules, spatial_filter: str, reply, llm, qa_id: str = ""
     return bool(reply.value), info
 
 
-def _decide_categories(item, rules, category_source: str, reply, llm) -> tuple[list[str], dict]:
-    given = list(item.get("categories") or [])
+def _decide_categories(item: QAItem, rules, category_source: str, reply, llm
+                       ) -> tuple[list[str], dict]:
+    given = list(item.categories or [])
     if category_source == "given" and given:
-        tagger = (item.get("meta") or {}).get("categories_from") or item.get("source") or "given"
+        tagger = (item.meta or {}).get("categories_from") or item.source or "given"
         return given, {"categories_from": tagger, "categories_version": None}
     if category_source == "llm":
         info = {"categories_from": llm.name, "categories_version": llm.tagger_prompt.version}
@@ -56,13 +59,12 @@ def _decide_categories(item, rules, category_source: str, reply, llm) -> tuple[l
 
 
 def filter_and_tag(
-    items: list[dict[str, Any]], spatial_filter: str = "rules", category_source: str = "rules",
+    items: list[Mapping[str, Any]], spatial_filter: str = "rules", category_source: str = "rules",
     llm: Any = None, progress: bool = True,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept items with categories and provenance in ``meta``, one decision row per item)."""
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
+    """(kept ``QAItem``s with categories and provenance in ``meta``, one decision row per
+    item)."""
     from tqdm.auto import tqdm
-
-    from ct_spatial_bench.records import index_by
 
     if spatial_filter not in SPATIAL_FILTERS or category_source not in CATEGORY_SOURCES:
         raise ValueError(f"qa_filtering: spatial_filter must be one of {SPATIAL_FILTERS} and "
@@ -70,33 +72,34 @@ def filter_and_tag(
                          f"{category_source!r}")
     if "llm" in (spatial_filter, category_source) and llm is None:
         raise ValueError("qa_filtering: the llm filter or tagger needs an LLM classifier")
+    items = [qa_item(item, "QA candidates") for item in items]
     index_by(items)  # replies are matched to items by qa_id: a duplicate is an error
-    rules = {item["qa_id"]: classify(item["question"], item["answer"])
+    rules = {item.qa_id: classify(item.question, item.answer)
              for item in tqdm(items, desc="qa_filtering rules", leave=False,
                               disable=None if progress else True)}
     filter_replies = llm.is_spatial(items) if spatial_filter == "llm" else {}
-    decided = [(item, *_decide_filter(rules[item["qa_id"]], spatial_filter,
-                                      filter_replies.get(item["qa_id"]), llm, item["qa_id"]))
+    decided = [(item, *_decide_filter(rules[item.qa_id], spatial_filter,
+                                      filter_replies.get(item.qa_id), llm, item.qa_id))
                for item in items]
     kept_items = [item for item, keep, _ in decided if keep]
     tag_replies = llm.categories(kept_items) if category_source == "llm" else {}
     kept, decisions = [], []
     for item, keep, filter_info in decided:
-        rule = rules[item["qa_id"]]
+        rule = rules[item.qa_id]
         decision = {
-            "qa_id": item["qa_id"], "kept": keep, "rule_is_spatial": rule.is_spatial,
+            "qa_id": item.qa_id, "kept": keep, "rule_is_spatial": rule.is_spatial,
             "rule_categories": list(rule.categories),
-            "given_categories": list(item.get("categories") or []),
+            "given_categories": list(item.categories or []),
             "matched_terms": {k: sorted(v) for k, v in rule.matched_terms.items()},
             **filter_info,
         }
         if keep:
             categories, tag_info = _decide_categories(item, rule, category_source,
-                                                      tag_replies.get(item["qa_id"]), llm)
+                                                      tag_replies.get(item.qa_id), llm)
             decision.update(tag_info, categories=categories)
-            meta = {**(item.get("meta") or {}), **filter_info, **tag_info,
-                    "given_categories": list(item.get("categories") or [])}
-            kept.append({**item, "categories": categories, "meta": meta})
+            meta = {**(item.meta or {}), **filter_info, **tag_info,
+                    "given_categories": list(item.categories or [])}
+            kept.append(replace(item, categories=categories, meta=meta))
         decisions.append(decision)
     failed = sum("spatial_filter_error" in d or "categories_error" in d for d in decisions)
     logger.info("qa_filtering: kept %d of %d candidates (%s filter, %s categories; %d LLM "

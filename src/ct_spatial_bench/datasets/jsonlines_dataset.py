@@ -10,11 +10,12 @@ from kedro.io import AbstractDataset
 
 from ct_spatial_bench.datasets._io import refuse_if_read_only
 from ct_spatial_bench.fileio import atomic_write_bytes
-from ct_spatial_bench.records import iter_jsonl
+from ct_spatial_bench.records import as_rows, iter_jsonl
 
 
 class JsonLinesDataset(AbstractDataset[list[dict[str, Any]], list[dict[str, Any]]]):
-    """Loads and saves a list of dicts, one JSON object per line.
+    """Loads a list of dicts and saves a list of dicts or records (``records``: each written as
+    its ``to_dict()`` row), one JSON object per line.
 
     A bad line raises an error that names the file and line. Saves are atomic, so a killed run
     never leaves a truncated file, and redacted (``ct_spatial_bench.secrets``): no record written
@@ -46,7 +47,7 @@ class JsonLinesDataset(AbstractDataset[list[dict[str, Any]], list[dict[str, Any]
 
         refuse_if_read_only(self._read_only, self._filepath, "JSON Lines file")
         lines = [json.dumps(row, ensure_ascii=False, default=_json_default)
-                 for row in redact(list(data))]
+                 for row in redact(as_rows(data))]
         atomic_write_bytes(self._filepath, ("\n".join(lines) + ("\n" if lines else "")).encode())
 
     def _exists(self) -> bool:

@@ -26,11 +26,11 @@ class PredictionsDataset(JsonLinesDataset):
         super().__init__(filepath, read_only=read_only, metadata=metadata)
         self._parts_path = PurePosixPath(parts_path) if parts_path else None
 
-    def _load(self) -> list[dict[str, Any]]:
-        """The records, each prediction checked at the door (``records.checked_prediction``: an
+    def _load(self) -> list[Any]:
+        """``Prediction`` records, each checked at the door (``records.checked_prediction``: an
         unusable value becomes a data error naming the file and line); a second line for the same
         (model, qa_id) raises naming both lines. Rows without model and qa_id (the preprocessing
-        manifest's, which shares the parts mechanism) pass as they are."""
+        manifest's, which shares the parts mechanism) pass as the dicts they are."""
         from ct_spatial_bench.records import RecordError, checked_prediction, numbered_jsonl
 
         records, first_line = [], {}

@@ -14,9 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from ct_spatial_bench.records import Prediction, RecordError, as_rows
 
 # Settings that change how an answer is obtained, never what it is.
 OPERATIONAL_SETTINGS = frozenset({
@@ -71,10 +74,11 @@ def run_signature(model: str, description: dict[str, Any], config: dict[str, Any
                            "config": answer_config(config), "prompt_template": prompt_template})
 
 
-def read_checkpoint(path: Path | None, signature: str) -> dict[str, dict[str, Any]]:
+def read_checkpoint(path: Path | None, signature: str) -> dict[str, Prediction]:
     """Finished predictions made under ``signature``, by qa_id. A torn line (a crash while
-    writing) is skipped; the next append starts on a line of its own (``append_rows``)."""
-    done: dict[str, dict[str, Any]] = {}
+    writing) is skipped, as is a row that is no prediction; the next append starts on a line of
+    its own (``append_rows``)."""
+    done: dict[str, Prediction] = {}
     if path is None or not path.is_file():
         return done
     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -85,11 +89,14 @@ def read_checkpoint(path: Path | None, signature: str) -> dict[str, dict[str, An
                 continue
             if (isinstance(row, dict) and row.get("run_signature") == signature
                     and row.get("status") == "ok"):
-                done[row["qa_id"]] = row
+                try:
+                    done[row["qa_id"]] = Prediction.from_dict(row, f"{path}")
+                except RecordError:
+                    continue
     return done
 
 
-def append_rows(path: Path | None, rows: list[dict[str, Any]]) -> None:
+def append_rows(path: Path | None, rows: list[Mapping[str, Any]]) -> None:
     """Append ``rows`` as JSON Lines and sync them to disk before the next call is made.
 
     A file whose last line was torn by a crash (no final newline) gets that line terminated
@@ -98,7 +105,7 @@ def append_rows(path: Path | None, rows: list[dict[str, Any]]) -> None:
         return
     from ct_spatial_bench.secrets import redact
 
-    rows = redact(rows)  # a worker's error or a URL's password never reaches the disk
+    rows = redact(as_rows(rows))  # a worker's error or a URL's password never reaches the disk
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as handle:
         torn = handle.tell() > 0 and _last_byte(path) != b"\n"

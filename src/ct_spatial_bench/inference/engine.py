@@ -12,7 +12,8 @@ non-finite inputs) are listed by volume, infrastructure errors (failed model cal
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -20,12 +21,13 @@ from ct_spatial_bench.inference.backends.dask_cluster import run_on_dask
 from ct_spatial_bench.inference.backends.local import run_local
 from ct_spatial_bench.inference.settings import BACKEND_NAMES, InferenceSettings
 from ct_spatial_bench.models.base import ModelAdapter
+from ct_spatial_bench.records import Prediction, QAItem, qa_item
 
 logger = logging.getLogger(__name__)
 
 # ``<model>.inference.backend`` -> where the volume loop runs; each is called
 # ``(settings, items, inputs, config, make_adapter, checkpoint, adapter=...)``.
-BACKENDS: dict[str, Callable[..., list[dict[str, Any]]]] = {"local": run_local, "dask": run_on_dask}
+BACKENDS: dict[str, Callable[..., list[Prediction]]] = {"local": run_local, "dask": run_on_dask}
 assert set(BACKENDS) == set(BACKEND_NAMES)
 
 
@@ -50,13 +52,13 @@ def make_adapter(settings: InferenceSettings, adapter_cls: type[ModelAdapter],
 
 def run_inference(
     settings: InferenceSettings,
-    items: list[dict[str, Any]],
+    items: list[Mapping[str, Any]],
     inputs: dict[str, Callable[[], Any]] | None = None,
-    prior: list[dict[str, Any]] | None = None,
+    prior: list[Mapping[str, Any]] | None = None,
     blind: bool = False,
     checkpoint: str | None = None,
     raw_volumes: dict[str, Callable[[], Any]] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Prediction]:
     """Ask ``settings.model`` the asked items of this shard; one prediction per item, in order.
 
     ``inputs``: ``{volume key: load}`` of the model's input spec. ``prior``: QA items an adapter
@@ -69,13 +71,14 @@ def run_inference(
     from ct_spatial_bench.inference.sharding import asked_items, select_shard, shard_checkpoint
     from ct_spatial_bench.models.registry import check_configured
 
+    items = [qa_item(item) for item in items]  # QA items, or a probe's or the mask track's rows
     items = select_shard(asked_items(items, settings.max_items), settings.shard_index,
                          settings.num_shards, settings.shard_by)
     checkpoint = checkpoint or shard_checkpoint(settings.checkpoint, settings.shard_index,
                                                 settings.num_shards, blind)
     adapter_cls = check_configured(settings.model, settings.config)
     config = dict(settings.config)
-    if prior is not None:
+    if prior is not None:  # config travels as JSON (to a worker process): rows at this edge
         config["answer_prior"] = [{key: i.get(key) for key in ("qa_id", "case_id", "question",
                                                                "answer")} for i in prior]
     remake = partial(make_adapter, settings, adapter_cls, blind)
@@ -95,39 +98,39 @@ def run_inference(
 
 
 def _with_volume_fingerprints(settings: InferenceSettings, spec: str,
-                              items: list[dict[str, Any]], inputs: Any,
+                              items: list[QAItem], inputs: Any,
                               raw_volumes: dict[str, Callable[[], Any]] | None
-                              ) -> list[dict[str, Any]]:
+                              ) -> list[QAItem]:
     """``items``, each with the fingerprint of the source volume its input was made from, after
     checking (when ``raw_volumes`` is given) that no volume changed since."""
     from ct_spatial_bench.imaging.freshness import check_inputs_current, volume_fingerprints
     from ct_spatial_bench.records import volume_key
 
-    key_of = {item["qa_id"]: volume_key(item.get("image_path") or "",
-                                        settings.volume_path_prefix) for item in items}
+    key_of = {item.qa_id: volume_key(item.image_path, settings.volume_path_prefix)
+              for item in items}
     if raw_volumes is not None:
         check_inputs_current(settings.model, spec, inputs, raw_volumes, key_of.values())
     found = volume_fingerprints(inputs)
-    return [{**item, "volume_fingerprint": found.get(key_of[item["qa_id"]])} for item in items]
+    return [replace(item, volume_fingerprint=found.get(key_of[item.qa_id])) for item in items]
 
 
-def check_failures(model: str, items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+def check_failures(model: str, items: list[QAItem], predictions: list[Prediction],
                    max_share: float) -> None:
     """Log data errors by volume; raise ``InferenceFailed`` when the share of failed model
     calls exceeds ``max_share``."""
     from ct_spatial_bench.records import DATA_ERROR, INFRASTRUCTURE_ERROR
 
-    volume_of = {item["qa_id"]: item.get("image_path") or "" for item in items}
+    volume_of = {item.qa_id: item.image_path for item in items}
     data: dict[str, list[str]] = {}
-    for row in predictions:
-        if row.get("error_kind") == DATA_ERROR:
-            data.setdefault(volume_of.get(row["qa_id"], ""), []).append(row["qa_id"])
+    for prediction in predictions:
+        if prediction.error_kind == DATA_ERROR:
+            data.setdefault(volume_of.get(prediction.qa_id, ""), []).append(prediction.qa_id)
     for volume, ids in sorted(data.items()):
         logger.warning("%s: %d question(s) on %s not asked: its input could not be used",
                        model, len(ids), volume)
-    failed = [row for row in predictions if row.get("error_kind") == INFRASTRUCTURE_ERROR]
+    failed = [p for p in predictions if p.error_kind == INFRASTRUCTURE_ERROR]
     if failed and len(failed) > max_share * len(predictions):
         raise InferenceFailed(
             f"{model}: {len(failed)} of {len(predictions)} model calls failed (allowed share "
             f"{max_share:g}, {model}.inference.max_infrastructure_error_share); first error: "
-            f"{failed[0]['error']}. Answers made are checkpointed; a rerun asks only the rest.")
+            f"{failed[0].error}. Answers made are checkpointed; a rerun asks only the rest.")

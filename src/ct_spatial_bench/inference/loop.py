@@ -26,10 +26,18 @@ from typing import Any
 from ct_spatial_bench.identity import question_fingerprint
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.inference.checkpoint import append_rows, read_checkpoint, run_signature
-from ct_spatial_bench.records import DATA_ERROR, INFRASTRUCTURE_ERROR
+from ct_spatial_bench.records import (DATA_ERROR, ERROR, INFRASTRUCTURE_ERROR, OK, Prediction,
+                                      QAItem, qa_item)
 from ct_spatial_bench.secrets import redact_text
 
 logger = logging.getLogger(__name__)
+
+# The order of a prediction's fields on disk, as inference has written them since issue 21, so
+# that files stay byte-identical whichever code wrote them.
+ROW_ORDER = ("qa_id", "model", "prediction", "status", "error", "prompt", "generation",
+             "model_revision", "input_spec", "latency_s", "timestamp", "run_signature",
+             "base_model", "blind", "efficiency", "error_kind", "input_fingerprint",
+             "volume_fingerprint", "question_fingerprint", "tokens")
 
 __all__ = ["DATA_ERROR", "INFRASTRUCTURE_ERROR", "InputError", "image_loader", "run_model"]
 
@@ -40,30 +48,31 @@ class InputError(ValueError):
 
 def run_model(
     adapter: ModelAdapter,
-    items: list[dict[str, Any]],
+    items: list[Mapping[str, Any]],
     load_image: Callable[[str], Any] | None,
     config: dict[str, Any],
     checkpoint: str | Path | None = None,
     progress: bool = True,
-) -> list[dict[str, Any]]:
-    """Answer every QA item with the loaded ``adapter``; one prediction per item, in QA order.
+) -> list[Prediction]:
+    """Answer every QA item with the loaded ``adapter``; one ``Prediction`` per item, in QA order.
 
     ``load_image(image_path)`` returns the preprocessed input of one volume (None: the model
     reads no image); it is called once per volume however many questions the volume has. An
     item's ``volume_fingerprint`` (the source volume's content, where the engine knows it) goes
     into its question fingerprint.
     """
+    items = [qa_item(item) for item in items]  # a caller's rows become records here
     description = adapter.describe()
     signature = run_signature(adapter.name, description, config, adapter.prompt_template())
     checkpoint_path = Path(checkpoint) if checkpoint else None
     saved = read_checkpoint(checkpoint_path, signature)
-    predictions: dict[str, dict[str, Any]] = {}
+    predictions: dict[str, Prediction] = {}
     resumed = 0
     changed: list[str] = []  # checkpointed under a qa_id whose question is no longer the same
 
-    def store(row: dict[str, Any]) -> None:  # before the adapter asks its next question
-        append_rows(checkpoint_path, [row])
-        predictions[row["qa_id"]] = row
+    def store(prediction: Prediction) -> None:  # before the adapter asks its next question
+        append_rows(checkpoint_path, [prediction])
+        predictions[prediction.qa_id] = prediction
 
     with _progress(len(items), f"inference {adapter.name}", progress) as bar:
         for image_key, group in _group_by_image(items, load_image is not None):
@@ -72,17 +81,17 @@ def run_model(
                 image, fingerprint, input_error = _load_checked(load_image, image_key)
             reusable = {}
             for item in group:
-                row = saved.get(item["qa_id"])
-                if row is None or input_error is not None \
-                        or row.get("input_fingerprint") != fingerprint:
+                done = saved.get(item.qa_id)
+                if done is None or input_error is not None \
+                        or done.input_fingerprint != fingerprint:
                     continue
-                if row.get("question_fingerprint") != _question_of(item):
-                    changed.append(item["qa_id"])
+                if done.question_fingerprint != _question_of(item):
+                    changed.append(item.qa_id)
                     continue
-                reusable[item["qa_id"]] = row
+                reusable[item.qa_id] = done
             predictions.update(reusable)
             resumed += len(reusable)
-            todo = [item for item in group if item["qa_id"] not in reusable]
+            todo = [item for item in group if item.qa_id not in reusable]
             if todo:
                 _answer_volume(adapter, todo, image, input_error,
                                _Stamp(adapter, description, signature, fingerprint), store)
@@ -94,11 +103,11 @@ def run_model(
         logger.warning("%s: %d question(s) changed since their checkpointed answers (edited, "
                        "moved or reordered); asked again: %s%s", adapter.name, len(changed),
                        ", ".join(changed[:5]), ", ..." if len(changed) > 5 else "")
-    return [predictions[item["qa_id"]] for item in items]
+    return [predictions[item.qa_id] for item in items]
 
 
-def _question_of(item: dict[str, Any]) -> str:
-    return question_fingerprint(item, item.get("volume_fingerprint"))
+def _question_of(item: QAItem) -> str:
+    return question_fingerprint(item, item.volume_fingerprint)
 
 
 def _load_checked(load_image: Callable[[str], Any],
@@ -158,8 +167,8 @@ def _answer_volume(adapter, items, image, input_error, stamp, store) -> None:
         for item in items:
             store(stamp.row(item, None, input_error, DATA_ERROR, 0.0))
         return
-    questions = [Question(item["qa_id"], item["question"]) for item in items]
-    waiting = {item["qa_id"]: (item, question) for item, question in zip(items, questions)}
+    questions = [Question(item.qa_id, item.question) for item in items]
+    waiting = {item.qa_id: (item, question) for item, question in zip(items, questions)}
     started = time.perf_counter()
     try:
         for answer in adapter.answer_volume(image, questions):
@@ -202,31 +211,32 @@ class _Stamp:
         self.adapter, self.description = adapter, description
         self.signature, self.fingerprint = signature, fingerprint
 
-    def row(self, item: dict[str, Any], answer: Answer | None, error: str | None,
-            error_kind: str | None, latency: float) -> dict[str, Any]:
+    def row(self, item: QAItem, answer: Answer | None, error: str | None,
+            error_kind: str | None, latency: float) -> Prediction:
         adapter = self.adapter
-        return {
-            "qa_id": item["qa_id"],
-            "model": adapter.name,
-            "prediction": answer.text if answer is not None else "",
-            "status": "ok" if error is None else "error",
-            "error": redact_text(error),  # a 401 body may echo the key (ct_spatial_bench.secrets)
-            "prompt": answer.prompt if answer is not None else item["question"],
-            "generation": self.description.get("generation", {}),
-            "model_revision": self.description.get("model_revision", ""),
-            "input_spec": adapter.input_spec,
-            "latency_s": round(latency, 6),
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "run_signature": self.signature,
-            "base_model": adapter.base_model,
-            "blind": adapter.blind,
-            "efficiency": _efficiency(adapter),
-            "error_kind": error_kind,
-            "input_fingerprint": self.fingerprint,
-            "volume_fingerprint": item.get("volume_fingerprint"),
-            "question_fingerprint": _question_of(item),
-            "tokens": answer.tokens() if answer is not None else None,
-        }
+        return Prediction(
+            qa_id=item.qa_id,
+            model=adapter.name,
+            prediction=answer.text if answer is not None else "",
+            status=OK if error is None else ERROR,
+            error=redact_text(error),  # a 401 body may echo the key (ct_spatial_bench.secrets)
+            prompt=answer.prompt if answer is not None else item.question,
+            generation=self.description.get("generation", {}),
+            model_revision=self.description.get("model_revision", ""),
+            input_spec=adapter.input_spec,
+            latency_s=round(latency, 6),
+            timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            run_signature=self.signature,
+            base_model=adapter.base_model,
+            blind=adapter.blind,
+            efficiency=_efficiency(adapter),
+            error_kind=error_kind,
+            input_fingerprint=self.fingerprint,
+            volume_fingerprint=item.volume_fingerprint,
+            question_fingerprint=_question_of(item),
+            tokens=answer.tokens() if answer is not None else None,
+            key_order=ROW_ORDER,
+        )
 
 
 def _efficiency(adapter: ModelAdapter) -> dict[str, Any] | None:
@@ -239,13 +249,13 @@ def _efficiency(adapter: ModelAdapter) -> dict[str, Any] | None:
         return None
 
 
-def _group_by_image(items: list[dict[str, Any]], needs_image: bool) -> Iterable[tuple[str, list]]:
+def _group_by_image(items: list[QAItem], needs_image: bool) -> Iterable[tuple[str, list]]:
     if not needs_image:
         yield "", items
         return
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[QAItem]] = {}
     for item in items:
-        groups.setdefault(item["image_path"], []).append(item)
+        groups.setdefault(item.image_path, []).append(item)
     yield from groups.items()
 
 

@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ct_spatial_bench.statistics import cohen_kappa  # noqa: F401 (re-exported)
-from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey,
-                                      index_by_item, validate_verdict)
+from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, Decision, ItemKey, Verdict,
+                                      index_by_item)
 
 RULES = ("majority", "strict", "mean066", "upstream_avg3")
 MEAN_THRESHOLD = 0.66  # upstream: correct when the mean of the judges' votes is >= 0.66
 
 
 def verdicts_by_item(
-    verdicts: Iterable[dict[str, Any]], judges: Sequence[str] | None = None
+    verdicts: Iterable[Mapping[str, Any]], judges: Sequence[str] | None = None
 ) -> dict[ItemKey, dict[str, str]]:
     """``{(model, qa_id): {judge: verdict}}`` for the chosen judges; a repeated verdict is an error.
 
@@ -39,13 +39,13 @@ def verdicts_by_item(
     """
     wanted = set(judges) if judges is not None else None
     chosen = []
-    for i, verdict in enumerate(verdicts, start=1):
-        validate_verdict(verdict, where=f"verdict {i}")
-        if wanted is None or verdict["judge"] in wanted:
+    for i, row in enumerate(verdicts, start=1):
+        verdict = Verdict.from_dict(row, where=f"verdict {i}")  # checked; a record as it is
+        if wanted is None or verdict.judge in wanted:
             chosen.append(verdict)
-    grouped: dict[ItemKey, dict[str, str]] = {(v["model"], v["qa_id"]): {} for v in chosen}
-    for judge in dict.fromkeys(v["judge"] for v in chosen):
-        mine = [v for v in chosen if v["judge"] == judge]
+    grouped: dict[ItemKey, dict[str, str]] = {v.key: {} for v in chosen}
+    for judge in dict.fromkeys(v.judge for v in chosen):
+        mine = [v for v in chosen if v.judge == judge]
         for key, verdict in index_by_item(mine, f"verdicts of judge {judge!r}", "verdict").items():
             grouped[key][judge] = verdict
     return grouped
@@ -110,13 +110,13 @@ def jury_decisions(
 
 
 def jury_decision_rows(
-    verdicts: Iterable[dict[str, Any]],
+    verdicts: Iterable[Mapping[str, Any]],
     judges: Sequence[str] | None = None,
     rule: str = "majority",
-) -> list[dict[str, Any]]:
-    """``jury_decisions`` as saveable ``records.Decision`` rows, sorted by (model, qa_id)."""
+) -> list[Decision]:
+    """``jury_decisions`` as ``records.Decision`` records, sorted by (model, qa_id)."""
     decisions = jury_decisions(verdicts, judges, rule)
-    return [Decision(model, qa_id, rule, decision).to_dict()
+    return [Decision(model, qa_id, rule, decision)
             for (model, qa_id), decision in sorted(decisions.items())]
 
 

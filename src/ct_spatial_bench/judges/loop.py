@@ -34,7 +34,7 @@ from ct_spatial_bench.judges.parsing import (
 from ct_spatial_bench.llm.cache import LEASE_S, POLL_S
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, renewing_claims, run_calls
-from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Verdict
+from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Prediction, QAItem, Verdict
 from ct_spatial_bench.secrets import error_text, redact_text
 
 logger = logging.getLogger(__name__)
@@ -203,8 +203,8 @@ async def run_judges(work: Sequence[tuple[CachedJudge, Sequence[Task], int]],
 BATCH_SIZE = 4096
 
 
-def batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
-                   progress: bool) -> list[dict[str, Any]]:
+def batch_verdicts(judge: Judge, joined: Sequence[tuple[QAItem, Prediction]],
+                   progress: bool) -> list[Verdict]:
     """Verdicts of a ``batched`` judge, in chunks; a chunk that raises is ``failed`` item by
     item, never ``incorrect``."""
     from tqdm.auto import tqdm
@@ -214,11 +214,11 @@ def batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
               disable=None if progress else True) as bar:
         for start in range(0, len(joined), BATCH_SIZE):
             chunk = joined[start:start + BATCH_SIZE]
-            todo = [(item, pred) for item, pred in chunk if pred.get("status") != ERROR]
+            todo = [(item, pred) for item, pred in chunk if pred.status != ERROR]
             started, error = time.perf_counter(), ""
             try:
-                outcomes = judge.judge_batch([(item["question"], item["answer"],
-                                               pred["prediction"]) for item, pred in todo])
+                outcomes = judge.judge_batch([(item.question, item.answer, pred.prediction)
+                                              for item, pred in todo])
             except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed'
                 logger.warning("judge %s failed on a batch of %d: %s", judge.name, len(todo), exc)
                 outcomes = [None] * len(todo)
@@ -226,7 +226,7 @@ def batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
             each = round((time.perf_counter() - started) / max(len(todo), 1), 6)
             by_id = {id(pred): o for (_, pred), o in zip(todo, outcomes)}
             for _, pred in chunk:
-                if pred.get("status") == ERROR:
+                if pred.status == ERROR:
                     out.append(unsent_verdict(judge, pred))
                     continue
                 outcome = by_id[id(pred)] or Judgement(verdict=FAILED, reason=error)
@@ -235,21 +235,21 @@ def batch_verdicts(judge: Judge, joined: Sequence[tuple[dict, dict]],
     return out
 
 
-def item_verdict(judge: Judge, item: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
+def item_verdict(judge: Judge, item: QAItem, pred: Prediction) -> Verdict:
     """One item judged now, in process; a judge that raises gives ``failed``."""
-    if pred.get("status") == ERROR:
+    if pred.status == ERROR:
         return unsent_verdict(judge, pred)
     started = time.perf_counter()
     try:
-        outcome = judge.judge(item["question"], item["answer"], pred["prediction"])
+        outcome = judge.judge(item.question, item.answer, pred.prediction)
     except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
-        logger.warning("judge %s failed on %s/%s: %s", judge.name, pred["model"], pred["qa_id"], exc)
+        logger.warning("judge %s failed on %s/%s: %s", judge.name, pred.model, pred.qa_id, exc)
         outcome = Judgement(verdict=FAILED, reason=error_text(exc))
     return verdict_record(judge, pred, outcome, round(time.perf_counter() - started, 6))
 
 
-def stored_verdict(judge: CachedJudge, pred: dict[str, Any],
-                   result: dict[str, Any] | None) -> dict[str, Any]:
+def stored_verdict(judge: CachedJudge, pred: Prediction,
+                   result: dict[str, Any] | None) -> Verdict:
     """A cached judge's verdict row from its stored ``result`` (None: the item was not sent)."""
     if result is None:
         return unsent_verdict(judge, pred)
@@ -257,20 +257,20 @@ def stored_verdict(judge: CachedJudge, pred: dict[str, Any],
     return verdict_record(judge, pred, outcome, result["latency_s"])
 
 
-def unsent_verdict(judge: Judge, pred: dict[str, Any]) -> dict[str, Any]:
+def unsent_verdict(judge: Judge, pred: Prediction) -> Verdict:
     """The verdict row of a prediction no judge was asked about (judges/engine.py's note): an
     errored one is ``failed`` (the model's failure), an empty one ``incorrect``."""
-    if pred.get("status") == ERROR:
+    if pred.status == ERROR:
         outcome = Judgement(verdict=FAILED,
-                            reason=redact_text(f"{PREDICTION_ERROR}: {pred.get('error')}"))
+                            reason=redact_text(f"{PREDICTION_ERROR}: {pred.error}"))
     else:
         outcome = Judgement(verdict=INCORRECT, reason="empty prediction: not sent to the judge")
     return verdict_record(judge, pred, outcome, 0.0)
 
 
-def verdict_record(judge: Judge, pred: dict[str, Any], outcome: Judgement,
-                   latency_s: float) -> dict[str, Any]:
-    """A verdict row; it carries the prediction's ``variant`` (a probe's), never in the name."""
-    return Verdict(pred["qa_id"], pred["model"], judge.name, judge.model, outcome.verdict,
+def verdict_record(judge: Judge, pred: Prediction, outcome: Judgement,
+                   latency_s: float) -> Verdict:
+    """A ``Verdict``; it carries the prediction's ``variant`` (a probe's), never in the name."""
+    return Verdict(pred.qa_id, pred.model, judge.name, judge.model, outcome.verdict,
                    outcome.reason, outcome.raw, judge.prompt_version, outcome.tokens,
-                   latency_s, variant=pred.get("variant")).to_dict()
+                   latency_s, variant=pred.variant)

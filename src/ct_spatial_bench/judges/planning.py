@@ -15,44 +15,54 @@ from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.judges.base import CachedJudge, Judge
-from ct_spatial_bench.records import ERROR, FAILED, RecordError, index_by
+from ct_spatial_bench.records import (ERROR, FAILED, Prediction, QAItem, RecordError, index_by,
+                                      qa_item)
 from ct_spatial_bench.secrets import redact_text
 
 
-def join_to_qa(qa_items: list[dict[str, Any]],
-               predictions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """``(QA item, prediction)`` per prediction, joined by ``qa_id``; a prediction for a question
-    the benchmark does not have is an error naming it."""
-    qa_by_id = index_by(qa_items, source="benchmark QA")
+Joined = tuple[QAItem, Prediction]  # one prediction and the question it answers
+
+
+def join_to_qa(qa_items: Sequence[Mapping[str, Any]],
+               predictions: Sequence[Mapping[str, Any]]) -> list[Joined]:
+    """``(QAItem, Prediction)`` per prediction, joined by ``qa_id``; a prediction for a question
+    the benchmark does not have is an error naming it. Rows (a test's, a caller's) become records
+    here, checked as the datasets check them."""
+    qa_by_id = index_by([qa_item(item, "benchmark QA") for item in qa_items],
+                        source="benchmark QA")
     joined = []
-    for pred in predictions:
-        item = qa_by_id.get(pred["qa_id"])
+    for i, row in enumerate(predictions, start=1):
+        pred = Prediction.from_dict(row, f"predictions, item {i}")
+        item = qa_by_id.get(pred.qa_id)
         if item is None:
-            raise RecordError(f"prediction of {pred['model']} for unknown qa_id {pred['qa_id']!r}")
+            raise RecordError(f"prediction of {pred.model} for unknown qa_id {pred.qa_id!r}")
         joined.append((item, pred))
     return joined
 
 
-def task_of(judge: CachedJudge, item: dict[str, Any], pred: dict[str, Any]) -> Any:
+def task_of(judge: CachedJudge, item: QAItem | Mapping[str, Any],
+            pred: Prediction | Mapping[str, Any]) -> Any:
     """The engine task (with its cache key) for one prediction of one cached judge."""
     from ct_spatial_bench.judges.cache import cache_key, judge_identity
     from ct_spatial_bench.judges.loop import Task
 
-    question, answer, prediction = item["question"], item["answer"], pred["prediction"] or ""
+    item, pred = qa_item(item), Prediction.from_dict(pred)  # a row too (a test's, a script's)
+    question, answer, prediction = item.question, item.answer, pred.prediction or ""
     key = cache_key(judge_identity(judge), question, answer, prediction)
     return Task(key=key, question=question, answer=answer, prediction=prediction)
 
 
-def is_sent(pred: dict[str, Any], judge: Any = None) -> bool:
+def is_sent(pred: Prediction | Mapping[str, Any], judge: Any = None) -> bool:
     """Whether a prediction goes to a judge: an answer (status ok) that says something, or any
     answer for a judge that judges empty ones (``judge_empty_predictions``)."""
-    if pred.get("status") == ERROR:
+    pred = Prediction.from_dict(pred)
+    if pred.status == ERROR:
         return False
     return getattr(judge, "judge_empty_predictions", False) or \
-        bool((pred.get("prediction") or "").strip())
+        bool((pred.prediction or "").strip())
 
 
-def pending_tasks(judge: CachedJudge, joined: Sequence[tuple[dict, dict]], cache: Any,
+def pending_tasks(judge: CachedJudge, joined: Sequence[Joined], cache: Any,
                   refresh: bool | str = False) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     """(tasks to ask, verdicts already cached) for one judge; each distinct task once.
 
@@ -97,8 +107,8 @@ def _rereadable(judge: CachedJudge, hit: dict[str, Any]) -> bool:
 
 
 
-def plan_judging(judges: Sequence[Judge], qa_items: list[dict[str, Any]],
-                 predictions: list[dict[str, Any]], cache_path: str | Path | None = None,
+def plan_judging(judges: Sequence[Judge], qa_items: Sequence[Mapping[str, Any]],
+                 predictions: Sequence[Mapping[str, Any]], cache_path: str | Path | None = None,
                  refresh: bool | str = False, journal_mode: str | None = "auto"
                  ) -> list[dict[str, Any]]:
     """One row per cached (paid) judge: items, cached, calls and estimated tokens of what is left

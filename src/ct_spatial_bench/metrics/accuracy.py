@@ -22,13 +22,13 @@ from typing import Any
 
 from ct_spatial_bench.statistics import bootstrap_ci, cluster_bootstrap_ci
 from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, ItemKey, RecordError, index_by,
-                                      index_by_item)
+                                      index_by_item, qa_item)
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
-def volume_of(qa_items: Iterable[dict[str, Any]]) -> dict[str, str]:
+def volume_of(qa_items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """qa_id -> the volume it asks about (its case_id; the qa_id itself when an item has none)."""
-    return {qa["qa_id"]: str(qa["qa_id"] if qa.get("case_id") in (None, "") else qa["case_id"])
-            for qa in qa_items}
+    return {qa.qa_id: str(qa.qa_id if qa.case_id in (None, "") else qa.case_id)
+            for qa in map(qa_item, qa_items)}
 
 
 def interval_pair(
@@ -131,7 +131,7 @@ def accuracy_by_category(
     upstream's count column; ``n_failed`` counts the jury's failed decisions (an item with no
     decision at all is neither judged nor failed here).
     """
-    qa_items = list(qa_items)
+    qa_items = [qa_item(qa) for qa in qa_items]
     predictions = list(predictions or [])
     errored = {(p["model"], p["qa_id"]) for p in predictions if p.get("status") == "error"}
     models = list(dict.fromkeys([*(model for model, _ in decisions),
@@ -141,8 +141,8 @@ def accuracy_by_category(
     volume = volume_of(qa_items)
     items_in: dict[str, list[str]] = {name: [] for name in CATEGORIES}
     for qa in qa_items:
-        for name in dict.fromkeys(_category_name(c) for c in qa.get("categories") or []):
-            items_in.setdefault(name, []).append(qa["qa_id"])
+        for name in dict.fromkeys(_category_name(c) for c in qa.categories or []):
+            items_in.setdefault(name, []).append(qa.qa_id)
     for model, qa_id in decisions:
         if qa_id not in qa_by_id:
             raise RecordError(f"model {model!r}: qa_id {qa_id!r} is not in the QA items")

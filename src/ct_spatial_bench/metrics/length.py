@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT
+from ct_spatial_bench.records import CORRECT, qa_item
 
 LENGTH_BINS = ((1, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, None))
 ANSWER_TYPES = ("yes/no", "lobe", "side", "vertical", "depth", "centricity", "measurement",
@@ -90,13 +90,13 @@ def question_type_features(qa_items: Iterable[dict[str, Any]]) -> dict[str, np.n
     from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
     out = {}
-    for qa in qa_items:
-        tagged = {canonical_category(c) for c in qa.get("categories") or []}
-        kind = answer_type(qa.get("answer", ""))
-        out[qa["qa_id"]] = np.array(
+    for qa in map(qa_item, qa_items):
+        tagged = {canonical_category(c) for c in qa.categories or []}
+        kind = answer_type(qa.answer)
+        out[qa.qa_id] = np.array(
             [float(c in tagged) for c in CATEGORIES]
             + [float(kind == t) for t in ANSWER_TYPES[:-1]]
-            + [float(is_closed_question(qa.get("question", "")))])
+            + [float(is_closed_question(qa.question))])
     return out
 
 
@@ -179,14 +179,14 @@ def length_standardised_accuracy(
     interval, and the share of its answers within a factor 2 of the reference length."""
     from ct_spatial_bench.metrics.accuracy import volume_of
 
-    qa_items, predictions = list(qa_items), list(predictions)
+    qa_items, predictions = [qa_item(qa) for qa in qa_items], list(predictions)
     features = question_type_features(qa_items)
-    ref_log = {qa["qa_id"]: math.log(max(answer_words(qa["answer"]), 1)) for qa in qa_items}
-    reference_words = float(np.median([answer_words(qa["answer"]) for qa in qa_items]))
+    ref_log = {qa.qa_id: math.log(max(answer_words(qa.answer), 1)) for qa in qa_items}
+    reference_words = float(np.median([answer_words(qa.answer) for qa in qa_items]))
     models = list(dict.fromkeys(p["model"] for p in predictions))
     decided = [(models.index(m), q, math.log(max(w, 1)), y)
                for m, q, w, y in _decided_lengths(predictions, decisions) if q in features]
-    items = [qa["qa_id"] for qa in qa_items]
+    items = [qa.qa_id for qa in qa_items]
     nan = float("nan")
     point = (np.full(len(models), nan), np.full(len(models), nan))
     draws_std, draws_slope = [], []

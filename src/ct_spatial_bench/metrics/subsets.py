@@ -18,7 +18,7 @@ from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import effective_decisions, volume_of
 from ct_spatial_bench.statistics import cluster_bootstrap_ci
-from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.records import CORRECT, INCORRECT, qa_item
 from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
 
 
@@ -51,8 +51,8 @@ def human_rejected_items(
     rejected = {(r["case"], r["question"].strip(), r["answer"].strip()) for r in rows
                 if r.get("type") == "spatial" and r.get("human") is False
                 and r.get("gemini") is True}
-    return {qa["qa_id"] for qa in qa_items
-            if (qa.get("case_id"), qa["question"].strip(), qa["answer"].strip()) in rejected}
+    return {qa.qa_id for qa in map(qa_item, qa_items)
+            if (qa.case_id or None, qa.question.strip(), qa.answer.strip()) in rejected}
 
 
 def subset_accuracy(

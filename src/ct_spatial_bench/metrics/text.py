@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ct_spatial_bench.metrics.normalise import clean_text, normalise_answer
-from ct_spatial_bench.records import RecordError, index_by, index_by_item
+from ct_spatial_bench.records import QAItem, RecordError, index_by, index_by_item, qa_item
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 PER_ITEM_METRICS = (
@@ -115,13 +115,15 @@ def is_empty_prediction(pred: dict[str, Any]) -> bool:
 
 
 def _joined_pairs(
-    qa_items: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]]
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    qa_items: Iterable[Mapping[str, Any]], predictions: Iterable[dict[str, Any]]
+) -> list[tuple[QAItem, dict[str, Any]]]:
     """(QA item, prediction) pairs joined by qa_id, in prediction order.
 
     A qa_id not among the QA items, or a second prediction of one model for one item, is an error.
+    Predictions stay rows here: the metrics' own tests and callers give rows without ``status``
+    (read as ok), which a ``Prediction`` requires.
     """
-    qa_by_id = index_by(qa_items, "qa_id")
+    qa_by_id = index_by(map(qa_item, qa_items), "qa_id")
     pairs = []
     for pred in index_by_item(predictions, "predictions").values():
         if pred["qa_id"] not in qa_by_id:
@@ -167,12 +169,12 @@ def per_item_text_metrics(
     rows = []
     for qa, pred in pairs:
         row: dict[str, Any] = {
-            "model": pred["model"], "qa_id": qa["qa_id"], "empty": is_empty_prediction(pred),
+            "model": pred["model"], "qa_id": qa.qa_id, "empty": is_empty_prediction(pred),
         }
         if row["empty"]:
             row.update(dict.fromkeys(PER_ITEM_METRICS))
         else:
-            ref, text = qa["answer"], pred["prediction"]
+            ref, text = qa.answer, pred["prediction"]
             row.update(exact_match=exact_match(ref, text), token_f1=token_f1(ref, text))
             row["meteor"] = meteor_of(ref, text) if meteor_of else None
             row.update(rouge_f(ref, text))
@@ -180,7 +182,7 @@ def per_item_text_metrics(
         rows.append(row)
     if sbert:
         scored = [(row, qa, pred) for row, (qa, pred) in zip(rows, pairs) if not row["empty"]]
-        cosines = sbert_cosines([qa["answer"] for _, qa, _ in scored],
+        cosines = sbert_cosines([qa.answer for _, qa, _ in scored],
                                 [pred["prediction"] for _, _, pred in scored])
         for (row, _, _), cosine in zip(scored, cosines):
             row["sbert_cosine"] = cosine
@@ -208,7 +210,7 @@ def add_alignscore(
                              device=options.get("device", "cpu"),
                              batch_size=int(options.get("batch_size", 32)))
     scored = [(row, qa, pred) for row, (qa, pred) in zip(rows, pairs) if not row["empty"]]
-    scores = scorer.score([str(qa["answer"]).strip() for _, qa, _ in scored],
+    scores = scorer.score([str(qa.answer).strip() for _, qa, _ in scored],
                           [str(pred["prediction"]).strip() for _, _, pred in scored])
     for row in rows:
         row["alignscore"] = None
@@ -255,7 +257,7 @@ def text_metrics_summary(
             "count": len(scored),
             "n_empty": len(rows) - len(scored),
             "n_errors": sum(1 for _, p in pairs if p["model"] == model and p["status"] == "error"),
-            "bleu": corpus_bleu([qa["answer"] for qa, _ in model_pairs],
+            "bleu": corpus_bleu([qa.answer for qa, _ in model_pairs],
                                 [p["prediction"] for _, p in model_pairs]),
         }
         for metric in scored_metrics(per_item_rows):

@@ -114,6 +114,7 @@ def answer_prepared(items, answer_prior, raw_volumes, inference_params, params, 
     (settings hashed into the name), so a rerun resumes."""
     from ct_spatial_bench.inference.engine import run_inference
     from ct_spatial_bench.inference.settings import InferenceSettings
+    from ct_spatial_bench.records import with_variant
 
     inference = InferenceSettings.from_params(inference_params)
     model_inputs = None
@@ -124,4 +125,4 @@ def answer_prepared(items, answer_prior, raw_volumes, inference_params, params, 
     checkpoint /= f"{inference.model}__{variant.replace(':', '_')}-{digest[:8]}.jsonl"
     predictions = run_inference(inference, items, model_inputs, answer_prior,
                                 checkpoint=str(checkpoint))
-    return [{**p, "variant": variant, "probe": settings} for p in predictions]
+    return [with_variant(p, variant, settings) for p in predictions]

@@ -18,10 +18,11 @@ side appears, vanishes, or turns into both).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from ct_spatial_bench.records import OK, index_by_item
+from ct_spatial_bench.records import OK, QAItem, index_by_item, qa_item
 from ct_spatial_bench.spatial.categories import LATERALITY, canonical_category
 
 RIGHT, LEFT = "right", "left"
@@ -73,45 +74,45 @@ def swap_sides(text: str) -> str:
     return _SIDE.sub(swap, str(text))
 
 
-def exclusion_reason(item: dict[str, Any], categories: Iterable[str],
+def exclusion_reason(item: QAItem | Mapping[str, Any], categories: Iterable[str],
                      exclude_lobes: bool = True) -> str | None:
     """Why ``item`` is not probed, or None when it is (the module docstring states the rule)."""
+    item = qa_item(item)
     wanted = {canonical_category(c) for c in categories}
-    tagged = {canonical_category(c) for c in item.get("categories") or []}
+    tagged = {canonical_category(c) for c in item.categories or []}
     if not wanted & tagged:
         return "not in a probed category"
-    sides = sides_named(item["answer"])
+    sides = sides_named(item.answer)
     if not sides:
         return "the answer names no side"
     if len(sides) > 1:
         return "the answer names both sides"
-    anatomy = NO_MIRROR.search(f"{item['question']} {item['answer']}")
+    anatomy = NO_MIRROR.search(f"{item.question} {item.answer}")
     if anatomy:
         return f"names side-specific anatomy without a mirror ({anatomy.group(0).lower()})"
-    lobe = LOBES.search(f"{item['question']} {item['answer']}") if exclude_lobes else None
+    lobe = LOBES.search(f"{item.question} {item.answer}") if exclude_lobes else None
     if lobe:
         return f"names lobar anatomy, which is not mirror-symmetric ({lobe.group(0).lower()})"
     return None
 
 
 def select_flip_items(
-    qa_items: Iterable[dict[str, Any]], categories: Iterable[str] = (LATERALITY,),
+    qa_items: Iterable[QAItem | Mapping[str, Any]], categories: Iterable[str] = (LATERALITY,),
     exclude_lobes: bool = True,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
     """The mirrored QA items (same qa_id and question, swapped answer) and the excluded items of
     the probed categories with their reason."""
     categories = list(categories)
     wanted = {canonical_category(c) for c in categories}
     mirrored, excluded = [], []
-    for item in qa_items:
+    for item in map(qa_item, qa_items):
         reason = exclusion_reason(item, categories, exclude_lobes)
         if reason is None:
-            meta = {**(item.get("meta") or {}), "original_answer": item["answer"],
-                    "probe": "mirror_lr"}
-            mirrored.append({**item, "answer": swap_sides(item["answer"]), "meta": meta})
-        elif wanted & {canonical_category(c) for c in item.get("categories") or []}:
-            excluded.append({"qa_id": item["qa_id"], "question": item["question"],
-                             "answer": item["answer"], "reason": reason})
+            meta = {**(item.meta or {}), "original_answer": item.answer, "probe": "mirror_lr"}
+            mirrored.append(replace(item, answer=swap_sides(item.answer), meta=meta))
+        elif wanted & {canonical_category(c) for c in item.categories or []}:
+            excluded.append({"qa_id": item.qa_id, "question": item.question,
+                             "answer": item.answer, "reason": reason})
     return mirrored, excluded
 
 
@@ -128,12 +129,12 @@ def flip_outcome(original: str, mirrored: str) -> str:
 
 
 def flip_outcomes(
-    flip_items: Iterable[dict[str, Any]],
+    flip_items: Iterable[QAItem | Mapping[str, Any]],
     original_predictions: Iterable[dict[str, Any]],
     mirrored_predictions: Iterable[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """One row per (model, probed item) with both predictions ok, joined by (model, qa_id)."""
-    items = {item["qa_id"]: item for item in flip_items}
+    items = {item.qa_id: item for item in map(qa_item, flip_items)}
     originals = index_by_item([p for p in original_predictions
                                if p["qa_id"] in items and p.get("status") == OK],
                               "original predictions")
@@ -144,12 +145,12 @@ def flip_outcomes(
             continue
         item, before = items[pred["qa_id"]], originals[key]["prediction"]
         rows.append({
-            "model": pred["model"], "qa_id": pred["qa_id"], "question": item["question"],
-            "answer": item["meta"]["original_answer"], "mirrored_answer": item["answer"],
+            "model": pred["model"], "qa_id": pred["qa_id"], "question": item.question,
+            "answer": item.meta["original_answer"], "mirrored_answer": item.answer,
             "prediction": before, "mirrored_prediction": pred["prediction"],
             "outcome": flip_outcome(before, pred["prediction"]),
-            "correct_side": sides_named(before) == sides_named(item["meta"]["original_answer"]),
-            "mirrored_correct_side": sides_named(pred["prediction"]) == sides_named(item["answer"]),
+            "correct_side": sides_named(before) == sides_named(item.meta["original_answer"]),
+            "mirrored_correct_side": sides_named(pred["prediction"]) == sides_named(item.answer),
         })
     return rows
 

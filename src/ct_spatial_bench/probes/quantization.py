@@ -53,6 +53,7 @@ def answer_at_precisions(
     """
     from ct_spatial_bench.models.common import NeuralAdapter
     from ct_spatial_bench.inference.loop import run_model
+    from ct_spatial_bench.records import ERROR, with_variant
 
     predictions: list[dict[str, Any]] = []
     for precision in precisions:
@@ -64,10 +65,9 @@ def answer_at_precisions(
         adapter.load(run_config)
         checkpoint = Path(checkpoint_dir) / f"{adapter.name}__{precision}.jsonl"
         rows = run_model(adapter, items, load_image, run_config, checkpoint=checkpoint)
-        predictions += [{**row, "variant": precision, "probe": {"precision": precision}}
-                        for row in rows]
+        predictions += [with_variant(p, precision, {"precision": precision}) for p in rows]
         logger.info("quantization ablation: %s at %s, %d predictions, %d errors", adapter.name,
-                    precision, len(rows), sum(r["status"] == "error" for r in rows))
+                    precision, len(rows), sum(p.status == ERROR for p in rows))
         device = adapter.device
         del adapter, rows
         _release(device)

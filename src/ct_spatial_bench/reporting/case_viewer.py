@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ct_spatial_bench.records import qa_item
+
 WINDOW_HU = (-1000.0, 400.0)
 MAX_TILES = 16  # slices shown of a slice-reading model's input
 
@@ -161,7 +163,7 @@ def case_viewer_html(qa_items: Iterable[Mapping[str, Any]],
     spec among the case's models. Without ``specs``, the stored volume's middle slice."""
     esc = html.escape
     decision_rows = list(decision_rows)
-    qa_by_id = {q["qa_id"]: q for q in qa_items}
+    qa_by_id = {q.qa_id: q for q in map(qa_item, qa_items)}
     answers: dict[str, dict[str, Mapping[str, Any]]] = {}
     for p in predictions:
         answers.setdefault(p["qa_id"], {})[p["model"]] = p
@@ -182,13 +184,13 @@ def case_viewer_html(qa_items: Iterable[Mapping[str, Any]],
         if item is None:
             continue
         models = sorted(answers.get(qa_id, {}))
-        key = find(str(item.get("image_path", "")))
+        key = find(str(item.image_path))
         pictures = []
         if key is None:
             pictures.append("<p><em>volume not available to the report</em></p>")
         elif specs is None:
             uri, caption = image(key, None)
-            pictures.append(_figure(qa_id, uri, f"{item.get('case_id', '')}: {caption}"))
+            pictures.append(_figure(qa_id, uri, f"{item.case_id}: {caption}"))
         else:
             by_spec: dict[str, list[str]] = {}
             for model in models:
@@ -208,8 +210,8 @@ def case_viewer_html(qa_items: Iterable[Mapping[str, Any]],
             for model, p in sorted(answers.get(qa_id, {}).items()))
         cards.append(
             f'<div class="case"><div class="seen">{"".join(pictures)}</div><div>'
-            f"<p><b>{esc(item['question'])}</b><br>{esc(str(item.get('case_id', '')))}, "
-            f"reference: {esc(str(item['answer']))}</p>"
+            f"<p><b>{esc(item.question)}</b><br>{esc(str(item.case_id))}, "
+            f"reference: {esc(str(item.answer))}</p>"
             "<table><thead><tr><th>model</th><th>answer</th><th>verdict</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div></div>")
     if not cards:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import effective_decisions
-from ct_spatial_bench.records import CORRECT, INCORRECT, ItemKey, index_by, index_by_item
+from ct_spatial_bench.records import CORRECT, INCORRECT, ItemKey, index_by, index_by_item, qa_item
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 def _category(name: str) -> str:
@@ -45,7 +45,7 @@ def worst_failures(
     An item with several categories appears under each; an item without one under
     ``(uncategorised)``.
     """
-    qa_by_id = index_by(qa_items, "qa_id")
+    qa_by_id = index_by(map(qa_item, qa_items), "qa_id")
     predictions = list(predictions)
     pred_by_key = index_by_item(predictions, "predictions")
     decisions = effective_decisions(decisions, predictions)
@@ -60,7 +60,7 @@ def worst_failures(
         qa, pred = qa_by_id[key[1]], pred_by_key.get(key, {})
         item_votes = sorted(votes.get(key, []), key=lambda v: v["judge"])
         row = {
-            "model": key[0], "qa_id": key[1], "question": qa["question"], "answer": qa["answer"],
+            "model": key[0], "qa_id": key[1], "question": qa.question, "answer": qa.answer,
             "prediction": pred.get("prediction", ""), "status": pred.get("status", ""),
             "error": pred.get("error") or "",
             "votes": "; ".join(f"{v['judge']}: {v['verdict']}" for v in item_votes),
@@ -69,7 +69,7 @@ def worst_failures(
             "n_correct_votes": sum(v["verdict"] == CORRECT for v in item_votes),
             "similarity": _similarity(metrics_of.get(key)),
         }
-        names = list(dict.fromkeys(_category(c) for c in qa.get("categories") or []))
+        names = list(dict.fromkeys(_category(c) for c in qa.categories or []))
         for category in names or ["(uncategorised)"]:
             cells.setdefault((key[0], category), []).append({**row, "category": category})
     out = []

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ct_spatial_bench.records import CORRECT, INCORRECT, index_by
+from ct_spatial_bench.records import CORRECT, INCORRECT, index_by, qa_item
 from ct_spatial_bench.spatial.categories import CATEGORIES
 
 JURY_COLUMN = "jury"
@@ -39,7 +39,7 @@ def correctness_matrix(
     To show a model's error predictions as 0 in its jury column, pass
     ``metrics.accuracy.effective_decisions(decisions, predictions)``.
     """
-    qa_by_id = index_by(qa_items, "qa_id")
+    qa_by_id = index_by(map(qa_item, qa_items), "qa_id")
     qa_ids = list(qa_by_id)
     columns: dict[str, dict[str, float]] = {}
     for verdict in verdicts:
@@ -53,7 +53,7 @@ def correctness_matrix(
         return model, judge == JURY_COLUMN, judge
 
     frame = pd.DataFrame(index=pd.Index(qa_ids, name="qa_id"))
-    frame[CATEGORIES_COLUMN] = ["; ".join(qa_by_id[q].get("categories") or []) for q in qa_ids]
+    frame[CATEGORIES_COLUMN] = ["; ".join(qa_by_id[q].categories or []) for q in qa_ids]
     for column in sorted(columns, key=order):
         values = columns[column]
         frame[column] = [values.get(q, np.nan) for q in qa_ids]

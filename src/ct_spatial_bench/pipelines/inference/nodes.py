@@ -6,6 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+# A real import (light, no Kedro): Kedro reads the nodes' type hints.
+from ct_spatial_bench.records import Prediction
+
 logger = logging.getLogger(__name__)
 
 
@@ -16,8 +19,8 @@ def answer_questions(
     blind: bool = False,
     answer_prior: list[dict[str, Any]] | None = None,
     raw_volumes: dict[str, Callable[[], Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Ask the model every question of this run's shard; one prediction per QA item.
+) -> list[Prediction]:
+    """Ask the model every question of this run's shard; one ``Prediction`` per QA item.
 
     ``params`` is ``params:<model>.inference`` (``inference.settings.InferenceSettings``). ``blind``:
     the model's blind control (same prompt, image blanked), named ``<model>_blind``.
@@ -30,11 +33,12 @@ def answer_questions(
     from ct_spatial_bench.inference.engine import run_inference
     from ct_spatial_bench.inference.settings import InferenceSettings
     from ct_spatial_bench.inference.sharding import PredictionPart
+    from ct_spatial_bench.records import ERROR
 
     settings = InferenceSettings.from_params(params)
     predictions = run_inference(settings, qa_items, model_inputs, answer_prior, blind=blind,
                                 raw_volumes=raw_volumes)
-    errors = sum(p["status"] == "error" for p in predictions)
+    errors = sum(p.status == ERROR for p in predictions)
     sharded = settings.num_shards > 1
     where = f" (shard {settings.shard_index} of {settings.num_shards})" if sharded else ""
     logger.info("%s%s: %d predictions, %d errors", settings.model + ("_blind" if blind else ""),

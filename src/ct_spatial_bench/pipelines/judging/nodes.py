@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+# A real import (light, no Kedro): Kedro reads the nodes' type hints.
+from ct_spatial_bench.records import Prediction
 
-def pool_predictions(**predictions_by_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """All models' predictions in one list, each checked; model order is by name.
+
+def pool_predictions(**predictions_by_model: list[Mapping[str, Any]]) -> list[Prediction]:
+    """All models' predictions in one list, each checked (a ``Prediction``); model order is by
+    name.
 
     A second prediction for the same (model, qa_id) stops here, naming both lines, before any
     judge is asked or any verdict written (which of the two is the answer is not ours to guess).
@@ -21,7 +25,7 @@ def pool_predictions(**predictions_by_model: list[dict[str, Any]]) -> list[dict[
         for i, pred in enumerate(predictions_by_model[model], start=1):
             where = f"{model} predictions, record {i}"
             pred = checked_prediction(pred, where)
-            key = (pred["model"], pred["qa_id"])
+            key = pred.key
             if key in first_line:
                 raise RecordError(f"{where}: duplicate prediction for model {key[0]!r}, qa_id "
                                   f"{key[1]!r} (first at {first_line[key]})")
