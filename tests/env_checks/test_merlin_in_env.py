@@ -1,0 +1,80 @@
+"""Merlin in its own environment (``env check merlin``): the adapter's default loader,
+``Merlin(RadiologyReport=True)`` of the merlin-vlm package, loads a tiny model the authors'
+classes built (merlin_tiny.py says what is theirs and what is small) and answers through the
+worker; the expected answer is the authors' documented call (documentation/
+report_generation.md: ``Merlin(RadiologyReport=True)``; the demo's ``model.generate(images,
+[prompt], do_sample=False, num_beams=1, repetition_penalty=1.2, max_new_tokens=128)``, the
+report cut at the next ``###``) run in a separate process of that environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ct_spatial_bench.inference.backends.worker import RemoteAdapter
+from ct_spatial_bench.models.base import Question
+
+from test_in_env import ENV_MODEL, ENV_PYTHON, SRC, in_env
+
+pytestmark = pytest.mark.skipif(ENV_MODEL != "merlin", reason="Merlin's environment only")
+WRITER = Path(__file__).with_name("merlin_tiny.py")
+QUESTION = "which side is the nodule on"
+
+AUTHORS_CALL = """
+import json, sys
+import numpy as np, torch
+from merlin import Merlin
+
+model = Merlin(RadiologyReport=True).eval()
+image = torch.from_numpy(np.load(sys.argv[1]))[None, None]
+texts = model.generate(image, [sys.argv[2] + "###\\n"], do_sample=False, num_beams=1,
+                       repetition_penalty=1.2, max_new_tokens=128)
+print(json.dumps(texts))
+"""
+
+
+def run_there(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    merged = {**os.environ, **env,
+              "PYTHONPATH": os.pathsep.join((env["PYTHONPATH"], SRC))}
+    done = subprocess.run([ENV_PYTHON, *args], capture_output=True, text=True, env=merged,
+                          cwd=cwd, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_merlin_loads_the_authors_model_and_answers_as_their_demo(tmp_path, monkeypatch):
+    from merlin_tiny import copy_package
+
+    site = in_env("import merlin, os; print(os.path.dirname(merlin.__file__), end='')")
+    package = copy_package(site, tmp_path / "package")
+    work = tmp_path / "work"
+    work.mkdir()
+    # the package's imports first; its hub and torchvision downloads answered from caches here
+    env = {"PYTHONPATH": str(package), "TORCH_HOME": str(work / "torch"),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    written = json.loads(run_there([str(WRITER), str(work), str(package)], env, work))
+    assert Path(written["report"]).parent == package / "merlin" / "models" / "checkpoints"
+
+    # (x, y, z) 0..1 as the input spec gives it; 32 voxels survive the I3 ResNet's halvings
+    volume = np.random.default_rng(0).random((32, 32, 32)).astype(np.float32)
+    np.save(work / "volume.npy", volume)
+    monkeypatch.chdir(work)  # TextDecoder reads RadLLaMA from ./checkpoints
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    adapter = RemoteAdapter("merlin", "merlin", ENV_PYTHON, env=env)
+    try:
+        adapter.load({"model_path": "stanfordmimi/Merlin", "device": "cpu"})
+        [answer] = adapter.answer_volume(volume, [Question("q0", QUESTION)])
+    finally:
+        adapter.close()
+
+    [report] = json.loads(run_there(["-c", AUTHORS_CALL, str(work / "volume.npy"), QUESTION],
+                                    env, work))
+    assert report.strip()  # something was generated: the comparison is not of two empties
+    assert answer.prompt == QUESTION + "###\n"
+    assert answer.text == report.split("###")[0].strip()
