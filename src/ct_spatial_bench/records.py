@@ -177,9 +177,12 @@ class Prediction(_Record):
     input_fingerprint: str | None = None
     volume_fingerprint: str | None = None
     question_fingerprint: str | None = None
+    # decoding stopped at max_new_tokens (the answer may be cut); only where the adapter knows
+    hit_token_limit: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "prediction", "status")
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("hit_token_limit",)
 
     def check(self, where: str) -> None:
         if self.status not in PREDICTION_STATUSES:

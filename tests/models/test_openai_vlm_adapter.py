@@ -25,7 +25,9 @@ def fake_server():
             requests.append({"path": self.path, "body": body,
                              "auth": self.headers.get("Authorization")})
             reply = {"id": "x", "object": "chat.completion", "created": 0, "model": "served-1",
-                     "choices": [{"index": 0, "finish_reason": "stop",
+                     # the API's reason for stopping: max_tokens ran out for an "essay"
+                     "choices": [{"index": 0, "finish_reason":
+                                  "length" if "essay" in json.dumps(body) else "stop",
                                   "message": {"role": "assistant", "content": " Right lung. "}}],
                      "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}}
             data = json.dumps(reply).encode()
@@ -86,3 +88,17 @@ def test_a_volumes_questions_open_with_the_same_bytes(fake_server, ras_volume):
     assert first[:-1] == second[:-1] and len(first) == 5  # instruction + 3 slices, then:
     assert (first[-1]["text"], second[-1]["text"]) == ("Which lung?", "Is it big?")
     assert [(a.prompt_tokens, a.new_tokens) for a in answers] == [(11, 2), (11, 2)]
+
+
+def test_the_apis_finish_reason_says_whether_the_answer_was_cut(fake_server, ras_volume,
+                                                                 monkeypatch):
+    """finish_reason "length" (max_tokens ran out) is hit_token_limit true, "stop" false."""
+    base_url, _ = fake_server
+    monkeypatch.setenv("FAKE_KEY", "sk-test-secret")
+    adapter = OpenAIVisionLanguageModel()
+    adapter.load({"model": "gpt-4o", "base_url": base_url, "api_key_env": "FAKE_KEY"})
+    items = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which lung?"},
+             {"qa_id": "v::1", "image_path": "v.nii.gz", "question": "Write an essay."}]
+    short, cut = run_model(adapter, items, lambda _: apply_spec(ras_volume, SLICES), {},
+                           progress=False)
+    assert short["hit_token_limit"] is False and cut["hit_token_limit"] is True

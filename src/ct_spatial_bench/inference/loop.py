@@ -226,6 +226,7 @@ class _Stamp:
             "volume_fingerprint": item.get("volume_fingerprint"),
             "question_fingerprint": _question_of(item),
             "tokens": answer.tokens() if answer is not None else None,
+            **(answer.stop_fields() if answer is not None else {}),  # hit_token_limit if known
         }
 
 

@@ -49,12 +49,20 @@ class Answer:
     prefill_tokens: int | None = None
     new_tokens: int | None = None
     qa_id: str | None = None
+    # whether decoding stopped because the new-token budget ran out (the answer may be cut);
+    # None where the adapter cannot tell
+    hit_token_limit: bool | None = None
 
     def tokens(self) -> dict[str, int] | None:
         """The token counts as a prediction records them (None when none is known)."""
         counts = {"prompt": self.prompt_tokens, "prefill": self.prefill_tokens,
                   "new": self.new_tokens}
         return None if all(v is None for v in counts.values()) else counts
+
+    def stop_fields(self) -> dict[str, bool]:
+        """``hit_token_limit`` as a prediction records it: only where it is known, so the
+        predictions of adapters that cannot tell stay as they were."""
+        return {} if self.hit_token_limit is None else {"hit_token_limit": self.hit_token_limit}
 
 
 class ModelAdapter:
