@@ -111,6 +111,14 @@ class ModelAdapter:
         return None
 
     @classmethod
+    def text_tokens(cls, config: dict[str, Any]) -> int:
+        """Tokens of the prompt's text (everything but the image) for the longest question
+        (memory plan): the flat allowance, unless the adapter's prompt holds more text."""
+        from ct_spatial_bench.models.memory_plan import TEXT_TOKENS
+
+        return TEXT_TOKENS
+
+    @classmethod
     def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
         """(config.json, weights: a folder, a file, or a list of them where the model keeps its
         parts apart) on this machine, for the memory plan; None where the model keeps no local
