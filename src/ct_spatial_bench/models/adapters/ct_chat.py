@@ -106,7 +106,8 @@ class CTChat(NeuralAdapter):
         trained_on_ct_rate=True,
         deviations=("trained on CT-RATE, the source of CT-SpatialVQA's volumes and reports",
                     "CT-SpatialVQA's own run left out <image>; here the prompt has it"),
-        status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16")
+        status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16; its "
+               "default loader on stand-in code folders in its own environment (env check)")
     required_config = ("model_path", "encoder_path")
     checkpoint_files = {"model_path": (("config.json",), True),
                         "model_base": (("config.json",), True),

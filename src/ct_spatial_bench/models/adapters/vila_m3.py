@@ -110,7 +110,7 @@ class VilaM3(NeuralAdapter):
         trained_on_ct_rate=None,
         deviations=("slices passed losslessly (the demo round-trips them through JPEG)",),
         status="default loader tested offline on stand-in llava modules and a stand-in bundle "
-               "run by MONAI's create_workflow")
+               "run by MONAI's create_workflow, here and in its own environment (env check)")
     required_config = ("model_path", "vista3d_bundle")
     checkpoint_files = {"model_path": (("config.json",), True),
                         "vista3d_bundle": (("configs",), False),
