@@ -2,6 +2,8 @@
 may be cut: Lingshu's "reasoning ... final answer" in 256 tokens), recorded on a prediction
 only where the adapter can tell, and counted per model in the run-cost table."""
 
+import re
+
 import pytest
 import torch
 from support.tiny_vlm_folders import build_tiny_qwen2_5_vl, without_video_processor
@@ -13,6 +15,7 @@ from ct_spatial_bench.models.base import Answer, ModelAdapter
 from ct_spatial_bench.models.batch_decode import hit_token_limit
 from ct_spatial_bench.records import Prediction
 from ct_spatial_bench.reporting.efficiency import run_costs
+from ct_spatial_bench.reporting.summary import html_table
 from support.adapter_helpers import conf_spec, tall_volume
 
 
@@ -77,6 +80,8 @@ def test_run_costs_count_per_model_blank_where_unknown():
     assert costs["lingshu"] == 2  # two "cut" of the three that say
     assert costs.isna()["radfm"]
     assert "n_hit_token_limit" not in run_costs(_ask("unknown")).columns  # no model can tell
+    cells = re.findall(r"<td>([^<]*)</td>", html_table(run_costs(rows)))
+    assert cells[-12] == "2" and cells[-1] == ""  # each row's last cell: the count, or blank
 
 
 @pytest.fixture(scope="module")

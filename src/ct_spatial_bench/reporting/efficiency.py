@@ -43,8 +43,10 @@ def run_costs(predictions: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **_token_limit_count(preds),
         })
     frame = pd.DataFrame(rows)
-    if "n_hit_token_limit" in frame.columns:  # a model that cannot tell shows a blank
-        frame["n_hit_token_limit"] = frame["n_hit_token_limit"].astype("Int64")
+    if "n_hit_token_limit" in frame.columns:  # counts as integers; a model that cannot tell: blank
+        frame["n_hit_token_limit"] = pd.Series(
+            [None if pd.isna(v) else int(v) for v in frame["n_hit_token_limit"]],
+            index=frame.index, dtype=object)
     return frame
 
 
