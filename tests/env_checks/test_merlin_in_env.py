@@ -63,9 +63,7 @@ def test_merlin_loads_the_authors_model_and_answers_as_their_demo(tmp_path, monk
     # (x, y, z) 0..1 as the input spec gives it; 32 voxels survive the I3 ResNet's halvings
     volume = np.random.default_rng(0).random((32, 32, 32)).astype(np.float32)
     np.save(work / "volume.npy", volume)
-    monkeypatch.chdir(work)  # TextDecoder reads RadLLaMA from ./checkpoints
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(work)  # the worker starts here: TextDecoder reads ./checkpoints
     adapter = RemoteAdapter("merlin", "merlin", ENV_PYTHON, env=env)
     try:
         adapter.load({"model_path": "stanfordmimi/Merlin", "device": "cpu"})
