@@ -4,6 +4,7 @@ only where the adapter can tell, and counted per model in the run-cost table."""
 
 import re
 
+import numpy as np
 import pytest
 import torch
 from support.tiny_vlm_folders import build_tiny_qwen2_5_vl, without_video_processor
@@ -11,7 +12,7 @@ from support.tiny_vlm_folders import build_tiny_qwen2_5_vl, without_video_proces
 from ct_spatial_bench.imaging.specs import apply_spec
 from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models.adapters.lingshu import Lingshu
-from ct_spatial_bench.models.base import Answer, ModelAdapter
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.models.batch_decode import hit_token_limit
 from ct_spatial_bench.records import Prediction
 from ct_spatial_bench.reporting.efficiency import run_costs
@@ -114,3 +115,40 @@ def test_lingshu_answers_cut_at_a_small_budget(tiny_qwen, monkeypatch, batch_que
         assert [p["status"] for p in predictions] == ["ok", "ok"]
         assert [p["tokens"]["new"] for p in predictions] == [3, 3]
         assert [p["hit_token_limit"] for p in predictions] == [cut, cut]
+
+
+class _Replying(torch.nn.Module):
+    """CT-CHAT's model and CTViT in one: ``generate`` returns the ids it is given (new tokens
+    only, as LLaVA's generate over inputs_embeds); called, it gives CTViT-like tokens."""
+
+    def __init__(self, ids):
+        super().__init__()
+        self.weight = torch.nn.Linear(2, 2)
+        self.ids = ids
+
+    def generate(self, *args, **kwargs):
+        return torch.tensor([self.ids])
+
+    def forward(self, *args, **kwargs):
+        return torch.zeros(1, 2, 2, 2, 4)
+
+
+@pytest.mark.parametrize("words, cut", [
+    (["left", "right", "lung"], True),  # the budget of 3 reached, no separator: cut
+    (["left", "<|eot_id|>", "lung"], False),  # the turn ended at <|eot_id|>, then ran on
+    (["left", "right"], False),  # ended before the budget
+])
+def test_ct_chat_marks_an_answer_cut_by_the_budget(words, cut):
+    from support.adapter_helpers import word_tokenizer
+
+    from ct_spatial_bench.models.adapters.ct_chat import CTChat
+
+    tokenizer = word_tokenizer(("<provided>", "<short_answer>", "<|eot_id|>"))
+    model = _Replying(tokenizer.convert_tokens_to_ids(words))
+    adapter = CTChat()
+    adapter.load({"model_path": "stand-in", "encoder_path": "stand-in", "device": "cpu",
+                  "generation": {"max_new_tokens": 3},
+                  "factory": lambda c, o: {"encoder": _Replying([]), "model": model,
+                                           "tokenizer": tokenizer}})
+    [answer] = adapter.answer_volume(np.zeros((4, 8, 8), np.float32), [Question("q", "side")])
+    assert answer.hit_token_limit is cut

@@ -197,8 +197,8 @@ def _in_worker_thread(run: Callable) -> Iterator:
 
 
 def _end_tokens(model: Any, generate_kwargs: dict) -> set[int]:
-    value = generate_kwargs.get("eos_token_id",
-                                getattr(model.generation_config, "eos_token_id", None))
+    value = generate_kwargs.get("eos_token_id", getattr(
+        getattr(model, "generation_config", None), "eos_token_id", None))
     if value is None:
         return set()
     return {int(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
@@ -218,8 +218,8 @@ def hit_token_limit(model: Any, generate_kwargs: dict, new_tokens: Any) -> bool 
 
 
 def _new_token_budget(model: Any, generate_kwargs: dict) -> int | None:
-    return generate_kwargs.get("max_new_tokens",
-                               getattr(model.generation_config, "max_new_tokens", None))
+    return generate_kwargs.get("max_new_tokens", getattr(
+        getattr(model, "generation_config", None), "max_new_tokens", None))
 
 
 def _until_end(tokens: Any, eos: set[int]) -> Any:

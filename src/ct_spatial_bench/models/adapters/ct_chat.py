@@ -205,7 +205,9 @@ class CTChat(NeuralAdapter):
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
-        answers, prompts = [], []
+        from ct_spatial_bench.models.batch_decode import hit_token_limit
+
+        answers = []
         for item in questions:
             prompt = self.prompt_of(item.text)
             ids = torch.tensor([split_image_token(prompt, self.tokenizer)], device=self.device)
@@ -213,6 +215,10 @@ class CTChat(NeuralAdapter):
             with torch.inference_mode():
                 output = self.model.generate(ids, images=features, image_sizes=[features.numel()],
                                              **self._generate_kwargs())
-            answers.append(self.until_separator(output[0].tolist()))
-            prompts.append(prompt)
-        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
+            ids = output[0].tolist()
+            # cut by the budget: reached without an end token, and no <|eot_id|> said it ended
+            cut = hit_token_limit(self.model, self._generate_kwargs(), output[0])
+            separator = self.tokenizer.get_vocab().get(SEPARATOR)
+            answers.append(Answer(self.until_separator(ids), prompt,
+                                  hit_token_limit=cut and separator not in ids))
+        return answers
