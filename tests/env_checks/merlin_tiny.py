@@ -36,9 +36,8 @@ REPORT_CHECKPOINT = "resnet_gpt2_best_stanford_report_generation_average.pt"
 def write_radllama(checkpoints: Path) -> Path:
     """The tiny RadLLaMA where ``from_pretrained(RADLLAMA, cache_dir=checkpoints)`` finds it."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from support.adapter_helpers import write_sentencepiece_tokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     repo = checkpoints / ("models--" + RADLLAMA.replace("/", "--"))
     snapshot = repo / "snapshots" / SNAPSHOT

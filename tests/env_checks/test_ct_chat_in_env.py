@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_in_env import ENV_MODEL, ENV_PYTHON, in_env
 
 from ct_spatial_bench.inference.backends.worker import RemoteAdapter
 from ct_spatial_bench.models.adapters.ct_chat import SYSTEM_PROMPT
 from ct_spatial_bench.models.base import Question
-
-from test_in_env import ENV_MODEL, ENV_PYTHON, in_env
 
 pytestmark = pytest.mark.skipif(ENV_MODEL != "ct_chat", reason="CT-CHAT's environment only")
 TESTS = str(Path(__file__).resolve().parents[1])

@@ -19,11 +19,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_in_env import ENV_MODEL, ENV_PYTHON
 
 from ct_spatial_bench.inference.backends.worker import RemoteAdapter
 from ct_spatial_bench.models.base import Question
-
-from test_in_env import ENV_MODEL, ENV_PYTHON
 
 pytestmark = pytest.mark.skipif(ENV_MODEL != "vila_m3", reason="VILA-M3's environment only")
 GROUPS = {"everything": "../experts/vista3d/label_dict.json",

@@ -6,8 +6,12 @@ hand (the byte counts of the texts as the authors wrote them)."""
 import re
 
 import torch
-from memory_plan_folders import TINY_LLAMA_PARAMETERS, VILA_M3_TOWER_AND_PROJECTOR, \
-    write_ct_chat, write_vila_m3
+from memory_plan_folders import (
+    TINY_LLAMA_PARAMETERS,
+    VILA_M3_TOWER_AND_PROJECTOR,
+    write_ct_chat,
+    write_vila_m3,
+)
 from support.adapter_helpers import word_tokenizer
 from support.vila_m3_standins import write_m3_checkout, write_vista3d_bundle
 

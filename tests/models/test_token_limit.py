@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from support.adapter_helpers import conf_spec, tall_volume
 from support.tiny_vlm_folders import build_tiny_qwen2_5_vl, without_video_processor
 
 from ct_spatial_bench.imaging.specs import apply_spec
@@ -17,15 +18,14 @@ from ct_spatial_bench.models.batch_decode import hit_token_limit
 from ct_spatial_bench.records import Prediction
 from ct_spatial_bench.reporting.efficiency import run_costs
 from ct_spatial_bench.reporting.summary import html_table
-from support.adapter_helpers import conf_spec, tall_volume
 
 
 class _Generating:
     """What ``hit_token_limit`` reads of a model: its generation config."""
 
-    class generation_config:  # noqa: N801 - transformers' attribute name
+    class generation_config:
         max_new_tokens = 3
-        eos_token_id = [2, 9]
+        eos_token_id = (2, 9)
 
 
 @pytest.mark.parametrize("tokens, kwargs, expected", [
@@ -41,7 +41,7 @@ def test_hit_token_limit_by_hand(tokens, kwargs, expected):
 
 def test_no_budget_known_is_none():
     class NoBudget:
-        class generation_config:  # noqa: N801
+        class generation_config:
             max_new_tokens = None
             eos_token_id = 2
 
