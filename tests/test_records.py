@@ -24,7 +24,9 @@ DESIGN_VERDICT = ["qa_id", "model", "judge", "judge_model", "verdict", "reason",
 
 
 def test_field_names_are_designs():
-    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS
+    # issue 23: whether decoding stopped at max_new_tokens, written only where an adapter knows
+    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS + ["hit_token_limit"]
+    assert Prediction.WRITTEN_WHEN_SET == ("hit_token_limit",)
     # beyond DESIGN's list: a probe's variant, as on its prediction (written only when set)
     assert list(Verdict.FIELDS) == DESIGN_VERDICT + ["variant"]
     assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]
