@@ -12,12 +12,14 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from test_in_env import ENV_MODEL, ENV_PYTHON, SRC, in_env
 
 from ct_spatial_bench.inference.backends.worker import RemoteAdapter
+from ct_spatial_bench.models.adapters.merlin import MerlinReport
 from ct_spatial_bench.models.base import Question
 
 pytestmark = pytest.mark.skipif(ENV_MODEL != "merlin", reason="Merlin's environment only")
@@ -33,7 +35,9 @@ model = Merlin(RadiologyReport=True).eval()
 image = torch.from_numpy(np.load(sys.argv[1]))[None, None]
 texts = model.generate(image, [sys.argv[2] + "###\\n"], do_sample=False, num_beams=1,
                        repetition_penalty=1.2, max_new_tokens=128)
-print(json.dumps(texts))
+with torch.no_grad():  # the image tokens the report generator puts before the prompt
+    tokens = model.model.encode_image(image).shape[1]
+print(json.dumps([texts, tokens]))
 """
 
 
@@ -59,8 +63,9 @@ def test_merlin_loads_the_authors_model_and_answers_as_their_demo(tmp_path, monk
     written = json.loads(run_there([str(WRITER), str(work), str(package)], env, work))
     assert Path(written["report"]).parent == package / "merlin" / "models" / "checkpoints"
 
-    # (x, y, z) 0..1 as the input spec gives it; 32 voxels survive the I3 ResNet's halvings
-    volume = np.random.default_rng(0).random((32, 32, 32)).astype(np.float32)
+    # (x, y, z) 0..1 as the input spec gives it; sides that differ, so that the image tokens
+    # tell the axes apart: 64 and 32 halved 5 times in-plane, 48 4 times in depth: 2 x 1 x 3
+    volume = np.random.default_rng(0).random((64, 32, 48)).astype(np.float32)
     np.save(work / "volume.npy", volume)
     monkeypatch.chdir(work)  # the worker starts here: TextDecoder reads ./checkpoints
     adapter = RemoteAdapter("merlin", "merlin", ENV_PYTHON, env=env)
@@ -70,8 +75,10 @@ def test_merlin_loads_the_authors_model_and_answers_as_their_demo(tmp_path, monk
     finally:
         adapter.close()
 
-    [report] = json.loads(run_there(["-c", AUTHORS_CALL, str(work / "volume.npy"), QUESTION],
-                                    env, work))
+    [report], tokens = json.loads(run_there(
+        ["-c", AUTHORS_CALL, str(work / "volume.npy"), QUESTION], env, work))
+    # the memory plan's count of them (MerlinReport.image_tokens), by hand and by their code
+    assert tokens == MerlinReport.image_tokens(SimpleNamespace(shape=volume.shape), {}) == 6
     assert report.strip()  # something was generated: the comparison is not of two empties
     assert answer.prompt == QUESTION + "###\n"
     assert answer.text == report.split("###")[0].strip()
