@@ -3,7 +3,8 @@ questions, and prints what a full run will cost and whether prefix sharing chang
 
 Per model: answers per second (prefix shared, the default), prefill and decode tokens per second
 (prefill timed by a pass of one new token per answer; decode is the rest of the shared pass),
-peak GPU memory beside the memory plan's estimate (models/memory_plan.py), and the agreement of
+peak GPU memory beside the memory plan's estimate (models/memory_plan.py), how many answers
+stopped at max_new_tokens (possibly cut; where the adapter can tell), and the agreement of
 shared-prefix and per-question decoding (identical answers, and the share of answer tokens that
 agree position by position). Without a GPU, or without any model's weights, it says which and
 exits 0.
@@ -157,8 +158,11 @@ def smoke_model(name: str, block: dict[str, Any], grouped: dict[str, list[Any]],
     estimate = f"estimate {plan.total_gib:.1f} GiB" if plan else "no estimate"
     memory = (f"peak {peak:.1f} GiB ({estimate})" if peak is not None
               else f"peak n/a on {device} ({estimate})")
+    known = [a.hit_token_limit for a in shared if a.hit_token_limit is not None]
+    cut = f"cut at max_new_tokens: {sum(known)}/{len(known)}" if known else \
+        "cut at max_new_tokens: n/a (not exposed)"
     return (f"{name}: {n} answers on {len(grouped)} volumes | {' | '.join(rates)} | {memory} | "
-            f"shared vs per-question: {identical}/{n} identical, "
+            f"{cut} | shared vs per-question: {identical}/{n} identical, "
             f"{token_agreement(tokenizer, *texts):.1%} tokens agree")
 
 

@@ -26,7 +26,8 @@ DESIGN_VERDICT = ["qa_id", "model", "judge", "judge_model", "verdict", "reason",
 
 
 def test_field_names_are_designs():
-    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS + STAMP_FIELDS
+    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS + STAMP_FIELDS + ["hit_token_limit"]
+    assert Prediction.WRITTEN_WHEN_SET == ("input_spec", "run_signature", "efficiency", "hit_token_limit")
     # beyond DESIGN's list: a probe's variant, as on its prediction (written only when set)
     assert list(Verdict.FIELDS) == DESIGN_VERDICT + ["variant"]
     assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]

@@ -298,12 +298,16 @@ class Prediction(_Record):
     input_spec: str | None = None
     run_signature: str | None = None
     efficiency: dict[str, Any] | None = None
+    # decoding stopped at max_new_tokens (the answer may be cut); only where the adapter knows
+    hit_token_limit: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] | None = _key_order()
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("qa_id", "model", "prediction", "status")
-    # Predictions made outside inference (upstream's, read for reproduce) never had these.
-    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("input_spec", "run_signature", "efficiency")
+    # Predictions made outside inference (upstream's, read for reproduce) never had the stamps;
+    # hit_token_limit is known only to some adapters.
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("input_spec", "run_signature", "efficiency",
+                                                   "hit_token_limit")
 
     def check(self, where: str) -> None:
         if self.status not in PREDICTION_STATUSES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,7 @@ def test_a_tiny_model_on_the_cpu_prints_every_figure(smoke, tiny_llava_dir, ras_
     for figure in ("answers/s", "prefill ", "tok/s", "decode ", "peak n/a on cpu (estimate ",
                    " GiB)"):
         assert figure in line, line
+    assert re.search(r" \| cut at max_new_tokens: [0-4]/4 \| ", line), line  # hf_vlm can tell
     # float32 on the CPU: the shared prefix gives the per-question answers exactly (as the
     # prefix-cache tests check against per-question generate)
     assert line.endswith("shared vs per-question: 4/4 identical, 100.0% tokens agree"), line

@@ -22,6 +22,7 @@ from support.adapter_helpers import (
 from ct_spatial_bench.imaging.specs import InputSpec, apply_spec
 from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.models.adapters.hulu_med import HuluMed
+from ct_spatial_bench.models.base import Question
 
 SPEC = InputSpec.from_params("hulu_med", {"orientation": "LPS", "slices": 160,
                                           "slice_sampling": "hulu_med", "axis_order": "zyx",
@@ -55,7 +56,7 @@ class Model(torch.nn.Module):
         return torch.tensor([[7]])
 
 
-def _loaded(path):
+def _loaded(path, **config):
     tokenizer = word_tokenizer()
     tokenizer.chat_template = ("{% for m in messages %}{% for c in m['content'] %}"
                                "{% if c['type'] == 'video' %}{% for i in range(c['num_frames']) %}"
@@ -64,7 +65,8 @@ def _loaded(path):
     parts = {"model": Model(), "tokenizer": tokenizer, "processor": Processor(tokenizer)}
     adapter = HuluMed()
     adapter.load({"model_path": "stand-in", "code_dir": "stand-in", "device": "cpu",
-                  "dtype": dtype_on(path, HuluMed), "factory": lambda config, owner: parts})
+                  "dtype": dtype_on(path, HuluMed), "factory": lambda config, owner: parts,
+                  **config})
     return adapter, parts
 
 
@@ -119,3 +121,17 @@ def test_a_mirrored_patient_reaches_hulu_med_mirrored():
     shown, flipped = ([np.asarray(p) for p in call["images"][0]]
                       for call in parts["processor"].calls)
     np.testing.assert_array_equal(np.stack(flipped), np.stack(shown)[:, :, ::-1])
+
+
+@pytest.mark.parametrize("reply, cut", [([7, 8, 9], True), ([7, 8, 3], False), ([7], False)])
+def test_an_answer_cut_by_the_budget_is_marked(reply, cut):
+    """A budget of 3 new tokens and the checkpoint's end token 3: three tokens without it were
+    cut; three ending with it, or fewer, ended on their own."""
+    import types
+
+    adapter, parts = _loaded("cpu", generation={"max_new_tokens": 3})
+    model = parts["model"]
+    model.generation_config = types.SimpleNamespace(eos_token_id=3, max_new_tokens=None)
+    model.generate = lambda **kwargs: torch.tensor([reply])
+    [answer] = adapter.answer_volume(apply_spec(tall_volume(8), SPEC), [Question("q", "side")])
+    assert answer.hit_token_limit is cut

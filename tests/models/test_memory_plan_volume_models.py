@@ -78,9 +78,10 @@ def test_ct_chat_plan_counts_the_base_and_the_encoder_not_the_lora_folder(tmp_pa
     plan = plan_for("ct_chat", CTChat, {"inference": {"config": config}}, run_spec("ct_chat"))
     assert plan.parameters == TINY_LLAMA_PARAMETERS + CT_CHAT_ENCODER_PARAMETERS == 6136
     assert (plan.precision, plan.rows) == ("float16", 1)
-    # 256 image + 256 text tokens, 512 new (ctchat_validation_llama.py's max_new_tokens)
-    assert (plan.prompt_tokens, plan.new_tokens, plan.context) == (512, 512, 131072)
-    assert plan.kv_gib * GIB == pytest.approx(kv_bytes(512 + 512, 2))
+    # 256 image + 2,543 text tokens (test_memory_plan_text.py: no tokenizer in these folders,
+    # so the system prompt's bytes), 512 new (ctchat_validation_llama.py's max_new_tokens)
+    assert (plan.prompt_tokens, plan.new_tokens, plan.context) == (2799, 512, 131072)
+    assert plan.kv_gib * GIB == pytest.approx(kv_bytes(2799 + 512, 2))
     missing = {**config, "encoder_path": str(tmp_path / "absent.pth")}
     assert CTChat.memory_sources(missing) is None
 
@@ -101,9 +102,10 @@ def test_vila_m3_plan_counts_llm_vision_tower_and_projector(tmp_path):
     plan = plan_for("vila_m3", VilaM3, {"inference": {"config": {"model_path": str(root)}}},
                     run_spec("ras_hu"))
     assert plan.parameters == TINY_LLAMA_PARAMETERS + VILA_M3_TOWER_AND_PROJECTOR == 6944
-    # 392 image + 256 text tokens, 1,024 new (the demo's max_new_tokens), float16
-    assert (plan.prompt_tokens, plan.new_tokens, plan.precision) == (648, 1024, "float16")
-    assert plan.kv_gib * GIB == pytest.approx(kv_bytes(648 + 1024, 2))
+    # 392 image + 1,549 text tokens (test_memory_plan_text.py: no cards or label groups named),
+    # 1,024 new (the demo's max_new_tokens), float16
+    assert (plan.prompt_tokens, plan.new_tokens, plan.precision) == (1941, 1024, "float16")
+    assert plan.kv_gib * GIB == pytest.approx(kv_bytes(1941 + 1024, 2))
     shutil.rmtree(root / "vision_tower")  # a download that stopped short: no plan
     assert VilaM3.memory_sources({"model_path": str(root)}) is None
 
@@ -141,7 +143,7 @@ def test_the_preflight_prints_all_three_with_their_images_counted(tmp_path):
     lines = memory_lines(params, selected)
     assert [line.split(":")[0] for line in lines] == ["memory ct_chat", "memory merlin",
                                                       "memory vila_m3"]
-    assert "for 512 + 512 tokens" in lines[0] and "(0.00B x float16)" in lines[0]
+    assert "for 2,799 + 512 tokens" in lines[0] and "(0.00B x float16)" in lines[0]
     assert "for 746 + 128 tokens" in lines[1] and "(0.00B x float32)" in lines[1]
-    assert "for 648 + 1024 tokens" in lines[2]
+    assert "for 1,941 + 1024 tokens" in lines[2]
     assert not any("prompt length unknown" in line for line in lines)

@@ -32,7 +32,7 @@ def test_asks_the_endpoint_with_inline_slices_at_temperature_zero(fake_server, r
     assert len(urls) == 3 and all(u.startswith("data:image/png;base64,") for u in urls)
     assert parts[-1]["text"] == "Which lung?"
     assert requests[0]["auth"] == "Bearer sk-test-secret"
-    assert "sk-test-secret" not in json.dumps(pred)
+    assert "sk-test-secret" not in json.dumps(pred.to_dict())
     assert pred["prompt"].count("<image>") == 3
     assert pred["efficiency"]["served_model"] == fake_server.served_model != "gpt-4o"
 
@@ -56,3 +56,18 @@ def test_a_volumes_questions_open_with_the_same_bytes(fake_server, ras_volume):
     assert first[:-1] == second[:-1] and len(first) == 5  # instruction + 3 slices, then:
     assert (first[-1]["text"], second[-1]["text"]) == ("Which lung?", "Is it big?")
     assert [(a.prompt_tokens, a.new_tokens) for a in answers] == [(11, 2), (11, 2)]
+
+
+def test_the_apis_finish_reason_says_whether_the_answer_was_cut(fake_server, ras_volume,
+                                                                 monkeypatch):
+    """finish_reason "length" (max_tokens ran out) is hit_token_limit true, "stop" false."""
+    base_url = fake_server.urls["openai"]
+    fake_server.vlm_cut = {"Write an essay."}
+    monkeypatch.setenv("FAKE_KEY", "sk-test-secret")
+    adapter = OpenAIVisionLanguageModel()
+    adapter.load({"model": "gpt-4o", "base_url": base_url, "api_key_env": "FAKE_KEY"})
+    items = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which lung?"},
+             {"qa_id": "v::1", "image_path": "v.nii.gz", "question": "Write an essay."}]
+    short, cut = run_model(adapter, items, lambda _: apply_spec(ras_volume, SLICES), {},
+                           progress=False)
+    assert short["hit_token_limit"] is False and cut["hit_token_limit"] is True

@@ -51,3 +51,25 @@ def test_a_bin_with_a_missing_weight_is_refused(radfm, tmp_path):
                                              r"\(embedding_layer.vision_proj.bias\)"):
         radfm_model(str(radfm["code_dir"]), str(radfm["language_files"]),
                     str(tmp_path / "pytorch_model.bin"))
+
+
+@pytest.mark.parametrize("setting, cut", [("suppress_tokens", True),
+                                          ("forced_eos_token_id", False)])
+def test_an_answer_cut_at_its_200_tokens_is_marked(radfm, setting, cut):
+    """Its generate fixes 200 new tokens. </s> suppressed, every answer runs to 200 (cut);
+    forced as the 200th token, the answer is as long but ended on its own."""
+    from ct_spatial_bench.models.adapters.radfm import RadFM
+    from ct_spatial_bench.models.base import Question
+
+    from support.adapter_helpers import word_tokenizer
+
+    model = radfm_model(str(radfm["code_dir"]), str(radfm["language_files"]),
+                        str(radfm["model_path"] / "pytorch_model.bin"))
+    adapter = RadFM()  # its LLaMA tokenizer needs its own transformers (env check radfm)
+    adapter.load({"model_path": "stand-in", "device": "cpu",
+                  "factory": lambda c, o: {"model": model, "tokenizer": word_tokenizer()}})
+    adapter.model.lang_model.generation_config.update(
+        **{setting: [RADFM_EOS] if setting == "suppress_tokens" else RADFM_EOS})
+    volume = torch.rand(16, 16, 8).numpy()  # its input spec: (H, W, D), min-maxed
+    [answer] = adapter.answer_volume(volume, [Question("q", "which side")])
+    assert answer.hit_token_limit is cut

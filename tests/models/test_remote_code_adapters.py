@@ -98,3 +98,27 @@ def test_dtype_keyword_follows_the_installed_transformers(monkeypatch):
     assert dtype_keyword(torch.bfloat16) == {"torch_dtype": torch.bfloat16}
     monkeypatch.setattr(transformers, "__version__", "4.56.0")
     assert dtype_keyword(torch.bfloat16) == {"dtype": torch.bfloat16}
+
+
+@pytest.mark.parametrize("cls,family,config_extra,tokens,bos", CASES)
+def test_an_answer_cut_by_the_budget_is_marked(cls, family, config_extra, tokens, bos,
+                                               chest_volume, tmp_path):
+    """max_new_tokens 3: with the end token suppressed every answer runs to the budget (cut);
+    with it forced as the last allowed token the answer is as long but ended on its own."""
+    folder = build_remote_code_model(tmp_path / family, family, **config_extra)
+    spec = replace(conf_spec(cls.input_spec), shape=(8, 16, 16), normalise="minmax",
+                   percentiles=None)
+    items = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "which side"}]
+    end = None
+    for setting, cut in (("suppress_tokens", True), ("forced_eos_token_id", False)):
+        adapter = cls()
+        if end is None:  # the checkpoint's own end token, read once
+            adapter.load({"model_path": str(folder), "device": "cpu"})
+            end, adapter = adapter.model.generation_config.eos_token_id, cls()
+        value = [end] if setting == "suppress_tokens" else end
+        adapter.load({"model_path": str(folder), "device": "cpu",
+                      "generation": {"max_new_tokens": 3, setting: value}})
+        [pred] = run_model(adapter, items, lambda _: apply_spec(chest_volume, spec), {},
+                           progress=False)
+        assert pred["status"] == "ok", pred["error"]
+        assert pred["hit_token_limit"] is cut

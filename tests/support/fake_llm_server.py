@@ -25,7 +25,8 @@ every prompt with it instead (a test's own replies, e.g. upstream's prompts).
 
 A vision request (an OpenAI chat message with ``image_url`` parts: ``openai_vlm``) is a served
 VLM's: its question (the last text part) gets ``vlm_script[question]`` ("I cannot tell." if not
-scripted) from model ``served_model``; ``vlm_requests`` keeps each body and Authorization header,
+scripted) from model ``served_model``, stopped by max_tokens (finish_reason "length") for a
+question in ``vlm_cut``; ``vlm_requests`` keeps each body and Authorization header,
 ``vlm_asked`` the questions, ``vlm_answered`` counts replies; ``hold_vlm_after(n)`` makes the
 requests after the n-th reply hang (a job about to be killed) until ``release_vlm()``. No key is
 checked there (a vLLM server takes any). ``bodies`` keeps the last
@@ -120,6 +121,7 @@ class FakeLLMServer:
         self.answer = answer
         self.vlm_script = dict(vlm_script or {})  # the served VLM's reply per question
         self.served_model = served_model
+        self.vlm_cut: set[str] = set()  # questions whose reply ran out of max_tokens
         self.vlm_requests: list[dict] = []  # {"body", "auth"} of each vision request
         self.vlm_asked: list[str] = []
         self.vlm_answered = 0
@@ -265,8 +267,10 @@ class FakeLLMServer:
         return _json({
             "id": "chatcmpl-vlm", "object": "chat.completion", "created": 0,
             "model": self.served_model,
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": self.vlm_script.get(question, "I cannot tell.")}}],
+            "choices": [{"index": 0,
+                         "finish_reason": "length" if question in self.vlm_cut else "stop",
+                         "message": {"role": "assistant",
+                                     "content": self.vlm_script.get(question, "I cannot tell.")}}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}})
 
     def _vlm_holding(self) -> bool:

@@ -3,7 +3,8 @@
 
 The ``llava`` modules have VILA's names and call signatures (commit 355fda9, the framework's
 submodule) and record what they are given (``LOADED``, ``GENERATED``, ``PROMPTS``, ``IMAGES``); the
-model replies with ``REPLIES`` in order. The bundle
+model replies with ``REPLIES`` in order (in a worker process: ``VILA_M3_STANDIN_REPLIES``). The
+bundle
 is a real MONAI bundle config run by ``monai.bundle.create_workflow``: it labels every voxel above
 0 HU with the last id of its ``label_prompt`` (1 without one), and writes the labels as VISTA3D's
 inference does.
@@ -86,11 +87,16 @@ class KeywordsStoppingCriteria:
         self.keywords = keywords
 ''',
     "model/__init__.py": "",
-    "model/builder.py": '''import types
+    "model/builder.py": '''import json
+import os
+import types
 
 import torch
 
-REPLIES, LOADED, GENERATED = [], [], []
+# the replies in order: a test in this process appends them; one whose model runs in a worker
+# process names them in VILA_M3_STANDIN_REPLIES (JSON)
+REPLIES = json.loads(os.environ.get("VILA_M3_STANDIN_REPLIES", "[]"))
+LOADED, GENERATED = [], []
 
 
 class Tokenizer:

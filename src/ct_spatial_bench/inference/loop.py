@@ -235,6 +235,8 @@ class _Stamp:
             volume_fingerprint=item.volume_fingerprint,
             question_fingerprint=_question_of(item),
             tokens=answer.tokens() if answer is not None else None,
+            # written only where the adapter can tell, after the fields above (ROW_ORDER)
+            hit_token_limit=answer.hit_token_limit if answer is not None else None,
             key_order=ROW_ORDER,
         )
 

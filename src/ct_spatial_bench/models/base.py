@@ -49,12 +49,20 @@ class Answer:
     prefill_tokens: int | None = None
     new_tokens: int | None = None
     qa_id: str | None = None
+    # whether decoding stopped because the new-token budget ran out (the answer may be cut);
+    # None where the adapter cannot tell
+    hit_token_limit: bool | None = None
 
     def tokens(self) -> dict[str, int] | None:
         """The token counts as a prediction records them (None when none is known)."""
         counts = {"prompt": self.prompt_tokens, "prefill": self.prefill_tokens,
                   "new": self.new_tokens}
         return None if all(v is None for v in counts.values()) else counts
+
+    def stop_fields(self) -> dict[str, bool]:
+        """``hit_token_limit`` as a prediction records it: only where it is known, so the
+        predictions of adapters that cannot tell stay as they were."""
+        return {} if self.hit_token_limit is None else {"hit_token_limit": self.hit_token_limit}
 
 
 class ModelAdapter:
@@ -101,6 +109,14 @@ class ModelAdapter:
     def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
         """Tokens the image takes in the prompt for input ``spec`` (memory plan); None: unknown."""
         return None
+
+    @classmethod
+    def text_tokens(cls, config: dict[str, Any]) -> int:
+        """Tokens of the prompt's text (everything but the image) for the longest question
+        (memory plan): the flat allowance, unless the adapter's prompt holds more text."""
+        from ct_spatial_bench.models.memory_plan import TEXT_TOKENS
+
+        return TEXT_TOKENS
 
     @classmethod
     def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:

@@ -197,16 +197,29 @@ def _in_worker_thread(run: Callable) -> Iterator:
 
 
 def _end_tokens(model: Any, generate_kwargs: dict) -> set[int]:
-    value = generate_kwargs.get("eos_token_id",
-                                getattr(model.generation_config, "eos_token_id", None))
+    value = generate_kwargs.get("eos_token_id", getattr(
+        getattr(model, "generation_config", None), "eos_token_id", None))
     if value is None:
         return set()
     return {int(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
 
 
+def hit_token_limit(model: Any, generate_kwargs: dict, new_tokens: Any) -> bool | None:
+    """Whether a row's decoding stopped because its budget ran out: ``max_new_tokens`` new
+    tokens, the last of them not an end token (a row that ends exactly at the budget ended on its
+    own). ``new_tokens`` as handed back here (cut after the first end token); None where no
+    budget is known."""
+    budget = _new_token_budget(model, generate_kwargs)
+    if budget is None:
+        return None
+    tokens = new_tokens.tolist()
+    return len(tokens) >= budget and not (tokens and tokens[-1] in _end_tokens(model,
+                                                                                 generate_kwargs))
+
+
 def _new_token_budget(model: Any, generate_kwargs: dict) -> int | None:
-    return generate_kwargs.get("max_new_tokens",
-                               getattr(model.generation_config, "max_new_tokens", None))
+    return generate_kwargs.get("max_new_tokens", getattr(
+        getattr(model, "generation_config", None), "max_new_tokens", None))
 
 
 def _until_end(tokens: Any, eos: set[int]) -> Any:

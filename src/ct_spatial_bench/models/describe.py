@@ -95,10 +95,10 @@ def models_table(specs_path: Path = DEFAULT_SPECS) -> str:
 
 def environment_rows() -> list[str]:
     """One row per declared environment: the authors' pins and what was substituted here."""
-    from ct_spatial_bench.models.environments import ENVIRONMENTS
+    from ct_spatial_bench.models.environments import ENV_CHECKS, ENVIRONMENTS
 
     rows = ["| model | python | torch | transformers | other pins | authors' code | substituted "
-            "| pins from |", "|" + "---|" * 8]
+            "| pins from | env check |", "|" + "---|" * 9]
     for name, env in ENVIRONMENTS.items():
         pins = dict(p.split("==") for p in env.pins)
         others = ", ".join(f"{k} {v}" for k, v in pins.items() if k != "transformers")
@@ -106,7 +106,8 @@ def environment_rows() -> list[str]:
         cells = [f"env of `{name}`", env.python, f"{env.torch}+{env.cuda}, torchvision "
                  f"{env.torchvision} (without CUDA: {without})", pins.get("transformers", "-"),
                  others, env.code,
-                 "; ".join(env.substitutions) or "-", env.source]
+                 "; ".join(env.substitutions) or "-", env.source,
+                 ENV_CHECKS.get(name, "versions and imports only")]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return rows
 

@@ -125,6 +125,32 @@ ENVIRONMENTS: dict[str, ModelEnvironment] = {e.model: e for e in (
 )}
 
 
+# What ``env check <model>`` runs in each environment (tests/env_checks), and what of it is the
+# authors' code: shown in the models table.
+REMOTE_CODE_CHECK = ("load + answer through the worker: stand-in remote code in the hub "
+                     "layout (trust_remote_code, slow tokenizer), as this venv computes it")
+ENV_CHECKS = {
+    "m3d": REMOTE_CODE_CHECK, "med3dvlm": REMOTE_CODE_CHECK,
+    "radfm": ("load + answer through the worker: a stand-in Quick_demo model over a tiny "
+              "LLaMA, the adapter's own strict loading, as this venv computes it"),
+    "merlin": ("load + answer through the worker: merlin-vlm's own classes (PyPI) built at tiny "
+               "size (full I3 ResNet-152, a one-layer RadLLaMA with its LoRA), against the "
+               "authors' documented generate call"),
+    "ct_chat": ("load + answer through the worker: stand-in CTViT and llava code folders "
+                "(the authors' layout; neither is on PyPI) over a tiny Llama; prompt by hand, "
+                "answer as the authors' validation flow computes it there"),
+    "vila_m3": ("load + answer through the worker: stand-in llava modules (VILA's layout), the "
+                "pinned MONAI running a small VISTA3D bundle config, the pinned scikit-image's "
+                "overlay; answer and prompt by hand"),
+    "medgemma": ("load + answer through the worker: a tiny random Gemma 3 checkpoint with its "
+                 "published weight names, as this venv computes it"),
+    "lingshu": ("load + answer through the worker: a tiny random Qwen2.5-VL checkpoint, as this "
+                "venv computes it"),
+    "hulu_med": ("load only: stand-in code packages over transformers' Qwen2/Qwen3; the 14B "
+                 "layout loads through hulumed_qwen3, a forced Qwen2 load fails naming weights"),
+}
+
+
 def environment_of(model: str) -> ModelEnvironment:
     try:
         return ENVIRONMENTS[model]

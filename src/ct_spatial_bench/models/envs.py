@@ -19,7 +19,7 @@ from pathlib import Path
 from ct_spatial_bench.models.environments import ModelEnvironment, environment_of
 
 STAMP = "ct_spatial_bench_env.json"
-CHECKS = "tests/env_checks/test_in_env.py"  # each model's checks; the others skip themselves
+CHECKS = "tests/env_checks"  # each model's checks; the others skip themselves
 ENV_PYTHON_VARIABLE = "CT_SPATIAL_BENCH_ENV_PYTHON"  # the interpreter a check runs the worker in
 
 

@@ -5,7 +5,10 @@ of its longest prompt, beside the memory of the requested GPU type, before any j
   headers, or ``pytorch_model.bin`` memory-mapped; summed over the parts an adapter names, e.g.
   a vision tower kept in its own folder), else estimated from config.json's sizes;
 - prompt: the adapter's image tokens for its input spec (``ModelAdapter.image_tokens``) plus
-  ``TEXT_TOKENS`` for the instruction and the longest question, plus its new-token budget;
+  its text (``ModelAdapter.text_tokens``): ``TEXT_TOKENS`` for the chat template, a short
+  instruction and the longest question, and where an adapter's prompt holds more (CT-CHAT's
+  system prompt, VILA-M3's model cards and second turn) that text counted by the checkpoint's
+  own tokenizer (``token_counter``), plus its new-token budget;
 - key-value cache: 2 (keys, values) x layers x KV heads x head size x tokens x bytes, for one
   sequence (the engine decodes one question at a time);
 - ``OVERHEAD_GIB`` for the CUDA context, kernels' workspace and activations of one step.
@@ -18,12 +21,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 GIB = 2**30
 TEXT_TOKENS = 256  # instruction + chat template + the longest CT-SpatialVQA question, rounded up
+# the longest CT-SpatialVQA question is 152 bytes (spatial_qa_filtered_full_nifti.jsonl), so at
+# most 152 tokens: what a prompt that repeats the question adds for it
+QUESTION_TOKENS = 152
 OVERHEAD_GIB = 1.0
 # memory per GPU as SLURM's gres types usually name them (GiB the driver reports, rounded down)
 GPU_MEMORY_GIB = {"t4": 15, "v100": 31, "v100_32g": 31, "a10": 22, "a30": 23, "l4": 22,
@@ -105,6 +112,27 @@ def architecture(config: dict[str, Any], folder: Path | list[Path] | None) -> Ar
         layers=c["num_hidden_layers"], kv_heads=c.get("num_key_value_heads") or heads,
         head_dim=c.get("head_dim") or c["hidden_size"] // heads,
         context=c.get("max_position_embeddings") or c.get("max_sequence_length"))
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
+
+
+def token_counter(folders: list[Path | None]) -> Callable[[str], int]:
+    """Counts a text's tokens (no special tokens added) with the tokenizer of the first of
+    ``folders`` one loads from (local files only). Where none does, its UTF-8 bytes: no token of
+    a byte-level BPE (Llama 3) or of a SentencePiece with byte fallback (Llama 2) is shorter than
+    a byte, so that is an upper bound."""
+    for folder in folders:
+        if folder is None or not any((Path(folder) / name).is_file() for name in TOKENIZER_FILES):
+            continue
+        try:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        except Exception:  # noqa: BLE001, S112 - no tokenizer here: the next, else the bound
+            continue
+        return lambda text: len(tokenizer(text, add_special_tokens=False).input_ids)
+    return lambda text: len(text.encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -240,7 +268,7 @@ def plan_for(name: str, adapter_cls: type, params: dict[str, Any],
     image = adapter_cls.image_tokens(spec, checkpoint_config) if spec is not None else 0
     return MemoryPlan(
         model=name, parameters=shape.parameters, precision=precision_of(adapter_cls, config),
-        prompt_tokens=None if image is None else image + TEXT_TOKENS,
+        prompt_tokens=None if image is None else image + adapter_cls.text_tokens(config),
         new_tokens=new_token_budget(adapter_cls, config), layers=shape.layers,
         kv_heads=shape.kv_heads, head_dim=shape.head_dim, context=shape.context,
         gpu_type=(params.get("resources") or {}).get("gpu_type"),

@@ -19,7 +19,9 @@ ABLATION_COLUMNS = ("model", "precision", "backend", "compute_dtype", "n_judged"
 
 def run_costs(predictions: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per model: precision, backend, parameters, parameter and peak memory (MiB), and
-    latency per answered item (mean, median) from its predictions' efficiency fields."""
+    latency per answered item (mean, median) from its predictions' efficiency fields; where any
+    prediction records ``hit_token_limit``, ``n_hit_token_limit`` (answers that ran out of new
+    tokens, blank for a model that cannot tell)."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     for pred in predictions:
         by_model.setdefault(pred["model"], []).append(pred)
@@ -38,8 +40,21 @@ def run_costs(predictions: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "peak_memory_mib": max(peaks) if peaks else None,
             "latency_s_mean": round(mean(latencies), 4) if latencies else None,
             "latency_s_median": round(median(latencies), 4) if latencies else None,
+            **_token_limit_count(preds),
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if "n_hit_token_limit" in frame.columns:  # counts as integers; a model that cannot tell: blank
+        frame["n_hit_token_limit"] = pd.Series(
+            [None if pd.isna(v) else int(v) for v in frame["n_hit_token_limit"]],
+            index=frame.index, dtype=object)
+    return frame
+
+
+def _token_limit_count(preds: list[dict[str, Any]]) -> dict[str, int]:
+    """How many answers stopped at max_new_tokens (possibly cut), among the predictions that
+    record it (``hit_token_limit``); no column for a model none of whose predictions does."""
+    known = [p["hit_token_limit"] for p in preds if p.get("hit_token_limit") is not None]
+    return {"n_hit_token_limit": sum(map(bool, known))} if known else {}
 
 
 def ablation_view(tables: Mapping[str, Callable[[], pd.DataFrame]] | None) -> pd.DataFrame | None:

@@ -65,6 +65,15 @@ ATTN_POOL_QUERIES = 256
 CTVIT_PATCH = (10, 20, 20)
 
 
+def chat_prompt(question: str, answer_tag: str) -> str:
+    """The llama3 conversation of one user turn: the web server's text, rebuilt as
+    ``Conversation.get_prompt`` rebuilds an image turn (and as training saw it):
+    ``"<image>\\n" + text.replace("<image>", "").strip()``."""
+    text = f"<image>\n <provided>{question} <{answer_tag}>"
+    user_turn = "<image>\n" + text.replace("<image>", "").strip()
+    return SYSTEM_PROMPT + SEPARATOR + USER + user_turn + SEPARATOR + ASSISTANT
+
+
 def load_ct_chat(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
     """``code_dir``: a CT-CHAT checkout (its ``llava``); ``encoder_path``: CT-CLIP's
     ``clip_visual_encoder.pth``; ``model_path``/``model_base``: the CT-CHAT weights."""
@@ -97,7 +106,8 @@ class CTChat(NeuralAdapter):
         trained_on_ct_rate=True,
         deviations=("trained on CT-RATE, the source of CT-SpatialVQA's volumes and reports",
                     "CT-SpatialVQA's own run left out <image>; here the prompt has it"),
-        status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16")
+        status="tested offline on stand-ins of CTViT and LLaVA, float32 and float16; its "
+               "default loader on stand-in code folders in its own environment (env check)")
     required_config = ("model_path", "encoder_path")
     checkpoint_files = {"model_path": (("config.json",), True),
                         "model_base": (("config.json",), True),
@@ -156,13 +166,20 @@ class CTChat(NeuralAdapter):
         return {**super().describe(), "answer_tag": self.answer_tag}
 
     def prompt_of(self, question: str) -> str:
-        return SYSTEM_PROMPT + SEPARATOR + USER + self.user_turn(question) + SEPARATOR + ASSISTANT
+        return chat_prompt(question, self.answer_tag)
 
-    def user_turn(self, question: str) -> str:
-        """The web server's text, rebuilt as ``Conversation.get_prompt`` rebuilds an image turn
-        (and as training saw it): ``"<image>\\n" + text.replace("<image>", "").strip()``."""
-        text = f"<image>\n <provided>{question} <{self.answer_tag}>"
-        return "<image>\n" + text.replace("<image>", "").strip()
+    @classmethod
+    def text_tokens(cls, config: dict[str, Any]) -> int:
+        """The flat allowance (the longest question, rounded up) plus everything else of the
+        prompt but the image: the llama3 conversation's system prompt and headers and the user
+        turn's tags, counted by the checkpoint's tokenizer (model_path, else model_base), or
+        where neither holds one by their bytes (an upper bound)."""
+        from ct_spatial_bench.models.memory_plan import TEXT_TOKENS, local_checkpoint, token_counter
+
+        count = token_counter([local_checkpoint(config.get(key))
+                               for key in ("model_path", "model_base")])
+        text = chat_prompt("", config.get("answer_tag", "short_answer")).replace("<image>", "")
+        return TEXT_TOKENS + count(text)
 
     def until_separator(self, ids: list[int]) -> str:
         """The answer up to the first ``<|eot_id|>``, cut on token ids: decoding with
@@ -188,7 +205,9 @@ class CTChat(NeuralAdapter):
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
-        answers, prompts = [], []
+        from ct_spatial_bench.models.batch_decode import hit_token_limit
+
+        answers = []
         for item in questions:
             prompt = self.prompt_of(item.text)
             ids = torch.tensor([split_image_token(prompt, self.tokenizer)], device=self.device)
@@ -196,6 +215,10 @@ class CTChat(NeuralAdapter):
             with torch.inference_mode():
                 output = self.model.generate(ids, images=features, image_sizes=[features.numel()],
                                              **self._generate_kwargs())
-            answers.append(self.until_separator(output[0].tolist()))
-            prompts.append(prompt)
-        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
+            ids = output[0].tolist()
+            # cut by the budget: reached without an end token, and no <|eot_id|> said it ended
+            cut = hit_token_limit(self.model, self._generate_kwargs(), output[0])
+            separator = self.tokenizer.get_vocab().get(SEPARATOR)
+            answers.append(Answer(self.until_separator(ids), prompt,
+                                  hit_token_limit=cut and separator not in ids))
+        return answers

@@ -90,7 +90,7 @@ class HFVisionLanguageModel(SliceChat, NeuralAdapter):
         question last) is prefilled once and the questions are decoded together, at most
         ``config.max_batch`` at a time (``batch_decode``); ``config.batch_questions: false``
         asks them one at a time as before, ``share_prefix: false`` also prefills each whole."""
-        from ct_spatial_bench.models.batch_decode import generate_batched
+        from ct_spatial_bench.models.batch_decode import generate_batched, hit_token_limit
         from ct_spatial_bench.models.prefix_cache import generate_per_volume
         from ct_spatial_bench.models.processor_cache import images_once
 
@@ -117,7 +117,9 @@ class HFVisionLanguageModel(SliceChat, NeuralAdapter):
                 self.processor.apply_chat_template(chats[index], add_generation_prompt=True,
                                                    tokenize=False),
                 g.prompt_tokens, g.prefill_tokens, int(g.new_tokens.shape[0]),
-                qa_id=questions[index].qa_id)
+                qa_id=questions[index].qa_id,
+                hit_token_limit=hit_token_limit(self.model, self._generate_kwargs(),
+                                                g.new_tokens))
 
     def encode(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """The processor's tensors for one chat, on the model's device and dtype."""

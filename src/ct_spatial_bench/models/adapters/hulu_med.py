@@ -162,7 +162,9 @@ class HuluMed(NeuralAdapter):
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
-        answers, prompts = [], []
+        from ct_spatial_bench.models.batch_decode import hit_token_limit
+
+        answers = []
         for item in questions:
             pictures = self.slices_of(image)
             conversation = self.conversation_of(item.text, len(pictures))
@@ -170,7 +172,9 @@ class HuluMed(NeuralAdapter):
                 output = self.model.generate(
                     **self.inputs_of(pictures, conversation), modals=["video"],
                     pad_token_id=self.tokenizer.eos_token_id, **self._generate_kwargs())
-            answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
-                           .strip())
-            prompts.append(self.chat_prompt_of(conversation))
-        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
+            # the new tokens only (its generate decodes from inputs_embeds)
+            answers.append(Answer(
+                self.tokenizer.batch_decode(output, skip_special_tokens=True)[0].strip(),
+                self.chat_prompt_of(conversation),
+                hit_token_limit=hit_token_limit(self.model, self._generate_kwargs(), output[0])))
+        return answers

@@ -23,8 +23,8 @@ class Lingshu(HFVisionLanguageModel):
                "benchmarking/inference/medevalkit/run_custom_eval.py",
         prompt="as upstream: instruction, each slice then SLICE i, question",
         decoding="greedy, 256 new tokens (upstream's budget; its prompt asks for reasoning then "
-                 "a final answer, so an answer whose tokens.new is 256 was cut: count them in "
-                 "the predictions)",
+                 "a final answer, so an answer may be cut: each prediction records "
+                 "hit_token_limit, the report's run costs count them, n_hit_token_limit)",
         slice_order="superior first (top to bottom)",
         trained_on_ct_rate=None,
         deviations=("reoriented to display from the header; upstream transposed the stored "

@@ -86,7 +86,9 @@ class M3DLaMed(NeuralAdapter):
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
-        answers, prompts = [], []
+        from ct_spatial_bench.models.batch_decode import hit_token_limit
+
+        answers = []
         for item in questions:
             if image is None:
                 raise ValueError(f"{self.name} needs an image (blind controls zero it instead)")
@@ -97,7 +99,7 @@ class M3DLaMed(NeuralAdapter):
                                              **self._generate_kwargs())
             if isinstance(output, tuple):  # generate(..., seg_enable=True) also returns masks
                 output = output[0]
-            answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
-                           .strip())
-            prompts.append(prompt)
-        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
+            answers.append(Answer(  # the new tokens only: generate(inputs_embeds=...) inside
+                self.tokenizer.batch_decode(output, skip_special_tokens=True)[0].strip(), prompt,
+                hit_token_limit=hit_token_limit(self.model, self._generate_kwargs(), output[0])))
+        return answers

@@ -59,7 +59,9 @@ class MerlinReport(NeuralAdapter):
         trained_on_ct_rate=False,
         deviations=("a report generator, never trained for VQA",
                     "float32; the demo runs float16"),
-        status="tested offline on a stand-in, float32")
+        status="tested offline on a stand-in, float32; in its own environment (env check "
+               "merlin) loads a tiny model built by merlin-vlm's own classes and answers "
+               "as the authors' documented call")
     checkpoint_files = {}  # the merlin-vlm package fetches its own weights into its folder
     config_examples = {"model_path": "stanfordmimi/Merlin (fetched by the merlin-vlm package)"}
     generation_defaults = {"num_beams": 1, "repetition_penalty": 1.2, "max_new_tokens": 128}

@@ -130,8 +130,11 @@ class OpenAIVisionLanguageModel(SliceChat, ModelAdapter):
                 cached = getattr(details, "cached_tokens", None) if details else None
                 prefill = prompt_tokens - cached if prompt_tokens and cached is not None \
                     else prompt_tokens
+            # the API says why decoding stopped: "length" is max_tokens running out
+            finish = getattr(reply.choices[0], "finish_reason", None)
             yield Answer((reply.choices[0].message.content or "").strip(), _prompt_text(messages),
-                         prompt_tokens, prefill, new_tokens)
+                         prompt_tokens, prefill, new_tokens,
+                         hit_token_limit={"length": True, "stop": False}.get(finish))
 
     def efficiency(self) -> dict[str, Any]:
         return {"parameters": None, "dtype": None, "device": "api", "peak_gpu_memory_mib": None,

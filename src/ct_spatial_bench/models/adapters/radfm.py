@@ -169,14 +169,18 @@ class RadFM(NeuralAdapter):
     def answer_volume(self, image: Any, questions: list[Question]) -> list[Answer]:
         import torch
 
-        answers, prompts = [], []
+        from ct_spatial_bench.models.batch_decode import hit_token_limit
+
+        answers = []
         for item in questions:
             prompt = self.prompt_of(item.text)
             lang_x = self.tokenizer(prompt, max_length=2048, truncation=True,
                                     return_tensors="pt")["input_ids"].to(self.device)
             with torch.inference_mode():
                 output = self.model.generate(lang_x, self.vision_x(image))
-            answers.append(self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
-                           .strip())
-            prompts.append(prompt)
-        return [Answer(text, prompt) for text, prompt in zip(answers, prompts)]
+            # its generate's fixed 200 tokens (generation_defaults), its language model's </s>
+            answers.append(Answer(
+                self.tokenizer.batch_decode(output, skip_special_tokens=True)[0].strip(), prompt,
+                hit_token_limit=hit_token_limit(getattr(self.model, "lang_model", self.model),
+                                                self._generate_kwargs(), output[0])))
+        return answers

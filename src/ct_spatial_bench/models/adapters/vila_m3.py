@@ -110,7 +110,7 @@ class VilaM3(NeuralAdapter):
         trained_on_ct_rate=None,
         deviations=("slices passed losslessly (the demo round-trips them through JPEG)",),
         status="default loader tested offline on stand-in llava modules and a stand-in bundle "
-               "run by MONAI's create_workflow")
+               "run by MONAI's create_workflow, here and in its own environment (env check)")
     required_config = ("model_path", "vista3d_bundle")
     checkpoint_files = {"model_path": (("config.json",), True),
                         "vista3d_bundle": (("configs",), False),
@@ -125,16 +125,51 @@ class VilaM3(NeuralAdapter):
     def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
         """Two images (the second call's prompt holds the slice and the overlay) of
         ceil(27 / 2)^2 = 196 tokens each; any slice is resized to 384 first, so the spec does
-        not change it. The cards and the first reply of that prompt are text (not counted)."""
+        not change it. The cards and the first reply of that prompt are text (``text_tokens``)."""
         per_side = -(-(SIGLIP_SIDE // SIGLIP_PATCH) // 2)
         return IMAGES_PER_QUESTION * per_side * per_side
+
+    @classmethod
+    def text_tokens(cls, config: dict[str, Any]) -> int:
+        """The second call's prompt, the longest (the expert's turn follows the first reply):
+        the flat allowance (conversation template, the question) plus, counted by the
+        checkpoint's tokenizer (``llm/``) or else by bytes (an upper bound): the demo's model
+        cards and "This is a CT image.\\n"; unless ``expert: never``, the first reply (its
+        new-token budget), the expert turn's text with every label of the label groups named in
+        the longest colour, and the question again (``QUESTION_TOKENS``). Cards or label groups
+        that cannot be read here (no ``m3_dir``, ``model_cards_file``, ``label_groups``) are not
+        counted; the adapter then cannot load either."""
+        from ct_spatial_bench.models.adapters.vila_m3_loader import read_model_cards, text_sources
+        from ct_spatial_bench.models.memory_plan import (
+            QUESTION_TOKENS, TEXT_TOKENS, local_checkpoint, new_token_budget, token_counter)
+
+        folder = local_checkpoint(config.get("model_path"), config.get("revision"))
+        count = token_counter([folder / "llm" if folder is not None else None])
+        groups_file, cards_file = text_sources(config)
+        cards = config.get("model_cards") or (read_model_cards(cards_file) if cards_file else "")
+        tokens = TEXT_TOKENS + count(cards + "This is a CT image.\n")
+        if config.get("expert", "on_request") == "never":
+            return tokens
+        import json
+        from pathlib import Path
+
+        names = label_names_of(json.loads(Path(groups_file).read_text())) if groups_file else {}
+        colour = max(COLORS, key=len)
+        described = ", ".join(f"{colour}: {name}" for name in names.values())
+        expert_turn = ("The results are . The colors in this image describe " + described
+                       + ". Use this result to respond to this prompt:\n")
+        return tokens + new_token_budget(cls, config) + count(expert_turn) + QUESTION_TOKENS
 
     @classmethod
     def memory_sources(cls, config: dict[str, Any]) -> tuple[Any, Any] | None:
         """The VILA checkpoint's ``llm/config.json``; the weights of ``llm/``, ``vision_tower/``
         and ``mm_projector/`` (VILA's save_pretrained layout, all three cast to float16 by its
-        builder). Not counted: the VISTA3D expert (its bundle's weights and sliding-window
-        activations, on the same GPU while VILA stays loaded)."""
+        builder) and, unless ``expert: never``, the VISTA3D bundle's ``models/model.pt`` where
+        it is there (the expert runs on the same GPU while VILA stays loaded; counted at the
+        plan's precision, though the bundle runs it in float32). Not counted: VISTA3D's
+        sliding-window activations."""
+        from pathlib import Path
+
         from ct_spatial_bench.models.memory_plan import local_checkpoint
 
         folder = local_checkpoint(config.get("model_path"), config.get("revision"))
@@ -143,6 +178,9 @@ class VilaM3(NeuralAdapter):
         if not parts or not (parts[0] / "config.json").is_file() \
                 or not all(part.is_dir() for part in parts):
             return None
+        expert = Path(str(config.get("vista3d_bundle") or "")) / "models" / "model.pt"
+        if config.get("expert", "on_request") != "never" and expert.is_file():
+            parts.append(expert)
         return parts[0] / "config.json", parts
 
     def _load(self, config: dict[str, Any]) -> None:

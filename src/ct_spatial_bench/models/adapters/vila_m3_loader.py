@@ -39,13 +39,20 @@ def load_vila_m3(config: dict[str, Any], adapter: Any) -> dict[str, Any]:
             "model_cards": read_model_cards(cards_file)}
 
 
-def _sources(config: dict[str, Any]) -> tuple[str, str, str]:
-    m3_dir = Path(config["m3_dir"]) if config.get("m3_dir") else None
-    demo = m3_dir / "m3" / "demo" if m3_dir else None
-    code_dir = config.get("code_dir") or (m3_dir / "thirdparty" / "VILA" if m3_dir else None)
+def _demo_files(config: dict[str, Any]) -> tuple[Any, Any]:
+    """The label groups file and the model cards file the config names, or the demo's own in
+    ``m3_dir``; None where neither."""
+    demo = Path(config["m3_dir"]) / "m3" / "demo" if config.get("m3_dir") else None
     groups = config.get("label_groups") or (
         demo / "experts" / "label_groups_dict.json" if demo else None)
     cards = config.get("model_cards_file") or (demo / "gradio_m3.py" if demo else None)
+    return groups, cards
+
+
+def _sources(config: dict[str, Any]) -> tuple[str, str, str]:
+    m3_dir = Path(config["m3_dir"]) if config.get("m3_dir") else None
+    code_dir = config.get("code_dir") or (m3_dir / "thirdparty" / "VILA" if m3_dir else None)
+    groups, cards = _demo_files(config)
     if not code_dir or not groups or not cards:
         raise ModelNotConfigured(
             "vila_m3 cannot load: set vila_m3.inference.config.m3_dir to a checkout of "
@@ -53,6 +60,14 @@ def _sources(config: dict[str, Any]) -> tuple[str, str, str]:
             "code_dir, a VILA checkout, label_groups, its m3/demo/experts/label_groups_dict.json, "
             "and model_cards_file, its m3/demo/gradio_m3.py)")
     return str(code_dir), str(groups), str(cards)
+
+
+def text_sources(config: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The label groups file and the model cards file as ``_sources`` finds them, each None
+    where it is not there (the memory plan counts their text without loading anything)."""
+    groups, cards = _demo_files(config)
+    return (str(groups) if groups and Path(groups).is_file() else None,
+            str(cards) if cards and Path(cards).is_file() else None)
 
 
 def read_model_cards(path: str | os.PathLike) -> str:

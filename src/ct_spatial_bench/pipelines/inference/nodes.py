@@ -41,8 +41,10 @@ def answer_questions(
     errors = sum(p.status == ERROR for p in predictions)
     sharded = settings.num_shards > 1
     where = f" (shard {settings.shard_index} of {settings.num_shards})" if sharded else ""
-    logger.info("%s%s: %d predictions, %d errors", settings.model + ("_blind" if blind else ""),
-                where, len(predictions), errors)
+    known = [p["hit_token_limit"] for p in predictions if p.get("hit_token_limit") is not None]
+    limit = f", {sum(known)} of {len(known)} stopped at max_new_tokens" if known else ""
+    logger.info("%s%s: %d predictions, %d errors%s", settings.model + ("_blind" if blind else ""),
+                where, len(predictions), errors, limit)
     if sharded:
         return PredictionPart(predictions, settings.shard_index, settings.num_shards)
     return predictions
