@@ -126,14 +126,8 @@ def test_slot_reading_as_a_careful_reader_would():
                    "Right lung. Question: Is there effusion? Answer: left side") == "agree"
 
 
-def test_slot_score_against_the_hand_labels_does_not_slip():
-    # 200 upstream items labelled by reading them (tests/data/slot_labelling_guide.md). The
-    # shares (benchmarks/slot_agreement.py) were 0.775 and 0.915 when the labels were written,
-    # 0.810 and 0.925 after three rules drawn from the disagreements (choice questions, yes/no
-    # questions, "which side"): in-sample, under the 0.90 / 0.95 goal. A floor, so a change
-    # that reads worse than the labels fails here.
+def _agreement_module():
     import importlib.util
-    import json
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
@@ -141,8 +135,35 @@ def test_slot_score_against_the_hand_labels_does_not_slip():
                                                   root / "benchmarks" / "slot_agreement.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    rows = [json.loads(line) for line in module.LABELS.read_text().splitlines()]
-    assert len(rows) == 200 and all(r["reason"] for r in rows)
+    return module
+
+
+@pytest.mark.parametrize("which, count, label_floor, decision_floor", [
+    # development set (200, seed 24): rules were drawn from its disagreements, so in-sample;
+    # measured 0.955 / 0.980 after those rules and two label corrections
+    ("LABELS", 200, 0.945, 0.97),
+    # held-out set (220, seed 2424): labelled before the scorer was run on it, no rule drawn from
+    # it; measured 0.918 / 0.955 with the rules above (0.841 / 0.927 before them). Floors: the
+    # measured shares less two or three items, so a change reading worse than the hand labels
+    # fails here
+    ("HELD_OUT", 220, 0.905, 0.945),
+])
+def test_slot_score_against_the_hand_labels_does_not_slip(which, count, label_floor,
+                                                          decision_floor):
+    # upstream items labelled by reading them (tests/data/slot_labelling_guide.md); the hand
+    # labels, not the scorer, are the reference
+    module = _agreement_module()
+    rows = module.read_labels(getattr(module, which))
+    assert len(rows) == count and all(r["reason"] for r in rows)
     assert {r["slot_label"] for r in rows} <= {"agree", "conflict", "missing", "hedge", "none"}
     labels, decisions, _ = module.agreement(rows)
-    assert labels >= 0.81 and decisions >= 0.925
+    assert labels >= label_floor and decisions >= decision_floor
+
+
+def test_the_two_hand_labelled_sets_are_disjoint():
+    module = _agreement_module()
+    def keys(path):
+        return {(r["model"], r["question"], r["answer"], r["prediction"])
+                for r in module.read_labels(path)}
+
+    assert not keys(module.LABELS) & keys(module.HELD_OUT)

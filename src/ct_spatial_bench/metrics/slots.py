@@ -21,38 +21,34 @@ Per item:
   it is slot-correct when every asked axis agrees. The four rates partition the scored items.
 
 Segments are left out (their names are free text and overlap with depth/level words); structures
-are context and never conflict. Before reading: a prediction's self-invented continuation
-("... Question: ... Answer: ...", Merlin's run-on text) is cut as the offline judge cuts it; a
-mediastinal station's name ("lower right paratracheal") is a station, not a vertical level; and a
-question about one side or lobe ("... in the left lung?") scopes the reference to it, so that
-side or lobe is given, not asked, even where the reference names both.
+are context and never conflict. Before reading, a prediction's self-invented continuation
+("... Question: ... Answer: ...", Merlin's run-on text) and its end tokens ("###</s>") are cut
+(metrics/normalise.py); how a text's slot values are read, and which slots a question asks (a
+question about one side or lobe scopes the reference to it; stations, segments and the hilum are
+no slot values; a landmark's level is a level), is metrics/slot_reading.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.metrics.accuracy import _category_name, volume_of
-from ct_spatial_bench.statistics import cluster_bootstrap_ci, cohen_kappa
+from ct_spatial_bench.metrics.normalise import clean_prediction
+from ct_spatial_bench.metrics.slot_reading import (
+    asked_slots,
+    closure,
+    question_reading,
+    slot_terms,
+)
 from ct_spatial_bench.records import CORRECT
 from ct_spatial_bench.spatial.categories import CATEGORIES
-from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS, IMPLIES, extract_spatial_terms
+from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS
+from ct_spatial_bench.statistics import cluster_bootstrap_ci, cohen_kappa
 
-SLOT_AXES = ("side", "vertical", "depth", "centricity", "lobe")
 OUTCOMES = ("conflict", "hedge", "missing", "agree")  # worst first
-_BOTH_SIDES = {"bilateral": frozenset({"right", "left"})}
-
-
-def _closure(values: Iterable[str]) -> set[str]:
-    out = set(values)
-    for value in list(out):
-        out |= IMPLIES.get(value, set()) | _BOTH_SIDES.get(value, set())
-    return out
 
 
 def _excludes(value: str, reference: frozenset[str], axis: str) -> bool:
@@ -60,8 +56,10 @@ def _excludes(value: str, reference: frozenset[str], axis: str) -> bool:
     if axis == "side":  # bilateral states both sides: against one side it adds the other
         if value == "bilateral":
             return bool(reference - {"bilateral"})
+        if value == "unilateral" or reference == {"unilateral"}:
+            return value == "unilateral" and "bilateral" in reference
         return "bilateral" in reference or value not in reference
-    mine, theirs = _closure([value]), _closure(reference)
+    mine, theirs = closure([value]), closure(reference)
     return any(mine & group and theirs & group and not mine & theirs & group
                for group in EXCLUSIVE_GROUPS.get(axis, ()))
 
@@ -70,78 +68,18 @@ def axis_outcome(axis: str, reference: frozenset[str], predicted: Mapping[str, f
                  ) -> str:
     """agree | hedge | conflict | missing for one asked axis (see the module's rules)."""
     values = predicted.get(axis, frozenset())
-    if reference & _closure(predicted.get("not_" + axis, frozenset())):
+    if reference & closure(predicted.get("not_" + axis, frozenset())):
         return "conflict"
-    covered = bool(values) and reference <= _closure(values)
+    covered = bool(values) and reference <= closure(values)
     excluding = any(_excludes(v, reference, axis) for v in values)
     if covered:
         return "hedge" if excluding else "agree"
     return "conflict" if excluding else "missing"
 
 
-_STATION = re.compile(r"\b(?:(?:upper|lower|high|low)\s+)?(?:(?:right|left)\s+)?"
-                      r"(?:(?:upper|lower|high|low)\s+)?paratracheal\b", re.IGNORECASE)
-
-
-def slot_terms(text: str) -> dict[str, frozenset[str]]:
-    """The spatial terms of a text, a paratracheal station's level words left out (a station
-    name, not a vertical position); its side stays."""
-    text = _STATION.sub(lambda m: " ".join(w for w in m.group(0).split()
-                                           if w.lower() in ("right", "left", "paratracheal")),
-                        text or "")
-    terms = dict(extract_spatial_terms(text))
-    for code in _closure(terms.get("lobe", ())) - set(terms.get("lobe", ())):
-        # an implied lobe (the lingula: the left upper lobe) states its side and level too
-        side, level = _LOBE_PARTS.get(code, (None, None))
-        for axis, value in (("side", side), ("vertical", level)):
-            if value:
-                terms[axis] = frozenset(terms.get(axis, frozenset()) | {value})
-    return terms
-
-
-_LOBE_PARTS = {"RUL": ("right", "upper"), "RML": ("right", "middle"), "RLL": ("right", "lower"),
-               "LUL": ("left", "upper"), "LLL": ("left", "lower")}
-
-
-_CHOICE = re.compile(r"\b(?:or|versus|vs)\b", re.IGNORECASE)
-_YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|can)\b(?!.*\bor\b)",
-                              re.IGNORECASE)
-_YES_NO_ANSWER = re.compile(r"^\W*(?:yes|no)\b", re.IGNORECASE)
-_SIDE_QUESTION = re.compile(r"\b(?:which|what)\s+side\b|\blaterality\b", re.IGNORECASE)
-
-
-def asked_slots(question: str, answer: str) -> dict[str, frozenset[str]]:
-    """``{axis: reference values}``: the axes the reference names and the question leaves open.
-
-    A question that names a side or lobe asks about that one: the axis is given wherever the
-    reference covers it ("left" against "bilateral", "left upper lobe" among two lobes). A
-    question offering a choice ("right or left", "one or both lungs") gives nothing on the axis
-    it offers; a yes/no question answered yes/no asks no slot; a question asking the side
-    ("which side", laterality) asks only the side."""
-    if _YES_NO_QUESTION.match(question or "") and _YES_NO_ANSWER.match(answer or ""):
-        return {}
-    reference = slot_terms(answer)
-    in_question = slot_terms(question)
-    choice = bool(_CHOICE.search(question or ""))
-    asked = {}
-    for axis in SLOT_AXES:
-        values, given = reference.get(axis), in_question.get(axis, frozenset())
-        if choice and (len(given) > 1 or given == {"bilateral"}):
-            given = frozenset()  # the alternatives offered, not a value given
-        if not values or values <= given:
-            continue
-        if axis in ("side", "lobe") and given and given <= _closure(values) \
-                and "bilateral" not in given:
-            continue  # scoped by the question to the side or lobe it names
-        asked[axis] = values
-    if _SIDE_QUESTION.search(question or "") and "side" in asked:
-        asked = {"side": asked["side"]}
-    return asked
-
-
 def slot_outcomes(question: str, answer: str, prediction: str) -> dict[str, str]:
     """``{axis: outcome}`` over the asked axes (empty when the reference names no open slot)."""
-    predicted = slot_terms(clean_prediction(prediction))
+    predicted = slot_terms(question_reading(question, clean_prediction(prediction)))
     return {axis: axis_outcome(axis, values, predicted)
             for axis, values in asked_slots(question, answer).items()}
 
@@ -165,7 +103,8 @@ def score_slots(
         if not slots:
             continue
         text = "" if pred.get("status") == "error" else pred.get("prediction") or ""
-        terms = slot_terms(clean_prediction(text))
+        terms = slot_terms(question_reading(qa_by_id[pred["qa_id"]]["question"],
+                                            clean_prediction(text)))
         per_axis = {axis: axis_outcome(axis, values, terms) for axis, values in slots.items()}
         rows.append({"model": pred["model"], "qa_id": pred["qa_id"],
                      "axes": "+".join(per_axis), "slot_outcome": item_outcome(per_axis),
