@@ -31,6 +31,7 @@ DEPTH_MARGIN = 0.35               # depth fraction <= 0.35 posterior, >= 0.65 an
 CENTRAL_MAX, PERIPHERAL_MIN = 0.30, 0.62
 PERIPHERAL_MIN_GAP_MM = 10.0      # a peripheral nodule keeps 1 cm of lung between it and pleura
 CARINA_MARGIN_MM = 15.0           # nodules sit clearly above or below the carina
+LEVEL_GAP_MM = 9.0                # asked for a level: the whole finding that far from the carina
 
 
 def subpleural_gap_range(spacing) -> tuple[float, float]:
@@ -72,10 +73,12 @@ def _level(anatomy: Anatomy, z_world: float) -> str:
 
 def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id: str,
                  finding_id: str, centricity: str | None = None, anterior: bool | None = None,
-                 size_class: int | None = None) -> dict[str, Any]:
+                 size_class: int | None = None, above_carina: bool | None = None
+                 ) -> dict[str, Any]:
     """Put one solid nodule (or mass) well inside one lobe and clearly in one depth class.
 
-    ``centricity``, ``anterior`` and ``size_class`` ask for a description (the split balances its
+    ``centricity``, ``anterior``, ``size_class`` and ``above_carina`` (the whole nodule at least
+    ``LEVEL_GAP_MM`` above or below the carina) ask for a description (the split balances its
     answers this way); when nothing fits, later attempts relax them one by one.
     """
     grid, p = anatomy.grid, anatomy.params
@@ -97,6 +100,8 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
         diameter = float(np.round(rng.uniform(*NODULE_SIZE_RANGES_MM[size]), 1))
         radius = diameter / 2.0
         ok = cavity & (carina_gap >= CARINA_MARGIN_MM)
+        if above_carina is not None and relax < 3:
+            ok &= _level_band(z - p.carina_z, radius, above_carina)
         if relax < 1:
             ok &= anatomy.lobes == lobe_codes[int(rng.integers(len(lobe_codes)))]
         ok &= fissure_gap >= radius + 5.0
@@ -132,6 +137,11 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
     raise PlacementError(f"{case_id}: no room for a nodule on the {SIDE_NAMES[side]} side")
 
 
+def _level_band(height_mm: np.ndarray, radius: float, above: bool) -> np.ndarray:
+    """Centres whose ball of ``radius`` lies wholly above (or below) the carina by the gap."""
+    return (height_mm >= radius + LEVEL_GAP_MM) if above else (height_mm <= -radius - LEVEL_GAP_MM)
+
+
 def place_effusion(anatomy: Anatomy, rng: np.random.Generator, sides: list[int], case_id: str,
                    finding_id: str) -> dict[str, Any]:
     """A free pleural effusion, dependent: in a supine patient fluid layers posteriorly (a coronal
@@ -147,12 +157,31 @@ def place_effusion(anatomy: Anatomy, rng: np.random.Generator, sides: list[int],
         dome = p.dome_right_z if side == RIGHT else p.dome_left_z
         fluid = cavity & np.broadcast_to((y < y_min + depth_mm) & (z < dome + top_mm), grid.shape)
         anatomy.labels[fluid] = EFFUSION
+        fluid |= _fill_cut_off_air(anatomy, side)
         volume += float(fluid.sum() * np.prod(grid.spacing) / 1000.0)
     side_name = "Bilateral" if len(sides) == 2 else SIDE_NAMES[sides[0]]
     centre = np.argwhere(anatomy.labels == EFFUSION).mean(axis=0).round().astype(int)
     return _row(case_id, finding_id, "pleural_effusion", grid, centre, side=side_name,
                 depth="Posterior", level="Basal", layer_depth_mm=depth_mm,
                 top_above_dome_mm=top_mm, volume_ml=round(volume, 1))
+
+
+def _fill_cut_off_air(anatomy: Anatomy, side: int) -> np.ndarray:
+    """Air of a lobe that the fluid level cut off from the rest of the lobe (a pocket in the
+    deepest recess) becomes fluid too, as it fills in a patient: each lobe stays one piece of
+    aerated lung. Returns the voxels so filled."""
+    filled = np.zeros(anatomy.labels.shape, bool)
+    wet = ndi.binary_dilation(anatomy.labels == EFFUSION)
+    for code in LOBES_OF_SIDE[side]:
+        pieces, n = ndi.label((anatomy.labels == LUNG) & (anatomy.lobes == code))
+        if n > 1:
+            sizes = np.bincount(pieces.ravel())
+            sizes[0] = 0
+            touching = np.unique(pieces[wet & (pieces > 0)])
+            cut = touching[touching != int(sizes.argmax())]
+            filled |= np.isin(pieces, cut)
+    anatomy.labels[filled] = EFFUSION
+    return filled
 
 
 def _lobe_air_components_intact(anatomy: Anatomy, side: int) -> bool:
@@ -168,13 +197,16 @@ def _lobe_air_components_intact(anatomy: Anatomy, side: int) -> bool:
 
 
 def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, crosses: bool,
-                        case_id: str, finding_id: str) -> dict[str, Any]:
+                        case_id: str, finding_id: str, above_carina: bool | None = None
+                        ) -> dict[str, Any]:
     """An airspace consolidation confined to one lobe, or one that crosses a fissure.
 
     A confined one stops short of the fissure band, so the fissure stays visible; a crossing one
     straddles the fissure (the band under it is replaced) with at least 30% of it on each side.
+    ``above_carina`` asks for an upper-zone (True) or lower-zone (False) consolidation, wholly
+    above or below the carina's level (dropped after half the attempts when nothing fits).
     """
-    grid = anatomy.grid
+    grid, p = anatomy.grid, anatomy.params
     x, y, z = grid.local_axes()
     cavity = anatomy.cavity[side]
     free = cavity & (anatomy.labels != EFFUSION)
@@ -185,8 +217,10 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
                  for k, v in anatomy.lobe_distance(side, x, y, z).items()}
     edt = cavity_distance_mm(cavity, grid.spacing)
     saved = anatomy.labels.copy()
-    for _ in range(60):
-        radius = float(np.round(rng.uniform(18.0, 26.0), 1))
+    # the upper zone is narrow: a smaller consolidation there leaves the lobe's air in one piece
+    radii = (14.0, 20.0) if above_carina else (18.0, 26.0)
+    for attempt in range(60):
+        radius = float(np.round(rng.uniform(*radii), 1))
         if crosses:
             fissure_name = rng.choice(sorted(distances))
             near = distances[fissure_name] <= 0.3 * radius
@@ -199,6 +233,8 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
             for d in distances.values():
                 ok &= d >= 0.5 * radius
             ok &= anatomy.lobes != 2  # the thin middle lobe would be cut in two
+        if above_carina is not None and attempt < 30:
+            ok &= np.broadcast_to(_level_band(z - p.carina_z, radius, above_carina), grid.shape)
         candidates = np.argwhere(ok)
         if len(candidates) == 0:
             continue
@@ -219,41 +255,49 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
             anatomy.labels[...] = saved
             continue
         fissure_label = {"oblique": "oblique (major)", "horizontal": "horizontal (minor)"}
+        heights = z.ravel()[np.nonzero(region.any(axis=(0, 1)))[0]] - p.carina_z
+        level = "Above" if heights.min() > 0 else "Below" if heights.max() < 0 else "Across"
         return _row(
             case_id, finding_id, "consolidation", grid, centre, side=SIDE_NAMES[side],
             lobes=[LOBE_NAMES[c] for c in involved], lobes_text=lobe_list_name(involved),
             crosses_fissure=bool(crosses),
             fissure=fissure_label[str(fissure_name)] if crosses else None,
-            radius_mm=radius,
+            level_vs_carina=level, radius_mm=radius,
             volume_ml=round(float(region.sum() * np.prod(grid.spacing) / 1000.0), 1),
             lobe_shares={LOBE_NAMES[c]: round(s, 3) for c, s in shares.items()},
         )
     raise PlacementError(f"{case_id}: no room for a consolidation on the {SIDE_NAMES[side]} side")
 
 
-NODE_STATIONS = ("Right hilar", "Left hilar", "Right paratracheal")
+NODE_STATIONS = ("Right hilar", "Left hilar", "Right paratracheal", "Left paratracheal")
 
 
 def plan_lymph_node(p: AnatomyParams, rng: np.random.Generator, station: str
                     ) -> tuple[tuple[float, float, float], float]:
     """Centre (patient mm) and radius of an enlarged node at a named station.
 
-    Hilar nodes sit at the lung's medial surface below the carina; a right paratracheal node sits
-    beside the trachea above it. The lung is later moulded around the node (``carve_balls``).
+    Hilar nodes sit at the lung's medial surface below the carina; a paratracheal node (station
+    4R or 4L) abuts the trachea (1 mm of fat between them) above it. The lung is later moulded
+    around the node (``carve_balls``).
     """
     radius = float(np.round(rng.uniform(8.0, 11.0), 1))
-    if station == "Right paratracheal":
-        x = p.trachea_radius + 6.0 + radius
-        return (x, p.trachea_y - 2.0, p.carina_z + rng.uniform(15.0, 28.0)), radius
     side = RIGHT if station.startswith("Right") else -1
+    if station.endswith("paratracheal"):
+        x = side * (p.trachea_radius + 1.0 + radius)
+        return (x, p.trachea_y - 2.0, p.carina_z + radius + rng.uniform(7.0, 15.0)), radius
     y = p.lung_centre_y + rng.uniform(-4.0, 8.0)
     x = side * (p.mediastinum_half_width + 0.6 * radius + rng.uniform(2.0, 6.0))
-    z = p.carina_z - rng.uniform(14.0, 24.0)
+    z = p.carina_z - radius - rng.uniform(7.0, 13.0)  # wholly below the carina's level
     hx, hy, hz = p.heart_centre
     ha, hb, hc = p.heart_semi
+    top = p.carina_z - radius - 7.0  # the highest centre still wholly below the carina
+    # clear of the heart: up while it stays below the carina's level, else back (posterior)
     while (((x - hx) / (ha + radius + 6)) ** 2 + ((y - hy) / (hb + radius + 6)) ** 2
-           + ((z - hz) / (hc + radius + 6)) ** 2) < 1.0 and z < p.carina_z - 8.0:
-        z += 2.0
+           + ((z - hz) / (hc + radius + 6)) ** 2) < 1.0:
+        if z + 2.0 <= top:
+            z += 2.0
+        else:
+            y -= 2.0
     return (float(x), float(y), float(z)), radius
 
 

@@ -30,19 +30,32 @@ TISSUE_HU: dict[int, tuple[float, float]] = {
     A.EFFUSION: (10.0, 5.0), A.LYMPH_NODE: (35.0, 5.0),
 }
 
-# What each case contains, cycled over the case index so every template and category is covered.
+# What each case contains, cycled over the case index so every template and category is covered:
+# three or four findings a case, as a chest CT often shows (a pneumonia with its effusion and a
+# reactive node, an incidental nodule). The mask track keeps a relation only where its answer
+# varies from case to case, so each kind is placed on both sides, at both levels of the carina
+# and (nodes) at all four stations, by case.
 CASE_PLANS: tuple[tuple[str, ...], ...] = (
-    ("nodule", "effusion"),
-    ("nodule", "consolidation"),
-    ("nodule", "node"),
+    ("nodule", "effusion", "node"),
+    ("nodule", "consolidation", "node"),
+    ("nodule", "consolidation", "effusion", "node"),
     ("consolidation", "bilateral_effusion", "node"),
-    ("nodule", "effusion"),
-    ("nodule", "consolidation"),
-    ("nodule", "node"),
-    ("nodule", "emphysema"),
-    ("consolidation", "node"),
-    ("nodule", "effusion"),
+    ("nodule", "effusion", "consolidation", "node"),
+    ("nodule", "consolidation", "node"),
+    ("nodule", "effusion", "node"),
+    ("nodule", "emphysema", "node", "effusion"),
+    ("consolidation", "node", "bilateral_effusion"),
+    ("nodule", "effusion", "consolidation", "node"),
 )
+# Per case of the cycle: the side of the effusion and consolidation (the nodule takes the other
+# lung), chosen so each kind is right as often as left over the cycle; the node's station; and
+# whether the nodule and the consolidation lie above the carina.
+FIRST_SIDES = "RLRLLRLRRL"
+NODE_STATION_CYCLE = ("Right paratracheal", "Left hilar", "Left paratracheal", "Right hilar",
+                      "Left hilar", "Right paratracheal", "Left hilar", "Left paratracheal",
+                      "Right paratracheal", "Right hilar")
+NODULE_ABOVE_CARINA = (True, False, True, None, False, True, False, True, None, False)
+CONSOLIDATION_ABOVE_CARINA = (None, False, True, False, False, True, None, None, True, False)
 
 
 def case_key(index: int) -> str:
@@ -141,9 +154,10 @@ def _draw_case(rng, index, key, case_id, plan, shape, spacing):
     """Anatomy and findings of one case (labels only; HU and storage come after)."""
     grid = A.make_grid(rng, shape, spacing)
     params = A.sample_anatomy(rng, grid)
+    cycle = index % len(CASE_PLANS)
     node_plan = None
     if "node" in plan:
-        station = F.NODE_STATIONS[int(rng.integers(len(F.NODE_STATIONS)))]
+        station = NODE_STATION_CYCLE[cycle]
         node_plan = (station, *F.plan_lymph_node(params, rng, station))
     carve = [(node_plan[1], node_plan[2])] if node_plan else []
     anat = A.build_anatomy(params, grid, carve_balls=carve)
@@ -153,22 +167,25 @@ def _draw_case(rng, index, key, case_id, plan, shape, spacing):
     def next_id() -> str:
         return f"{key}_f{len(findings)}"
 
-    # The side of the first lung finding is random; a nodule goes to the other lung, so the
-    # lung it sits in keeps its full outline (its depth and centricity are then unambiguous).
-    other_side = A.RIGHT if rng.integers(2) else A.LEFT
+    # The effusion and consolidation go to one lung (FIRST_SIDES); a nodule goes to the other
+    # lung, so the lung it sits in keeps its full outline (its depth and centricity are then
+    # unambiguous).
+    other_side = A.RIGHT if FIRST_SIDES[cycle] == "R" else A.LEFT
     if "effusion" in plan:
         findings.append(F.place_effusion(anat, rng, [other_side], case_id, next_id()))
     if "bilateral_effusion" in plan:
         findings.append(F.place_effusion(anat, rng, [A.RIGHT, A.LEFT], case_id, next_id()))
     if "consolidation" in plan:
-        crosses = index % 3 != 2  # two of the four planned consolidations cross a fissure
-        findings.append(F.place_consolidation(anat, rng, other_side, crosses, case_id, next_id()))
+        crosses = index % 3 != 2  # four of the seven planned consolidations cross a fissure
+        findings.append(F.place_consolidation(anat, rng, other_side, crosses, case_id, next_id(),
+                                              above_carina=CONSOLIDATION_ABOVE_CARINA[cycle]))
     if "nodule" in plan:
         # Balanced answers across the split: depth alternates, centricity and size cycle.
         findings.append(F.place_nodule(
             anat, rng, -other_side, case_id, next_id(),
             centricity=("Central", "Peripheral", "Subpleural")[index % 3],
-            anterior=index % 2 == 0, size_class=1 + (index // 2) % 3))
+            anterior=index % 2 == 0, size_class=1 + (index // 2) % 3,
+            above_carina=NODULE_ABOVE_CARINA[cycle]))
     if node_plan:
         findings.append(F.paint_lymph_node(anat, node_plan[1], node_plan[2], node_plan[0],
                                            case_id, next_id()))
