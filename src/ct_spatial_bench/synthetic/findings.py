@@ -23,7 +23,7 @@ from .anatomy import (
     CONSOLIDATION, EFFUSION, EMPHYSEMA, FISSURE, LOBE_NAMES, LOBES_OF_SIDE, LUNG, LYMPH_NODE,
     NODULE, RIGHT, SIDE_NAMES, Anatomy, AnatomyParams, Grid,
 )
-from .measures import ball_mask, cavity_distance_mm, lung_fractions
+from .measures import _bounding_box, ball_mask, cavity_distance_mm, lung_fractions
 
 NODULE_SIZE_RANGES_MM = {1: (6.0, 12.0), 2: (17.0, 23.0), 3: (27.0, 33.0)}  # by nearest cm
 MASS_THRESHOLD_MM = 30.0          # radiological convention: a nodule of 3 cm or more is a mass
@@ -82,13 +82,17 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
     answers this way); when nothing fits, later attempts relax them one by one.
     """
     grid, p = anatomy.grid, anatomy.params
-    cavity = anatomy.cavity[side]
-    depth_frac, lateral_frac = lung_fractions(cavity, side)
-    edt = cavity_distance_mm(cavity, grid.spacing)
-    x, y, z = grid.local_axes()
-    fissure_gap = np.min(np.stack([np.broadcast_to(d, grid.shape) for d in
+    # Every candidate lies in the cavity: the search runs in its box (the same candidates, in
+    # the same order, as over the whole grid; ``lo`` maps them back).
+    box, lo = _cavity_box(anatomy, side)
+    cavity = anatomy.cavity[side][box]
+    depth_frac, lateral_frac = (f[box] for f in lung_fractions(anatomy.cavity[side], side))
+    edt = cavity_distance_mm(anatomy.cavity[side], grid.spacing)[box]
+    x, y, z = _box_axes(grid, box)
+    fissure_gap = np.min(np.stack([np.broadcast_to(d, cavity.shape) for d in
                                    anatomy.lobe_distance(side, x, y, z).values()]), axis=0)
-    carina_gap = np.broadcast_to(np.abs(z - p.carina_z), grid.shape)
+    carina_gap = np.broadcast_to(np.abs(z - p.carina_z), cavity.shape)
+    lobes = anatomy.lobes[box]
     lobe_codes = list(LOBES_OF_SIDE[side])
     gap_low, gap_high = subpleural_gap_range(grid.spacing)
     for attempt in range(60):
@@ -103,7 +107,7 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
         if above_carina is not None and relax < 3:
             ok &= _level_band(z - p.carina_z, radius, above_carina)
         if relax < 1:
-            ok &= anatomy.lobes == lobe_codes[int(rng.integers(len(lobe_codes)))]
+            ok &= lobes == lobe_codes[int(rng.integers(len(lobe_codes)))]
         ok &= fissure_gap >= radius + 5.0
         ok &= (depth_frac >= 1 - DEPTH_MARGIN) if front else (depth_frac <= DEPTH_MARGIN)
         if want == "Central":
@@ -117,7 +121,8 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
         candidates = np.argwhere(ok)
         if len(candidates) == 0:
             continue
-        centre = candidates[rng.integers(len(candidates))]
+        local = tuple(candidates[rng.integers(len(candidates))])
+        centre = np.asarray(local) + lo
         mask = ball_mask(grid.shape, centre, radius, grid.spacing)
         anatomy.labels[mask] = NODULE
         lobe = int(anatomy.lobes[tuple(centre)])
@@ -129,12 +134,23 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
             depth="Anterior" if front else "Posterior", centricity=want,
             level_vs_carina=_level(anatomy, world[2]), size_mm=diameter,
             size_cm=nearest_cm(diameter), attenuation="Solid",
-            depth_fraction=round(float(depth_frac[tuple(centre)]), 3),
-            lateral_fraction=round(float(lateral_frac[tuple(centre)]), 3),
-            pleural_gap_mm=round(float(edt[tuple(centre)] - radius), 2),
+            depth_fraction=round(float(depth_frac[local]), 3),
+            lateral_fraction=round(float(lateral_frac[local]), 3),
+            pleural_gap_mm=round(float(edt[local] - radius), 2),
             volume_ml=round(float(mask.sum() * np.prod(grid.spacing) / 1000.0), 2),
         )
     raise PlacementError(f"{case_id}: no room for a nodule on the {SIDE_NAMES[side]} side")
+
+
+def _cavity_box(anatomy: Anatomy, side: int, pad: int = 0) -> tuple[tuple[slice, ...], np.ndarray]:
+    """The bounding box of one pleural cavity (plus ``pad`` voxels) and its lowest corner."""
+    box = _bounding_box(anatomy.cavity[side], pad=pad)
+    return box, np.array([s.start for s in box])
+
+
+def _box_axes(grid: Grid, box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, y, z = grid.local_axes()
+    return x[box[0]], y[:, box[1]], z[:, :, box[2]]
 
 
 def _level_band(height_mm: np.ndarray, radius: float, above: bool) -> np.ndarray:
@@ -170,26 +186,31 @@ def _fill_cut_off_air(anatomy: Anatomy, side: int) -> np.ndarray:
     """Air of a lobe that the fluid level cut off from the rest of the lobe (a pocket in the
     deepest recess) becomes fluid too, as it fills in a patient: each lobe stays one piece of
     aerated lung. Returns the voxels so filled."""
-    filled = np.zeros(anatomy.labels.shape, bool)
-    wet = ndi.binary_dilation(anatomy.labels == EFFUSION)
+    box, _ = _cavity_box(anatomy, side, pad=1)  # every lobe voxel and its neighbours
+    labels, lobes = anatomy.labels[box], anatomy.lobes[box]
+    filled = np.zeros(labels.shape, bool)
+    wet = ndi.binary_dilation(labels == EFFUSION)
     for code in LOBES_OF_SIDE[side]:
-        pieces, n = ndi.label((anatomy.labels == LUNG) & (anatomy.lobes == code))
+        pieces, n = ndi.label((labels == LUNG) & (lobes == code))
         if n > 1:
             sizes = np.bincount(pieces.ravel())
             sizes[0] = 0
             touching = np.unique(pieces[wet & (pieces > 0)])
             cut = touching[touching != int(sizes.argmax())]
             filled |= np.isin(pieces, cut)
-    anatomy.labels[filled] = EFFUSION
-    return filled
+    labels[filled] = EFFUSION  # a view: written into anatomy.labels
+    out = np.zeros(anatomy.labels.shape, bool)
+    out[box] = filled
+    return out
 
 
 def _lobe_air_components_intact(anatomy: Anatomy, side: int) -> bool:
     """True when each lobe's remaining air is one piece (no lobe cut in two by a finding)."""
-    air = np.isin(anatomy.labels, (LUNG, EMPHYSEMA))
+    box, _ = _cavity_box(anatomy, side)  # every lobe voxel of the side
+    air = np.isin(anatomy.labels[box], (LUNG, EMPHYSEMA))
     min_voxels = 1000.0 / np.prod(anatomy.grid.spacing)  # 1 mL
     for code in LOBES_OF_SIDE[side]:
-        lab, n = ndi.label(air & (anatomy.lobes == code))
+        lab, n = ndi.label(air & (anatomy.lobes[box] == code))
         sizes = np.bincount(lab.ravel())[1:]
         if n == 0 or (sizes >= min_voxels).sum() != 1:
             return False
@@ -207,15 +228,18 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
     above or below the carina's level (dropped after half the attempts when nothing fits).
     """
     grid, p = anatomy.grid, anatomy.params
-    x, y, z = grid.local_axes()
+    z_all = grid.local_axes()[2]
     cavity = anatomy.cavity[side]
     free = cavity & (anatomy.labels != EFFUSION)
     if (anatomy.labels == EFFUSION).any():  # keep 6 mm of aerated lung above any fluid
         near_fluid = ndi.binary_dilation(anatomy.labels == EFFUSION, iterations=4)
         free &= ~near_fluid
-    distances = {k: np.broadcast_to(v, grid.shape)
+    box, lo = _cavity_box(anatomy, side)  # candidates searched in the cavity's box, as nodules
+    x, y, z = _box_axes(grid, box)
+    free_box, lobes = free[box], anatomy.lobes[box]
+    distances = {k: np.broadcast_to(v, free_box.shape)
                  for k, v in anatomy.lobe_distance(side, x, y, z).items()}
-    edt = cavity_distance_mm(cavity, grid.spacing)
+    edt = cavity_distance_mm(cavity, grid.spacing)[box]
     saved = anatomy.labels.copy()
     # the upper zone is narrow: a smaller consolidation there leaves the lobe's air in one piece
     radii = (14.0, 20.0) if above_carina else (18.0, 26.0)
@@ -227,18 +251,18 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
             others = [d for k, d in distances.items() if k != fissure_name]
             for d in others:
                 near &= d >= radius + 8.0
-            ok = free & near & (edt >= 0.6 * radius)
+            ok = free_box & near & (edt >= 0.6 * radius)
         else:
-            ok = free & (edt >= 0.5 * radius)
+            ok = free_box & (edt >= 0.5 * radius)
             for d in distances.values():
                 ok &= d >= 0.5 * radius
-            ok &= anatomy.lobes != 2  # the thin middle lobe would be cut in two
+            ok &= lobes != 2  # the thin middle lobe would be cut in two
         if above_carina is not None and attempt < 30:
-            ok &= np.broadcast_to(_level_band(z - p.carina_z, radius, above_carina), grid.shape)
+            ok &= _level_band(z - p.carina_z, radius, above_carina)
         candidates = np.argwhere(ok)
         if len(candidates) == 0:
             continue
-        centre = candidates[rng.integers(len(candidates))]
+        centre = candidates[rng.integers(len(candidates))] + lo
         region = ball_mask(grid.shape, centre, radius, grid.spacing) & free
         if not crosses:
             home = anatomy.lobes[tuple(centre)]
@@ -255,7 +279,7 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
             anatomy.labels[...] = saved
             continue
         fissure_label = {"oblique": "oblique (major)", "horizontal": "horizontal (minor)"}
-        heights = z.ravel()[np.nonzero(region.any(axis=(0, 1)))[0]] - p.carina_z
+        heights = z_all.ravel()[np.nonzero(region.any(axis=(0, 1)))[0]] - p.carina_z
         level = "Above" if heights.min() > 0 else "Below" if heights.max() < 0 else "Across"
         return _row(
             case_id, finding_id, "consolidation", grid, centre, side=SIDE_NAMES[side],

@@ -69,8 +69,8 @@ class PhantomCase:
     key: str
     case_id: str
     orientation: str
-    image: nib.Nifti1Image
-    hu_ras: np.ndarray
+    image: nib.Nifti1Image | None      # None when not rendered
+    hu_ras: np.ndarray | None
     affine_ras: np.ndarray
     findings: list[dict[str, Any]]
     anatomy: dict[str, Any]
@@ -115,11 +115,15 @@ def make_nifti(data: np.ndarray, affine: np.ndarray) -> nib.Nifti1Image:
 
 
 def generate_case(index: int, seed: int = 0, shape=(176, 144, 128), spacing=(1.5, 1.5, 3.0),
-                  orientation: str = "RAS", plan: tuple[str, ...] | None = None) -> PhantomCase:
+                  orientation: str = "RAS", plan: tuple[str, ...] | None = None,
+                  render: bool = True) -> PhantomCase:
     """Generate case ``index`` of the split drawn from ``seed``.
 
     The case depends only on (seed, index, shape, spacing, plan), never on the orientation or the
     number of cases, so a case stored as LPS and its RAS twin hold the same canonical array.
+    ``render`` False: no Hounsfield units and no image (``hu_ras`` and ``image`` None), for a
+    case only its findings and label maps are read from (an answer prior's); the findings and
+    maps are those of the rendered case.
     """
     key = case_key(index)
     case_id = f"{key}.nii.gz"
@@ -134,8 +138,9 @@ def generate_case(index: int, seed: int = 0, shape=(176, 144, 128), spacing=(1.5
         except F.PlacementError:
             if attempt == 4:
                 raise
-    hu = hounsfield_from_labels(anat.labels, rng)
-    stored, affine = to_storage_orientation(hu, grid.affine, orientation)
+    hu = hounsfield_from_labels(anat.labels, rng) if render else None
+    stored, affine = to_storage_orientation(anat.labels if hu is None else hu, grid.affine,
+                                            orientation)
     for row in findings:
         row["orientation"] = orientation
         row["centre_voxel_stored"] = _stored_index(row["centre_voxel_ras"], grid.affine, affine)
@@ -146,7 +151,8 @@ def generate_case(index: int, seed: int = 0, shape=(176, 144, 128), spacing=(1.5
         "carina_z_ras_mm": round(float(params.carina_z + grid.patient_centre[2]), 2),
         "midline_x_ras_mm": round(float(grid.patient_centre[0]), 2),
     }
-    return PhantomCase(key, case_id, orientation, make_nifti(stored, affine), hu, grid.affine,
+    image = make_nifti(stored, affine) if render else None
+    return PhantomCase(key, case_id, orientation, image, hu, grid.affine,
                        findings, anatomy_info, plan, anat.labels, anat.lobes)
 
 
