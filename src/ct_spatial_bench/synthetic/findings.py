@@ -20,8 +20,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .anatomy import (
-    CONSOLIDATION, EFFUSION, EMPHYSEMA, FISSURE, LOBE_NAMES, LOBES_OF_SIDE, LUNG, LYMPH_NODE,
-    NODULE, RIGHT, SIDE_NAMES, Anatomy, AnatomyParams, Grid,
+    CONSOLIDATION, EFFUSION, EMPHYSEMA, FISSURE, LOBE_NAMES, LOBES_OF_SIDE, LUNG, NODULE, RIGHT,
+    SIDE_NAMES, Anatomy, Grid,
 )
 from .measures import _bounding_box, ball_mask, cavity_distance_mm, lung_fractions
 
@@ -57,7 +57,7 @@ def nearest_cm(diameter_mm: float) -> int:
     return int(np.floor(diameter_mm / 10.0 + 0.5))
 
 
-def _row(case_id: str, finding_id: str, kind: str, grid: Grid, centre_ijk, **extra) -> dict:
+def finding_row(case_id: str, finding_id: str, kind: str, grid: Grid, centre_ijk, **extra) -> dict:
     centre = grid.voxel_to_world(centre_ijk)
     return {
         "case_id": case_id, "finding_id": finding_id, "kind": kind,
@@ -66,7 +66,7 @@ def _row(case_id: str, finding_id: str, kind: str, grid: Grid, centre_ijk, **ext
     }
 
 
-def _level(anatomy: Anatomy, z_world: float) -> str:
+def carina_level(anatomy: Anatomy, z_world: float) -> str:
     carina_world = anatomy.params.carina_z + anatomy.grid.patient_centre[2]
     return "Above" if z_world > carina_world else "Below"
 
@@ -128,11 +128,11 @@ def place_nodule(anatomy: Anatomy, rng: np.random.Generator, side: int, case_id:
         lobe = int(anatomy.lobes[tuple(centre)])
         world = grid.voxel_to_world(centre)
         kind = "mass" if diameter >= MASS_THRESHOLD_MM else "nodule"
-        return _row(
+        return finding_row(
             case_id, finding_id, kind, grid, centre,
             side=SIDE_NAMES[side], lobes=[LOBE_NAMES[lobe]],
             depth="Anterior" if front else "Posterior", centricity=want,
-            level_vs_carina=_level(anatomy, world[2]), size_mm=diameter,
+            level_vs_carina=carina_level(anatomy, world[2]), size_mm=diameter,
             size_cm=nearest_cm(diameter), attenuation="Solid",
             depth_fraction=round(float(depth_frac[local]), 3),
             lateral_fraction=round(float(lateral_frac[local]), 3),
@@ -177,7 +177,7 @@ def place_effusion(anatomy: Anatomy, rng: np.random.Generator, sides: list[int],
         volume += float(fluid.sum() * np.prod(grid.spacing) / 1000.0)
     side_name = "Bilateral" if len(sides) == 2 else SIDE_NAMES[sides[0]]
     centre = np.argwhere(anatomy.labels == EFFUSION).mean(axis=0).round().astype(int)
-    return _row(case_id, finding_id, "pleural_effusion", grid, centre, side=side_name,
+    return finding_row(case_id, finding_id, "pleural_effusion", grid, centre, side=side_name,
                 depth="Posterior", level="Basal", layer_depth_mm=depth_mm,
                 top_above_dome_mm=top_mm, volume_ml=round(volume, 1))
 
@@ -281,7 +281,7 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
         fissure_label = {"oblique": "oblique (major)", "horizontal": "horizontal (minor)"}
         heights = z_all.ravel()[np.nonzero(region.any(axis=(0, 1)))[0]] - p.carina_z
         level = "Above" if heights.min() > 0 else "Below" if heights.max() < 0 else "Across"
-        return _row(
+        return finding_row(
             case_id, finding_id, "consolidation", grid, centre, side=SIDE_NAMES[side],
             lobes=[LOBE_NAMES[c] for c in involved], lobes_text=lobe_list_name(involved),
             crosses_fissure=bool(crosses),
@@ -291,51 +291,6 @@ def place_consolidation(anatomy: Anatomy, rng: np.random.Generator, side: int, c
             lobe_shares={LOBE_NAMES[c]: round(s, 3) for c, s in shares.items()},
         )
     raise PlacementError(f"{case_id}: no room for a consolidation on the {SIDE_NAMES[side]} side")
-
-
-NODE_STATIONS = ("Right hilar", "Left hilar", "Right paratracheal", "Left paratracheal")
-
-
-def plan_lymph_node(p: AnatomyParams, rng: np.random.Generator, station: str
-                    ) -> tuple[tuple[float, float, float], float]:
-    """Centre (patient mm) and radius of an enlarged node at a named station.
-
-    Hilar nodes sit at the lung's medial surface below the carina; a paratracheal node (station
-    4R or 4L) abuts the trachea (1 mm of fat between them) above it. The lung is later moulded
-    around the node (``carve_balls``).
-    """
-    radius = float(np.round(rng.uniform(8.0, 11.0), 1))
-    side = RIGHT if station.startswith("Right") else -1
-    if station.endswith("paratracheal"):
-        x = side * (p.trachea_radius + 1.0 + radius)
-        return (x, p.trachea_y - 2.0, p.carina_z + radius + rng.uniform(7.0, 15.0)), radius
-    y = p.lung_centre_y + rng.uniform(-4.0, 8.0)
-    x = side * (p.mediastinum_half_width + 0.6 * radius + rng.uniform(2.0, 6.0))
-    z = p.carina_z - radius - rng.uniform(7.0, 13.0)  # wholly below the carina's level
-    hx, hy, hz = p.heart_centre
-    ha, hb, hc = p.heart_semi
-    top = p.carina_z - radius - 7.0  # the highest centre still wholly below the carina
-    # clear of the heart: up while it stays below the carina's level, else back (posterior)
-    while (((x - hx) / (ha + radius + 6)) ** 2 + ((y - hy) / (hb + radius + 6)) ** 2
-           + ((z - hz) / (hc + radius + 6)) ** 2) < 1.0:
-        if z + 2.0 <= top:
-            z += 2.0
-        else:
-            y -= 2.0
-    return (float(x), float(y), float(z)), radius
-
-
-def paint_lymph_node(anatomy: Anatomy, centre_mm, radius: float, station: str, case_id: str,
-                     finding_id: str) -> dict[str, Any]:
-    grid = anatomy.grid
-    world = np.asarray(centre_mm) + np.asarray(grid.patient_centre)
-    ijk = np.round((world - np.asarray(grid.origin)) / np.asarray(grid.spacing)).astype(int)
-    mask = ball_mask(grid.shape, ijk, radius, grid.spacing)
-    anatomy.labels[mask] = LYMPH_NODE
-    return _row(case_id, finding_id, "lymph_node", grid, ijk, station=station,
-                side=station.split()[0],
-                level_vs_carina=_level(anatomy, grid.voxel_to_world(ijk)[2]),
-                size_mm=round(2 * radius, 1))
 
 
 def paint_emphysema(anatomy: Anatomy, rng: np.random.Generator, case_id: str,
@@ -350,6 +305,6 @@ def paint_emphysema(anatomy: Anatomy, rng: np.random.Generator, case_id: str,
     region = spots & upper
     anatomy.labels[region] = EMPHYSEMA
     centre = np.argwhere(region).mean(axis=0).round().astype(int)
-    return _row(case_id, finding_id, "emphysema", grid, centre, side="Bilateral",
+    return finding_row(case_id, finding_id, "emphysema", grid, centre, side="Bilateral",
                 lobes=[LOBE_NAMES[1], LOBE_NAMES[4]],
                 volume_ml=round(float(region.sum() * np.prod(grid.spacing) / 1000.0), 1))

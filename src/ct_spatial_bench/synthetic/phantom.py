@@ -16,6 +16,7 @@ import numpy as np
 
 from . import anatomy as A
 from . import findings as F
+from . import nodes
 
 # Mean Hounsfield units and noise SD per tissue label. Soft tissues are kept a few HU apart on
 # purpose (fluid 10 < consolidation 20 < nodule 30 < node 35 < heart 40 < muscle 50 < liver 60):
@@ -164,7 +165,7 @@ def _draw_case(rng, index, key, case_id, plan, shape, spacing):
     node_plan = None
     if "node" in plan:
         station = NODE_STATION_CYCLE[cycle]
-        node_plan = (station, *F.plan_lymph_node(params, rng, station))
+        node_plan = (station, *nodes.plan_lymph_node(params, rng, station))
     carve = [(node_plan[1], node_plan[2])] if node_plan else []
     anat = A.build_anatomy(params, grid, carve_balls=carve)
 
@@ -193,7 +194,7 @@ def _draw_case(rng, index, key, case_id, plan, shape, spacing):
             anterior=index % 2 == 0, size_class=1 + (index // 2) % 3,
             above_carina=NODULE_ABOVE_CARINA[cycle]))
     if node_plan:
-        findings.append(F.paint_lymph_node(anat, node_plan[1], node_plan[2], node_plan[0],
+        findings.append(nodes.paint_lymph_node(anat, node_plan[1], node_plan[2], node_plan[0],
                                            case_id, next_id()))
     if "emphysema" in plan:
         findings.append(F.paint_emphysema(anat, rng, case_id, next_id()))
