@@ -116,3 +116,12 @@ def test_lobes_are_separated_by_visible_fissures(cases):
         others = air & (case.lobes != code) & (case.lobes > 0)
         grown = ndi.binary_dilation(lab > 0)
         assert not (grown & others).any(), f"lobe {code} touches another lobe's air"
+
+
+def test_an_unrendered_case_has_the_rendered_cases_findings_and_maps(cases):
+    # the answer priors' phantoms skip the Hounsfield units; what they read must not change
+    bare = generate_case(CASE, seed=7, render=False)
+    assert bare.image is None and bare.hu_ras is None
+    assert bare.findings == cases["RAS"].findings
+    assert np.array_equal(bare.labels, cases["RAS"].labels)
+    assert np.array_equal(bare.lobes, cases["RAS"].lobes)

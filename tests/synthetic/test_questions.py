@@ -56,8 +56,9 @@ def test_answers_come_from_the_templates_vocabulary(split):
 def test_every_category_covered_and_distractors_present(split):
     spatial = [q for q in split.qa_candidates if q["meta"]["spatial"]]
     distractors = [q for q in split.qa_candidates if not q["meta"]["spatial"]]
-    assert 40 <= len(spatial) <= 60
-    assert 0.15 <= len(distractors) / len(split.qa_candidates) <= 0.20
+    # three or four findings a case (phantom.CASE_PLANS), one distractor a case
+    assert 60 <= len(spatial) <= 90
+    assert 0.10 <= len(distractors) / len(split.qa_candidates) <= 0.20
     assert all(q["categories"] == [] for q in distractors)
     counts = Counter(c for q in spatial for c in q["categories"])
     assert set(counts) == set(CATEGORIES)
@@ -70,7 +71,18 @@ def test_every_category_covered_and_distractors_present(split):
 
 def test_findings_rows_are_exact_ground_truth(split):
     kinds = Counter(f["kind"] for f in split.findings)
-    assert kinds["nodule"] + kinds["mass"] == 8 and kinds["lymph_node"] == 4
+    assert kinds["nodule"] + kinds["mass"] == 8 and kinds["lymph_node"] == 10
+    # placement varies over the split: every kind on both sides about equally often, both
+    # levels of the carina, all four nodal stations
+    for kind in ("nodule", "consolidation", "pleural_effusion", "lymph_node"):
+        sides = Counter(f["side"] for f in split.findings
+                        if f["kind"] in ((kind, "mass") if kind == "nodule" else (kind,)))
+        assert abs(sides["Right"] - sides["Left"]) <= 1, (kind, sides)
+    for kind in ("nodule", "consolidation", "lymph_node"):
+        levels = {f["level_vs_carina"] for f in split.findings if f["kind"] == kind}
+        assert {"Above", "Below"} <= levels, (kind, levels)
+    assert {f["station"] for f in split.findings if f["kind"] == "lymph_node"} == {
+        "Right hilar", "Left hilar", "Right paratracheal", "Left paratracheal"}
     for row in split.findings:
         assert {"case_id", "finding_id", "kind", "centre_ras_mm", "orientation"} <= set(row)
         if row["kind"] in ("nodule", "mass"):

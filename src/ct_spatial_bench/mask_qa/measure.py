@@ -40,6 +40,11 @@ class Measured:
     def centroid(self) -> np.ndarray:
         return self.world.mean(axis=0)
 
+    @cached_property
+    def bounds(self) -> np.ndarray:
+        """(3, 2) world min and max of its voxel centres along x, y, z (asked of every pair)."""
+        return np.stack([self.world.min(axis=0), self.world.max(axis=0)], axis=1)
+
 
 class VolumeMeasures:
     """Measurements of one volume's structures; ``present`` holds those with voxels."""

@@ -34,7 +34,8 @@ def scan_extent(vol: VolumeMeasures) -> np.ndarray:
 
 
 def extent(m: Measured, axis: int) -> tuple[float, float]:
-    return float(m.world[:, axis].min()), float(m.world[:, axis].max())
+    low, high = m.bounds[axis]
+    return float(low), float(high)
 
 
 def spans_scan(vol: VolumeMeasures, m: Measured, axis: int, share: float) -> bool:

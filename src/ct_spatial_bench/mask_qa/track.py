@@ -87,7 +87,7 @@ def phantom_prior_questions(n_cases: int, first_index: int, table: LabelTable,
     items: list[dict[str, Any]] = []
     grid = {k: tuple(v) for k, v in split_params.items() if k in ("shape", "spacing")}
     for index in range(first_index, first_index + n_cases):
-        case = generate_case(index, seed=seed, **grid)
+        case = generate_case(index, seed=seed, render=False, **grid)  # only its label maps
         images = case_label_maps(case)
         measured = measure_volume(images.__getitem__, set(images), table, case.key)
         volume = {"case_id": case.case_id, "image_path": case.case_id, "key": case.key}

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import anatomy as A
 from . import findings as F
+from . import nodes
 
 # Mean Hounsfield units and noise SD per tissue label. Soft tissues are kept a few HU apart on
 # purpose (fluid 10 < consolidation 20 < nodule 30 < node 35 < heart 40 < muscle 50 < liver 60):
@@ -30,19 +31,32 @@ TISSUE_HU: dict[int, tuple[float, float]] = {
     A.EFFUSION: (10.0, 5.0), A.LYMPH_NODE: (35.0, 5.0),
 }
 
-# What each case contains, cycled over the case index so every template and category is covered.
+# What each case contains, cycled over the case index so every template and category is covered:
+# three or four findings a case, as a chest CT often shows (a pneumonia with its effusion and a
+# reactive node, an incidental nodule). The mask track keeps a relation only where its answer
+# varies from case to case, so each kind is placed on both sides, at both levels of the carina
+# and (nodes) at all four stations, by case.
 CASE_PLANS: tuple[tuple[str, ...], ...] = (
-    ("nodule", "effusion"),
-    ("nodule", "consolidation"),
-    ("nodule", "node"),
+    ("nodule", "effusion", "node"),
+    ("nodule", "consolidation", "node"),
+    ("nodule", "consolidation", "effusion", "node"),
     ("consolidation", "bilateral_effusion", "node"),
-    ("nodule", "effusion"),
-    ("nodule", "consolidation"),
-    ("nodule", "node"),
-    ("nodule", "emphysema"),
-    ("consolidation", "node"),
-    ("nodule", "effusion"),
+    ("nodule", "effusion", "consolidation", "node"),
+    ("nodule", "consolidation", "node"),
+    ("nodule", "effusion", "node"),
+    ("nodule", "emphysema", "node", "effusion"),
+    ("consolidation", "node", "bilateral_effusion"),
+    ("nodule", "effusion", "consolidation", "node"),
 )
+# Per case of the cycle: the side of the effusion and consolidation (the nodule takes the other
+# lung), chosen so each kind is right as often as left over the cycle; the node's station; and
+# whether the nodule and the consolidation lie above the carina.
+FIRST_SIDES = "RLRLLRLRRL"
+NODE_STATION_CYCLE = ("Right paratracheal", "Left hilar", "Left paratracheal", "Right hilar",
+                      "Left hilar", "Right paratracheal", "Left hilar", "Left paratracheal",
+                      "Right paratracheal", "Right hilar")
+NODULE_ABOVE_CARINA = (True, False, True, None, False, True, False, True, None, False)
+CONSOLIDATION_ABOVE_CARINA = (None, False, True, False, False, True, None, None, True, False)
 
 
 def case_key(index: int) -> str:
@@ -56,8 +70,8 @@ class PhantomCase:
     key: str
     case_id: str
     orientation: str
-    image: nib.Nifti1Image
-    hu_ras: np.ndarray
+    image: nib.Nifti1Image | None      # None when not rendered
+    hu_ras: np.ndarray | None
     affine_ras: np.ndarray
     findings: list[dict[str, Any]]
     anatomy: dict[str, Any]
@@ -102,11 +116,15 @@ def make_nifti(data: np.ndarray, affine: np.ndarray) -> nib.Nifti1Image:
 
 
 def generate_case(index: int, seed: int = 0, shape=(176, 144, 128), spacing=(1.5, 1.5, 3.0),
-                  orientation: str = "RAS", plan: tuple[str, ...] | None = None) -> PhantomCase:
+                  orientation: str = "RAS", plan: tuple[str, ...] | None = None,
+                  render: bool = True) -> PhantomCase:
     """Generate case ``index`` of the split drawn from ``seed``.
 
     The case depends only on (seed, index, shape, spacing, plan), never on the orientation or the
     number of cases, so a case stored as LPS and its RAS twin hold the same canonical array.
+    ``render`` False: no Hounsfield units and no image (``hu_ras`` and ``image`` None), for a
+    case only its findings and label maps are read from (an answer prior's); the findings and
+    maps are those of the rendered case.
     """
     key = case_key(index)
     case_id = f"{key}.nii.gz"
@@ -121,8 +139,9 @@ def generate_case(index: int, seed: int = 0, shape=(176, 144, 128), spacing=(1.5
         except F.PlacementError:
             if attempt == 4:
                 raise
-    hu = hounsfield_from_labels(anat.labels, rng)
-    stored, affine = to_storage_orientation(hu, grid.affine, orientation)
+    hu = hounsfield_from_labels(anat.labels, rng) if render else None
+    stored, affine = to_storage_orientation(anat.labels if hu is None else hu, grid.affine,
+                                            orientation)
     for row in findings:
         row["orientation"] = orientation
         row["centre_voxel_stored"] = _stored_index(row["centre_voxel_ras"], grid.affine, affine)
@@ -133,7 +152,8 @@ def generate_case(index: int, seed: int = 0, shape=(176, 144, 128), spacing=(1.5
         "carina_z_ras_mm": round(float(params.carina_z + grid.patient_centre[2]), 2),
         "midline_x_ras_mm": round(float(grid.patient_centre[0]), 2),
     }
-    return PhantomCase(key, case_id, orientation, make_nifti(stored, affine), hu, grid.affine,
+    image = make_nifti(stored, affine) if render else None
+    return PhantomCase(key, case_id, orientation, image, hu, grid.affine,
                        findings, anatomy_info, plan, anat.labels, anat.lobes)
 
 
@@ -141,10 +161,11 @@ def _draw_case(rng, index, key, case_id, plan, shape, spacing):
     """Anatomy and findings of one case (labels only; HU and storage come after)."""
     grid = A.make_grid(rng, shape, spacing)
     params = A.sample_anatomy(rng, grid)
+    cycle = index % len(CASE_PLANS)
     node_plan = None
     if "node" in plan:
-        station = F.NODE_STATIONS[int(rng.integers(len(F.NODE_STATIONS)))]
-        node_plan = (station, *F.plan_lymph_node(params, rng, station))
+        station = NODE_STATION_CYCLE[cycle]
+        node_plan = (station, *nodes.plan_lymph_node(params, rng, station))
     carve = [(node_plan[1], node_plan[2])] if node_plan else []
     anat = A.build_anatomy(params, grid, carve_balls=carve)
 
@@ -153,24 +174,27 @@ def _draw_case(rng, index, key, case_id, plan, shape, spacing):
     def next_id() -> str:
         return f"{key}_f{len(findings)}"
 
-    # The side of the first lung finding is random; a nodule goes to the other lung, so the
-    # lung it sits in keeps its full outline (its depth and centricity are then unambiguous).
-    other_side = A.RIGHT if rng.integers(2) else A.LEFT
+    # The effusion and consolidation go to one lung (FIRST_SIDES); a nodule goes to the other
+    # lung, so the lung it sits in keeps its full outline (its depth and centricity are then
+    # unambiguous).
+    other_side = A.RIGHT if FIRST_SIDES[cycle] == "R" else A.LEFT
     if "effusion" in plan:
         findings.append(F.place_effusion(anat, rng, [other_side], case_id, next_id()))
     if "bilateral_effusion" in plan:
         findings.append(F.place_effusion(anat, rng, [A.RIGHT, A.LEFT], case_id, next_id()))
     if "consolidation" in plan:
-        crosses = index % 3 != 2  # two of the four planned consolidations cross a fissure
-        findings.append(F.place_consolidation(anat, rng, other_side, crosses, case_id, next_id()))
+        crosses = index % 3 != 2  # four of the seven planned consolidations cross a fissure
+        findings.append(F.place_consolidation(anat, rng, other_side, crosses, case_id, next_id(),
+                                              above_carina=CONSOLIDATION_ABOVE_CARINA[cycle]))
     if "nodule" in plan:
         # Balanced answers across the split: depth alternates, centricity and size cycle.
         findings.append(F.place_nodule(
             anat, rng, -other_side, case_id, next_id(),
             centricity=("Central", "Peripheral", "Subpleural")[index % 3],
-            anterior=index % 2 == 0, size_class=1 + (index // 2) % 3))
+            anterior=index % 2 == 0, size_class=1 + (index // 2) % 3,
+            above_carina=NODULE_ABOVE_CARINA[cycle]))
     if node_plan:
-        findings.append(F.paint_lymph_node(anat, node_plan[1], node_plan[2], node_plan[0],
+        findings.append(nodes.paint_lymph_node(anat, node_plan[1], node_plan[2], node_plan[0],
                                            case_id, next_id()))
     if "emphysema" in plan:
         findings.append(F.paint_emphysema(anat, rng, case_id, next_id()))

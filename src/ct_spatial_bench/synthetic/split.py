@@ -104,6 +104,7 @@ def generate_prior_questions(
     """
     questions: list[dict[str, Any]] = []
     for index in range(first_index, first_index + n_cases):
-        case = generate_case(index, seed=seed, shape=tuple(shape), spacing=tuple(spacing))
+        case = generate_case(index, seed=seed, shape=tuple(shape), spacing=tuple(spacing),
+                             render=False)  # only its findings are read
         questions.extend(case_questions(case.case_id, index, case.findings, case.orientation))
     return questions
