@@ -102,7 +102,7 @@ def ours(paths: list[Path], specs: dict, out: Path, workers: int) -> float:
     }
     for name, spec in specs.items():
         npy = spec.get("output") == "npy"
-        config[f"model_inputs_{name}"] = entry = {
+        config[f"model_inputs_{name}"] = {
             "type": "ct_spatial_bench.datasets.ModelInputsDataset", "path": str(out / name),
             "dataset": f"ct_spatial_bench.datasets.{'NpyDataset' if npy else 'NiftiDataset'}",
             "filename_suffix": ".npy" if npy else ".nii.gz"}

@@ -55,6 +55,22 @@ def test_runtime_facts_come_from_predictions_and_verdicts():
     assert rows["judges"] == [{"judge": "gpt", "judge_model": "gpt-4o", "prompt_version": "v2"}]
 
 
+def test_runtime_facts_come_from_typed_records_too():
+    """The predictions and verdicts datasets load typed records (issue 22); the manifest listed
+    no model and one judge of two when it looked for dicts only."""
+    from ct_spatial_bench.records import Prediction, Verdict
+
+    facts: dict = {}
+    collect_runtime_facts([Prediction(qa_id="q", model="m", prediction="left", status="ok",
+                                      model_revision="abc", generation={"do_sample": False})],
+                          facts)
+    collect_runtime_facts([Verdict(qa_id="q", model="m", judge="gpt", judge_model="gpt-4o",
+                                   verdict="correct", prompt_version="v2")], facts)
+    assert facts_as_rows(facts) == {
+        "models": [{"model": "m", "model_revision": "abc", "generation": "do_sample=False"}],
+        "judges": [{"judge": "gpt", "judge_model": "gpt-4o", "prompt_version": "v2"}]}
+
+
 def test_git_state_and_versions(tmp_path):
     assert git_state(tmp_path) == {"commit": None, "dirty": None}
     versions = package_versions(["kedro", "no-such-package-here"])

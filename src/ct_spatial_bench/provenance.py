@@ -114,10 +114,10 @@ def fingerprint(path: str | os.PathLike) -> dict[str, Any] | None:
 def collect_runtime_facts(records: Any, into: dict[str, set]) -> None:
     """Add the model revisions and judge models named in a list of records to ``into``.
 
-    Looks only at lists of dicts (predictions and verdicts); anything else is ignored, so it can
-    be handed every node input and output.
+    Looks only at lists of rows or typed records (predictions and verdicts); anything else is
+    ignored, so it can be handed every node input and output.
     """
-    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+    if not isinstance(records, list) or not records or not isinstance(records[0], Mapping):
         return
     first = records[0]
     if "model_revision" in first:

@@ -80,9 +80,9 @@ def normalise_qa_items(
         where = _where(source, line)
         if not isinstance(row, Mapping):
             raise RecordError(f"{where}: expected an object, got {type(row).__name__}")
-        for field in ("question", "answer"):
-            if not isinstance(row.get(field), str):
-                raise RecordError(f"{where}: missing or non-text field {field!r}")
+        for name in ("question", "answer"):
+            if not isinstance(row.get(name), str):
+                raise RecordError(f"{where}: missing or non-text field {name!r}")
         if not row["question"].strip():
             raise RecordError(f"{where}: the question is empty")
         image_path = row.get("image_path")

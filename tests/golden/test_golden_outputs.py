@@ -71,6 +71,12 @@ def test_the_comparison_allows_added_fields_and_nothing_else():
     assert golden.compare({"ok": 1}, {"ok": True}, "t", []) == ["t.ok: True != expected 1"]
     assert golden.compare({"kappa": float("nan")}, {"kappa": float("nan")}, "t", []) == []
     assert golden.compare({"kappa": float("nan")}, {"kappa": 0.0}, "t", []) != []
+    # another machine's last digits pass; a millionth more does not
+    assert golden.compare({"cos": 0.12857845425605774}, {"cos": 0.12857839465141296}, "t", []) == []
+    assert golden.compare({"cos": 0.1285784}, {"cos": 0.1285786}, "t", []) != []
+    assert golden.compare({"cos": "0.8071392453633822"}, {"cos": "0.8071392155610598"}, "t",
+                          []) == []  # a CSV cell
+    assert golden.compare({"cos": "0.807"}, {"cos": "0.808"}, "t", []) != []
 
 
 def test_volatile_fields_and_embedded_figures_are_normalised():

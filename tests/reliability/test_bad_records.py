@@ -70,7 +70,7 @@ def test_pooling_refuses_a_duplicate_given_in_memory():
     ["kedro", "run", f"--params=a=1,judging.config.api_key={KEY}"],
     ["kedro", "run", f"--params=a=1,judging.config.secret_value={KEY},b=2"],
     ["kedro", "run", f"--params=judging.config.key={KEY}"],   # caught by value alone
-    ["kedro", "run", f"--params=judging.note=sk-abc***************wxyz"],
+    ["kedro", "run", "--params=judging.note=sk-abc***************wxyz"],
 ])
 def test_the_manifest_command_line_keeps_no_key(argv, monkeypatch):
     from ct_spatial_bench.provenance import command_line, redact

@@ -78,6 +78,6 @@ def normalised_url(url: str | None) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     port = parts.port
-    if port and not ((parts.scheme.lower(), port) in (("https", 443), ("http", 80))):
+    if port and (parts.scheme.lower(), port) not in (("https", 443), ("http", 80)):
         host = f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
