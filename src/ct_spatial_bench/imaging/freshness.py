@@ -8,9 +8,12 @@ made from an older version of its volume would be a stale answer served as a fre
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ct_spatial_bench.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ct_spatial_bench.records import QAItem
 
 
 class StaleInputsError(ConfigurationError):
@@ -58,3 +61,20 @@ def check_inputs_current(model: str, spec: str, model_inputs: Any,
             f"made ({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}); run "
             "`kedro run --pipelines preprocessing` first (it remakes only those), then this "
             "pipeline again.")
+
+
+def with_volume_fingerprints(model: str, spec: str, items: list[QAItem], model_inputs: Any,
+                             raw_volumes: Mapping[str, Callable[[], Any]] | None,
+                             path_prefix: str = "") -> list[QAItem]:
+    """``items``, each with the fingerprint of the source volume its input was made from (its
+    question fingerprint then names that content), after checking, when ``raw_volumes`` is
+    given, that no volume changed since (``check_inputs_current``)."""
+    from dataclasses import replace
+
+    from ct_spatial_bench.records import volume_key
+
+    key_of = {item.qa_id: volume_key(item.image_path, path_prefix) for item in items}
+    if raw_volumes is not None:
+        check_inputs_current(model, spec, model_inputs, raw_volumes, key_of.values())
+    found = volume_fingerprints(model_inputs)
+    return [replace(item, volume_fingerprint=found.get(key_of[item.qa_id])) for item in items]

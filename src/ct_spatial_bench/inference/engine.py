@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -68,6 +67,7 @@ def run_inference(
     (``imaging.freshness``). Each item carries its source volume's fingerprint, where the inputs
     record it, into its question fingerprint.
     """
+    from ct_spatial_bench.imaging.freshness import with_volume_fingerprints
     from ct_spatial_bench.inference.sharding import asked_items, select_shard, shard_checkpoint
     from ct_spatial_bench.models.registry import check_configured
 
@@ -86,8 +86,8 @@ def run_inference(
     if adapter.input_spec is not None and inputs is None:
         raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
     if adapter.input_spec is not None:
-        items = _with_volume_fingerprints(settings, adapter.input_spec, items, inputs,
-                                          raw_volumes)
+        items = with_volume_fingerprints(settings.model, adapter.input_spec, items, inputs,
+                                         raw_volumes, settings.volume_path_prefix)
     try:
         predictions = BACKENDS[settings.backend](
             settings, items, inputs, config, remake, checkpoint, adapter=adapter)
@@ -95,23 +95,6 @@ def run_inference(
         adapter.close()
     check_failures(adapter.name, items, predictions, settings.max_infrastructure_error_share)
     return predictions
-
-
-def _with_volume_fingerprints(settings: InferenceSettings, spec: str,
-                              items: list[QAItem], inputs: Any,
-                              raw_volumes: dict[str, Callable[[], Any]] | None
-                              ) -> list[QAItem]:
-    """``items``, each with the fingerprint of the source volume its input was made from, after
-    checking (when ``raw_volumes`` is given) that no volume changed since."""
-    from ct_spatial_bench.imaging.freshness import check_inputs_current, volume_fingerprints
-    from ct_spatial_bench.records import volume_key
-
-    key_of = {item.qa_id: volume_key(item.image_path, settings.volume_path_prefix)
-              for item in items}
-    if raw_volumes is not None:
-        check_inputs_current(settings.model, spec, inputs, raw_volumes, key_of.values())
-    found = volume_fingerprints(inputs)
-    return [replace(item, volume_fingerprint=found.get(key_of[item.qa_id])) for item in items]
 
 
 def check_failures(model: str, items: list[QAItem], predictions: list[Prediction],
