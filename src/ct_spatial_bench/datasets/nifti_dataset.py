@@ -50,10 +50,12 @@ class NiftiDataset(AbstractDataset[Any, Any]):
         with atomic_destination(self._filepath, suffix) as tmp:
             if (suffix == ".nii.gz" and type(data) is nib.Nifti1Image
                     and gzip_backend() == "isal"):
-                # ISA-L deflates several times faster than zlib, at nibabel's level (1)
+                # ISA-L deflates several times faster than zlib, at nibabel's level (1); the
+                # header's time is 0 as nibabel writes it, so the same voxels give the same bytes
+                # and a rewritten volume keeps its content fingerprint (fileio.source_fingerprint)
                 from isal import igzip
 
-                Path(tmp).write_bytes(igzip.compress(data.to_bytes(), compresslevel=1))
+                Path(tmp).write_bytes(igzip.compress(data.to_bytes(), compresslevel=1, mtime=0))
             else:
                 nib.save(data, tmp)
 
