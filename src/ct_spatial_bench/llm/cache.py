@@ -39,6 +39,7 @@ from typing import Any
 # (at once on the same host). A live run renews its claims every third of it.
 LEASE_S = 60.0
 POLL_S = 0.2  # how often a run waiting on another's items looks for their replies
+LOCK_TIMEOUT_S = 30.0  # how long a store waits on another process's lock before it gives up
 
 
 # Filesystem types (as /proc/mounts names them) where processes on several hosts share a file.
@@ -106,6 +107,25 @@ def record_key(*fields: str) -> str:
     return hashlib.sha256(json.dumps(list(fields), ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def _retry_while_locked(step: Any, timeout_s: float = LOCK_TIMEOUT_S) -> None:
+    """Run ``step`` again while SQLite answers "locked"/"busy" without waiting: switching the
+    journal mode, or upgrading a read lock while another connection writes, fails at once
+    instead of calling the busy handler (SQLite's deadlock avoidance), so two runs opening one
+    new cache together would otherwise stop one of them."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
 class SQLiteStore:
     """One table in one SQLite file; ``path=None`` keeps it in memory. Autocommit: each write is
     durable once the call returns.
@@ -130,29 +150,37 @@ class SQLiteStore:
                 self.journal_mode = journal_mode_for(self.path.parent, journal_mode)
             self._db = sqlite3.connect(str(self.path) if self.path else ":memory:",
                                        isolation_level=None, check_same_thread=False,
-                                       timeout=30.0)
-            if self.path is not None:
-                self._db.execute(f"PRAGMA journal_mode={self.journal_mode.upper()}")
-                # NORMAL in WAL mode: a commit survives a killed process (not a power cut);
-                # FULL with the rollback journal, which needs it for the same guarantee.
-                self._db.execute("PRAGMA synchronous=" +
-                                 ("NORMAL" if self.journal_mode == "wal" else "FULL"))
-            columns = ", ".join(f"{c} NOT NULL" for c in (*self.columns, "created REAL"))
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} "
-                             f"(key TEXT PRIMARY KEY, {columns})")
-            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({self.table})")}
-            for column, default in self.added_columns:
-                if column.split()[0] not in present:
-                    self._db.execute(f"ALTER TABLE {self.table} ADD COLUMN {column} NOT NULL "
-                                     f"DEFAULT {default}")
-            self._db.execute("CREATE TABLE IF NOT EXISTS claims "
-                             "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL)")
-            # The preflight: a store that cannot take a write fails now, before any paid call.
-            self._db.execute("INSERT OR REPLACE INTO claims VALUES ('', ?, 0)", (self.owner,))
-            self._db.execute("DELETE FROM claims WHERE key = ''")
+                                       timeout=LOCK_TIMEOUT_S)
+            _retry_while_locked(self._set_up)
         except (sqlite3.Error, OSError) as exc:
             raise CacheWriteError(f"{self.path}: the cache cannot be written ({exc}); "
                                   "nothing was asked") from exc
+
+    def _set_up(self) -> None:
+        """Journal mode, tables and a trial write (the preflight: a store that cannot take a write
+        fails now, before any paid call). Idempotent, so a locked attempt is simply repeated."""
+        if self.path is not None:
+            self._db.execute(f"PRAGMA journal_mode={self.journal_mode.upper()}")
+            # NORMAL in WAL mode: a commit survives a killed process (not a power cut);
+            # FULL with the rollback journal, which needs it for the same guarantee.
+            self._db.execute("PRAGMA synchronous=" +
+                             ("NORMAL" if self.journal_mode == "wal" else "FULL"))
+        columns = ", ".join(f"{c} NOT NULL" for c in (*self.columns, "created REAL"))
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} "
+                         f"(key TEXT PRIMARY KEY, {columns})")
+        present = {row[1] for row in self._db.execute(f"PRAGMA table_info({self.table})")}
+        for column, default in self.added_columns:
+            if column.split()[0] not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE {self.table} ADD COLUMN {column} NOT NULL "
+                                     f"DEFAULT {default}")
+                except sqlite3.OperationalError as exc:  # another run added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
+        self._db.execute("CREATE TABLE IF NOT EXISTS claims "
+                         "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL)")
+        self._db.execute("INSERT OR REPLACE INTO claims VALUES ('', ?, 0)", (self.owner,))
+        self._db.execute("DELETE FROM claims WHERE key = ''")
 
     def _write(self, sql: str, args: Iterable[Any] = ()) -> None:
         try:
