@@ -30,7 +30,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def record_key(*fields: str) -> str:
     return hashlib.sha256(json.dumps(list(fields), ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def _retry_while_locked(step: Any, timeout_s: float = LOCK_TIMEOUT_S) -> None:
+def _retry_while_locked(step: Callable[[], None], timeout_s: float = LOCK_TIMEOUT_S) -> None:
     """Run ``step`` again while SQLite answers "locked"/"busy" without waiting: switching the
     journal mode, or upgrading a read lock while another connection writes, fails at once
     instead of calling the busy handler (SQLite's deadlock avoidance), so two runs opening one
