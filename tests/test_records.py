@@ -9,6 +9,7 @@ from ct_spatial_bench.records import (
     Prediction,
     RecordError,
     Verdict,
+    as_prediction,
     decisions_by_item,
     index_by_item,
 )
@@ -26,8 +27,10 @@ DESIGN_VERDICT = ["qa_id", "model", "judge", "judge_model", "verdict", "reason",
 
 
 def test_field_names_are_designs():
-    assert list(Prediction.FIELDS) == DESIGN_PREDICTION + IDENTITY_FIELDS + STAMP_FIELDS + ["hit_token_limit"]
-    assert Prediction.WRITTEN_WHEN_SET == ("input_spec", "run_signature", "efficiency", "hit_token_limit")
+    assert list(Prediction.FIELDS) == (DESIGN_PREDICTION + IDENTITY_FIELDS + STAMP_FIELDS
+                                       + ["hit_token_limit"])
+    assert Prediction.WRITTEN_WHEN_SET == ("input_spec", "run_signature", "efficiency",
+                                           "hit_token_limit")
     # beyond DESIGN's list: a probe's variant, as on its prediction (written only when set)
     assert list(Verdict.FIELDS) == DESIGN_VERDICT + ["variant"]
     assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]
@@ -160,3 +163,15 @@ def test_a_probe_variant_is_a_field_written_where_the_old_code_wrote_it():
     # the dict the probes built before records were typed (probes/answering.py at c6b92f3)
     old = {**row, "variant": "noise:0.1", "probe": probe}
     assert json.dumps(typed.to_dict()) == json.dumps(old)
+
+
+def test_a_hand_made_prediction_row_reads_as_a_record_for_metrics():
+    # the metrics' and reports' door: rows without status or text read as .get read them
+    record = Prediction.from_dict({"qa_id": "q", "model": "m", "prediction": "x", "status": "ok"})
+    assert as_prediction(record) is record
+    bare = as_prediction({"qa_id": "q", "model": "m", "blind": True})
+    assert (bare.status, bare.prediction, bare.blind, bare.key) == ("ok", None, True, ("m", "q"))
+    failed = as_prediction({"qa_id": "q", "model": "m", "prediction": "", "status": "error"})
+    assert failed.status == "error"
+    with pytest.raises(RecordError, match="status 'done'"):
+        as_prediction({"qa_id": "q", "model": "m", "prediction": "x", "status": "done"})

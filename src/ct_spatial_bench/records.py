@@ -69,9 +69,9 @@ def normalise_qa_items(
     """Turn rows in any accepted form into ``QAItem`` records with every field, checking each.
 
     Accepted forms: canonical QA items; the seeds' ``{image_path, question, answer, meta}``;
-    upstream's ``{case_id, image_path, question, answer}``. A missing ``qa_id`` is made from the case
-    and the row's index among that case's rows, in file order (upstream's question_id). A field
-    outside these forms is kept in the item's ``extra``, so it is saved back as it was read.
+    upstream's ``{case_id, image_path, question, answer}``. A missing ``qa_id`` is made from the
+    case and the row's index among that case's rows, in file order (upstream's question_id). A
+    field outside these forms is kept in the item's ``extra``, so it is saved back as it was read.
     """
     items: list[QAItem] = []
     per_case: dict[str, int] = {}
@@ -86,7 +86,8 @@ def normalise_qa_items(
         if not row["question"].strip():
             raise RecordError(f"{where}: the question is empty")
         image_path = row.get("image_path")
-        case_id = row.get("case_id") or (case_id_from_image_path(image_path) if image_path else None)
+        case_id = row.get("case_id") or (case_id_from_image_path(image_path) if image_path
+                                         else None)
         if not case_id:
             raise RecordError(f"{where}: needs 'case_id' or 'image_path'")
         index = per_case.get(case_id, 0)
@@ -412,6 +413,22 @@ def checked_prediction(row: Mapping[str, Any], where: str) -> Prediction:
     elif cause is not None:  # already an error: keep its message, make the value a text
         out["prediction"] = ""
     return Prediction.from_dict(out, where)
+
+
+def as_prediction(row: Mapping[str, Any], where: str = "prediction") -> Prediction:
+    """``row`` as a ``Prediction``, for a stage that only reads it (metrics, reports): a
+    Prediction as it is; a row made by hand (a test's, a script's) read field by field.
+
+    Such rows have long been allowed to leave out ``status`` (read as ok, as
+    ``checked_prediction`` reads it) and, when the text is not what is read, ``prediction``
+    (read as None, what ``row.get("prediction")`` gave); the record keeps its other checks.
+    Nothing is written back from here, so the filled-in fields never reach a file.
+    """
+    if isinstance(row, Prediction):
+        return row
+    if isinstance(row, Mapping) and ("status" not in row or "prediction" not in row):
+        row = {"status": OK, "prediction": None, **row}
+    return Prediction.from_dict(row, where)
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -30,7 +30,7 @@ from ct_spatial_bench.metrics.text import (
     is_empty_prediction,
     scored_metrics,
 )
-from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.records import CORRECT, INCORRECT, as_prediction, qa_item
 from ct_spatial_bench.statistics import cluster_bootstrap_ci, clustered_mcnemar
 
 Key = tuple[str, str]  # (model, qa_id)
@@ -107,19 +107,19 @@ def text_metric_intervals(
 ) -> list[dict[str, Any]]:
     """``metric_intervals`` plus a ``bleu`` row per model (corpus BLEU over its non-empty pairs),
     all clustered by volume with the item-level interval beside."""
-    qa_items = list(qa_items)
+    qa_items = [qa_item(qa) for qa in qa_items]
     per_item_rows = list(per_item_rows)
     volume = volume_of(qa_items)
     rows = metric_intervals(per_item_rows, scored_metrics(per_item_rows), n_boot=n_boot, seed=seed,
                             volume=volume)
-    answer_of = {qa["qa_id"]: qa["answer"] for qa in qa_items}
+    answer_of = {qa.qa_id: qa.answer for qa in qa_items}
     pairs: dict[str, tuple[list[str], list[str], list[str]]] = {}
-    for pred in predictions:
+    for pred in map(as_prediction, predictions):
         if not is_empty_prediction(pred):
-            refs, hyps, volumes = pairs.setdefault(pred["model"], ([], [], []))
-            refs.append(answer_of[pred["qa_id"]])
-            hyps.append(pred["prediction"])
-            volumes.append(volume[pred["qa_id"]])
+            refs, hyps, volumes = pairs.setdefault(pred.model, ([], [], []))
+            refs.append(answer_of[pred.qa_id])
+            hyps.append(pred.prediction)
+            volumes.append(volume[pred.qa_id])
     for model, (refs, hyps, volumes) in pairs.items():
         low, high = bleu_interval(refs, hyps, n_boot=n_boot, seed=seed, clusters=volumes)
         item_low, item_high = bleu_interval(refs, hyps, n_boot=n_boot, seed=seed)

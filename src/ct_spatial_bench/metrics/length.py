@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT, qa_item
+from ct_spatial_bench.records import CORRECT, ERROR, as_prediction, qa_item
 
 LENGTH_BINS = ((1, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, None))
 ANSWER_TYPES = ("yes/no", "lobe", "side", "vertical", "depth", "centricity", "measurement",
@@ -135,11 +135,11 @@ def _decided_lengths(
 ) -> list[tuple[str, str, int, float]]:
     """(model, qa_id, words, 1.0 correct / 0.0 incorrect) of the ok, decided predictions."""
     out = []
-    for pred in predictions:
-        decision = decisions.get((pred["model"], pred["qa_id"]))
-        if pred.get("status") == "error" or decision not in ("correct", "incorrect"):
+    for pred in map(as_prediction, predictions):
+        decision = decisions.get(pred.key)
+        if pred.status == ERROR or decision not in ("correct", "incorrect"):
             continue
-        out.append((pred["model"], pred["qa_id"], answer_words(pred.get("prediction")),
+        out.append((pred.model, pred.qa_id, answer_words(pred.prediction),
                     float(decision == CORRECT)))
     return out
 
@@ -179,11 +179,12 @@ def length_standardised_accuracy(
     interval, and the share of its answers within a factor 2 of the reference length."""
     from ct_spatial_bench.metrics.accuracy import volume_of
 
-    qa_items, predictions = [qa_item(qa) for qa in qa_items], list(predictions)
+    qa_items = [qa_item(qa) for qa in qa_items]
+    predictions = [as_prediction(p) for p in predictions]
     features = question_type_features(qa_items)
     ref_log = {qa.qa_id: math.log(max(answer_words(qa.answer), 1)) for qa in qa_items}
     reference_words = float(np.median([answer_words(qa.answer) for qa in qa_items]))
-    models = list(dict.fromkeys(p["model"] for p in predictions))
+    models = list(dict.fromkeys(p.model for p in predictions))
     decided = [(models.index(m), q, math.log(max(w, 1)), y)
                for m, q, w, y in _decided_lengths(predictions, decisions) if q in features]
     items = [qa.qa_id for qa in qa_items]
@@ -213,8 +214,8 @@ def length_standardised_accuracy(
     slope_ci = _percentiles(draws_slope, len(models))
     out = []
     for k, model in enumerate(models):
-        words = [answer_words(p.get("prediction")) for p in predictions
-                 if p["model"] == model and p.get("status") != "error"]
+        words = [answer_words(p.prediction) for p in predictions
+                 if p.model == model and p.status != ERROR]
         outcomes = [y for m, _, _, y in decided if m == k]
         near = [reference_words / 2 <= w <= reference_words * 2 for w in words]
         out.append({

@@ -43,7 +43,7 @@ from ct_spatial_bench.metrics.slot_reading import (
     question_reading,
     slot_terms,
 )
-from ct_spatial_bench.records import CORRECT
+from ct_spatial_bench.records import CORRECT, ERROR, QAItem, as_prediction, qa_item
 from ct_spatial_bench.spatial.categories import CATEGORIES
 from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS
 from ct_spatial_bench.statistics import cluster_bootstrap_ci, cohen_kappa
@@ -95,18 +95,18 @@ def score_slots(
     """One row per slot-scored (model, qa_id): the asked axes, each axis' outcome, the item's.
 
     Error predictions are scored on their (empty) text: every asked slot missing."""
-    qa_by_id = {qa["qa_id"]: qa for qa in qa_items}
-    asked = {q: asked_slots(qa["question"], qa["answer"]) for q, qa in qa_by_id.items()}
+    qa_by_id = {qa.qa_id: qa for qa in map(qa_item, qa_items)}
+    asked = {q: asked_slots(qa.question, qa.answer) for q, qa in qa_by_id.items()}
     rows = []
-    for pred in predictions:
-        slots = asked[pred["qa_id"]]
+    for pred in map(as_prediction, predictions):
+        slots = asked[pred.qa_id]
         if not slots:
             continue
-        text = "" if pred.get("status") == "error" else pred.get("prediction") or ""
-        terms = slot_terms(question_reading(qa_by_id[pred["qa_id"]]["question"],
+        text = "" if pred.status == ERROR else pred.prediction or ""
+        terms = slot_terms(question_reading(qa_by_id[pred.qa_id].question,
                                             clean_prediction(text)))
         per_axis = {axis: axis_outcome(axis, values, terms) for axis, values in slots.items()}
-        rows.append({"model": pred["model"], "qa_id": pred["qa_id"],
+        rows.append({"model": pred.model, "qa_id": pred.qa_id,
                      "axes": "+".join(per_axis), "slot_outcome": item_outcome(per_axis),
                      **{f"slot_{axis}": outcome for axis, outcome in per_axis.items()}})
     return rows
@@ -128,9 +128,9 @@ def slot_table(
     """One row per (model, category), category ``All`` first: n_slot, the slot accuracy with its
     volume-clustered interval, and the conflict / missing / hedge rates. Categories overlap (an
     item with several counts in each)."""
-    qa_items = list(qa_items)
+    qa_items = [qa_item(qa) for qa in qa_items]
     volume = volume_of(qa_items)
-    categories_of = {qa["qa_id"]: {_category_name(c) for c in qa.get("categories") or []}
+    categories_of = {qa.qa_id: {_category_name(c) for c in qa.categories or []}
                      for qa in qa_items}
     out = []
     for model in dict.fromkeys(r["model"] for r in slot_rows):
@@ -174,8 +174,8 @@ def slot_jury_disagreements(
 ) -> list[dict[str, Any]]:
     """The cells where slot score and jury part, commonest first: slot outcome, the axis outcomes,
     the jury's decision, count, and a few examples (question, answer, prediction)."""
-    qa_by_id = {qa["qa_id"]: qa for qa in qa_items}
-    text_of = {(p["model"], p["qa_id"]): p.get("prediction") or "" for p in predictions}
+    qa_by_id: dict[str, QAItem] = {qa.qa_id: qa for qa in map(qa_item, qa_items)}
+    text_of = {p.key: p.prediction or "" for p in map(as_prediction, predictions)}
     cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in slot_rows:
         decision = decisions.get((row["model"], row["qa_id"]))
@@ -196,7 +196,7 @@ def slot_jury_disagreements(
         for row in picked:
             qa = qa_by_id[row["qa_id"]]
             axes = ", ".join(f"{a}: {row[f'slot_{a}']}" for a in row["axes"].split("+"))
-            examples.append(f"[{row['model']}] Q: {qa['question']} | A: {qa['answer']} | "
+            examples.append(f"[{row['model']}] Q: {qa.question} | A: {qa.answer} | "
                             f"P: {text_of.get((row['model'], row['qa_id']), '')[:200]} ({axes})")
         out.append({"slot_outcome": outcome, "jury": decision, "count": len(rows),
                     "examples": " || ".join(examples)})

@@ -18,7 +18,7 @@ from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import effective_decisions, volume_of
 from ct_spatial_bench.statistics import cluster_bootstrap_ci
-from ct_spatial_bench.records import CORRECT, INCORRECT, qa_item
+from ct_spatial_bench.records import CORRECT, INCORRECT, as_prediction, qa_item
 from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
 
 
@@ -27,10 +27,10 @@ def blind_pairs(
 ) -> dict[str, str]:
     """``{model: blind twin}``: every blind control found in ``predictions`` and the configured
     pairs whose two models both have predictions."""
-    predictions = list(predictions)
-    models = {p["model"] for p in predictions}
-    pairs = {p["base_model"]: p["model"] for p in predictions
-             if p.get("blind") and p.get("base_model") and p["base_model"] in models}
+    predictions = [as_prediction(p) for p in predictions]
+    models = {p.model for p in predictions}
+    pairs = {p.base_model: p.model for p in predictions
+             if p.blind and p.base_model and p.base_model in models}
     for model, twin in (configured or {}).items():
         if model in models and twin in models:
             pairs.setdefault(model, twin)

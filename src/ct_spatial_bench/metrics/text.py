@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ct_spatial_bench.metrics.normalise import clean_text, normalise_answer
-from ct_spatial_bench.records import QAItem, RecordError, index_by, index_by_item, qa_item
+from ct_spatial_bench.records import (ERROR, Prediction, QAItem, RecordError, as_prediction,
+                                      index_by, index_by_item, qa_item)
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 PER_ITEM_METRICS = (
@@ -109,34 +110,36 @@ def sbert_cosines(refs: Sequence[str], preds: Sequence[str], batch_size: int = 6
     return [float(x) for x in (ref_emb * pred_emb).sum(axis=1)]
 
 
-def is_empty_prediction(pred: dict[str, Any]) -> bool:
+def is_empty_prediction(pred: Mapping[str, Any]) -> bool:
     """A prediction gives no text to score when it is blank or the model failed (status error)."""
-    return pred.get("status", "ok") == "error" or not clean_text(pred.get("prediction"))
+    pred = as_prediction(pred)
+    return pred.status == ERROR or not clean_text(pred.prediction)
 
 
 def _joined_pairs(
-    qa_items: Iterable[Mapping[str, Any]], predictions: Iterable[dict[str, Any]]
-) -> list[tuple[QAItem, dict[str, Any]]]:
+    qa_items: Iterable[Mapping[str, Any]], predictions: Iterable[Mapping[str, Any]]
+) -> list[tuple[QAItem, Prediction]]:
     """(QA item, prediction) pairs joined by qa_id, in prediction order.
 
     A qa_id not among the QA items, or a second prediction of one model for one item, is an error.
-    Predictions stay rows here: the metrics' own tests and callers give rows without ``status``
-    (read as ok), which a ``Prediction`` requires.
+    Rows become records here through ``as_prediction``: the metrics' own tests and callers give
+    rows without ``status`` (read as ok), which ``Prediction.from_dict`` alone would refuse.
     """
     qa_by_id = index_by(map(qa_item, qa_items), "qa_id")
     pairs = []
-    for pred in index_by_item(predictions, "predictions").values():
-        if pred["qa_id"] not in qa_by_id:
+    for pred in index_by_item(map(as_prediction, predictions), "predictions").values():
+        if pred.qa_id not in qa_by_id:
             raise RecordError(
-                f"prediction of model {pred['model']!r} names qa_id {pred['qa_id']!r}, "
+                f"prediction of model {pred.model!r} names qa_id {pred.qa_id!r}, "
                 "which is not in the QA items"
             )
-        pairs.append((qa_by_id[pred["qa_id"]], pred))
+        pairs.append((qa_by_id[pred.qa_id], pred))
     return pairs
 
 
 def _use_meteor(meteor: bool | str) -> bool:
-    """True, False, or "auto": METEOR when WordNet can be made available, else skipped, said once."""
+    """True, False, or "auto": METEOR when WordNet can be made available, else skipped (said
+    once)."""
     if meteor in (True, False):
         return bool(meteor)
     if meteor != "auto":
@@ -169,12 +172,12 @@ def per_item_text_metrics(
     rows = []
     for qa, pred in pairs:
         row: dict[str, Any] = {
-            "model": pred["model"], "qa_id": qa.qa_id, "empty": is_empty_prediction(pred),
+            "model": pred.model, "qa_id": qa.qa_id, "empty": is_empty_prediction(pred),
         }
         if row["empty"]:
             row.update(dict.fromkeys(PER_ITEM_METRICS))
         else:
-            ref, text = qa.answer, pred["prediction"]
+            ref, text = qa.answer, pred.prediction
             row.update(exact_match=exact_match(ref, text), token_f1=token_f1(ref, text))
             row["meteor"] = meteor_of(ref, text) if meteor_of else None
             row.update(rouge_f(ref, text))
@@ -183,7 +186,7 @@ def per_item_text_metrics(
     if sbert:
         scored = [(row, qa, pred) for row, (qa, pred) in zip(rows, pairs) if not row["empty"]]
         cosines = sbert_cosines([qa.answer for _, qa, _ in scored],
-                                [pred["prediction"] for _, _, pred in scored])
+                                [pred.prediction for _, _, pred in scored])
         for (row, _, _), cosine in zip(scored, cosines):
             row["sbert_cosine"] = cosine
     if alignscore and alignscore.get("checkpoint"):
@@ -194,7 +197,7 @@ def per_item_text_metrics(
 
 
 def add_alignscore(
-    rows: list[dict[str, Any]], pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+    rows: list[dict[str, Any]], pairs: Sequence[tuple[QAItem, Prediction]],
     options: Mapping[str, Any],
 ) -> None:
     """AlignScore of each non-empty prediction, in place (empty ones get None).
@@ -211,7 +214,7 @@ def add_alignscore(
                              batch_size=int(options.get("batch_size", 32)))
     scored = [(row, qa, pred) for row, (qa, pred) in zip(rows, pairs) if not row["empty"]]
     scores = scorer.score([str(qa.answer).strip() for _, qa, _ in scored],
-                          [str(pred["prediction"]).strip() for _, _, pred in scored])
+                          [str(pred.prediction).strip() for _, _, pred in scored])
     for row in rows:
         row["alignscore"] = None
     for (row, _, _), score in zip(scored, scores):
@@ -244,21 +247,21 @@ def text_metrics_summary(
     """
     per_item_rows = list(per_item_rows)
     pairs = _joined_pairs(qa_items, predictions)
-    models = list(dict.fromkeys([*(p["model"] for _, p in pairs),
+    models = list(dict.fromkeys([*(p.model for _, p in pairs),
                                  *(r["model"] for r in per_item_rows)]))
     summary = []
     for model in models:
         rows = [r for r in per_item_rows if r["model"] == model]
         scored = [r for r in rows if not r["empty"]]
         model_pairs = [(qa, p) for qa, p in pairs
-                       if p["model"] == model and not is_empty_prediction(p)]
+                       if p.model == model and not is_empty_prediction(p)]
         out: dict[str, Any] = {
             "model": model,
             "count": len(scored),
             "n_empty": len(rows) - len(scored),
-            "n_errors": sum(1 for _, p in pairs if p["model"] == model and p["status"] == "error"),
+            "n_errors": sum(1 for _, p in pairs if p.model == model and p.status == ERROR),
             "bleu": corpus_bleu([qa.answer for qa, _ in model_pairs],
-                                [p["prediction"] for _, p in model_pairs]),
+                                [p.prediction for _, p in model_pairs]),
         }
         for metric in scored_metrics(per_item_rows):
             values = [r[metric] for r in scored if r.get(metric) is not None]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import qa_item
+from ct_spatial_bench.records import OK, Prediction, as_prediction, qa_item
 
 WINDOW_HU = (-1000.0, 400.0)
 MAX_TILES = 16  # slices shown of a slice-reading model's input
@@ -164,9 +164,9 @@ def case_viewer_html(qa_items: Iterable[Mapping[str, Any]],
     esc = html.escape
     decision_rows = list(decision_rows)
     qa_by_id = {q.qa_id: q for q in map(qa_item, qa_items)}
-    answers: dict[str, dict[str, Mapping[str, Any]]] = {}
-    for p in predictions:
-        answers.setdefault(p["qa_id"], {})[p["model"]] = p
+    answers: dict[str, dict[str, Prediction]] = {}
+    for p in map(as_prediction, predictions):
+        answers.setdefault(p.qa_id, {})[p.model] = p
     verdict_of = {(r["model"], r["qa_id"]): r.get("decision", "") for r in decision_rows}
     find = volume_finder(volumes or {})
     images: dict[tuple[str, str], tuple[str, str]] = {}
@@ -204,8 +204,8 @@ def case_viewer_html(qa_items: Iterable[Mapping[str, Any]],
                 pictures.append(f"<p><em>{esc(', '.join(textual))}: no image (the question "
                                 "text only)</em></p>")
         rows = "".join(
-            f"<tr><td>{esc(model)}</td><td>{esc(str(p.get('prediction') or ''))}"
-            f"{'' if p.get('status', 'ok') == 'ok' else ' [error]'}</td>"
+            f"<tr><td>{esc(model)}</td><td>{esc(str(p.prediction or ''))}"
+            f"{'' if p.status == OK else ' [error]'}</td>"
             f"<td>{esc(verdict_of.get((model, qa_id), 'not judged'))}</td></tr>"
             for model, p in sorted(answers.get(qa_id, {}).items()))
         cards.append(

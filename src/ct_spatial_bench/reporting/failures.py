@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import effective_decisions
-from ct_spatial_bench.records import CORRECT, INCORRECT, ItemKey, index_by, index_by_item, qa_item
+from ct_spatial_bench.records import (CORRECT, INCORRECT, ItemKey, Verdict, as_prediction, index_by,
+                                      index_by_item, qa_item)
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 def _category(name: str) -> str:
@@ -46,27 +47,28 @@ def worst_failures(
     ``(uncategorised)``.
     """
     qa_by_id = index_by(map(qa_item, qa_items), "qa_id")
-    predictions = list(predictions)
+    predictions = [as_prediction(p) for p in predictions]
     pred_by_key = index_by_item(predictions, "predictions")
     decisions = effective_decisions(decisions, predictions)
-    votes: dict[ItemKey, list[dict[str, Any]]] = {}
-    for verdict in verdicts:
-        votes.setdefault((verdict["model"], verdict["qa_id"]), []).append(verdict)
+    votes: dict[ItemKey, list[Verdict]] = {}
+    for i, row in enumerate(verdicts, start=1):
+        verdict = Verdict.from_dict(row, where=f"verdict {i}")  # a record as it is
+        votes.setdefault(verdict.key, []).append(verdict)
     metrics_of = index_by_item(per_item_rows, "text metrics per item")
     cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key, decision in decisions.items():
         if decision != INCORRECT or key[1] not in qa_by_id:
             continue
-        qa, pred = qa_by_id[key[1]], pred_by_key.get(key, {})
-        item_votes = sorted(votes.get(key, []), key=lambda v: v["judge"])
+        qa, pred = qa_by_id[key[1]], pred_by_key.get(key)
+        item_votes = sorted(votes.get(key, []), key=lambda v: v.judge)
         row = {
             "model": key[0], "qa_id": key[1], "question": qa.question, "answer": qa.answer,
-            "prediction": pred.get("prediction", ""), "status": pred.get("status", ""),
-            "error": pred.get("error") or "",
-            "votes": "; ".join(f"{v['judge']}: {v['verdict']}" for v in item_votes),
-            "reasons": " | ".join(f"{v['judge']}: {v['reason']}" for v in item_votes
-                                  if v.get("reason")),
-            "n_correct_votes": sum(v["verdict"] == CORRECT for v in item_votes),
+            # a decision with no prediction behind it shows as blank, as it always has
+            "prediction": pred.prediction if pred else "", "status": pred.status if pred else "",
+            "error": (pred.error if pred else None) or "",
+            "votes": "; ".join(f"{v.judge}: {v.verdict}" for v in item_votes),
+            "reasons": " | ".join(f"{v.judge}: {v.reason}" for v in item_votes if v.reason),
+            "n_correct_votes": sum(v.verdict == CORRECT for v in item_votes),
             "similarity": _similarity(metrics_of.get(key)),
         }
         names = list(dict.fromkeys(_category(c) for c in qa.categories or []))
