@@ -50,11 +50,13 @@ def test_dry_run_plan_counts_calls_and_tokens(tmp_path):
 
 
 def test_token_usage_sums_per_judge():
-    verdicts = [
-        {"judge": "openai", "judge_model": "gpt-4o", "verdict": "correct",
-         "tokens": {"prompt": 10, "completion": 1, "total": 11}},
-        {"judge": "openai", "judge_model": "gpt-4o", "verdict": "failed", "tokens": {}},
-        {"judge": "rule", "judge_model": "rule-v1", "verdict": "correct", "tokens": {}},
+    verdicts = [  # whole verdict rows: they are read as Verdict records
+        {"qa_id": "q1", "model": "m", "judge": "openai", "judge_model": "gpt-4o",
+         "verdict": "correct", "tokens": {"prompt": 10, "completion": 1, "total": 11}},
+        {"qa_id": "q2", "model": "m", "judge": "openai", "judge_model": "gpt-4o",
+         "verdict": "failed", "tokens": {}},
+        {"qa_id": "q1", "model": "m", "judge": "rule", "judge_model": "rule-v1",
+         "verdict": "correct", "tokens": {}},
     ]
     assert token_usage(verdicts) == [
         {"judge": "openai", "judge_model": "gpt-4o", "verdicts": 2, "failed": 1,

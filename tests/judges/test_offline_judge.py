@@ -228,14 +228,15 @@ def test_offline_judge_states_its_length_domain():
     )
 
     words = list(range(1, 101))  # 1..100 words: 1st percentile 1.99, 99th 99.01 (numpy linear)
-    preds = [{"model": "m", "prediction": "w " * n} for n in words]
+    preds = [{"qa_id": f"q{n}", "model": "m", "prediction": "w " * n, "status": "ok"}
+             for n in words]  # whole prediction rows: they are read as Prediction records
     domain = answer_length_domain(preds)
     assert (domain["low"], domain["high"]) == pytest.approx((1.99, 99.01))
     assert (domain["min"], domain["max"]) == (1, 100)
     rows = answers_outside_domain(
-        [{"model": "long", "prediction": "w " * 120, "status": "ok"},
-         {"model": "long", "prediction": "w " * 5, "status": "ok"},
-         {"model": "short", "prediction": "w " * 5, "status": "ok"}],
+        [{"qa_id": "a", "model": "long", "prediction": "w " * 120, "status": "ok"},
+         {"qa_id": "b", "model": "long", "prediction": "w " * 5, "status": "ok"},
+         {"qa_id": "a", "model": "short", "prediction": "w " * 5, "status": "ok"}],
         {"low": 2.0, "high": 44.0})
     assert {r["model"]: (r["share_outside"], r["flagged"]) for r in rows} == {
         "long": (0.5, True), "short": (0.0, False)}

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.judges.base import CachedJudge, Judge
-from ct_spatial_bench.records import (ERROR, FAILED, Prediction, QAItem, RecordError, index_by,
-                                      qa_item)
+from ct_spatial_bench.records import (ERROR, FAILED, Prediction, QAItem, RecordError, Verdict,
+                                      index_by, qa_item)
 from ct_spatial_bench.secrets import redact_text
 
 
@@ -172,7 +172,7 @@ def format_plan(rows: Sequence[dict[str, Any]], prices: Mapping[str, Any] | None
     return "\n".join(lines)
 
 
-def token_usage(verdicts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def token_usage(verdicts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Per judge: verdicts, failed, and the prompt/completion/total tokens their calls cost.
 
     A cached verdict carries the tokens its original call cost, so this is the cost of the
@@ -180,14 +180,15 @@ def token_usage(verdicts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     totals: dict[tuple[str, str], dict[str, Any]] = {}
     sums: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for v in verdicts:
-        key = (v["judge"], v.get("judge_model", ""))
-        row = totals.setdefault(key, {"judge": key[0], "judge_model": key[1],
-                                      "verdicts": 0, "failed": 0})
-        row["verdicts"] += 1
-        row["failed"] += v["verdict"] == FAILED
-        for name, value in (v.get("tokens") or {}).items():
+    for i, row in enumerate(verdicts, start=1):
+        v = Verdict.from_dict(row, f"verdict {i}")  # a row too (a test's, a script's)
+        key = (v.judge, v.judge_model)
+        usage = totals.setdefault(key, {"judge": key[0], "judge_model": key[1],
+                                        "verdicts": 0, "failed": 0})
+        usage["verdicts"] += 1
+        usage["failed"] += v.verdict == FAILED
+        for name, value in (v.tokens or {}).items():
             sums[key][name] += int(value)
-    return [{**row, "prompt_tokens": sums[key]["prompt"],
+    return [{**usage, "prompt_tokens": sums[key]["prompt"],
              "completion_tokens": sums[key]["completion"], "total_tokens": sums[key]["total"]}
-            for key, row in sorted(totals.items())]
+            for key, usage in sorted(totals.items())]

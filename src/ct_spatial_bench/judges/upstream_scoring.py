@@ -25,40 +25,54 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ct_spatial_bench.judges.jury import jury_decisions
-from ct_spatial_bench.records import CORRECT, ERROR, FAILED, ItemKey
+from ct_spatial_bench.records import (CORRECT, ERROR, FAILED, ItemKey, Prediction, Verdict,
+                                      qa_item)
 from ct_spatial_bench.spatial.categories import canonical_category
 
 RULE = "upstream_avg3"
 
 
-def _errored(predictions: Iterable[dict[str, Any]]) -> set[ItemKey]:
-    return {(p["model"], p["qa_id"]) for p in predictions if p.get("status") == ERROR}
+def _predictions(rows: Iterable[Mapping[str, Any]]) -> list[Prediction]:
+    """Predictions as records, at each public function's door (a test's rows, a script's)."""
+    return [Prediction.from_dict(row, f"prediction {i}") for i, row in enumerate(rows, start=1)]
 
 
-def upstream_decisions(verdicts: Iterable[dict[str, Any]], predictions: Iterable[dict[str, Any]],
+def _verdicts(rows: Iterable[Mapping[str, Any]]) -> list[Verdict]:
+    """Verdicts as records, named as the jury names them (``jury.verdicts_by_item``)."""
+    return [Verdict.from_dict(row, f"verdict {i}") for i, row in enumerate(rows, start=1)]
+
+
+def _errored(predictions: Iterable[Prediction]) -> set[ItemKey]:
+    return {p.key for p in predictions if p.status == ERROR}
+
+
+def upstream_decisions(verdicts: Iterable[Mapping[str, Any]],
+                       predictions: Iterable[Mapping[str, Any]],
                        judges: Sequence[str] | None = None) -> dict[ItemKey, str]:
     """avg3 decisions by (model, qa_id), errored predictions left out."""
-    errored = _errored(predictions)
+    errored = _errored(_predictions(predictions))
     return {key: decision for key, decision in jury_decisions(verdicts, judges, RULE).items()
             if key not in errored}
 
 
-def upstream_scores(verdicts: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]],
+def upstream_scores(verdicts: Sequence[Mapping[str, Any]],
+                    predictions: Sequence[Mapping[str, Any]],
                     judges: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """One row per model: ``n_items`` (avg3's count), ``upstream_avg3`` and, per judge,
     ``judge_<name>`` (correct over its decided verdicts) with ``n_<name>`` (those decided)."""
+    verdicts, predictions = _verdicts(verdicts), _predictions(predictions)
     errored = _errored(predictions)
     decisions = upstream_decisions(verdicts, predictions, judges)
-    names = list(judges) if judges is not None else sorted({v["judge"] for v in verdicts})
+    names = list(judges) if judges is not None else sorted({v.judge for v in verdicts})
     rows = []
-    for model in dict.fromkeys(p["model"] for p in predictions):
+    for model in dict.fromkeys(p.model for p in predictions):
         mine = [d for (m, _), d in decisions.items() if m == model]
         row: dict[str, Any] = {"model": model, "n_items": len(mine),
                                "upstream_avg3": (sum(d == CORRECT for d in mine) / len(mine)
                                                  if mine else float("nan"))}
         for judge in names:
-            votes = [v["verdict"] for v in verdicts if v["model"] == model and v["judge"] == judge
-                     and v["verdict"] != FAILED and (model, v["qa_id"]) not in errored]
+            votes = [v.verdict for v in verdicts if v.model == model and v.judge == judge
+                     and v.verdict != FAILED and (model, v.qa_id) not in errored]
             row[f"judge_{judge}"] = (sum(v == CORRECT for v in votes) / len(votes)
                                      if votes else float("nan"))
             row[f"n_{judge}"] = len(votes)
@@ -66,18 +80,19 @@ def upstream_scores(verdicts: Sequence[dict[str, Any]], predictions: Sequence[di
     return rows
 
 
-def upstream_category_table(qa_items: Iterable[dict[str, Any]],
-                            decisions: Mapping[ItemKey, str], predictions: Sequence[dict[str, Any]]
-                            ) -> list[dict[str, Any]]:
+def upstream_category_table(qa_items: Iterable[Mapping[str, Any]],
+                            decisions: Mapping[ItemKey, str],
+                            predictions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows ``{category, count, <model>: percent}`` sorted by category name, as upstream's
     category_performance.csv: a missing decision is 0 over every item of the category (an
     errored prediction is left out of its model's denominator)."""
+    predictions = _predictions(predictions)
     errored = _errored(predictions)
-    models = list(dict.fromkeys(p["model"] for p in predictions))
+    models = list(dict.fromkeys(p.model for p in predictions))
     items_in: dict[str, list[str]] = {}
-    for qa in qa_items:
-        for name in dict.fromkeys(canonical_category(c) for c in qa.get("categories") or []):
-            items_in.setdefault(name, []).append(qa["qa_id"])
+    for qa in map(qa_item, qa_items):  # rows too (a test's, a script's)
+        for name in dict.fromkeys(canonical_category(c) for c in qa.categories or []):
+            items_in.setdefault(name, []).append(qa.qa_id)
     rows = []
     for category in sorted(items_in):
         qa_ids = items_in[category]
@@ -90,12 +105,13 @@ def upstream_category_table(qa_items: Iterable[dict[str, Any]],
     return rows
 
 
-def side_by_side(verdicts: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]],
+def side_by_side(verdicts: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]],
                  judges: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Per model, upstream's scoring (avg3 and per judge) beside this project's (majority and
     mean066 over the items the jury decided, a failed vote no vote, errors outside)."""
     from ct_spatial_bench.records import INCORRECT
 
+    verdicts, predictions = _verdicts(verdicts), _predictions(predictions)
     errored = _errored(predictions)
     ours = {rule: {k: d for k, d in jury_decisions(verdicts, judges, rule).items()
                    if k not in errored and d in (CORRECT, INCORRECT)}

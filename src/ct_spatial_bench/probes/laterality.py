@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ct_spatial_bench.records import OK, QAItem, index_by_item, qa_item
+from ct_spatial_bench.records import OK, Prediction, QAItem, index_by_item, qa_item
 from ct_spatial_bench.spatial.categories import LATERALITY, canonical_category
 
 RIGHT, LEFT = "right", "left"
@@ -130,27 +130,27 @@ def flip_outcome(original: str, mirrored: str) -> str:
 
 def flip_outcomes(
     flip_items: Iterable[QAItem | Mapping[str, Any]],
-    original_predictions: Iterable[dict[str, Any]],
-    mirrored_predictions: Iterable[dict[str, Any]],
+    original_predictions: Iterable[Prediction | Mapping[str, Any]],
+    mirrored_predictions: Iterable[Prediction | Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
     """One row per (model, probed item) with both predictions ok, joined by (model, qa_id)."""
     items = {item.qa_id: item for item in map(qa_item, flip_items)}
-    originals = index_by_item([p for p in original_predictions
-                               if p["qa_id"] in items and p.get("status") == OK],
+    # Rows become records here (a test's, a script's), as the datasets load them.
+    originals = index_by_item([p for p in map(Prediction.from_dict, original_predictions)
+                               if p.qa_id in items and p.status == OK],
                               "original predictions")
     rows = []
-    for pred in mirrored_predictions:
-        key = (pred["model"], pred["qa_id"])
-        if pred.get("status") != OK or key not in originals or pred["qa_id"] not in items:
+    for pred in map(Prediction.from_dict, mirrored_predictions):
+        if pred.status != OK or pred.key not in originals or pred.qa_id not in items:
             continue
-        item, before = items[pred["qa_id"]], originals[key]["prediction"]
+        item, before = items[pred.qa_id], originals[pred.key].prediction
         rows.append({
-            "model": pred["model"], "qa_id": pred["qa_id"], "question": item.question,
+            "model": pred.model, "qa_id": pred.qa_id, "question": item.question,
             "answer": item.meta["original_answer"], "mirrored_answer": item.answer,
-            "prediction": before, "mirrored_prediction": pred["prediction"],
-            "outcome": flip_outcome(before, pred["prediction"]),
+            "prediction": before, "mirrored_prediction": pred.prediction,
+            "outcome": flip_outcome(before, pred.prediction),
             "correct_side": sides_named(before) == sides_named(item.meta["original_answer"]),
-            "mirrored_correct_side": sides_named(pred["prediction"]) == sides_named(item.answer),
+            "mirrored_correct_side": sides_named(pred.prediction) == sides_named(item.answer),
         })
     return rows
 

@@ -11,21 +11,35 @@ was a field named a variant ``<model>@<variant>``; ``variant_of`` still reads th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
-from ct_spatial_bench.records import ItemKey
+from ct_spatial_bench.records import ItemKey, Prediction, Verdict, qa_item
 
 LEGACY_SEPARATOR = "@"  # how files written before the variant was a field named a variant
+VariantRecord = TypeVar("VariantRecord", Prediction, Verdict)
 
 
 def variant_of(row: Mapping[str, Any]) -> tuple[str, str | None]:
     """``(model, variant)`` of a prediction or verdict row: its fields, or for a row of an older
     file without a ``variant``, its ``<model>@<variant>`` name split."""
-    model, variant = row["model"], row.get("variant")
+    return _split_legacy(row["model"], row.get("variant"))
+
+
+def _split_legacy(model: str, variant: str | None) -> tuple[str, str | None]:
     if variant is None and LEGACY_SEPARATOR in model:
         model, variant = model.split(LEGACY_SEPARATOR, 1)
     return model, variant
+
+
+def _with_variant(record: VariantRecord) -> VariantRecord:
+    """``record`` with ``model`` the model's own name and ``variant`` its field: an older file's
+    ``<model>@<variant>`` name read as such (``with_variant_fields`` for records)."""
+    model, variant = _split_legacy(record.model, record.variant)
+    if (model, variant) == (record.model, record.variant):
+        return record
+    return replace(record, model=model, variant=variant)
 
 
 def with_variant_fields(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -44,18 +58,19 @@ def variant_decisions(verdicts: Iterable[Mapping[str, Any]], judges: Sequence[st
     model's variants share its (model, qa_id) keys, so one jury over all would mix them)."""
     from ct_spatial_bench.judges.jury import jury_decisions
 
-    grouped: dict[str | None, list[dict[str, Any]]] = {}
-    for verdict in with_variant_fields(verdicts):
-        grouped.setdefault(verdict["variant"], []).append(verdict)
+    grouped: dict[str | None, list[Verdict]] = {}
+    for i, row in enumerate(verdicts, start=1):  # rows become records (a test's, a script's)
+        verdict = _with_variant(Verdict.from_dict(row, f"verdict {i}"))
+        grouped.setdefault(verdict.variant, []).append(verdict)
     return {variant: jury_decisions(rows, judges=judges, rule=rule)
             for variant, rows in grouped.items()}
 
 
 def variant_accuracy(
-    qa_items: Iterable[dict[str, Any]],
-    variant_predictions: list[dict[str, Any]],
+    qa_items: Iterable[Mapping[str, Any]],
+    variant_predictions: list[Mapping[str, Any]],
     variant_decisions: Mapping[str | None, Mapping[ItemKey, str]],
-    base_predictions: list[dict[str, Any]],
+    base_predictions: list[Mapping[str, Any]],
     base_decisions: Mapping[ItemKey, str],
     describe: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
@@ -65,14 +80,18 @@ def variant_accuracy(
     ``variant_decisions``: ``variant_decisions``'s ``{variant: {(model, qa_id): decision}}``.
     ``describe`` maps a variant label to columns to add (e.g. perturbation kind and strength).
     """
-    qa_items = list(qa_items)
-    variant_predictions = with_variant_fields(variant_predictions)
+    # Rows become records here (a test's, a script's), as the datasets load them.
+    qa_items = [qa_item(qa) for qa in qa_items]
+    variant_predictions = [_with_variant(Prediction.from_dict(p, f"variant prediction {i}"))
+                           for i, p in enumerate(variant_predictions, start=1)]
+    base_predictions = [Prediction.from_dict(p, f"prediction {i}")
+                        for i, p in enumerate(base_predictions, start=1)]
     rows = []
-    for model, variant in dict.fromkeys(variant_of(p) for p in variant_predictions):
-        mine = [p for p in variant_predictions if (p["model"], p["variant"]) == (model, variant)]
-        asked = {p["qa_id"] for p in mine}
-        items = [qa for qa in qa_items if qa["qa_id"] in asked]
-        base = [p for p in base_predictions if p["model"] == model and p["qa_id"] in asked]
+    for model, variant in dict.fromkeys((p.model, p.variant) for p in variant_predictions):
+        mine = [p for p in variant_predictions if (p.model, p.variant) == (model, variant)]
+        asked = {p.qa_id for p in mine}
+        items = [qa for qa in qa_items if qa.qa_id in asked]
+        base = [p for p in base_predictions if p.model == model and p.qa_id in asked]
         scored = _scores(items, mine, variant_decisions.get(variant, {}), model)
         reference = _scores(items, base, base_decisions, model)
         for category, figures in scored.items():
@@ -84,8 +103,8 @@ def variant_accuracy(
     return rows
 
 
-def _scores(items, predictions, decisions, model) -> dict[str, dict[str, Any]]:
-    asked = {p["qa_id"] for p in predictions}
+def _scores(items, predictions: list[Prediction], decisions, model) -> dict[str, dict[str, Any]]:
+    asked = {p.qa_id for p in predictions}
     mine = {key: d for key, d in decisions.items() if key[0] == model and key[1] in asked}
     overall = accuracy_by_model(items, predictions, mine, n_boot=1) if predictions else []
     out = {"All": {"n": r["n_judged"], "accuracy": r["accuracy"]}

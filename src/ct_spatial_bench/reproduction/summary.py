@@ -1,4 +1,5 @@
-"""Upstream's published tables recomputed from its public files: text metrics, jury accuracy, categories.
+"""Upstream's published tables recomputed from its public files: text metrics, jury accuracy,
+categories.
 
 ``load_upstream_benchmark`` turns a folder of upstream-format files into this project's records
 (QA items, predictions, verdicts, all keyed by ``qa_id``); ``reproduction_summary`` gives the one
@@ -16,7 +17,7 @@ from typing import Any
 from ct_spatial_bench.judges.jury import jury_decisions
 from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
 from ct_spatial_bench.judges.upstream import predictions_from_upstream, verdicts_from_upstream
-from ct_spatial_bench.records import load_qa_items
+from ct_spatial_bench.records import Prediction, Verdict, load_qa_items
 from ct_spatial_bench.reproduction.upstream_files import (
     CATEGORIES_FILE,
     JUDGES,
@@ -127,10 +128,10 @@ def reproduction_summary(
     accuracy = {rule: {row["model"]: row for row in accuracy_by_model(
         qa_items, predictions, decisions, n_boot=n_boot)} for rule, decisions in by_rule.items()}
     judges_of: dict[str, set[str]] = {}
-    for verdict in verdicts:
-        judges_of.setdefault(verdict["model"], set()).add(verdict["judge"])
+    for verdict in map(Verdict.from_dict, verdicts):  # rows too (a test's, a script's)
+        judges_of.setdefault(verdict.model, set()).add(verdict.judge)
     rows = []
-    for model in dict.fromkeys(p["model"] for p in predictions):
+    for model in dict.fromkeys(Prediction.from_dict(p).model for p in predictions):
         text = text_by_model.get(model, {})
         row: dict[str, Any] = {"model": model}
         for column in SUMMARY_COLUMNS[1:8]:
@@ -196,9 +197,9 @@ def validity_columns(
     slot_rows: list[dict[str, Any]], subset_rows: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Summary rows with what the jury figure measures beside it (issue 15's fixed names):
-    answer_words_mean, jury_mean066_length_standardised (with _ci_low, _ci_high), slot_accuracy and its conflict / missing /
-    hedge rates (all categories), jury_mean066_needs_image and n_needs_image (NaN and 0 where
-    a figure could not be computed)."""
+    answer_words_mean, jury_mean066_length_standardised (with _ci_low, _ci_high), slot_accuracy
+    and its conflict / missing / hedge rates (all categories), jury_mean066_needs_image and
+    n_needs_image (NaN and 0 where a figure could not be computed)."""
     nan = float("nan")
     length = {r["model"]: r for r in length_rows}
     slots = {r["model"]: r for r in slot_rows if r["category"] == "All"}

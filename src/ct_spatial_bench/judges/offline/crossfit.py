@@ -11,7 +11,7 @@ figures (``offline_kappa``, ``offline_accuracy``), which are out of sample alrea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from ct_spatial_bench.judges.jury import jury_decisions, verdicts_by_item
 from ct_spatial_bench.judges.offline.features import feature_matrix
 from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.judges.offline.training import out_of_fold
-from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.records import CORRECT, INCORRECT, Prediction, qa_item
 
 _VOTE = {CORRECT: 1.0, INCORRECT: 0.0}
 
@@ -31,8 +31,9 @@ def trained_models(artefact: dict[str, Any]) -> set[str]:
     return set((artefact.get("training") or {}).get("items") or {})
 
 
-def crossfit_agreement(qa_items: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]],
-                       verdicts: Sequence[dict[str, Any]], artefact: dict[str, Any],
+def crossfit_agreement(qa_items: Sequence[Mapping[str, Any]],
+                       predictions: Sequence[Mapping[str, Any]],
+                       verdicts: Sequence[Mapping[str, Any]], artefact: dict[str, Any],
                        rule: str = "mean066", folds: int = 4) -> dict[str, dict[str, Any]]:
     """Per trained-on model: kappa and accuracy of out-of-fold verdicts against the jury, and n.
 
@@ -40,29 +41,29 @@ def crossfit_agreement(qa_items: Sequence[dict[str, Any]], predictions: Sequence
     folds by volume; an empty prediction is incorrect, as the shipped judge rules.
     """
     models = trained_models(artefact)
-    qa_by_id = {qa["qa_id"]: qa for qa in qa_items}
+    qa_by_id = {qa.qa_id: qa for qa in map(qa_item, qa_items)}  # rows become records
     decisions = jury_decisions(verdicts, rule=rule)
     per_judge = verdicts_by_item(verdicts)
     judges = sorted({j for votes in per_judge.values() for j in votes})
-    rows = [p for p in predictions if p["model"] in models
-            and decisions.get((p["model"], p["qa_id"])) in (CORRECT, INCORRECT)]
+    rows = [p for p in map(Prediction.from_dict, predictions) if p.model in models
+            and decisions.get(p.key) in (CORRECT, INCORRECT)]
     if not rows:
         return {}
-    X = feature_matrix([(qa_by_id[p["qa_id"]]["question"], qa_by_id[p["qa_id"]]["answer"],
-                         p.get("prediction") or "") for p in rows],
+    X = feature_matrix([(qa_by_id[p.qa_id].question, qa_by_id[p.qa_id].answer,
+                         p.prediction or "") for p in rows],
                        names=artefact["features"])
-    y = np.array([int(decisions[(p["model"], p["qa_id"])] == CORRECT) for p in rows])
-    votes = np.array([[_VOTE.get(per_judge[(p["model"], p["qa_id"])].get(j), np.nan)
+    y = np.array([int(decisions[p.key] == CORRECT) for p in rows])
+    votes = np.array([[_VOTE.get(per_judge[p.key].get(j), np.nan)
                        for j in judges] for p in rows], dtype=np.float64)
-    groups = np.array([str(qa_by_id[p["qa_id"]].get("case_id") or p["qa_id"]) for p in rows])
+    groups = np.array([str(qa_by_id[p.qa_id].case_id or p.qa_id) for p in rows])
     selection = artefact["training"]["selection"]
     params = {**selection["params"]}
     probabilities = out_of_fold(X, y, groups, params, folds=folds, votes=votes)
     judged = (probabilities >= float(artefact["threshold"])).astype(int)
-    judged[[not clean_prediction(p.get("prediction")) for p in rows]] = 0
+    judged[[not clean_prediction(p.prediction) for p in rows]] = 0
     out = {}
-    for model in sorted({p["model"] for p in rows}):
-        mine = np.array([p["model"] == model for p in rows])
+    for model in sorted({p.model for p in rows}):
+        mine = np.array([p.model == model for p in rows])
         out[model] = {"offline_kappa_crossfit": cohen_kappa(y[mine], judged[mine]),
                       "offline_accuracy_crossfit": float((y[mine] == judged[mine]).mean()),
                       "offline_n_crossfit": int(mine.sum()), "folds": folds}

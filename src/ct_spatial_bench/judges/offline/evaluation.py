@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT, Verdict
 from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.judges.offline.features import FEATURE_NAMES
 from ct_spatial_bench.metrics.normalise import clean_prediction
@@ -243,8 +243,8 @@ def evaluation_markdown(evaluation: dict[str, Any], seconds: dict[str, float] | 
     return "\n".join(lines) + "\n"
 
 
-def agreement_with_jury(jury_verdicts: Sequence[dict[str, Any]],
-                        judge_verdicts: Sequence[dict[str, Any]],
+def agreement_with_jury(jury_verdicts: Sequence[Mapping[str, Any]],
+                        judge_verdicts: Sequence[Mapping[str, Any]],
                         rule: str = "mean066") -> dict[str, dict[str, Any]]:
     """Per model: one judge's kappa and agreement share against the jury, matched by qa_id.
 
@@ -255,12 +255,13 @@ def agreement_with_jury(jury_verdicts: Sequence[dict[str, Any]],
 
     decisions = jury_decisions(jury_verdicts, rule=rule)
     pairs: dict[str, list[tuple[int, int]]] = {}
-    for verdict in judge_verdicts:
-        jury = decisions.get((verdict["model"], verdict["qa_id"]), FAILED)
-        if FAILED in (jury, verdict["verdict"]):
+    for i, row in enumerate(judge_verdicts, start=1):
+        verdict = Verdict.from_dict(row, where=f"judge verdict {i}")  # a row too (a test's)
+        jury = decisions.get(verdict.key, FAILED)
+        if FAILED in (jury, verdict.verdict):
             continue
-        pairs.setdefault(verdict["model"], []).append(
-            (int(jury == CORRECT), int(verdict["verdict"] == CORRECT)))
+        pairs.setdefault(verdict.model, []).append(
+            (int(jury == CORRECT), int(verdict.verdict == CORRECT)))
     out = {}
     for model, model_pairs in pairs.items():
         jury, judge = (np.array(column) for column in zip(*model_pairs))

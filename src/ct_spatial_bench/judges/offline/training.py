@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT, INCORRECT
+from ct_spatial_bench.records import CORRECT, INCORRECT, OK, Prediction, qa_item
 from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.judges.jury import jury_decisions, verdicts_by_item
 from ct_spatial_bench.judges.offline.judge import ARTEFACT_FORMAT, TreeEnsemble
-from ct_spatial_bench.judges.offline.features import FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache, feature_matrix
+from ct_spatial_bench.judges.offline.features import (FEATURE_NAMES, TEXT_FEATURES, EmbeddingCache,
+                                                      feature_matrix)
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ def feature_columns(table: dict[str, Any], feature_set: str) -> tuple[np.ndarray
     return table["X"][:, index], names
 
 
-def training_table(qa_items: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]],
-                   verdicts: Sequence[dict[str, Any]], cache: EmbeddingCache | None = None,
+def training_table(qa_items: Sequence[Mapping[str, Any]],
+                   predictions: Sequence[Mapping[str, Any]],
+                   verdicts: Sequence[Mapping[str, Any]], cache: EmbeddingCache | None = None,
                    rule: str = "mean066", progress: bool = True) -> dict[str, Any]:
     """Features, jury labels and judges' votes of every prediction the jury decided, by qa_id.
 
@@ -66,23 +68,23 @@ def training_table(qa_items: Sequence[dict[str, Any]], predictions: Sequence[dic
     volume, so folds never split one case), ``items`` (qa_id, model, question, answer,
     prediction, categories) and ``feature_names``.
     """
-    qa_by_id = {item["qa_id"]: item for item in qa_items}
+    qa_by_id = {item.qa_id: item for item in map(qa_item, qa_items)}  # rows become records
     decisions = jury_decisions(verdicts, rule=rule)
     per_judge = verdicts_by_item(verdicts)
     judges = sorted({judge for votes in per_judge.values() for judge in votes})
     rows, votes = [], []
-    for pred in predictions:
-        key = (pred["model"], pred["qa_id"])
-        decision = decisions.get(key)
+    for pred in map(Prediction.from_dict, predictions):
+        decision = decisions.get(pred.key)
         if decision not in (CORRECT, INCORRECT):
             continue
-        qa = qa_by_id[pred["qa_id"]]
-        rows.append({"qa_id": pred["qa_id"], "model": pred["model"],
-                     "case_id": qa.get("case_id", ""), "question": qa["question"],
-                     "answer": qa["answer"], "prediction": pred.get("prediction") or "",
-                     "categories": list(qa.get("categories") or []),
+        qa = qa_by_id[pred.qa_id]
+        # The table's item rows (not records: a question and its answer joined, with a label).
+        rows.append({"qa_id": pred.qa_id, "model": pred.model,
+                     "case_id": qa.case_id, "question": qa.question,
+                     "answer": qa.answer, "prediction": pred.prediction or "",
+                     "categories": list(qa.categories or []),
                      "label": int(decision == CORRECT)})
-        votes.append([_VOTE.get(per_judge[key].get(judge), np.nan) for judge in judges])
+        votes.append([_VOTE.get(per_judge[pred.key].get(judge), np.nan) for judge in judges])
     X = feature_matrix([(r["question"], r["answer"], r["prediction"]) for r in rows],
                        cache or EmbeddingCache(), progress=progress)
     return {"X": X, "y": np.array([r["label"] for r in rows], dtype=np.int64),
@@ -225,13 +227,13 @@ def build_artefact(ensemble: TreeEnsemble, threshold: float, selection: dict[str
             "evaluation": evaluation or {}}
 
 
-def answer_length_domain(predictions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def answer_length_domain(predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The training answers' length in words: the range the judge has seen (1st-99th percentile,
     ``low``/``high``), min, max, and the mean per model. Verdicts on answers outside it are
     extrapolation (a judge fitted on 2-15-word answers reading 100-word ones)."""
     words = {}
-    for pred in predictions:
-        words.setdefault(pred["model"], []).append(len((pred.get("prediction") or "").split()))
+    for pred in map(Prediction.from_dict, predictions):  # rows too (a test's, a script's)
+        words.setdefault(pred.model, []).append(len((pred.prediction or "").split()))
     every = np.concatenate([np.asarray(w) for w in words.values()])
     low, high = np.percentile(every, [1, 99])
     return {"low": float(low), "high": float(high), "min": int(every.min()),
@@ -240,7 +242,7 @@ def answer_length_domain(predictions: Sequence[dict[str, Any]]) -> dict[str, Any
 
 
 def answers_outside_domain(
-    predictions: Sequence[dict[str, Any]], domain: dict[str, Any] | None = None
+    predictions: Sequence[Mapping[str, Any]], domain: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """Per model: its share of ok answers outside the offline judge's training length range
     (``training.answer_words`` of the shipped artefact unless ``domain`` is given) and
@@ -251,9 +253,9 @@ def answers_outside_domain(
     if not domain:
         return []
     words: dict[str, list[int]] = {}
-    for pred in predictions:
-        if pred.get("status", "ok") == "ok":
-            words.setdefault(pred["model"], []).append(len((pred.get("prediction") or "").split()))
+    for pred in map(Prediction.from_dict, predictions):  # rows too (a test's, a script's)
+        if pred.status == OK:
+            words.setdefault(pred.model, []).append(len((pred.prediction or "").split()))
     rows = []
     for model, counts in words.items():
         outside = float(np.mean([not domain["low"] <= w <= domain["high"] for w in counts]))
