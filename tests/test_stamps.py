@@ -10,7 +10,7 @@ from ct_spatial_bench.datasets import QADataset
 from ct_spatial_bench.datasets.jsonlines_dataset import JsonLinesDataset
 from ct_spatial_bench.datasets.predictions_dataset import PredictionsDataset
 from ct_spatial_bench.run_guards import ArtifactStampHook
-from ct_spatial_bench.inference.sharding import PredictionPart
+from ct_spatial_bench.sharding import PredictionPart
 from ct_spatial_bench.stamps import QASetMismatchError, qa_fingerprint, stamps_of
 
 

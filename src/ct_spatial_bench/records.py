@@ -310,6 +310,16 @@ class Prediction(_Record):
     WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("input_spec", "run_signature", "efficiency",
                                                    "hit_token_limit")
 
+    @property
+    def input_unusable(self) -> bool:
+        """No answer because the item's input could not be used (a data error, not the model's)."""
+        return self.error_kind == DATA_ERROR
+
+    @property
+    def call_failed(self) -> bool:
+        """No answer because the model call failed (an infrastructure error: worth a rerun)."""
+        return self.error_kind == INFRASTRUCTURE_ERROR
+
     def check(self, where: str) -> None:
         if self.status not in PREDICTION_STATUSES:
             raise RecordError(f"{where}: status {self.status!r} not in {PREDICTION_STATUSES}")

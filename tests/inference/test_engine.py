@@ -8,10 +8,11 @@ import logging
 import numpy as np
 import pytest
 
+from ct_spatial_bench.answer_failures import InferenceFailed
+from ct_spatial_bench.inference.engine import run_inference
+from ct_spatial_bench.inference.settings import InferenceConfigError, InferenceSettings
 from ct_spatial_bench.models import registry
 from ct_spatial_bench.models.base import Answer, ModelAdapter
-from ct_spatial_bench.inference.engine import InferenceFailed, run_inference
-from ct_spatial_bench.inference.settings import InferenceConfigError, InferenceSettings
 
 
 class Flaky(ModelAdapter):

@@ -8,8 +8,13 @@ import random
 import pytest
 
 from ct_spatial_bench.datasets.predictions_dataset import PredictionsDataset
-from ct_spatial_bench.inference.sharding import (
-    PredictionPart, ShardError, merge_parts, part_name, select_shard, shard_checkpoint,
+from ct_spatial_bench.sharding import (
+    PredictionPart,
+    ShardError,
+    merge_parts,
+    part_name,
+    select_shard,
+    shard_checkpoint,
 )
 
 

@@ -12,10 +12,10 @@ import pytest
 from ct_spatial_bench.inference.backends.worker import RemoteAdapter, WorkerError
 from ct_spatial_bench.inference.blind_control import BlindControl, blank_like
 from ct_spatial_bench.inference.loop import run_model
-from ct_spatial_bench.inference.sharding import shard_checkpoint
 from ct_spatial_bench.models.base import Answer, ModelAdapter
 from ct_spatial_bench.models.common import ModelNotConfigured, generation_settings
 from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured
+from ct_spatial_bench.sharding import shard_checkpoint
 
 ITEMS = [{"qa_id": "v::0", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
          {"qa_id": "v::1", "image_path": "v.nii.gz", "question": "Which side?", "answer": "Left"},
@@ -62,9 +62,9 @@ def test_withhold_mode_sends_no_image_and_blanks_keep_nifti_headers(ras_volume):
 
 
 def test_blind_checkpoint_sits_beside_the_models():
-    assert shard_checkpoint("data/ck/m3d.jsonl", 0, 1, blind=True) == "data/ck/m3d_blind.jsonl"
-    assert shard_checkpoint("data/ck/m3d.jsonl", 0, 1, blind=False) == "data/ck/m3d.jsonl"
-    assert shard_checkpoint("data/ck/m3d.jsonl", 1, 2, blind=True) == \
+    assert shard_checkpoint("data/ck/m3d.jsonl", 0, 1, suffix="_blind") == "data/ck/m3d_blind.jsonl"
+    assert shard_checkpoint("data/ck/m3d.jsonl", 0, 1, suffix="") == "data/ck/m3d.jsonl"
+    assert shard_checkpoint("data/ck/m3d.jsonl", 1, 2, suffix="_blind") == \
         "data/ck/m3d_blind.shard-1-of-2.jsonl"
 
 

@@ -95,9 +95,9 @@ def test_a_merge_of_parts_made_before_a_question_changed_stops(tmp_path):
     from identity_helpers import VoxelReader, loader, qa_rows, volume
 
     from ct_spatial_bench.inference.loop import run_model
-    from ct_spatial_bench.inference.sharding import ShardError, select_shard
     from ct_spatial_bench.pipelines.inference.merge import merge_predictions
     from ct_spatial_bench.records import normalise_qa_items
+    from ct_spatial_bench.sharding import ShardError, select_shard
 
     voxels = {f"v{i}": (i % 4, 0, 3 - i % 4) for i in range(6)}
     qa = normalise_qa_items(qa_rows({k: (v, ["left", "upper"]) for k, v in voxels.items()}))

@@ -24,8 +24,8 @@ def finished(catalog: Any, params: Mapping[str, Any], models: Mapping[str, int],
     from ct_spatial_bench.datasets.predictions_dataset import PredictionsDataset
     from ct_spatial_bench.imaging.batch import spec_fingerprint
     from ct_spatial_bench.imaging.specs import InputSpec
-    from ct_spatial_bench.inference.sharding import PredictionPart
     from ct_spatial_bench.records import volume_key
+    from ct_spatial_bench.sharding import PredictionPart
 
     done: set[str] = set()
     shards: dict[str, frozenset[int]] = {}

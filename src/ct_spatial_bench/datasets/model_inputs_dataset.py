@@ -49,7 +49,7 @@ class ModelInputsDataset(PartitionedDataset):
           filename_suffix: .nii.gz
     """
 
-    def __init__(  # noqa: PLR0913 - PartitionedDataset's arguments, less overwrite
+    def __init__(
         self,
         path: str,
         dataset: str | type | dict[str, Any],

@@ -10,7 +10,7 @@ from ct_spatial_bench.datasets.jsonlines_dataset import JsonLinesDataset
 
 class PredictionsDataset(JsonLinesDataset):
     """``filepath`` holds the model's (merged) predictions; a shard's run saves a
-    ``inference.sharding.PredictionPart``, which goes to ``parts_path/shard-<i>-of-<n>.jsonl``
+    ``sharding.PredictionPart``, which goes to ``parts_path/shard-<i>-of-<n>.jsonl``
     instead, leaving the merged file alone until ``merge_<model>`` writes it.
 
     Example catalog entry::

@@ -4,14 +4,13 @@ The inference node, the merge of shards, the probes and the mask track all go th
 settings parsed once (``inference.settings``): ``run_inference`` chooses the adapter (this
 interpreter, its own interpreter through ``backends.worker``, or its blind control), gives the
 blind baseline its prior, takes this run's shard, names its checkpoint, runs the volume loop on
-the configured backend (``BACKENDS``) and judges the failures: data errors (unreadable or
-non-finite inputs) are listed by volume, infrastructure errors (failed model calls) above
-``max_infrastructure_error_share`` stop the run with ``InferenceFailed``. No Kedro here.
+the configured backend (``BACKENDS``) and judges the failures (``answer_failures``: failed
+model calls above ``max_infrastructure_error_share`` stop the run). Settings flow one way, down:
+each step is a lower layer than the one before, so nothing is handed back up. No Kedro here.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -20,18 +19,12 @@ from ct_spatial_bench.inference.backends.dask_cluster import run_on_dask
 from ct_spatial_bench.inference.backends.local import run_local
 from ct_spatial_bench.inference.settings import BACKEND_NAMES, InferenceSettings
 from ct_spatial_bench.models.base import ModelAdapter
-from ct_spatial_bench.records import Prediction, QAItem, qa_item
-
-logger = logging.getLogger(__name__)
+from ct_spatial_bench.records import Prediction, qa_item
 
 # ``<model>.inference.backend`` -> where the volume loop runs; each is called
 # ``(settings, items, inputs, config, make_adapter, checkpoint, adapter=...)``.
 BACKENDS: dict[str, Callable[..., list[Prediction]]] = {"local": run_local, "dask": run_on_dask}
 assert set(BACKENDS) == set(BACKEND_NAMES)
-
-
-class InferenceFailed(RuntimeError):
-    """More model calls failed than the run allows; what was answered is in the checkpoint."""
 
 
 def make_adapter(settings: InferenceSettings, adapter_cls: type[ModelAdapter],
@@ -64,18 +57,16 @@ def run_inference(
     that answers from a prior learns from (``answer_prior`` adapters). ``checkpoint`` overrides
     the configured one (the probes keep one per variant). ``raw_volumes``: the source volumes;
     given, an input made from an older version of its volume stops the run before any answer
-    (``imaging.freshness``). Each item carries its source volume's fingerprint, where the inputs
-    record it, into its question fingerprint.
+    (``imaging.freshness``; every shard checks the whole question set, so all shards agree).
+    Each item carries its source volume's fingerprint, where the inputs record it, into its
+    question fingerprint.
     """
+    from ct_spatial_bench.answer_failures import check_failures
     from ct_spatial_bench.imaging.freshness import with_volume_fingerprints
-    from ct_spatial_bench.inference.sharding import asked_items, select_shard, shard_checkpoint
+    from ct_spatial_bench.inference.blind_control import BLIND_SUFFIX
     from ct_spatial_bench.models.registry import check_configured
+    from ct_spatial_bench.sharding import asked_items, select_shard, shard_checkpoint
 
-    items = [qa_item(item) for item in items]  # QA items, or a probe's or the mask track's rows
-    items = select_shard(asked_items(items, settings.max_items), settings.shard_index,
-                         settings.num_shards, settings.shard_by)
-    checkpoint = checkpoint or shard_checkpoint(settings.checkpoint, settings.shard_index,
-                                                settings.num_shards, blind)
     adapter_cls = check_configured(settings.model, settings.config)
     config = dict(settings.config)
     if prior is not None:  # config travels as JSON (to a worker process): rows at this edge
@@ -85,35 +76,19 @@ def run_inference(
     adapter = remake()
     if adapter.input_spec is not None and inputs is None:
         raise ValueError(f"{adapter.name} reads {adapter.input_spec!r} inputs but got none")
+    items = [qa_item(item) for item in items]  # QA items, or a probe's or the mask track's rows
     if adapter.input_spec is not None:
         items = with_volume_fingerprints(settings.model, adapter.input_spec, items, inputs,
                                          raw_volumes, settings.volume_path_prefix)
+    items = select_shard(asked_items(items, settings.max_items), settings.shard_index,
+                         settings.num_shards, settings.shard_by)
+    checkpoint = checkpoint or shard_checkpoint(settings.checkpoint, settings.shard_index,
+                                                settings.num_shards, BLIND_SUFFIX if blind else "")
     try:
         predictions = BACKENDS[settings.backend](
             settings, items, inputs, config, remake, checkpoint, adapter=adapter)
     finally:
         adapter.close()
-    check_failures(adapter.name, items, predictions, settings.max_infrastructure_error_share)
+    check_failures(adapter.name, predictions, {item.qa_id: item.image_path for item in items},
+                   settings.max_infrastructure_error_share)
     return predictions
-
-
-def check_failures(model: str, items: list[QAItem], predictions: list[Prediction],
-                   max_share: float) -> None:
-    """Log data errors by volume; raise ``InferenceFailed`` when the share of failed model
-    calls exceeds ``max_share``."""
-    from ct_spatial_bench.records import DATA_ERROR, INFRASTRUCTURE_ERROR
-
-    volume_of = {item.qa_id: item.image_path for item in items}
-    data: dict[str, list[str]] = {}
-    for prediction in predictions:
-        if prediction.error_kind == DATA_ERROR:
-            data.setdefault(volume_of.get(prediction.qa_id, ""), []).append(prediction.qa_id)
-    for volume, ids in sorted(data.items()):
-        logger.warning("%s: %d question(s) on %s not asked: its input could not be used",
-                       model, len(ids), volume)
-    failed = [p for p in predictions if p.error_kind == INFRASTRUCTURE_ERROR]
-    if failed and len(failed) > max_share * len(predictions):
-        raise InferenceFailed(
-            f"{model}: {len(failed)} of {len(predictions)} model calls failed (allowed share "
-            f"{max_share:g}, {model}.inference.max_infrastructure_error_share); first error: "
-            f"{failed[0].error}. Answers made are checkpointed; a rerun asks only the rest.")

@@ -24,10 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from ct_spatial_bench.identity import question_fingerprint
-from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
 from ct_spatial_bench.inference.checkpoint import append_rows, read_checkpoint, run_signature
-from ct_spatial_bench.records import (DATA_ERROR, ERROR, INFRASTRUCTURE_ERROR, OK, Prediction,
-                                      QAItem, qa_item)
+from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
+from ct_spatial_bench.records import (
+    DATA_ERROR,
+    ERROR,
+    INFRASTRUCTURE_ERROR,
+    OK,
+    Prediction,
+    QAItem,
+    qa_item,
+)
 from ct_spatial_bench.secrets import redact_text
 
 logger = logging.getLogger(__name__)

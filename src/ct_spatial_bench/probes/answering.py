@@ -41,7 +41,7 @@ def answer_perturbed(
     from functools import partial
 
     from ct_spatial_bench.imaging.perturb import perturb
-    from ct_spatial_bench.inference.sharding import asked_items
+    from ct_spatial_bench.sharding import asked_items
 
     config = params.get("perturbations", {})
     items = asked_items(qa_items, config.get("max_items"))
@@ -68,7 +68,7 @@ def answer_representations(
 
     from ct_spatial_bench.imaging.views import DEFAULT_WINDOWS, render_view
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
-    from ct_spatial_bench.inference.sharding import asked_items
+    from ct_spatial_bench.sharding import asked_items
 
     config = params.get("representations", {})
     items = asked_items(qa_items, config.get("max_items"))

@@ -51,8 +51,8 @@ def answer_at_precisions(
     ``make_adapter()`` returns a fresh, unloaded adapter (the weight-loading kind); a precision
     the model cannot run at stops the ablation when that model loads, saying why.
     """
-    from ct_spatial_bench.models.common import NeuralAdapter
     from ct_spatial_bench.inference.loop import run_model
+    from ct_spatial_bench.models.common import NeuralAdapter
     from ct_spatial_bench.records import ERROR, with_variant
 
     predictions: list[dict[str, Any]] = []

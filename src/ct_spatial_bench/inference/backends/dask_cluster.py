@@ -1,7 +1,7 @@
 """Run a model's questions on a Dask cluster: a running scheduler, a local cluster, or SLURM jobs.
 
 The engine (``inference.engine.run_inference``) hands its questions here when ``backend: dask``.
-The questions are split into tasks by volume (``inference.sharding``), each task runs the ordinary
+The questions are split into tasks by volume (``sharding``), each task runs the ordinary
 checkpointed ``run_model`` on a worker, and the results are joined by ``qa_id``. Each worker loads
 the model once and keeps it for every task it is given (a worker-local cache keyed by the worker
 and the model's configuration), so a GPU worker pays the load once, not once per task. Each task
@@ -40,8 +40,11 @@ def run_on_dask(settings: InferenceSettings, items: list[dict[str, Any]],
     """Answer ``items`` on the cluster ``settings.dask`` describes; predictions in item order.
     Each worker makes and loads its own adapter with ``make_adapter``; the engine's ``adapter``
     stays unloaded here."""
-    from ct_spatial_bench.inference.sharding import (
-        merge_parts, part_name, select_shard, shard_checkpoint,
+    from ct_spatial_bench.sharding import (
+        merge_parts,
+        part_name,
+        select_shard,
+        shard_checkpoint,
     )
 
     client, close = connect(settings.dask)

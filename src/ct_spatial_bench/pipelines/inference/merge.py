@@ -23,7 +23,7 @@ def merge_predictions(
     """
     from ct_spatial_bench.identity import answers_question
     from ct_spatial_bench.inference.settings import InferenceSettings
-    from ct_spatial_bench.inference.sharding import ShardError, asked_items, merge_parts
+    from ct_spatial_bench.sharding import ShardError, asked_items, merge_parts
 
     settings = InferenceSettings.from_params({**params, "shard_index": 0})
     items = asked_items(qa_items, settings.max_items)

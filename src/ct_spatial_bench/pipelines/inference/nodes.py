@@ -32,8 +32,8 @@ def answer_questions(
     """
     from ct_spatial_bench.inference.engine import run_inference
     from ct_spatial_bench.inference.settings import InferenceSettings
-    from ct_spatial_bench.inference.sharding import PredictionPart
     from ct_spatial_bench.records import ERROR
+    from ct_spatial_bench.sharding import PredictionPart
 
     settings = InferenceSettings.from_params(params)
     predictions = run_inference(settings, qa_items, model_inputs, answer_prior, blind=blind,

@@ -132,7 +132,11 @@ def write_report_section(summary_rows: list[dict], mask_qa: list[dict], scores: 
     """``report_section_mask_qa``: the track's tables beside the leaderboard, and examples, each
     with the slice through the structure asked about and its outline from the label maps."""
     from ct_spatial_bench.reporting.mask_track import (
-        REFERENCE_RGB, SUBJECT_RGB, mask_examples_html, mask_track_sections, outline_png,
+        REFERENCE_RGB,
+        SUBJECT_RGB,
+        mask_examples_html,
+        mask_track_sections,
+        outline_png,
     )
     from ct_spatial_bench.reporting.sections import AFTER_LEADERBOARD, section_rows
 

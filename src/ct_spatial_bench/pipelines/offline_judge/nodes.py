@@ -49,8 +49,11 @@ def train_on_every_model(table: dict[str, Any], evaluation: dict[str, Any],
     """The shipped artefact: fitted on all labelled items, with the cross-model figures."""
     import numpy as np
 
-    from ct_spatial_bench.judges.offline.training import (build_artefact, feature_columns,
-                                                          fit_offline_judge)
+    from ct_spatial_bench.judges.offline.training import (
+        build_artefact,
+        feature_columns,
+        fit_offline_judge,
+    )
 
     X, names = feature_columns(table, params.get("features", "text"))
     ensemble, threshold, selection = fit_offline_judge(

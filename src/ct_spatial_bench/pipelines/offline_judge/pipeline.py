@@ -11,8 +11,12 @@ Not part of ``__default__``: it needs upstream's files and about 18 minutes on 2
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import (build_training_table, evaluate_across_models, render_evaluation,
-                    train_on_every_model)
+from .nodes import (
+    build_training_table,
+    evaluate_across_models,
+    render_evaluation,
+    train_on_every_model,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:

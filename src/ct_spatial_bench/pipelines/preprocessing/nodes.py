@@ -36,12 +36,14 @@ def preprocess_volumes(
     from pathlib import Path
 
     from ct_spatial_bench.imaging.batch import (
-        SpecPartitions, VolumeJob, preprocess_stream, spec_fingerprint,
+        SpecPartitions,
+        VolumeJob,
+        preprocess_stream,
+        spec_fingerprint,
     )
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.records import volume_key
-
-    from ct_spatial_bench.inference.sharding import PredictionPart, select_shard
+    from ct_spatial_bench.sharding import PredictionPart, select_shard
 
     # only_specs: the specs a cluster job's models read (kedro slurm submit); the others are
     # left as they are. shard_index/num_shards: this array task's share of the volumes.

@@ -15,11 +15,11 @@ def answer_at_precisions(
 ) -> list[dict[str, Any]]:
     """The model's answers to the same questions at each precision in ``params.precisions``
     (full precision first: it is the reference), on the inputs its benchmark run read."""
-    from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured, create_adapter
     from ct_spatial_bench.inference.loop import image_loader
-    from ct_spatial_bench.inference.sharding import asked_items
+    from ct_spatial_bench.models.registry import MODEL_REGISTRY, check_configured, create_adapter
     from ct_spatial_bench.probes.quantization import answer_at_precisions as answer
     from ct_spatial_bench.probes.quantization import precision_labels
+    from ct_spatial_bench.sharding import asked_items
 
     name = inference_params["model"]
     config = dict(inference_params.get("config") or {})

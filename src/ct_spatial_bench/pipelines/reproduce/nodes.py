@@ -29,8 +29,8 @@ def score_upstream_text(qa_items: list[dict], predictions: list[dict],
 
 def judge_offline(qa_items: list[dict], predictions: list[dict]) -> list[dict[str, Any]]:
     """The shipped offline judge's verdict on every prediction, kept apart from the jury's."""
-    from ct_spatial_bench.judges.offline.judge import OfflineJudge
     from ct_spatial_bench.judges.engine import judge_predictions
+    from ct_spatial_bench.judges.offline.judge import OfflineJudge
 
     return judge_predictions([OfflineJudge()], qa_items, predictions)
 
@@ -83,8 +83,11 @@ def score_as_upstream(qa_items: list[dict], predictions: list[dict], verdicts: l
     (upstream_category_performance.csv), to compare with the published files as they are."""
     import pandas as pd
 
-    from ct_spatial_bench.judges.upstream_scoring import (upstream_category_table,
-                                                           upstream_decisions, upstream_scores)
+    from ct_spatial_bench.judges.upstream_scoring import (
+        upstream_category_table,
+        upstream_decisions,
+        upstream_scores,
+    )
     from ct_spatial_bench.reproduction.upstream_files import JUDGES
 
     decisions = upstream_decisions(verdicts, predictions, JUDGES)
@@ -151,8 +154,8 @@ def analyse_upstream_answer_length(qa_items: list[dict], predictions: list[dict]
 def answer_from_question_alone(qa_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The blind prior's answer to every question (question text only; the asked case's own
     items left out of its prior), as predictions of the model ``blind_prior``."""
-    from ct_spatial_bench.models.base import Question
     from ct_spatial_bench.baselines.blind import BlindBaseline
+    from ct_spatial_bench.models.base import Question
 
     prior = BlindBaseline()
     prior.load({"answer_prior": qa_items})

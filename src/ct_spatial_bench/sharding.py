@@ -1,4 +1,7 @@
-"""Split a model's questions into shards and join the shards' predictions back, by key.
+"""Split questions into shards by their volume and join the shards' results back, by key.
+
+Inference shards a model's questions, preprocessing the volumes it makes inputs for (one array
+task each); both name their parts ``shard-i-of-N``.
 
 A shard is chosen by a stable hash (sha256, not Python's salted ``hash``) of the item's volume,
 so every question on a volume lands in the same shard and each volume is loaded by one job only;
@@ -66,15 +69,13 @@ def part_name(index: int, num_shards: int) -> str:
 
 
 def shard_checkpoint(path: str | None, index: int, num_shards: int,
-                     blind: bool = False) -> str | None:
+                     suffix: str = "") -> str | None:
     """Each shard keeps its own checkpoint (``geometry.jsonl`` -> ``geometry.shard-0-of-2.jsonl``),
-    so concurrent jobs never append to one file; a blind control's sits beside its model's
-    (``x.jsonl`` -> ``x_blind.jsonl``)."""
-    from ct_spatial_bench.inference.blind_control import BLIND_SUFFIX
-
-    if path and blind:
+    so concurrent jobs never append to one file; ``suffix`` names a twin run's own file beside
+    its model's (a blind control's: ``x.jsonl`` -> ``x_blind.jsonl``)."""
+    if path and suffix:
         checkpoint = Path(path)
-        path = str(checkpoint.with_name(checkpoint.stem + BLIND_SUFFIX + checkpoint.suffix))
+        path = str(checkpoint.with_name(checkpoint.stem + suffix + checkpoint.suffix))
     if not path or num_shards == 1:
         return path
     checkpoint = Path(path)
