@@ -49,7 +49,7 @@ class ModelInputsDataset(PartitionedDataset):
           filename_suffix: .nii.gz
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - PartitionedDataset's arguments, less overwrite
         self,
         path: str,
         dataset: str | type | dict[str, Any],

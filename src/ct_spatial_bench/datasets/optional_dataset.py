@@ -40,4 +40,4 @@ class OptionalDataset(AbstractDataset[Any, Any]):
         return self._dataset.exists()
 
     def _describe(self) -> dict[str, Any]:
-        return {"dataset": self._dataset._describe()}
+        return {"dataset": self._dataset._describe()}  # noqa: SLF001 - describe the wrapped one
