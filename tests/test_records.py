@@ -7,6 +7,7 @@ import pytest
 from ct_spatial_bench.records import (
     Decision,
     Prediction,
+    QAItem,
     RecordError,
     Verdict,
     as_prediction,
@@ -81,11 +82,23 @@ def test_verdict_written_as_json_lines_reads_back_equal():
      "verdict 'wrong' not in"),
     (Decision, {"qa_id": "q", "model": "m", "rule": "majority", "decision": "maybe"},
      "decision 'maybe' not in"),
+    (Decision, {"qa_id": "q", "model": "m", "decision": "correct"},
+     r"missing field\(s\) \['rule'\]"),
     (Verdict, ["q", "m"], "expected an object, got list"),
 ])
 def test_a_bad_record_names_where_it_came_from(cls, row, message):
     with pytest.raises(RecordError, match=f"verdicts.jsonl:7: {message}"):
         cls.from_dict(row, where="verdicts.jsonl:7")
+
+
+@pytest.mark.parametrize("cls", [QAItem, Prediction, Verdict, Decision])
+def test_every_field_without_a_default_is_required(cls):
+    """A row lacking such a field is a RecordError naming it, never a TypeError from the class."""
+    from dataclasses import MISSING, fields
+
+    without_default = {f.name for f in fields(cls)
+                       if f.default is MISSING and f.default_factory is MISSING}
+    assert without_default <= set(cls.REQUIRED)
 
 
 def test_index_by_item_keys_by_model_and_qa_id_in_input_order():

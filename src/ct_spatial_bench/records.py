@@ -366,7 +366,7 @@ class Decision(_Record):
     extra: dict[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] | None = _key_order()
 
-    REQUIRED: ClassVar[tuple[str, ...]] = ("model", "qa_id", "decision")
+    REQUIRED: ClassVar[tuple[str, ...]] = ("model", "qa_id", "rule", "decision")
 
     def check(self, where: str) -> None:
         if self.decision not in VERDICTS:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# Upstream CT-SpatialVQA's public files, beside the checkout; tests that read them skip without.
-UPSTREAM_REFERENCE = (PROJECT_ROOT.parent / "shared" / "reference" / "ct_spatialvqa").resolve()
+# Upstream CT-SpatialVQA's public files, beside the checkout (or beside a folder above it, as
+# for a git worktree under the checkout's parent); tests that read them skip without.
+UPSTREAM_REFERENCE = next(
+    (found for parent in PROJECT_ROOT.parents
+     if (found := parent / "shared" / "reference" / "ct_spatialvqa").is_dir()),
+    PROJECT_ROOT.parent / "shared" / "reference" / "ct_spatialvqa").resolve()
 
 
 def make_scratch_project(root):
