@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
 from ct_spatial_bench.models.quantization import FULL, QuantizationUnavailable, requested_precision
+from ct_spatial_bench.records import (
+    CORRECT,
+    ERROR,
+    INCORRECT,
+    OK,
+    Prediction,
+    QAItem,
+    qa_item,
+    with_variant,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +52,10 @@ def precision_config(config: Mapping[str, Any], precision: str,
 
 
 def answer_at_precisions(
-    make_adapter: Callable[[], Any], items: list[dict[str, Any]],
+    make_adapter: Callable[[], Any], items: list[QAItem],
     load_image: Callable[[str], Any] | None, config: Mapping[str, Any],
     precisions: Sequence[str], checkpoint_dir: str | Path, options: Mapping[str, Any],
-) -> list[dict[str, Any]]:
+) -> list[Prediction]:
     """Every item answered once per precision, each prediction labelled with it.
 
     ``make_adapter()`` returns a fresh, unloaded adapter (the weight-loading kind); a precision
@@ -53,9 +63,8 @@ def answer_at_precisions(
     """
     from ct_spatial_bench.inference.loop import run_model
     from ct_spatial_bench.models.common import NeuralAdapter
-    from ct_spatial_bench.records import ERROR, with_variant
 
-    predictions: list[dict[str, Any]] = []
+    predictions: list[Prediction] = []
     for precision in precisions:
         adapter = make_adapter()
         if not isinstance(adapter, NeuralAdapter):
@@ -84,20 +93,21 @@ def _release(device: str) -> None:
 
 
 def ablation_table(
-    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    qa_items: Iterable[Mapping[str, Any]], predictions: Iterable[Mapping[str, Any]],
     decisions: Mapping[str | None, Mapping[tuple[str, str], str]], n_boot: int = 1000,
 ) -> list[dict[str, Any]]:
     """One row per (model, precision): accuracy and interval, McNemar against full precision,
     latency per item, memory, backend. ``decisions``: ``{precision: {(model, qa_id): decision}}``
-    (``probes.variants.variant_decisions`` of the verdicts)."""
+    (``probes.variants.variant_decisions`` of the verdicts). ``qa_items`` and ``predictions``:
+    records, or rows (a test's, a script's) that become records here."""
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
-    from ct_spatial_bench.probes.variants import variant_of, with_variant_fields
+    from ct_spatial_bench.probes.variants import probe_predictions
 
-    predictions = with_variant_fields(predictions)
-    asked = {p["qa_id"] for p in predictions}  # the items put to the model (max_items may cap them)
-    qa_items = [qa for qa in qa_items if qa["qa_id"] in asked]
-    runs = {run: [p for p in predictions if variant_of(p) == run]
-            for run in dict.fromkeys(variant_of(p) for p in predictions)}
+    predictions = probe_predictions(predictions)  # older files' <model>@<precision> names split
+    asked = {p.qa_id for p in predictions}  # the items put to the model (max_items may cap them)
+    qa_items = [qa for qa in map(qa_item, qa_items) if qa.qa_id in asked]
+    runs = {run: [p for p in predictions if (p.model, p.variant) == run]
+            for run in dict.fromkeys((p.model, p.variant) for p in predictions)}
     rows = []
     for (model, precision), mine in runs.items():
         decided = {key: d for key, d in (decisions.get(precision) or {}).items()
@@ -119,14 +129,13 @@ def ablation_table(
     return rows
 
 
-def _right(predictions: list[dict[str, Any]],
+def _right(predictions: list[Prediction],
            decisions: Mapping[tuple[str, str], str]) -> dict[str, bool]:
     """``{qa_id: correct?}`` over one run's decided items (correct or incorrect, the model's
     errors left out as in the accuracy)."""
     from ct_spatial_bench.metrics.accuracy import effective_decisions
-    from ct_spatial_bench.records import CORRECT, INCORRECT
 
-    models = {p["model"] for p in predictions}
+    models = {p.model for p in predictions}
     mine = {key: d for key, d in decisions.items() if key[0] in models}
     return {qa_id: d == CORRECT for (_, qa_id), d in effective_decisions(mine, predictions).items()
             if d in (CORRECT, INCORRECT)}
@@ -146,12 +155,12 @@ def _versus_full(full: Mapping[str, bool], quantized: Mapping[str, bool]) -> dic
             "p_vs_full": mcnemar_exact(full_only, quantized_only)}
 
 
-def _efficiency(predictions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _efficiency(predictions: list[Prediction]) -> dict[str, dict[str, Any]]:
     """What the run cost: latency per answered item, and the memory figures its predictions
     carry (the largest peak seen during the run)."""
-    answered = [p for p in predictions if p.get("status") == "ok"]
-    latencies = [float(p["latency_s"]) for p in answered if p.get("latency_s") is not None]
-    figures = [p.get("efficiency") or {} for p in predictions]
+    answered = [p for p in predictions if p.status == OK]
+    latencies = [float(p.latency_s) for p in answered if p.latency_s is not None]
+    figures = [p.efficiency or {} for p in predictions]
     last = figures[-1] if figures else {}
     peaks = [f["peak_memory_mib"] for f in figures if f.get("peak_memory_mib") is not None]
     return {

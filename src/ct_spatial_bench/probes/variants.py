@@ -5,7 +5,8 @@ A variant is a field, never a suffix in the model's name: a variant's prediction
 ``model`` and a ``variant`` label, and so do their verdicts (``records.Verdict.variant``). Several
 variants of one model share its name, so they are judged together but decided and scored variant
 by variant, each joined by (model, qa_id) within its variant. Files written before the variant
-was a field named a variant ``<model>@<variant>``; ``variant_of`` still reads them.
+was a field named a variant ``<model>@<variant>``; the records read from them are split
+(``probe_predictions``, ``variant_decisions``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,6 @@ LEGACY_SEPARATOR = "@"  # how files written before the variant was a field named
 VariantRecord = TypeVar("VariantRecord", Prediction, Verdict)
 
 
-def variant_of(row: Mapping[str, Any]) -> tuple[str, str | None]:
-    """``(model, variant)`` of a prediction or verdict row: its fields, or for a row of an older
-    file without a ``variant``, its ``<model>@<variant>`` name split."""
-    return _split_legacy(row["model"], row.get("variant"))
-
-
 def _split_legacy(model: str, variant: str | None) -> tuple[str, str | None]:
     if variant is None and LEGACY_SEPARATOR in model:
         model, variant = model.split(LEGACY_SEPARATOR, 1)
@@ -35,21 +30,19 @@ def _split_legacy(model: str, variant: str | None) -> tuple[str, str | None]:
 
 def _with_variant(record: VariantRecord) -> VariantRecord:
     """``record`` with ``model`` the model's own name and ``variant`` its field: an older file's
-    ``<model>@<variant>`` name read as such (``with_variant_fields`` for records)."""
+    ``<model>@<variant>`` name read as such."""
     model, variant = _split_legacy(record.model, record.variant)
     if (model, variant) == (record.model, record.variant):
         return record
     return replace(record, model=model, variant=variant)
 
 
-def with_variant_fields(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with ``model`` the model's own name and ``variant`` its field (older files'
-    ``<model>@<variant>`` names read as such)."""
-    out = []
-    for row in rows:
-        model, variant = variant_of(row)
-        out.append({**row, "model": model, "variant": variant})
-    return out
+def probe_predictions(rows: Iterable[Mapping[str, Any]]) -> list[Prediction]:
+    """A probe's predictions as ``Prediction`` records with ``model`` the model's own name and
+    ``variant`` its field (older files' ``<model>@<variant>`` names split); rows (a test's, a
+    script's) become records here, one that cannot named by its position."""
+    return [_with_variant(Prediction.from_dict(row, f"variant prediction {i}"))
+            for i, row in enumerate(rows, start=1)]
 
 
 def variant_decisions(verdicts: Iterable[Mapping[str, Any]], judges: Sequence[str] | None = None,
@@ -82,8 +75,7 @@ def variant_accuracy(
     """
     # Rows become records here (a test's, a script's), as the datasets load them.
     qa_items = [qa_item(qa) for qa in qa_items]
-    variant_predictions = [_with_variant(Prediction.from_dict(p, f"variant prediction {i}"))
-                           for i, p in enumerate(variant_predictions, start=1)]
+    variant_predictions = probe_predictions(variant_predictions)
     base_predictions = [Prediction.from_dict(p, f"prediction {i}")
                         for i, p in enumerate(base_predictions, start=1)]
     rows = []

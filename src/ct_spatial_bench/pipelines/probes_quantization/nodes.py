@@ -6,13 +6,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+# A real import (light, no Kedro): Kedro reads the nodes' type hints.
+from ct_spatial_bench.records import Prediction, QAItem, Verdict
+
 logger = logging.getLogger(__name__)
 
 
 def answer_at_precisions(
-    qa_items: list[dict[str, Any]], inference_params: dict[str, Any], params: dict[str, Any],
+    qa_items: list[QAItem], inference_params: dict[str, Any], params: dict[str, Any],
     model_inputs: dict[str, Callable[[], Any]] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Prediction]:
     """The model's answers to the same questions at each precision in ``params.precisions``
     (full precision first: it is the reference), on the inputs its benchmark run read."""
     from ct_spatial_bench.inference.loop import image_loader
@@ -39,9 +42,9 @@ def answer_at_precisions(
 
 
 def judge_precisions(
-    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+    qa_items: list[QAItem], predictions: list[Prediction],
     judging_params: dict[str, Any], api_keys: dict[str, str | None] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Verdict]:
     """One verdict per (prediction at a precision, judge), by the benchmark's judges, cache and
     fallback; each verdict carries its precision as ``variant``."""
     from ct_spatial_bench.judges.engine import judge_as_configured
@@ -50,10 +53,11 @@ def judge_precisions(
 
 
 def tabulate_precisions(
-    qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
-    verdicts: list[dict[str, Any]], metrics_params: dict[str, Any], params: dict[str, Any],
+    qa_items: list[QAItem], predictions: list[Prediction],
+    verdicts: list[Verdict], metrics_params: dict[str, Any], params: dict[str, Any],
 ) -> dict[str, Any]:
-    """The model's row per precision, as its partition of ``quantization_tables``."""
+    """The model's row per precision, as its partition of ``quantization_tables`` (keyed by the
+    model its table rows name: those rows are a table's, not records)."""
     import pandas as pd
 
     from ct_spatial_bench.probes.quantization import ablation_table
