@@ -1,12 +1,13 @@
 import logging
 
 from ct_spatial_bench.curation.upstream import attach_categories
+from ct_spatial_bench.records import QAItem
 from ct_spatial_bench.spatial.categories import CENTRICITY, LATERALITY
 
 
 def _item(qa_id, case, question, answer):
-    return {"qa_id": qa_id, "case_id": case, "image_path": "", "question": question,
-            "answer": answer, "categories": [], "source": "", "meta": {}}
+    """A QA item as CTSpatialVQADataset hands it over (QADataset loads QAItem records)."""
+    return QAItem(qa_id=qa_id, case_id=case, question=question, answer=answer)
 
 
 def test_categories_join_by_case_question_answer_not_position(caplog):

@@ -108,9 +108,9 @@ def filter_and_tag(
 
 
 def filter_as_configured(
-    candidates: list[dict[str, Any]], settings: Mapping[str, Any],
+    candidates: list[Mapping[str, Any]], settings: Mapping[str, Any],
     api_keys: Mapping[str, str | None] | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
     """``filter_and_tag`` as the ``qa_filtering`` settings say; the kept items and every
     candidate's decision.
 

@@ -20,7 +20,7 @@ from ct_spatial_bench.curation.templated import (
     GENERATOR_VERSION,
     templated_qa_pairs,
 )
-from ct_spatial_bench.records import make_qa_id
+from ct_spatial_bench.records import QAItem, make_qa_id
 
 logger = logging.getLogger(__name__)
 
@@ -75,20 +75,22 @@ def upstream_fields(report: dict[str, Any]) -> dict[str, str]:
 
 
 def _items(report: dict[str, Any], pairs: list[dict[str, Any]], source: str,
-           meta: dict[str, Any], image_path: str) -> list[dict[str, Any]]:
+           meta: dict[str, Any], image_path: str) -> list[QAItem]:
+    """One ``QAItem`` per pair, untagged; what a pair carries beside its texts (a template's
+    name and statement) goes into ``meta``."""
     items = []
     for index, pair in enumerate(pairs):
         extra = {k: v for k, v in pair.items() if k not in ("question", "answer")}
-        items.append({
-            "qa_id": make_qa_id(report["case_id"], index),
-            "case_id": report["case_id"],
-            "image_path": image_path,
-            "question": pair["question"],
-            "answer": pair["answer"],
-            "categories": [],
-            "source": source,
-            "meta": {**meta, **extra},
-        })
+        items.append(QAItem(
+            qa_id=make_qa_id(report["case_id"], index),
+            case_id=report["case_id"],
+            image_path=image_path,
+            question=pair["question"],
+            answer=pair["answer"],
+            categories=[],
+            source=source,
+            meta={**meta, **extra},
+        ))
     return items
 
 
@@ -104,8 +106,9 @@ def generate_qa(
     image_path_of=lambda report: report.get("image_path", ""),
     progress: bool = True,
     form: str = "project",
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """QA items for every report, and one log row per report (status, count, cache, error).
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
+    """``QAItem`` records for every report, and one log row per report (status, count, cache,
+    error).
 
     ``generator="llm"`` needs ``prompt`` and ``llm``; valid replies are cached at ``cache_path``
     (SQLite; None: in memory). ``min_pairs`` applies to LLM replies only (the prompt asks for
@@ -134,7 +137,7 @@ def generate_qa(
         replies = json_replies(llm, prompt, fields, validate,
                                cache_path, desc="qa_generation (llm)", item_kind="report",
                                progress=progress)
-    items: list[dict[str, Any]] = []
+    items: list[QAItem] = []
     log: list[dict[str, Any]] = []
     # The LLM's bar is the engine's; assembling its replies takes no time.
     for report in tqdm(reports, desc="qa_generation (templates)", leave=False,

@@ -27,6 +27,7 @@ from ct_spatial_bench.curation.llm_client import (
     ReplyError,
     json_replies,
 )
+from ct_spatial_bench.records import QAItem
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 NO_REPORT = "(none provided)"  # what llm_judge.py sends for an empty findings or impressions
@@ -60,25 +61,25 @@ def validate_upstream_tagger_reply(reply: list[Any]) -> list[str]:
     return validate_tagger_reply({"categories": [n for n in reply if n.strip()]})
 
 
-def _upstream_batches(items: list[dict[str, Any]], size: int) -> dict[str, list[dict]]:
+def _upstream_batches(items: list[QAItem], size: int) -> dict[str, list[QAItem]]:
     """``{batch id: items}``: each case's pairs in their order, ``size`` a call."""
-    by_case: dict[str, list[dict]] = {}
+    by_case: dict[str, list[QAItem]] = {}
     for item in items:
-        by_case.setdefault(item["case_id"], []).append(item)
+        by_case.setdefault(item.case_id, []).append(item)
     return {f"{case}#{start // size}": pairs[start:start + size]
             for case, pairs in by_case.items() for start in range(0, len(pairs), size)}
 
 
-def upstream_filter_fields(batch: list[dict[str, Any]]) -> dict[str, str]:
+def upstream_filter_fields(batch: list[QAItem]) -> dict[str, str]:
     """llm_judge.py's build_prompt fields for one batch of one case's pairs."""
-    report = (batch[0].get("meta") or {}).get("report") or {}
-    qa_block = "\n".join(f"{i}. Q: {qa['question']}\n   A: {qa['answer']}"
+    report = (batch[0].meta or {}).get("report") or {}
+    qa_block = "\n".join(f"{i}. Q: {qa.question}\n   A: {qa.answer}"
                           for i, qa in enumerate(batch, start=1))
-    return {"case_id": batch[0]["case_id"], "findings": report.get("findings") or NO_REPORT,
+    return {"case_id": batch[0].case_id, "findings": report.get("findings") or NO_REPORT,
             "impressions": report.get("impressions") or NO_REPORT, "qa_block": qa_block}
 
 
-def _upstream_decisions(batch: list[dict], reply: JsonReply) -> dict[str, tuple]:
+def _upstream_decisions(batch: list[QAItem], reply: JsonReply) -> dict[str, tuple]:
     """``{qa_id: (JsonReply of keep, is_spatial, is_relevant)}`` read by index."""
     import json
 
@@ -86,7 +87,7 @@ def _upstream_decisions(batch: list[dict], reply: JsonReply) -> dict[str, tuple]
     from ct_spatial_bench.records import CORRECT, FAILED
 
     if reply.error:
-        return {qa["qa_id"]: (JsonReply(error=reply.error), None, None) for qa in batch}
+        return {qa.qa_id: (JsonReply(error=reply.error), None, None) for qa in batch}
     text = json.dumps(reply.value)
     spatial = parse_batch(text, len(batch), "is_spatial")
     relevant = parse_batch(text, len(batch), "is_relevant")
@@ -95,8 +96,8 @@ def _upstream_decisions(batch: list[dict], reply: JsonReply) -> dict[str, tuple]
         failed = [j.reason for j in (s, r) if j.verdict == FAILED]
         keep = JsonReply(error=f"ReplyError: {failed[0]}") if failed else JsonReply(
             s.verdict == CORRECT and r.verdict == CORRECT, cached=reply.cached)
-        out[qa["qa_id"]] = (keep, s.verdict == CORRECT if s.verdict != FAILED else None,
-                            r.verdict == CORRECT if r.verdict != FAILED else None)
+        out[qa.qa_id] = (keep, s.verdict == CORRECT if s.verdict != FAILED else None,
+                         r.verdict == CORRECT if r.verdict != FAILED else None)
     return out
 
 
@@ -117,34 +118,34 @@ class LLMSpatialClassifier:
         self.progress = progress
         self.name = llm.name
 
-    def _ask(self, prompt: Prompt | None, what: str, validate, items: list[dict[str, Any]]
+    def _ask(self, prompt: Prompt | None, what: str, validate, items: list[QAItem]
              ) -> dict[str, JsonReply]:
         if prompt is None:
             raise ValueError(f"no {what} prompt configured")
         categories = "\n".join(f"- {c}" for c in CATEGORIES)
-        fields = {item["qa_id"]: {"question": item["question"], "answer": item["answer"],
-                                  "categories": categories} for item in items}
+        fields = {item.qa_id: {"question": item.question, "answer": item.answer,
+                               "categories": categories} for item in items}
         return json_replies(self.llm, prompt, fields, validate, self.cache_path,
                             desc=f"qa_filtering {what} (llm)", item_kind="QA item",
                             progress=self.progress)
 
-    def is_spatial(self, items: list[dict[str, Any]]) -> dict[str, JsonReply]:
+    def is_spatial(self, items: list[QAItem]) -> dict[str, JsonReply]:
         """``{qa_id: reply}``, the value of each a bool (upstream: spatial and relevant)."""
         if self.form == "upstream":
             return self._upstream_filter(items)
         return self._ask(self.filter_prompt, "spatial filter", validate_filter_reply, items)
 
-    def categories(self, items: list[dict[str, Any]]) -> dict[str, JsonReply]:
+    def categories(self, items: list[QAItem]) -> dict[str, JsonReply]:
         """``{qa_id: reply}``, the value of each a list of canonical category names."""
         validate = (validate_upstream_tagger_reply if self.form == "upstream"
                     else validate_tagger_reply)
         return self._ask(self.tagger_prompt, "category tagger", validate, items)
 
-    def _upstream_filter(self, items: list[dict[str, Any]]) -> dict[str, JsonReply]:
+    def _upstream_filter(self, items: list[QAItem]) -> dict[str, JsonReply]:
         if self.filter_prompt is None:
             raise ValueError("no spatial filter prompt configured")
         batches = _upstream_batches(items, self.filter_prompt.batch_size)
-        without = sum(not (b[0].get("meta") or {}).get("report") for b in batches.values())
+        without = sum(not (b[0].meta or {}).get("report") for b in batches.values())
         if without:
             logger.warning("qa_filtering (upstream form): %d of %d calls carry no report "
                            "(sent as %r, as llm_judge.py did)", without, len(batches), NO_REPORT)

@@ -12,8 +12,10 @@ import json
 import logging
 import os
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
+from ct_spatial_bench.records import QAItem
 from ct_spatial_bench.spatial.categories import canonical_category
 
 logger = logging.getLogger(__name__)
@@ -37,22 +39,23 @@ def categories_by_key(data: dict[str, Any], source: str | os.PathLike = "categor
     return out
 
 
-def attach_categories(items: list[dict[str, Any]], data: dict[str, Any],
-                      source: str | os.PathLike = "categories file") -> list[dict[str, Any]]:
-    """``items`` with upstream categories and provenance; unmatched items are logged and kept."""
+def attach_categories(items: list[QAItem], data: dict[str, Any],
+                      source: str | os.PathLike = "categories file") -> list[QAItem]:
+    """``items`` (as ``QADataset`` loads them) with upstream categories and provenance;
+    unmatched items are logged and kept."""
     pending = categories_by_key(data, source)
     out, unmatched = [], []
     for item in items:
-        queue = pending.get((item["case_id"], item["question"], item["answer"]))
-        meta = dict(item.get("meta") or {})
+        queue = pending.get((item.case_id, item.question, item.answer))
+        meta = dict(item.meta or {})
         if queue:
             categories = queue.pop(0)
             meta["categories_from"] = UPSTREAM_TAGGER
         else:
-            categories = list(item.get("categories") or [])
-            unmatched.append(item["qa_id"])
-        out.append({**item, "categories": categories,
-                    "source": item.get("source") or UPSTREAM_SOURCE, "meta": meta})
+            categories = list(item.categories or [])
+            unmatched.append(item.qa_id)
+        out.append(replace(item, categories=categories, source=item.source or UPSTREAM_SOURCE,
+                           meta=meta))
     if unmatched:
         logger.warning("%s: no categories for %d QA items (first: %s)",
                        source, len(unmatched), ", ".join(unmatched[:5]))

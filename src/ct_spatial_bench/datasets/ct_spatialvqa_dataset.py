@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ct_spatial_bench.datasets.qa_dataset import QADataset
+from ct_spatial_bench.records import QAItem
 
 CATEGORIES_FILENAME = "spatial_qa_filtered_full_with_categories.json"
 
@@ -38,7 +39,7 @@ class CTSpatialVQADataset(QADataset):
         """Files the QA file needs beside it (the categories), for a check before a run."""
         return {"categories": str(self._categories_filepath)} if self._categories_filepath else {}
 
-    def _load(self) -> list[dict[str, Any]]:
+    def _load(self) -> list[QAItem]:
         from ct_spatial_bench.curation.upstream import attach_categories, load_categories_file
 
         items = super()._load()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..records import make_qa_id
+from ..records import QAItem, make_qa_id
 from ..spatial.categories import ADJACENCY, CENTRICITY, DEPTH, EXTENT, LATERALITY, LONGITUDINAL
 from .anatomy import LOBE_NAMES
 
@@ -107,7 +107,7 @@ def _finding_of_kind(findings: list[dict[str, Any]], kind: str) -> dict[str, Any
 
 
 def case_questions(case_id: str, case_index: int, findings: list[dict[str, Any]],
-                   orientation: str) -> list[dict[str, Any]]:
+                   orientation: str) -> list[QAItem]:
     """The QA items of one case: spatial questions about each finding, then one distractor."""
     chosen: list[tuple[str, dict[str, Any] | None]] = []
     nodule = _finding_of_kind(findings, "nodule")
@@ -138,21 +138,21 @@ def case_questions(case_id: str, case_index: int, findings: list[dict[str, Any]]
     for i, (tid, finding) in enumerate(chosen):
         template = TEMPLATES[tid]
         facts = finding if finding is not None else case_facts
-        items.append({
-            "qa_id": make_qa_id(case_id, i),
-            "case_id": case_id,
-            "image_path": case_id,
-            "question": template.question(facts),
-            "answer": template.answer_of(facts),
-            "categories": list(template.categories),
-            "source": SOURCE,
-            "meta": {
+        items.append(QAItem(
+            qa_id=make_qa_id(case_id, i),
+            case_id=case_id,
+            image_path=case_id,
+            question=template.question(facts),
+            answer=template.answer_of(facts),
+            categories=list(template.categories),
+            source=SOURCE,
+            meta={
                 "template": tid,
                 "finding_id": finding["finding_id"] if finding is not None else None,
                 "orientation": orientation,
                 "spatial": template.spatial,
             },
-        })
+        ))
     return items
 
 

@@ -90,12 +90,12 @@ def generate_rehearsal_tree(n_cases: int = 6, seed: int = 0, raw_every: int = 3,
                for r in split.reports]
     qa, categories = [], {}
     for item in split.qa_candidates:
-        name = _renamed(item["case_id"], case_names)
+        name = _renamed(item.case_id, case_names)
         qa.append({"case_id": name, "image_path": UPSTREAM_PREFIX + volume_key(name) + ".nii.gz",
-                   "question": item["question"], "answer": item["answer"]})
+                   "question": item.question, "answer": item.answer})
         categories.setdefault(name, {"qa_pairs": []})["qa_pairs"].append(
-            {"question": item["question"], "answer": item["answer"],
-             "category": list(item["categories"])})
+            {"question": item.question, "answer": item.answer,
+             "category": list(item.categories)})
     return RehearsalTree(volumes, metadata, reports, qa, categories)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import nibabel as nib
 
+from ..records import QAItem
 from .label_maps import case_label_maps
 from .phantom import PhantomCase, generate_case
 from .questions import case_questions
@@ -28,7 +29,7 @@ class SanitySplit:
     volumes: partition key ('phantom_000') -> NIfTI image, written as '<key>.nii.gz'.
     findings: one row per inserted finding (the exact ground truth: side, lobes, depth, ...).
     reports: one row per case: case_id, findings_text, impressions_text.
-    qa_candidates: QA items with every field of ``records.QA_FIELDS``.
+    qa_candidates: ``QAItem`` records, every field of ``records.QA_FIELDS`` set.
     cases: one row per case: orientation, shape, spacing, plan, landmarks (deterministic).
     label_maps: '<key>/<map>' -> the case's label maps (``label_maps.py``), stored like its volume.
     seconds: generation time per case key (for logs; the only field that varies between runs).
@@ -37,7 +38,7 @@ class SanitySplit:
     volumes: dict[str, nib.Nifti1Image]
     findings: list[dict[str, Any]]
     reports: list[dict[str, Any]]
-    qa_candidates: list[dict[str, Any]]
+    qa_candidates: list[QAItem]
     cases: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     label_maps: dict[str, nib.Nifti1Image] = field(default_factory=dict)
@@ -95,14 +96,14 @@ def generate_prior_questions(
     shape: Sequence[int] = (176, 144, 128),
     spacing: Sequence[float] = (1.5, 1.5, 3.0),
     **split_params: Any,
-) -> list[dict[str, Any]]:
+) -> list[QAItem]:
     """Questions about ``n_cases`` more phantoms of the same generator, from ``first_index`` on.
 
     They are never rendered to disk or asked: they give answer-prior baselines (the blind one)
     questions of the same forms about cases disjoint from the split's, so that a prior's score
     on the split is honest. Other split parameters are accepted and ignored.
     """
-    questions: list[dict[str, Any]] = []
+    questions: list[QAItem] = []
     for index in range(first_index, first_index + n_cases):
         case = generate_case(index, seed=seed, shape=tuple(shape), spacing=tuple(spacing),
                              render=False)  # only its findings are read

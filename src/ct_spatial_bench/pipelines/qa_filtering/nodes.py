@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ct_spatial_bench.records import QAItem
+
 
 def filter_spatial_questions(
-    qa_candidates: list[dict[str, Any]], params: dict[str, Any],
+    qa_candidates: list[QAItem], params: dict[str, Any],
     api_keys: dict[str, str | None] | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
     """Keep spatial questions and tag them; return the benchmark and every candidate's decision.
 
     ``params``: the filter (``spatial_filter``: rules, llm, keep_all), the tagger

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ct_spatial_bench.records import QAItem
+
 
 def _image_path_of(template: str):
     """``report -> image_path``: the report's own, else ``template`` filled from its case id."""
@@ -23,8 +25,9 @@ def _image_path_of(template: str):
 
 def generate_candidate_qa(
     radiology_reports: Any, params: dict[str, Any], api_keys: dict[str, str | None] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Ask for QA pairs about each report; return the candidates and one log row per report.
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
+    """Ask for QA pairs about each report; return the candidates (``QAItem`` records, for
+    ``generated_qa_candidates``) and one log row per report.
 
     ``params.generator``: ``templates`` (offline, the default) or ``llm`` (``params.llm`` names
     the provider and its config, as for a judge; ``params.prompt`` names the prompt in
@@ -55,9 +58,9 @@ def generate_candidate_qa(
 
 
 def filter_generated_questions(
-    generated_candidates: list[dict[str, Any]], params: dict[str, Any],
+    generated_candidates: list[QAItem], params: dict[str, Any],
     api_keys: dict[str, str | None] | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[QAItem], list[dict[str, Any]]]:
     """The generated candidates through the benchmark's spatial filter and tagger
     (``params:qa_filtering``): the generated benchmark and every candidate's decision."""
     from ct_spatial_bench.curation.filtering import filter_as_configured
