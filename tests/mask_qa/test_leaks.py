@@ -1,15 +1,19 @@
 """Within-case leaks found and removed, on relations written by hand."""
 
+from dataclasses import replace
+
 from ct_spatial_bench.mask_qa.leaks import drop_leaks, leaks
 from ct_spatial_bench.mask_qa.questions import Skips
+from ct_spatial_bench.records import QAItem
 
 
 def _relation(family, subject, reference, answer, case="c", **meta):
+    """A relation's positive item, as questions.py makes them (a QAItem, family in extra)."""
     pair_id = f"{case}::{family}::{subject}::{reference}"
-    return {"qa_id": pair_id + "::positive", "case_id": case, "family": family,
-            "answer": answer, "meta": {"pair_id": pair_id, "polarity": "positive",
-                                       "subject": subject, "reference": reference,
-                                       "mirrored": False, **meta}}
+    return QAItem(qa_id=pair_id + "::positive", case_id=case, answer=answer,
+                  meta={"pair_id": pair_id, "polarity": "positive", "subject": subject,
+                        "reference": reference, "mirrored": False, **meta},
+                  extra={"family": family})
 
 
 def test_a_chain_of_orders_gives_away_its_ends():
@@ -25,8 +29,8 @@ def test_a_chain_of_orders_gives_away_its_ends():
     # A above B and A above C say nothing of B against C: no leak
     assert leaks([items[0], items[2], _relation("depth_order", "b", "c", "Yes")]) == []
     # another case's relations never count
-    assert leaks([items[0], items[1], {**_relation("longitudinal_order", "a", "c", "Yes",
-                                                   case="other")}]) == []
+    assert leaks([items[0], items[1], _relation("longitudinal_order", "a", "c", "Yes",
+                                                case="other")]) == []
 
 
 def test_the_findings_lobe_gives_away_its_side_other_lobes_and_count():
@@ -35,9 +39,8 @@ def test_the_findings_lobe_gives_away_its_side_other_lobes_and_count():
     other = _relation("containment", "nodule", "lung_upper_lobe_left", "No",
                       reference_side="left")
     side = _relation("laterality", "nodule", "", "Yes")
-    count = {**_relation("lobes_spanned", "nodule", "", "1"), "answer": "1"}
-    count["meta"]["pair_id"] = None
-    count["qa_id"] = "c::lobes_spanned::nodule"
+    count = _relation("lobes_spanned", "nodule", "", "1")
+    count = replace(count, qa_id="c::lobes_spanned::nodule", meta={**count.meta, "pair_id": None})
     reasons = {f["relation"]: f["reason"] for f in leaks([lobe, other, side, count])}
     assert set(reasons) == {other["meta"]["pair_id"], side["meta"]["pair_id"], count["qa_id"]}
     # the side alone gives away a lobe of the other lung, not one of its own

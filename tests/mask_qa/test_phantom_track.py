@@ -13,6 +13,7 @@ from ct_spatial_bench.mask_qa.tables import load_label_table
 from ct_spatial_bench.mask_qa.track import (
     maps_by_volume, phantom_prior_questions, split_questions,
 )
+from ct_spatial_bench.records import Prediction
 from ct_spatial_bench.spatial.categories import CATEGORIES
 from ct_spatial_bench.synthetic import generate_sanity_split
 
@@ -210,7 +211,7 @@ def test_reference_answers_score_one_and_the_blind_prior_sits_at_chance(balanced
     from ct_spatial_bench.baselines.blind import BlindBaseline
 
     items = balanced[0]
-    reference = [{"qa_id": i["qa_id"], "prediction": i["answer"], "status": "ok"} for i in items]
+    reference = [Prediction(i.qa_id, "reference", i.answer) for i in items]
     assert {r["score"] for r in score_predictions(items, reference, "reference")} == {1.0}
 
     blind = BlindBaseline()
@@ -219,8 +220,7 @@ def test_reference_answers_score_one_and_the_blind_prior_sits_at_chance(balanced
     paired = [i for i in items if i["meta"]["pair_id"] and not i["meta"]["mirrored"]]
     answers = [a.text for a in blind.answer_volume(None, [Question(i["qa_id"], i["question"])
                                                           for i in paired])]
-    predictions = [{"qa_id": i["qa_id"], "prediction": a, "status": "ok"}
-                   for i, a in zip(paired, answers)]
+    predictions = [Prediction(i.qa_id, "blind", a) for i, a in zip(paired, answers)]
     scores = [r["score"] for r in score_predictions(paired, predictions, "blind")]
     assert abs(sum(scores) / len(scores) - 0.5) <= 0.1
 

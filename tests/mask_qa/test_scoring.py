@@ -7,13 +7,19 @@ import pytest
 from ct_spatial_bench.mask_qa.scoring import (
     mean_relative_accuracy, read_closed, read_number, score_item,
 )
+from ct_spatial_bench.records import Prediction, QAItem
 
 
 def _item(family, asked, other, answer="Yes", reference_noun=""):
-    return {"qa_id": "q", "case_id": "c", "family": family, "categories": [],
-            "answer_type": "closed", "answer": answer,
-            "meta": {"pair_id": "p", "asked_pole": asked, "other_pole": other,
-                     "reference_noun": reference_noun}}
+    """A closed mask question as questions.py makes it (a QAItem, its family in extra)."""
+    return QAItem(qa_id="q", case_id="c", categories=[], answer_type="closed", answer=answer,
+                  meta={"pair_id": "p", "asked_pole": asked, "other_pole": other,
+                        "reference_noun": reference_noun},
+                  extra={"family": family})
+
+
+def _prediction(text, status="ok"):
+    return Prediction(qa_id="q", model="m", prediction=text, status=status)
 
 
 @pytest.mark.parametrize("prediction,target,expected", [
@@ -77,10 +83,9 @@ def test_numbers_are_read_with_their_unit():
 def test_scores_keep_failures_out_and_hedges_in():
     item = _item("laterality", "right", "left")
     assert score_item(item, None)["outcome"] == "failed"
-    assert score_item(item, {"status": "error", "prediction": ""})["score"] is None
-    hedged = score_item(item, {"status": "ok", "prediction": "either side"})
+    assert score_item(item, _prediction("", status="error"))["score"] is None
+    hedged = score_item(item, _prediction("either side"))
     assert hedged["outcome"] == "hedged" and hedged["score"] == 0.0
-    number = {"qa_id": "n", "case_id": "c", "family": "largest_diameter", "categories": [],
-              "answer_type": "number", "answer": "10", "meta": {"unit": "mm"}}
-    assert score_item(number, {"status": "ok", "prediction": "0.87 cm"})["score"] == \
-        pytest.approx(0.8)
+    number = QAItem(qa_id="n", case_id="c", categories=[], answer_type="number", answer="10",
+                    meta={"unit": "mm"}, extra={"family": "largest_diameter"})
+    assert score_item(number, _prediction("0.87 cm"))["score"] == pytest.approx(0.8)

@@ -11,6 +11,7 @@ import pytest
 from support.project import make_scratch_project, run_sanity_then
 
 from ct_spatial_bench.pipelines.mask_qa.nodes import build_mask_questions
+from ct_spatial_bench.records import QAItem
 
 
 def _case_maps():
@@ -30,8 +31,8 @@ def _case_maps():
 
 def test_a_volume_without_label_maps_is_listed_and_skipped():
     maps = {f"case_a/{name}": (lambda image=image: image) for name, image in _case_maps().items()}
-    qa = [{"case_id": "case_a.nii.gz", "image_path": "case_a.nii.gz"},
-          {"case_id": "case_b.nii.gz", "image_path": "case_b.nii.gz"}]
+    qa = [QAItem(qa_id=f"{case}::0", case_id=case, image_path=case)  # benchmark_qa's items
+          for case in ("case_a.nii.gz", "case_b.nii.gz")]
     items, skips = build_mask_questions(qa, maps, {"table": "phantom", "balance": False})
     assert {i["case_id"] for i in items} == {"case_a.nii.gz"}
     assert [s for s in skips if s["reason"] == "no label map"] == [

@@ -11,6 +11,7 @@ import nibabel as nib
 import numpy as np
 from PIL import Image
 
+from ct_spatial_bench.records import QAItem
 from ct_spatial_bench.reporting.mask_track import (
     EXAMPLES_TITLE,
     REFERENCE_RGB,
@@ -68,9 +69,9 @@ def test_a_mask_on_another_grid_is_not_drawn():
 
 
 def _items_and_scores():
-    items = [{"qa_id": q, "case_id": "case_01", "question": f"Is {q} on the right?",
-              "answer": "Yes", "meta": {"subject": "lung nodule", "reference": "heart",
-                                        "mirrored": q == "m"}}
+    items = [QAItem(qa_id=q, case_id="case_01", question=f"Is {q} on the right?",
+                    answer="Yes", meta={"subject": "lung nodule", "reference": "heart",
+                                        "mirrored": q == "m"})
              for q in ("a", "b", "m")]
     scores = [{"qa_id": q, "model": model, "prediction": p, "read": read, "outcome": outcome}
               for q, model, p, read, outcome in [

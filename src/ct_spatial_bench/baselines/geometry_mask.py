@@ -71,4 +71,4 @@ def mask_answers(scene: Scene) -> dict[str, str]:
     case = {"case_id": "scene", "image_path": ""}
     items = volume_questions(case, measured, NO_MARGINS, Skips(), every_lobe=True,
                              clinical=False)
-    return {item["question"]: item["answer"] for item in items}
+    return {item.question: item.answer for item in items}

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
+from ..records import QAItem
 from ..spatial.categories import (
     ADJACENCY, CENTRICITY, DEPTH, EXTENT, LATERALITY, LONGITUDINAL,
 )
@@ -85,15 +87,27 @@ def _rounded(values: dict[str, Any]) -> dict[str, Any]:
     return {k: round(float(v), 3) if isinstance(v, float) else v for k, v in values.items()}
 
 
+def family_of(item: QAItem) -> str:
+    """A mask question's family (a key of ``FAMILIES``): a field of the mask track's own, kept in
+    the item's ``extra`` beside its ``measurement``."""
+    return item.extra["family"]
+
+
+def _item(row: dict[str, Any]) -> QAItem:
+    """A question row as a ``QAItem`` that writes the row back in its own key order (the mask
+    track's files put ``answer_type``, ``family`` and ``measurement`` among the QA fields)."""
+    return QAItem.from_dict(row, "mask question")
+
+
 def _pair(case: dict[str, str], family: str, a: Measured, b_key: str, b_noun: str,
-          positive_true: bool, measurement: dict[str, Any], **fmt: Any) -> list[dict[str, Any]]:
+          positive_true: bool, measurement: dict[str, Any], **fmt: Any) -> list[QAItem]:
     """The two items of one closed relation, opposite polarity, answers Yes/No."""
     categories, poles = FAMILIES[family]
     pair_id = f"{case['case_id']}::mask::{family}::{a.key}::{b_key or '-'}"
     items = []
     for polarity, form, truth in (("positive", FORMS[family][0], positive_true),
                                   ("negative", FORMS[family][1], not positive_true)):
-        items.append({
+        items.append(_item({
             "qa_id": f"{pair_id}::{polarity}", "case_id": case["case_id"],
             "image_path": case["image_path"],
             "question": form.format(a=a.structure.noun, b=b_noun, **fmt),
@@ -105,24 +119,24 @@ def _pair(case: dict[str, str], family: str, a: Measured, b_key: str, b_noun: st
                      "asked_pole": poles[0 if polarity == "positive" else 1],
                      "other_pole": poles[1 if polarity == "positive" else 0],
                      "mirrored": False},
-        })
+        }))
     return items
 
 
-def _number(case, family, a: Measured, value: float, unit: str, measurement) -> dict[str, Any]:
+def _number(case, family, a: Measured, value: float, unit: str, measurement) -> QAItem:
     categories, _ = FAMILIES[family]
     qa_id = f"{case['case_id']}::mask::{family}::{a.key}"
-    return {"qa_id": qa_id, "case_id": case["case_id"], "image_path": case["image_path"],
-            "question": FORMS[family][0].format(a=a.structure.noun),
-            "answer": f"{value:g}", "answer_type": NUMBER, "categories": list(categories),
-            "family": family, "measurement": _rounded(measurement), "source": SOURCE,
-            "meta": {"pair_id": None, "subject": a.key, "reference": "", "unit": unit,
-                     "mirrored": False}}
+    return _item({"qa_id": qa_id, "case_id": case["case_id"], "image_path": case["image_path"],
+                  "question": FORMS[family][0].format(a=a.structure.noun),
+                  "answer": f"{value:g}", "answer_type": NUMBER, "categories": list(categories),
+                  "family": family, "measurement": _rounded(measurement), "source": SOURCE,
+                  "meta": {"pair_id": None, "subject": a.key, "reference": "", "unit": unit,
+                           "mirrored": False}})
 
 
 def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[str, float],
                      skips: Skips, every_lobe: bool = False,
-                     clinical: bool = True) -> list[dict[str, Any]]:
+                     clinical: bool = True) -> list[QAItem]:
     """Every question about one volume that the rules allow (rules.py) and whose answer clears
     its margin. Containment asks the lobes that hold a finding and one that does not
     (``every_lobe``: all that do not). ``clinical`` False: every relation answered by the
@@ -136,7 +150,7 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
     present = vol.present
     findings = [s for s in present.values() if s.structure.kind == "finding"]
     organs = [s for s in present.values() if s.structure.kind == "organ"]
-    items: list[dict[str, Any]] = []
+    items: list[QAItem] = []
 
     for key in split:
         skips.add(cid, "laterality", "bilateral: asked per side", key)
@@ -173,10 +187,10 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
         for k in inside + outside:
             meas = {"quantity": "share of the finding's voxels in the lobe",
                     "lobe_share": shares[k], "threshold": m["lobe_share"]}
-            for item in _pair(case, "containment", a, k, present[k].structure.noun, k in inside,
-                              meas):
-                item["meta"]["reference_side"] = present[k].structure.side
-                items.append(item)
+            side = present[k].structure.side
+            items += [replace(item, meta={**item.meta, "reference_side": side})
+                      for item in _pair(case, "containment", a, k, present[k].structure.noun,
+                                        k in inside, meas)]
         if a.structure.collection and clinical:
             continue
         items += _lobes_spanned(case, a, shares, m, skips)
@@ -210,13 +224,12 @@ def volume_questions(case: dict[str, str], vol: VolumeMeasures, margins: dict[st
     for a, b in compared:
         pair = size_comparison(case, a, b, m, skips, _pair)
         if a.structure.pair == b.key:  # the two sides of a bilateral pair: a symmetry question
-            for item in pair:
-                item["categories"].insert(0, LATERALITY)
+            pair = [replace(item, categories=[LATERALITY, *item.categories]) for item in pair]
         items += pair
     return items
 
 
-def _lobes_spanned(case, a, shares, m, skips) -> list[dict[str, Any]]:
+def _lobes_spanned(case, a, shares, m, skips) -> list[QAItem]:
     near = [k for k, v in shares.items() if abs(v - m["spanned_share"]) < m["spanned_mm"]]
     meas = {"quantity": "lobes holding >= share of the finding", "threshold": m["spanned_share"],
             "lobe_shares": {k: round(v, 3) for k, v in shares.items()}}
@@ -231,17 +244,17 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def balance(items: list[dict[str, Any]], skips: Skips, seed: int = 0) -> list[dict[str, Any]]:
+def balance(items: list[QAItem], skips: Skips, seed: int = 0) -> list[QAItem]:
     """Keep, per positive question text, equally many pairs answered Yes and No; the rest are
     skipped ("unbalanced"), chosen by a seeded hash of the pair, never by the answer's value."""
-    pairs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    pairs: dict[str, list[QAItem]] = defaultdict(list)
     for item in items:
-        if item["meta"].get("pair_id"):
-            pairs[item["meta"]["pair_id"]].append(item)
+        if item.meta.get("pair_id"):
+            pairs[item.meta["pair_id"]].append(item)
     by_text: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"Yes": [], "No": []})
     for pair_id, members in pairs.items():
-        positive = next(i for i in members if i["meta"]["polarity"] == "positive")
-        by_text[positive["question"]][positive["answer"]].append(pair_id)
+        positive = next(i for i in members if i.meta["polarity"] == "positive")
+        by_text[positive.question][positive.answer].append(pair_id)
     dropped: set[str] = set()
     for text, answers in by_text.items():
         keep = min(len(answers["Yes"]), len(answers["No"]))
@@ -250,23 +263,23 @@ def balance(items: list[dict[str, Any]], skips: Skips, seed: int = 0) -> list[di
             dropped.update(ranked[keep:])
     for pair_id in sorted(dropped):
         first = pairs[pair_id][0]
-        skips.add(first["case_id"], first["family"], "unbalanced", first["meta"]["subject"],
-                  first["meta"]["reference"])
-    return [i for i in items if i["meta"].get("pair_id") not in dropped]
+        skips.add(first.case_id, family_of(first), "unbalanced", first.meta["subject"],
+                  first.meta["reference"])
+    return [i for i in items if i.meta.get("pair_id") not in dropped]
 
 
 _SWAP = {"Yes": "No", "No": "Yes"}
 
 
-def mirrored_twins(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def mirrored_twins(items: list[QAItem]) -> list[QAItem]:
     """Each laterality question again, about the volume mirrored left-right: answer swapped."""
     twins = []
     for item in items:
-        if item["family"] != "laterality":
+        if family_of(item) != "laterality":
             continue
-        meta = {**item["meta"], "mirrored": True, "twin_of": item["qa_id"],
-                "pair_id": item["meta"]["pair_id"] + "::mirrored"}
-        twins.append({**item, "qa_id": item["qa_id"] + "::mirrored",
-                      "answer": _SWAP[item["answer"]], "meta": meta,
-                      "measurement": {**item["measurement"], "mirrored": True}})
+        meta = {**item.meta, "mirrored": True, "twin_of": item.qa_id,
+                "pair_id": item.meta["pair_id"] + "::mirrored"}
+        extra = {**item.extra, "measurement": {**item.extra["measurement"], "mirrored": True}}
+        twins.append(replace(item, qa_id=item.qa_id + "::mirrored", answer=_SWAP[item.answer],
+                             meta=meta, extra=extra))
     return twins

@@ -6,8 +6,8 @@ convention alone."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
+from ..records import QAItem
 from .measure import Measured, VolumeMeasures
 from .rules import nearest_midline_mm, separation_mm, spans_scan
 
@@ -15,7 +15,7 @@ AXES = {"longitudinal_order": 2, "depth_order": 1}
 
 
 def orderings(case, vol: VolumeMeasures, a: Measured, b: Measured, m: dict[str, float], skips,
-              pair, clinical: bool) -> Iterator[dict[str, Any]]:
+              pair, clinical: bool) -> Iterator[QAItem]:
     """Above/below and anterior/posterior of ``a`` against ``b``, then medial/lateral."""
     cid = case["case_id"]
     for family, axis in AXES.items():
@@ -54,7 +54,7 @@ def orderings(case, vol: VolumeMeasures, a: Measured, b: Measured, m: dict[str, 
 
 
 def carina_level(case, vol: VolumeMeasures, a: Measured, m: dict[str, float], skips, pair,
-                 clinical: bool) -> list[dict[str, Any]]:
+                 clinical: bool) -> list[QAItem]:
     """Is ``a`` above the level of the carina: wholly above or below it by the gap."""
     low, high = float(a.world[:, 2].min()), float(a.world[:, 2].max())
     diff = float(a.centroid[2] - vol.carina_z)
@@ -76,7 +76,7 @@ def carina_level(case, vol: VolumeMeasures, a: Measured, m: dict[str, float], sk
 
 
 def adjacency(case, vol: VolumeMeasures, a: Measured, b: Measured, m: dict[str, float], skips,
-              pair) -> list[dict[str, Any]]:
+              pair) -> list[QAItem]:
     k, margin = m["adjacency_k_mm"], m["adjacency_mm"]
     gap = vol.gap_mm(a, b, reach_mm=k + margin + 1.0)
     meas = {"quantity": "smallest gap between the structures (mm)", "gap_mm": gap, "k_mm": k,
@@ -90,7 +90,7 @@ def adjacency(case, vol: VolumeMeasures, a: Measured, b: Measured, m: dict[str, 
 
 
 def size_comparison(case, a: Measured, b: Measured, m: dict[str, float], skips,
-                    pair) -> list[dict[str, Any]]:
+                    pair) -> list[QAItem]:
     """Larger/smaller only at a volume ratio of at least ``size_ratio_min`` either way."""
     ratio = a.volume_ml / b.volume_ml
     meas = {"quantity": "volume (mL)", "subject_ml": a.volume_ml, "reference_ml": b.volume_ml,

@@ -10,11 +10,14 @@ VSI-Bench's mean relative accuracy (MRA, thresholds 0.50, 0.55, ..., 0.95).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from ..records import OK, Prediction, QAItem
 from ..spatial.terms import extract_spatial_terms
+from .questions import family_of
 
 OUTCOMES = ("correct", "wrong", "hedged", "unreadable")
 
@@ -61,9 +64,9 @@ def _side_hits(pole: str, text: str) -> tuple[bool, bool]:
     return pole in sides or "bilateral" in sides, pole in terms.get("not_side", ())
 
 
-def _lobe_reading(item: dict[str, Any], text: str) -> str | None:
+def _lobe_reading(item: QAItem, text: str) -> str | None:
     """Containment read from the lobes named: the asked lobe alone, other lobes, or both."""
-    asked = set(extract_spatial_terms(item["meta"]["reference_noun"]).get("lobe", ()))
+    asked = set(extract_spatial_terms(item.meta["reference_noun"]).get("lobe", ()))
     terms = extract_spatial_terms(text)
     named, denied = set(terms.get("lobe", ())), set(terms.get("not_lobe", ()))
     if not named and not denied:
@@ -72,11 +75,11 @@ def _lobe_reading(item: dict[str, Any], text: str) -> str | None:
     outside = bool(denied & asked) or (bool(named) and not named & asked)
     if inside == outside:
         return "hedged"
-    truth_if_inside = "Yes" if item["meta"]["asked_pole"] == "inside" else "No"
+    truth_if_inside = "Yes" if item.meta["asked_pole"] == "inside" else "No"
     return truth_if_inside if inside else _SWAP[truth_if_inside]
 
 
-def read_closed(item: dict[str, Any], text: str) -> str:
+def read_closed(item: QAItem, text: str) -> str:
     """'Yes', 'No', 'hedged' or 'unreadable': what a free-text reply says to a closed item."""
     clean = " ".join(str(text or "").lower().split())
     if not clean:
@@ -86,10 +89,11 @@ def read_closed(item: dict[str, Any], text: str) -> str:
     lead = _YES_NO.match(clean)
     if lead:
         return "Yes" if lead.group(1) == "yes" else "No"
-    if item["family"] == "containment":
+    family = family_of(item)
+    if family == "containment":
         return _lobe_reading(item, clean) or "unreadable"
-    asked, other = item["meta"]["asked_pole"], item["meta"]["other_pole"]
-    hits = _side_hits if item["family"] == "laterality" else _pole_hits
+    asked, other = item.meta["asked_pole"], item.meta["other_pole"]
+    hits = _side_hits if family == "laterality" else _pole_hits
     asked_plain, asked_negated = hits(asked, clean)
     other_plain, other_negated = hits(other, clean)
     says_asked = asked_plain or other_negated
@@ -125,32 +129,33 @@ def mean_relative_accuracy(prediction: float, target: float, start: float = 0.5,
     return float((error <= 1 - thresholds).mean())
 
 
-def score_item(item: dict[str, Any], prediction: dict[str, Any] | None) -> dict[str, Any]:
+def score_item(item: QAItem, prediction: Prediction | None) -> dict[str, Any]:
     """One scored row: outcome, score (0..1), what was read; ``failed`` for a failed call."""
-    row = {"qa_id": item["qa_id"], "case_id": item["case_id"], "family": item["family"],
-           "categories": item["categories"], "answer_type": item["answer_type"],
-           "pair_id": item["meta"].get("pair_id"), "mirrored": item["meta"].get("mirrored", False),
-           "twin_of": item["meta"].get("twin_of")}
-    if prediction is None or prediction.get("status") != "ok":
+    meta = item.meta
+    row = {"qa_id": item.qa_id, "case_id": item.case_id, "family": family_of(item),
+           "categories": item.categories, "answer_type": item.answer_type,
+           "pair_id": meta.get("pair_id"), "mirrored": meta.get("mirrored", False),
+           "twin_of": meta.get("twin_of")}
+    if prediction is None or prediction.status != OK:
         return {**row, "outcome": "failed", "score": None, "read": None}
-    text = prediction.get("prediction", "")
+    text = prediction.prediction
     row["prediction"] = text  # what the model said, for the report's examples
-    if item["answer_type"] == "number":
-        value = read_number(text, item["meta"].get("unit", ""))
+    if item.answer_type == "number":
+        value = read_number(text, meta.get("unit", ""))
         if value is None:
             return {**row, "outcome": "unreadable", "score": 0.0, "read": None}
-        score = mean_relative_accuracy(value, float(item["answer"]))
+        score = mean_relative_accuracy(value, float(item.answer))
         return {**row, "outcome": "correct" if score == 1.0 else "wrong", "score": score,
                 "read": value}
     read = read_closed(item, text)
     if read in ("hedged", "unreadable"):
         return {**row, "outcome": read, "score": 0.0, "read": read}
-    right = read == item["answer"]
+    right = read == item.answer
     return {**row, "outcome": "correct" if right else "wrong", "score": float(right), "read": read}
 
 
-def score_predictions(items: list[dict[str, Any]], predictions: list[dict[str, Any]],
+def score_predictions(items: list[QAItem], predictions: Iterable[Prediction],
                       model: str) -> list[dict[str, Any]]:
     """Every item scored for ``model``, joined by qa_id (an item without a prediction fails)."""
-    by_id = {p["qa_id"]: p for p in predictions}
-    return [{"model": model, **score_item(item, by_id.get(item["qa_id"]))} for item in items]
+    by_id = {p.qa_id: p for p in predictions}
+    return [{"model": model, **score_item(item, by_id.get(item.qa_id))} for item in items]

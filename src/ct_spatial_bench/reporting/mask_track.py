@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ct_spatial_bench.records import QAItem
 from ct_spatial_bench.reporting.summary import html_table
 
 TITLE = "Mask-derived track: exact answers from label maps, no judge"
@@ -99,18 +100,18 @@ def outline_png(volume: Any, masks: list[tuple[Any, Any]], size: int = 120) -> s
     return _png_uri(Image.fromarray(pixels))
 
 
-def examples_to_show(items: list[dict[str, Any]], score_rows: list[dict[str, Any]],
-                     limit: int = 6) -> list[dict[str, Any]]:
+def examples_to_show(items: list[QAItem], score_rows: list[dict[str, Any]],
+                     limit: int = 6) -> list[QAItem]:
     """Asked (not mirrored) items some model did not get right, the most models first."""
     missed = {}
     for r in score_rows:
         if r["model"] != "reference answers" and r["outcome"] not in ("correct", "failed"):
             missed[r["qa_id"]] = missed.get(r["qa_id"], 0) + 1
-    asked = [i for i in items if not i["meta"].get("mirrored") and i["qa_id"] in missed]
-    return sorted(asked, key=lambda i: (-missed[i["qa_id"]], i["qa_id"]))[:limit]
+    asked = [i for i in items if not i.meta.get("mirrored") and i.qa_id in missed]
+    return sorted(asked, key=lambda i: (-missed[i.qa_id], i.qa_id))[:limit]
 
 
-def mask_examples_html(items: list[dict[str, Any]], score_rows: list[dict[str, Any]],
+def mask_examples_html(items: list[QAItem], score_rows: list[dict[str, Any]],
                        picture, limit: int = 6) -> dict[str, str]:
     """``{title: html}``: for each example, the slice through the finding with its outline
     (``picture(item)``: a PNG data URI or None), the question, the computed answer and every
@@ -121,24 +122,24 @@ def mask_examples_html(items: list[dict[str, Any]], score_rows: list[dict[str, A
     cards = []
     for item in examples_to_show(items, score_rows, limit):
         uri = picture(item)
-        meta = item["meta"]
+        meta = item.meta
         caption = (f"{meta['subject']} outlined in red"
                    + (f", {meta['reference']} in blue where it crosses this slice"
                       if meta.get("reference") else "")
                    + "; axial slice through the middle of the subject")
-        figure = (f'<figure><img class="case" alt="{esc(item["qa_id"])}" src="{uri}">'
+        figure = (f'<figure><img class="case" alt="{esc(item.qa_id)}" src="{uri}">'
                   f"<figcaption>{esc(caption)}</figcaption></figure>" if uri else
                   "<p><em>volume or label map not available to the report</em></p>")
         rows = "".join(
             f"<tr><td>{esc(r['model'])}</td><td>{esc(str(r.get('prediction') or ''))}</td>"
             f"<td>{esc(str(r.get('read') if r.get('read') is not None else ''))}</td>"
             f"<td>{esc(r['outcome'])}</td></tr>"
-            for r in score_rows if r["qa_id"] == item["qa_id"]
+            for r in score_rows if r["qa_id"] == item.qa_id
             and r["model"] != "reference answers")
         cards.append(
             f'<div class="case"><div class="seen">{figure}</div><div>'
-            f"<p><b>{esc(item['question'])}</b><br>{esc(item['case_id'])}, computed answer: "
-            f"{esc(str(item['answer']))}</p><table><thead><tr><th>model</th><th>answer</th>"
+            f"<p><b>{esc(item.question)}</b><br>{esc(item.case_id)}, computed answer: "
+            f"{esc(str(item.answer))}</p><table><thead><tr><th>model</th><th>answer</th>"
             f"<th>read as</th><th>outcome</th></tr></thead><tbody>{rows}</tbody></table>"
             "</div></div>")
     if not cards:
