@@ -12,9 +12,11 @@ test; the expected values below were read off the files by eye.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from kedro.io import DatasetError
 from support.project import PROJECT_ROOT
 
 from ct_spatial_bench.records import Prediction, Verdict
@@ -47,10 +49,24 @@ def _dataset(entries, name: str, path: Path):
 
 
 def test_the_entries_declare_typed_records(entries):
-    assert entries[PREDICTIONS]["type"] == "ct_spatial_bench.datasets.RecordsDataset"
-    assert entries[PREDICTIONS]["record"] == "prediction"
+    assert entries[PREDICTIONS]["type"] == \
+        "ct_spatial_bench.datasets.predictions_dataset.PredictionsDataset"
     assert entries[VERDICTS]["type"] == "ct_spatial_bench.datasets.RecordsDataset"
     assert entries[VERDICTS]["record"] == "verdict"
+
+
+def test_one_answer_per_model_variant_and_question(entries, tmp_path):
+    """Two precisions of one question are two answers; the same precision twice is refused,
+    naming both lines."""
+    row = {"qa_id": "v::0", "model": "medgemma", "prediction": "Left", "status": "ok"}
+    path = tmp_path / "medgemma_quantization.jsonl"
+    path.write_text("".join(json.dumps({**row, "variant": v}) + "\n"
+                            for v in ("full", "int8", "int8")))
+    with pytest.raises(DatasetError, match=r":3: duplicate prediction for model .medgemma., "
+                                          r"variant 'int8', qa_id 'v::0' \(first at line 2\)"):
+        _dataset(entries, PREDICTIONS, path).load()
+    path.write_text("".join(json.dumps({**row, "variant": v}) + "\n" for v in ("full", "int8")))
+    assert [p.variant for p in _dataset(entries, PREDICTIONS, path).load()] == ["full", "int8"]
 
 
 @pytest.mark.parametrize("commit", COMMITS)

@@ -29,19 +29,22 @@ class PredictionsDataset(JsonLinesDataset):
     def _load(self) -> list[Any]:
         """``Prediction`` records, each checked at the door (``records.checked_prediction``: an
         unusable value becomes a data error naming the file and line); a second line for the same
-        (model, qa_id) raises naming both lines. Rows without model and qa_id (the preprocessing
-        manifest's, which shares the parts mechanism) pass as the dicts they are."""
+        (model, variant, qa_id) raises naming both lines (a probe's file holds one model's
+        answers once per variant). Rows without model and qa_id (the preprocessing manifest's,
+        which shares the parts mechanism) pass as the dicts they are."""
         from ct_spatial_bench.records import RecordError, checked_prediction, numbered_jsonl
 
         records, first_line = [], {}
         for line_no, record in numbered_jsonl(self._filepath):
             key = (record.get("model"), record.get("qa_id")) if isinstance(record, dict) else None
-            if key is not None and key in first_line:
+            answer = None if key is None else (*key, record.get("variant"))
+            if answer is not None and answer in first_line:
+                variant = f", variant {answer[2]!r}" if answer[2] is not None else ""
                 raise RecordError(f"{self._filepath}:{line_no}: duplicate prediction for model "
-                                  f"{key[0]!r}, qa_id {key[1]!r} (first at line "
-                                  f"{first_line[key]})")
-            if key is not None:
-                first_line[key] = line_no
+                                  f"{key[0]!r}{variant}, qa_id {key[1]!r} (first at line "
+                                  f"{first_line[answer]})")
+            if answer is not None:
+                first_line[answer] = line_no
             if key is not None and None not in key:  # a prediction (not a manifest row)
                 record = checked_prediction(record, f"{self._filepath}:{line_no}")
             records.append(record)
