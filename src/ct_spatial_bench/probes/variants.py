@@ -40,7 +40,7 @@ def _with_variant(record: VariantRecord) -> VariantRecord:
 def probe_predictions(rows: Iterable[Mapping[str, Any]]) -> list[Prediction]:
     """A probe's predictions as ``Prediction`` records with ``model`` the model's own name and
     ``variant`` its field (older files' ``<model>@<variant>`` names split); rows (a test's, a
-    script's) become records here, one that cannot named by its position."""
+    script's) become records here, one that cannot is named by its position."""
     return [_with_variant(Prediction.from_dict(row, f"variant prediction {i}"))
             for i, row in enumerate(rows, start=1)]
 
