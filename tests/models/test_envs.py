@@ -63,3 +63,12 @@ def test_show_and_an_unknown_model(capsys):
     out = capsys.readouterr().out
     assert "transformers==4.51.2" in out and "substituted: tokenizers 0.20.3 -> 0.21.1" in out
     assert envs.main("show", "nope") == 2
+
+
+def test_remove_deletes_only_that_models_environment(tmp_path, recorded, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert envs.main("create", "radfm") == 0 and envs.main("create", "m3d") == 0
+    assert envs.main("remove", "radfm") == 0
+    assert not (tmp_path / ".envs" / "radfm").exists()
+    assert envs.interpreter(tmp_path / ".envs" / "m3d").exists()
+    assert envs.main("remove", "radfm") == 0  # already gone: nothing to do, not an error

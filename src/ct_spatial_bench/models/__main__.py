@@ -1,6 +1,6 @@
 """``python -m ct_spatial_bench.models describe [--write] [--specs conf/...yml]``: print the models
 README's tables from the code (``--write`` puts them into models/README.md).
-``python -m ct_spatial_bench.models env show|create|check <model>``: a model's declared
+``python -m ct_spatial_bench.models env show|create|check|remove <model>``: a model's declared
 environment (models/envs.py)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         from ct_spatial_bench.models.envs import main as env_main
 
         env_parser = argparse.ArgumentParser(prog="python -m ct_spatial_bench.models env")
-        env_parser.add_argument("action", choices=["show", "create", "check"])
+        env_parser.add_argument("action", choices=["show", "create", "check", "remove"])
         env_parser.add_argument("model")
         env_args = env_parser.parse_args(argv[1:])
         return env_main(env_args.action, env_args.model)

@@ -82,7 +82,7 @@ def models_table(specs_path: Path = DEFAULT_SPECS) -> str:
                  _decoding(cls), _dtype_on_gpu(cls), card.slice_order,
                  _ct_rate(card.trained_on_ct_rate), deviations, card.status]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    rows += ["", "Environments (`python -m ct_spatial_bench.models env show|create|check <model>`; "
+    rows += ["", "Environments (`python -m ct_spatial_bench.models env show|create|check|remove <model>`; "
              "models/environments.py):", "", *environment_rows()]
     rows += ["", "Asked for, not registered:", "",
              "| model | source | weights | trained on CT-RATE | why not |", "|---|---|---|---|---|"]

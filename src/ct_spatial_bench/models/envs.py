@@ -1,10 +1,12 @@
-"""``python -m ct_spatial_bench.models env show|create|check <model>``.
+"""``python -m ct_spatial_bench.models env show|create|check|remove <model>``.
 
 ``create`` builds ``.envs/<model>`` from the declared pins (environments.py) with ``uv`` when it is
 on PATH, else ``venv`` + pip, and does nothing when the environment already holds exactly those
 requirements (a stamp file records them). Its last line is the interpreter, the value of the
 model's ``runtime.python``. ``check`` runs the model's in-environment check (pytest, in this
 interpreter) against that interpreter: the adapter's loader and an answer, through the worker.
+``remove`` deletes ``.envs/<model>``: an environment whose model needs torchvision holds a CUDA
+torch of about 5.8 GB, so CI builds, checks and removes one at a time.
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ def main(action: str, model: str) -> int:
         print(error.args[0], file=sys.stderr)
         return 2
     root = env_root(model)
+    if action == "remove":
+        if root.is_dir():
+            shutil.rmtree(root)
+            print(f"removed {root}")
+        return 0
     if action == "show":
         print(show(environment))
         return 0
