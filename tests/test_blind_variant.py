@@ -11,6 +11,7 @@ left, one right.
 """
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -32,6 +33,8 @@ from ct_spatial_bench.pipelines.metrics.nodes import (
 )
 from ct_spatial_bench.pipelines.reporting.nodes import build_category_table, build_leaderboard
 from ct_spatial_bench.probes.blind_gap import blind_gap
+from ct_spatial_bench.probes.laterality import flip_outcomes
+from ct_spatial_bench.probes.variants import variant_accuracy, variant_decisions
 from ct_spatial_bench.records import (
     Decision,
     Prediction,
@@ -39,6 +42,7 @@ from ct_spatial_bench.records import (
     decisions_by_item,
     entry_label,
     entry_of,
+    with_variant,
 )
 from ct_spatial_bench.spatial.categories import LATERALITY
 
@@ -148,6 +152,34 @@ def test_a_pool_of_a_model_and_its_blind_twin_keeps_them_apart(tmp_path):
     twin = [r for r in accuracy_on_subsets(ITEMS, pooled, decisions, n_boot=10)
             if r["subset"] == "needs_image_twin"]
     assert [(r["model"], r["n"], r["accuracy"]) for r in twin] == [("m3d", 3, 1.0)]
+
+
+def _sighted_and_blind():
+    return [*_answers(_Reader()), *_answers(BlindControl(_Reader()))]
+
+
+def test_the_flip_probe_joins_a_mirrored_answer_to_the_sighted_one_not_the_blind():
+    flip_item = {**ITEMS[0], "answer": "right lung", "meta": {"original_answer": "left lung"}}
+    [mirrored] = [with_variant(p, "mirror_lr", {}) for p in _answers(_Reader())[:1]]
+    [row] = flip_outcomes([flip_item], _sighted_and_blind(), [mirrored])
+    # sighted "left lung" before, "left lung" on the mirrored volume: the side stayed
+    assert (row["model"], row["prediction"], row["outcome"]) == ("m3d", "left lung", "same_side")
+
+
+def test_a_probe_variant_is_compared_with_the_sighted_model_not_its_blind_twin(tmp_path):
+    pooled = _sighted_and_blind()
+    judging = {"judges": ["rule"], "cache_path": str(tmp_path / "cache.sqlite")}
+    base = decisions_by_item(jury_decision_rows(judge_all(ITEMS, pooled, judging, {})))
+    # the perturbed run answers as the blind one does (right lung): 1 of 4, b::1
+    perturbed = [with_variant(p, "noise:0.1", {}) for p in _answers(BlindControl(_Reader()))]
+    perturbed = [replace(p, blind=False) for p in perturbed]  # a probe, not a blind control
+    decided = variant_decisions(judge_all(ITEMS, perturbed, judging, {}))
+    [overall] = [r for r in variant_accuracy(ITEMS, perturbed, decided, pooled, base)
+                 if r["category"] == "All"]
+    # against the sighted model's 3 of 4 (the blind twin's 1 of 4 would make the drop 0)
+    assert (overall["model"], overall["variant"]) == ("m3d", "noise:0.1")
+    assert (overall["accuracy"], overall["accuracy_benchmark"]) == (0.25, 0.75)
+    assert overall["accuracy_drop"] == 0.5
 
 
 # Rows as files written before the variant was a field hold them (blind_name made the names).
