@@ -31,7 +31,11 @@ from ct_spatial_bench.pipelines.metrics.nodes import (
     score_text_per_item,
     summarise_text_metrics,
 )
-from ct_spatial_bench.pipelines.reporting.nodes import build_category_table, build_leaderboard
+from ct_spatial_bench.pipelines.reporting.nodes import (
+    build_category_table,
+    build_correctness_matrix,
+    build_leaderboard,
+)
 from ct_spatial_bench.probes.blind_gap import blind_gap
 from ct_spatial_bench.probes.laterality import flip_outcomes
 from ct_spatial_bench.probes.variants import variant_accuracy, variant_decisions
@@ -141,6 +145,11 @@ def test_a_pool_of_a_model_and_its_blind_twin_keeps_them_apart(tmp_path):
     assert laterality == {"m3d": 0.75, "m3d_blind": 0.25}
     table = build_category_table(categories)
     assert "m3d_blind" in table.to_string() and "m3d" in table.to_string()
+
+    matrix = build_correctness_matrix(ITEMS, pooled, verdicts, decision_rows).set_index("qa_id")
+    # each entry's own columns, per judge and for the jury: 1 correct, 0 incorrect
+    for entry, right in (("m3d", [1, 1, 1, 0]), ("m3d_blind", [0, 0, 0, 1])):
+        assert list(matrix[f"{entry}/rule"]) == right and list(matrix[f"{entry}/jury"]) == right
 
     decisions = decisions_by_item(decision_rows)
     # the blind gap pairs the model with its twin: 3 items only it got right, 1 only the twin
