@@ -21,6 +21,11 @@ from ct_spatial_bench.datasets.predictions_dataset import PredictionsDataset
 from ct_spatial_bench.inference.blind_control import BlindControl
 from ct_spatial_bench.inference.loop import run_model
 from ct_spatial_bench.judges.jury import jury_decision_rows
+from ct_spatial_bench.judges.offline.training import answers_outside_domain
+from ct_spatial_bench.judges.upstream_scoring import upstream_scores
+from ct_spatial_bench.metrics.intervals import text_metric_intervals
+from ct_spatial_bench.metrics.length import length_standardised_accuracy
+from ct_spatial_bench.metrics.slots import score_slots, slot_table
 from ct_spatial_bench.metrics.subsets import accuracy_on_subsets
 from ct_spatial_bench.models.base import Answer, ModelAdapter
 from ct_spatial_bench.pipelines.judging.nodes import judge_all, pool_predictions
@@ -35,6 +40,7 @@ from ct_spatial_bench.pipelines.reporting.nodes import (
     build_category_table,
     build_correctness_matrix,
     build_leaderboard,
+    describe_run,
 )
 from ct_spatial_bench.probes.blind_gap import blind_gap
 from ct_spatial_bench.probes.laterality import flip_outcomes
@@ -48,6 +54,9 @@ from ct_spatial_bench.records import (
     entry_of,
     with_variant,
 )
+from ct_spatial_bench.reporting.case_viewer import case_viewer_html
+from ct_spatial_bench.reporting.efficiency import run_costs
+from ct_spatial_bench.reporting.report import results_sections
 from ct_spatial_bench.spatial.categories import LATERALITY
 
 QUESTION = "Which lung is the nodule in?"
@@ -189,6 +198,60 @@ def test_a_probe_variant_is_compared_with_the_sighted_model_not_its_blind_twin(t
     assert (overall["model"], overall["variant"]) == ("m3d", "noise:0.1")
     assert (overall["accuracy"], overall["accuracy_benchmark"]) == (0.25, 0.75)
     assert overall["accuracy_drop"] == 0.5
+
+
+def test_each_entry_keeps_its_own_errors_counts_and_rows_in_every_table(tmp_path):
+    # the blind control's call failed on b::1: an error, outside its denominators
+    blind = [replace(p, prediction="", status="error", error="timeout",
+                     error_kind="infrastructure") if p.qa_id == "b::1" else p
+             for p in _answers(BlindControl(_Reader()))]
+    pooled = pool_predictions(m3d=_answers(_Reader()), m3d_blind=blind)
+    verdicts = judge_all(ITEMS, pooled, {"judges": ["rule"],
+                                         "cache_path": str(tmp_path / "cache.sqlite")}, {})
+    decision_rows = decide_jury(verdicts, {})
+    decisions = decisions_by_item(decision_rows)
+
+    # sighted 3 of 4; blind wrong on a::0, a::1, b::0 and no answer on b::1: 0 of 3, 1 error
+    accuracy = {r["model"]: r for r in score_accuracy(ITEMS, pooled, decision_rows)}
+    assert [(accuracy[e]["n_judged"], accuracy[e]["n_correct"], accuracy[e]["n_errors"])
+            for e in ("m3d", "m3d_blind")] == [(4, 3, 0), (3, 0, 1)]
+    laterality = {r["model"]: (r["n"], r["n_errors"]) for r in
+                  score_categories(ITEMS, pooled, decision_rows) if r["category"] == LATERALITY}
+    assert laterality == {"m3d": (4, 0), "m3d_blind": (3, 1)}
+    text = {r["model"]: r for r in summarise_text_metrics(
+        score_text_per_item(ITEMS, pooled, {"sbert": False, "meteor": False}), ITEMS, pooled)}
+    assert [(text[e]["count"], text[e]["n_empty"], text[e]["n_errors"], text[e]["exact_match"])
+            for e in ("m3d", "m3d_blind")] == [(4, 0, 0, 0.75), (3, 1, 1, 0.0)]
+    per_item = score_text_per_item(ITEMS, pooled, {"sbert": False, "meteor": False})
+    bleu = {r["model"]: r["n"] for r in text_metric_intervals(per_item, ITEMS, pooled, n_boot=10)
+            if r["metric"] == "bleu"}
+    assert bleu == {"m3d": 4, "m3d_blind": 3}  # the non-empty answers of each
+    lengths = {r["model"]: r["n_decided"] for r in
+               length_standardised_accuracy(ITEMS, pooled, decisions, n_boot=5)}
+    assert lengths == {"m3d": 4, "m3d_blind": 3}
+    # the laterality slot: left agrees with a left reference, right conflicts; the error's empty
+    # text leaves the slot missing. Sighted agree on 3 of 4, blind on none.
+    slots = {r["model"]: (r["n_slot"], r["slot_accuracy"])
+             for r in slot_table(ITEMS, score_slots(ITEMS, pooled), n_boot=10)
+             if r["category"] == "All"}
+    assert slots == {"m3d": (4, 0.75), "m3d_blind": (4, 0.0)}
+    upstream = {r["model"]: (r["upstream_avg3"], r["judge_rule"], r["n_rule"])
+                for r in upstream_scores(verdicts, pooled)}
+    assert upstream == {"m3d": (0.75, 0.75, 4), "m3d_blind": (0.0, 0.0, 3)}
+    outside = answers_outside_domain(pooled, {"low": 1, "high": 1})  # every answer is 2 words
+    assert sorted(r["model"] for r in outside) == ["m3d", "m3d_blind"]
+    costs = run_costs(pooled).set_index("model")["n"]
+    assert costs.to_dict() == {"m3d": 4, "m3d_blind": 4}
+    run = describe_run(ITEMS, pooled, verdicts, decision_rows, {})
+    assert run["models"] == ["m3d", "m3d_blind"]
+    # the case viewer shows each entry's own answer to a::0 (left sighted, right blind)
+    viewer = case_viewer_html(ITEMS, pooled, decision_rows, None)
+    assert "m3d_blind" in viewer and "right lung" in viewer and "left lung" in viewer
+    # M3D's card declares a laterality caveat: it stands beside both of its entries
+    categories = score_categories(ITEMS, pooled, decision_rows)
+    sections = results_sections(categories, [], ITEMS, pooled, [], [])
+    caveat = next(str(s) for s in sections if "Laterality caveats" in str(s))
+    assert "<b>m3d</b>" in caveat and "<b>m3d_blind</b>" in caveat
 
 
 # Rows as files written before the variant was a field hold them (blind_name made the names).
