@@ -32,9 +32,11 @@ def test_field_names_are_designs():
                                        + ["hit_token_limit"])
     assert Prediction.WRITTEN_WHEN_SET == ("input_spec", "run_signature", "efficiency",
                                            "hit_token_limit")
-    # beyond DESIGN's list: a probe's variant, as on its prediction (written only when set)
+    # beyond DESIGN's list: the variant (a probe's, a blind control's), as on its prediction
+    # (written only when set)
     assert list(Verdict.FIELDS) == DESIGN_VERDICT + ["variant"]
-    assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision"]
+    assert list(Decision.FIELDS) == ["model", "qa_id", "rule", "decision", "variant"]
+    assert Verdict.WRITTEN_WHEN_SET == Decision.WRITTEN_WHEN_SET == ("variant",)
 
 
 def test_prediction_round_trip_keeps_extra_fields():
@@ -45,7 +47,7 @@ def test_prediction_round_trip_keeps_extra_fields():
            "tokens": {"prompt": 12, "prefill": 12, "new": 2}, "input_fingerprint": "f1",
            "volume_fingerprint": "v1", "question_fingerprint": "q1", "probe": {"sigma": 0.1}}
     pred = Prediction.from_dict(row)
-    assert pred.key == ("m_noise", "a::0")
+    assert pred.key == ("m_noise_noise:0.1", "a::0")  # the entry: the model under its variant
     assert (pred.variant, pred.base_model, pred.question_fingerprint) == ("noise:0.1", "m", "q1")
     assert pred.extra == {"probe": {"sigma": 0.1}}
     assert pred.to_dict() == row

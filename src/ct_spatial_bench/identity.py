@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ct_spatial_bench.records import Prediction, QAItem, case_id_from_image_path, qa_item
+from ct_spatial_bench.records import Prediction, QAItem, case_id_from_image_path, entry_of, qa_item
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def current_predictions(qa_items: Iterable[Mapping[str, Any]],
     changed: list[str] = []
     for prediction in predictions:
         item = by_id.get(prediction["qa_id"])  # rows or records: each kept as it came
-        name = f"{prediction['model']}/{prediction['qa_id']}"
+        name = f"{entry_of(prediction)}/{prediction['qa_id']}"
         if item is None:
             gone.append(name)
         elif not answers_question(prediction, item):

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ct_spatial_bench.records import entry_label
 from ct_spatial_bench.secrets import redact_text
 
 PACKAGES = (
@@ -123,7 +124,8 @@ def collect_runtime_facts(records: Any, into: dict[str, set]) -> None:
     if "model_revision" in first:
         for rec in records:
             into.setdefault("models", set()).add(
-                (str(rec.get("model")), str(rec.get("model_revision")),
+                (entry_label(str(rec.get("model")), rec.get("variant")),
+                 str(rec.get("model_revision")),
                  _compact(rec.get("generation"))))
     if "judge_model" in first:
         for rec in records:

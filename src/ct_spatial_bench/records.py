@@ -6,7 +6,12 @@ line of a bad one) and ``to_dict`` (its JSONL row). A record read from a row wri
 byte for byte (its fields, its extra fields, their order), so files written before the records
 were typed load and save unchanged. The datasets load them (``datasets.QADataset``,
 ``PredictionsDataset``, ``RecordsDataset``) and every JSON Lines dataset saves them. Records are
-joined by ``qa_id`` or by ``(model, qa_id)`` (``index_by_item``), never by position.
+joined by ``qa_id`` or by ``(entry, qa_id)`` (``index_by_item``), never by position.
+
+An entry is what a table shows as one model: the model under a variant (``entry_of``: ``m3d``,
+or ``m3d_blind`` for its blind control). A variant is a field, never a suffix in the model's
+name, so every stage that groups or joins by model groups by the entry: a model's sighted and
+blind answers never merge.
 """
 
 from __future__ import annotations
@@ -37,7 +42,14 @@ ERROR_KINDS = (DATA_ERROR, INFRASTRUCTURE_ERROR)
 # this long is a broken file or a runaway reply, not an answer to score.
 MAX_PREDICTION_CHARS = 16_384
 
-ItemKey = tuple[str, str]  # (model, qa_id): one model's answer to one question
+ItemKey = tuple[str, str]  # (entry, qa_id): one entry's answer to one question (``entry_of``)
+
+# The variant of a model's blind control (inference.blind_control): the same model and prompt
+# with the image blanked or withheld.
+BLIND_VARIANT = "blind"
+# Files written before the blind control's variant was a field named its records
+# ``<model>_blind`` (blind_control's blind_name made every such name; nothing else ends so).
+LEGACY_BLIND_SUFFIX = "_blind"
 
 
 class RecordError(ValueError):
@@ -48,6 +60,34 @@ def _where(source: str | os.PathLike | None, line: int | None) -> str:
     if source is None:
         return f"item {line}" if line is not None else "record"
     return f"{source}:{line}" if line is not None else str(source)
+
+
+def entry_label(model: str, variant: str | None) -> str:
+    """The label of ``model`` under ``variant``: the model's name alone without a variant,
+    ``<model>_<variant>`` with one (``m3d_blind``, as tables showed the blind control when its
+    variant was part of its name, so they read as before)."""
+    return model if variant is None else f"{model}_{variant}"
+
+
+def entry_of(record: Mapping[str, Any]) -> str:
+    """The entry a prediction, verdict or decision (a record or its row) belongs to: what every
+    stage groups and joins by, and the label tables show for it (``entry_label``)."""
+    if isinstance(record, (Prediction, Verdict, Decision)):  # attributes: no row to build
+        return entry_label(record.model, record.variant)
+    return entry_label(record["model"], record.get("variant"))
+
+
+def _read_legacy_blind(cls: type, row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An older file's blind-control row read with its variant as a field: ``model:
+    "x_blind"`` becomes model ``x``, variant ``blind`` (a prediction only where it says
+    ``blind: true``, as every blind control's did). The one place that suffix is read; the
+    entry (``entry_of``) stays ``x_blind``, so joins and tables are unchanged."""
+    model = row.get("model")
+    if (cls is QAItem or row.get("variant") is not None or not isinstance(model, str)
+            or not model.endswith(LEGACY_BLIND_SUFFIX) or model == LEGACY_BLIND_SUFFIX
+            or (cls is Prediction and row.get("blind") is not True)):
+        return row
+    return {**row, "model": model.removesuffix(LEGACY_BLIND_SUFFIX), "variant": BLIND_VARIANT}
 
 
 def make_qa_id(case_id: str, index: int) -> str:
@@ -156,6 +196,7 @@ class _Record(Mapping):
         missing = [f for f in cls.REQUIRED if f not in row]
         if missing:
             raise RecordError(f"{where}: missing field(s) {missing}")
+        row = _read_legacy_blind(cls, row)
         record = cls(**{f: row[f] for f in cls.FIELDS if f in row},
                      extra={k: v for k, v in row.items() if k not in cls.FIELDS},
                      key_order=tuple(row))
@@ -204,7 +245,7 @@ class _Record(Mapping):
 
     @property
     def key(self) -> ItemKey:
-        return self.model, self.qa_id
+        return entry_of(self), self.qa_id
 
 
 def _fields_of(cls: type) -> tuple[str, ...]:
@@ -283,7 +324,8 @@ class Prediction(_Record):
     latency_s: float | None = None
     timestamp: str | None = None
     # Beyond DESIGN's list: why an error is one (ERROR_KINDS), the model a blind control is the
-    # twin of, whether the image was withheld, a probe's variant, token counts, the content of
+    # twin of (``model`` itself: kept, every prediction file has it), whether the image was
+    # withheld, the variant (a probe's, or ``blind``: BLIND_VARIANT), token counts, the content of
     # the input read, and what the answer answered (``question_fingerprint``, of the volume's
     # ``volume_fingerprint``): joins check it, since a qa_id alone does not prove the question.
     error_kind: str | None = None
@@ -341,8 +383,8 @@ class Verdict(_Record):
     prompt_version: str = ""
     tokens: dict[str, int] = field(default_factory=dict)
     latency_s: float | None = None
-    # The probe variant of the prediction judged (``Prediction.variant``): several variants of
-    # one model share its name, so (model, qa_id) is an item's key within one variant.
+    # The variant of the prediction judged (``Prediction.variant``: a probe's, or ``blind``):
+    # several variants of one model share its name; the item's key is its entry's (``entry_of``).
     variant: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] | None = _key_order()
@@ -363,10 +405,12 @@ class Decision(_Record):
     qa_id: str
     rule: str
     decision: str
+    variant: str | None = None  # the variant of the prediction decided on (``Verdict.variant``)
     extra: dict[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] | None = _key_order()
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("model", "qa_id", "rule", "decision")
+    WRITTEN_WHEN_SET: ClassVar[tuple[str, ...]] = ("variant",)
 
     def check(self, where: str) -> None:
         if self.decision not in VERDICTS:
@@ -510,16 +554,16 @@ def index_by(records: Iterable[dict[str, Any]], key: str = "qa_id",
 
 def index_by_item(records: Iterable[Mapping[str, Any]], source: str = "records",
                   value: str | None = None) -> dict[ItemKey, Any]:
-    """``{(model, qa_id): record}``, or ``{(model, qa_id): record[value]}``.
+    """``{(entry, qa_id): record}``, or ``{(entry, qa_id): record[value]}`` (``entry_of``).
 
     The one place records are keyed by item. A second record for one key is an error naming
-    ``source`` (the file or dataset), the model, the qa_id and both positions: keeping either
+    ``source`` (the file or dataset), the entry, the qa_id and both positions: keeping either
     would make the result depend on file order.
     """
     out: dict[ItemKey, Any] = {}
     position: dict[ItemKey, int] = {}
     for i, record in enumerate(records, start=1):
-        key = (record["model"], record["qa_id"])
+        key = (entry_of(record), record["qa_id"])
         if key in out:
             raise RecordError(f"{source}: duplicate record for model {key[0]!r}, qa_id {key[1]!r} "
                               f"(its items {position[key]} and {i})")
@@ -529,7 +573,7 @@ def index_by_item(records: Iterable[Mapping[str, Any]], source: str = "records",
 
 def decisions_by_item(rows: Iterable[Mapping[str, Any]],
                       source: str = "jury decisions") -> dict[ItemKey, str]:
-    """``{(model, qa_id): decision}`` from the jury's decision rows (``Decision.to_dict``)."""
+    """``{(entry, qa_id): decision}`` from the jury's decision rows (``Decision.to_dict``)."""
     return index_by_item(rows, source, value="decision")
 
 

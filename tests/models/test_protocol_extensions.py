@@ -45,8 +45,9 @@ def test_blind_twin_gets_a_blank_of_the_same_shape_and_is_marked():
     preds = run_model(BlindControl(inner), ITEMS, lambda _: np.ones((2, 3)), {}, progress=False)
     assert {p["prediction"] for p in preds} == {"dark"}
     assert all(s.shape == (2, 3) for s in inner.seen)
-    assert {(p["model"], p["base_model"], p["blind"]) for p in preds} == {("looker_blind",
-                                                                           "looker", True)}
+    # the model's own name, its variant a field (never a suffix in the name)
+    assert {(p["model"], p["variant"], p["base_model"], p["blind"]) for p in preds} == {
+        ("looker", "blind", "looker", True)}
     sighted = run_model(_Looker(), ITEMS, lambda _: np.ones((2, 3)), {}, progress=False)
     assert sighted[0]["prediction"] == "bright" and sighted[0]["blind"] is False
     assert sighted[0]["run_signature"] != preds[0]["run_signature"]

@@ -162,6 +162,6 @@ def test_records_made_in_code_save_then_load_as_the_same_records(entries, tmp_pa
         assert path.read_text() == line
         (loaded,) = dataset.load()
         assert type(loaded) is type(record) and loaded == record
-        assert loaded.variant == "int4" and loaded.key == ("m", "q0")
+        assert loaded.variant == "int4" and loaded.key == ("m_int4", "q0")  # the entry's key
         dataset.save([loaded])  # read, then written: the same bytes
         assert path.read_text() == line

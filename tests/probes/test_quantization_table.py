@@ -41,9 +41,10 @@ def test_table_has_accuracy_mcnemar_latency_and_memory_per_precision():
     preds = ([_pred(f"q{i}", "full", 1.0 + i, 100.0 + i, backend=None) for i in range(4)]
              + [_pred(f"q{i}", "int4", 0.5, 80.0) for i in range(3)]
              + [_pred("q3", "int4", None, 90.0, status="error")])
-    decisions = {"full": {("m", f"q{i}"): "correct" for i in range(4)},
-                 "int4": {("m", "q0"): "correct", ("m", "q1"): "incorrect",
-                          ("m", "q2"): "incorrect"}}
+    # keyed by entry (the model under its variant), as variant_decisions keys them
+    decisions = {"full": {("m_full", f"q{i}"): "correct" for i in range(4)},
+                 "int4": {("m_int4", "q0"): "correct", ("m_int4", "q1"): "incorrect",
+                          ("m_int4", "q2"): "incorrect"}}
     full, int4 = ablation_table(qa, preds, decisions, n_boot=200)
     assert (full["precision"], full["backend"], int4["backend"]) == ("full", None, "quanto")
     assert full["n_items"] == int4["n_items"] == 4  # q4 was never asked
@@ -64,7 +65,8 @@ def test_run_costs_summarise_each_models_predictions():
     preds = [_pred("q0", "int4", 1.0, 50.0), _pred("q1", "int4", 3.0, 70.0),
              {"qa_id": "q0", "model": "blind", "status": "ok", "latency_s": 0.001,
               "efficiency": None}]
-    costs = run_costs(preds).set_index("model")
-    assert costs.loc["m", "latency_s_mean"] == 2.0 and costs.loc["m", "peak_memory_mib"] == 70.0
-    assert costs.loc["m", "backend"] == "quanto" and costs.loc["m", "n"] == 2
+    costs = run_costs(preds).set_index("model")  # one row per entry: m under variant int4
+    m_int4 = costs.loc["m_int4"]
+    assert m_int4["latency_s_mean"] == 2.0 and m_int4["peak_memory_mib"] == 70.0
+    assert m_int4["backend"] == "quanto" and m_int4["n"] == 2
     assert costs.loc["blind", "latency_s_mean"] == 0.001

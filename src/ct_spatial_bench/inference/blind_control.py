@@ -1,8 +1,10 @@
 """The blind control of any model: the same prompt, with the image blanked or withheld.
 
 A model that scores as well blind as sighted answers from its language prior, not the CT.
-Predictions of a blind run carry ``model="<name>_blind"``, ``base_model="<name>"`` and
-``blind=True``, so reporting pairs a model with its blind twin by ``(base_model, qa_id)``.
+Predictions of a blind run carry the model's own name (``model="<name>"``, ``base_model`` the
+same), ``variant="blind"`` and ``blind=True``: a variant is a field, never a suffix in the name.
+Every stage groups by the entry (``records.entry_of``), so the blind control is its own row,
+shown as ``<name>_blind``, and reporting pairs a model with its twin by ``(model, qa_id)``.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from ct_spatial_bench.models.base import Answer, ModelAdapter, Question
+from ct_spatial_bench.records import BLIND_VARIANT, entry_label
 
 BLIND_MODES = ("zero", "withhold")
-BLIND_SUFFIX = "_blind"
-
-
-def blind_name(model: str) -> str:
-    return f"{model}{BLIND_SUFFIX}"
+# A blind run's own checkpoint beside its model's (``x.jsonl`` -> ``x_blind.jsonl``): the file
+# blind runs have always written, so an interrupted one resumes.
+CHECKPOINT_SUFFIX = f"_{BLIND_VARIANT}"
 
 
 def blank_like(image: Any) -> Any:
@@ -45,13 +46,17 @@ class BlindControl(ModelAdapter):
     (``"withhold"``: the adapter then leaves the image out where its model allows)."""
 
     blind = True
+    variant = BLIND_VARIANT
 
     def __init__(self, inner: ModelAdapter, mode: str = "zero") -> None:
         if mode not in BLIND_MODES:
             raise ValueError(f"blind mode must be one of {BLIND_MODES}, got {mode!r}")
         self.inner = inner
         self.mode = mode
-        self.name = blind_name(inner.name)
+        # The run's label, not the predictions' model (``base_model``): what logs name and the
+        # run signature hashes, unchanged from when it was the model's name, so a checkpoint
+        # written then is still this run's and resumes without asking again.
+        self.name = entry_label(inner.name, BLIND_VARIANT)
         self.input_spec = inner.input_spec
         self._blank_of: tuple[Any, Any] = (None, None)  # (image, its blank): one per volume
 

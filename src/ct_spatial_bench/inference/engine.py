@@ -63,7 +63,7 @@ def run_inference(
     """
     from ct_spatial_bench.answer_failures import check_failures
     from ct_spatial_bench.imaging.freshness import with_volume_fingerprints
-    from ct_spatial_bench.inference.blind_control import BLIND_SUFFIX
+    from ct_spatial_bench.inference.blind_control import CHECKPOINT_SUFFIX
     from ct_spatial_bench.models.registry import check_configured
     from ct_spatial_bench.sharding import asked_items, select_shard, shard_checkpoint
 
@@ -83,7 +83,8 @@ def run_inference(
     items = select_shard(asked_items(items, settings.max_items), settings.shard_index,
                          settings.num_shards, settings.shard_by)
     checkpoint = checkpoint or shard_checkpoint(settings.checkpoint, settings.shard_index,
-                                                settings.num_shards, BLIND_SUFFIX if blind else "")
+                                                settings.num_shards,
+                                                CHECKPOINT_SUFFIX if blind else "")
     try:
         predictions = BACKENDS[settings.backend](
             settings, items, inputs, config, remake, checkpoint, adapter=adapter)

@@ -223,7 +223,7 @@ class _Stamp:
         adapter = self.adapter
         return Prediction(
             qa_id=item.qa_id,
-            model=adapter.name,
+            model=adapter.base_model,  # the model's own name, a blind control's too (variant)
             prediction=answer.text if answer is not None else "",
             status=OK if error is None else ERROR,
             error=redact_text(error),  # a 401 body may echo the key (ct_spatial_bench.secrets)
@@ -236,6 +236,7 @@ class _Stamp:
             run_signature=self.signature,
             base_model=adapter.base_model,
             blind=adapter.blind,
+            variant=adapter.variant,
             efficiency=_efficiency(adapter),
             error_kind=error_kind,
             input_fingerprint=self.fingerprint,

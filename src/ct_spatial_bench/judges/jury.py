@@ -2,9 +2,10 @@
 
 A verdict ``failed`` means the judge could not decide (an API error, an unparseable reply); it is
 not a vote, so it is dropped before any rule is applied. An item none of whose verdicts is usable
-is ``failed`` for the jury too. Verdicts are grouped by the key (model, qa_id), never by position:
-upstream's M3D and Med3DVLM jury figures are wrong because a shorter verdict file was zipped with
-the others by position.
+is ``failed`` for the jury too. Verdicts are grouped by the key (entry, qa_id), the entry being
+the model under its variant (``records.entry_of``), never by position: upstream's M3D and
+Med3DVLM jury figures are wrong because a shorter verdict file was zipped with the others by
+position.
 
 ``upstream_avg3`` is upstream's scoring, kept as an option for comparability (``protocol:
 upstream``): every judge of the jury has a vote, a failed or missing one counts 0, the mean is
@@ -32,7 +33,7 @@ MEAN_THRESHOLD = 0.66  # upstream: correct when the mean of the judges' votes is
 def verdicts_by_item(
     verdicts: Iterable[Mapping[str, Any]], judges: Sequence[str] | None = None
 ) -> dict[ItemKey, dict[str, str]]:
-    """``{(model, qa_id): {judge: verdict}}`` for the chosen judges; a repeated verdict is an error.
+    """``{(entry, qa_id): {judge: verdict}}`` for the chosen judges; a repeated verdict is an error.
 
     A repeat would mean two runs of one judge were concatenated, and silently keeping either would
     make the result depend on file order. Items come in the order their first verdict does.
@@ -92,7 +93,7 @@ def jury_decisions(
     judges: Sequence[str] | None = None,
     rule: str = "majority",
 ) -> dict[ItemKey, str]:
-    """``{(model, qa_id): correct | incorrect | failed}`` by ``rule`` over ``judges`` (None: all).
+    """``{(entry, qa_id): correct | incorrect | failed}`` by ``rule`` over ``judges`` (None: all).
 
     Only items some chosen judge gave a verdict on appear; an item with no verdict at all is absent
     (the accuracy counts treat an absent decision as failed). Under ``upstream_avg3`` the jury is
@@ -114,10 +115,17 @@ def jury_decision_rows(
     judges: Sequence[str] | None = None,
     rule: str = "majority",
 ) -> list[Decision]:
-    """``jury_decisions`` as ``records.Decision`` records, sorted by (model, qa_id)."""
-    decisions = jury_decisions(verdicts, judges, rule)
-    return [Decision(model, qa_id, rule, decision)
-            for (model, qa_id), decision in sorted(decisions.items())]
+    """``jury_decisions`` as ``records.Decision`` records, sorted by (entry, qa_id); each
+    carries its entry's model and variant as the verdicts do (a blind control's decision is
+    model ``m3d``, variant ``blind``)."""
+    verdicts = [Verdict.from_dict(row, where=f"verdict {i}") for i, row in
+                enumerate(verdicts, start=1)]
+    model_and_variant = {v.key[0]: (v.model, v.variant) for v in verdicts}
+    rows = []
+    for (entry, qa_id), decision in sorted(jury_decisions(verdicts, judges, rule).items()):
+        model, variant = model_and_variant[entry]
+        rows.append(Decision(model, qa_id, rule, decision, variant=variant))
+    return rows
 
 
 def judge_agreement(

@@ -34,7 +34,7 @@ from ct_spatial_bench.judges.parsing import (
 from ct_spatial_bench.llm.cache import LEASE_S, POLL_S
 from ct_spatial_bench.llm.client import Completion
 from ct_spatial_bench.llm.engine import Call, estimate_tokens, renewing_claims, run_calls
-from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Prediction, QAItem, Verdict
+from ct_spatial_bench.records import ERROR, FAILED, INCORRECT, Prediction, QAItem, Verdict, entry_of
 from ct_spatial_bench.secrets import error_text, redact_text
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def item_verdict(judge: Judge, item: QAItem, pred: Prediction) -> Verdict:
     try:
         outcome = judge.judge(item.question, item.answer, pred.prediction)
     except Exception as exc:  # noqa: BLE001 - a judge failure is 'failed', not 'incorrect'
-        logger.warning("judge %s failed on %s/%s: %s", judge.name, pred.model, pred.qa_id, exc)
+        logger.warning("judge %s failed on %s/%s: %s", judge.name, entry_of(pred), pred.qa_id, exc)
         outcome = Judgement(verdict=FAILED, reason=error_text(exc))
     return verdict_record(judge, pred, outcome, round(time.perf_counter() - started, 6))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ct_spatial_bench.judges.base import CachedJudge, Judge
 from ct_spatial_bench.records import (ERROR, FAILED, Prediction, QAItem, RecordError, Verdict,
-                                      index_by, qa_item)
+                                      entry_of, index_by, qa_item)
 from ct_spatial_bench.secrets import redact_text
 
 
@@ -35,7 +35,7 @@ def join_to_qa(qa_items: Sequence[Mapping[str, Any]],
         pred = Prediction.from_dict(row, f"predictions, item {i}")
         item = qa_by_id.get(pred.qa_id)
         if item is None:
-            raise RecordError(f"prediction of {pred.model} for unknown qa_id {pred.qa_id!r}")
+            raise RecordError(f"prediction of {entry_of(pred)} for unknown qa_id {pred.qa_id!r}")
         joined.append((item, pred))
     return joined
 

@@ -113,7 +113,8 @@ def verdicts_from_upstream(predictions: Sequence[Mapping[str, Any]],
     matched = _match(pred_of, occurrence_keys(rows, row_key), source)
     return [Verdict(pred.qa_id, pred.model, judge, judge_model=judge,
                     verdict=_verdict(row.get("is_correct"), source, line),
-                    reason=str(row.get("reasoning") or ""), prompt_version="upstream").to_dict()
+                    reason=str(row.get("reasoning") or ""), prompt_version="upstream",
+                    variant=pred.variant).to_dict()
             for line, (pred, row) in enumerate(zip(matched, rows), start=1)]
 
 

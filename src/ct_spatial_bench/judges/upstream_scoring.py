@@ -26,7 +26,7 @@ from typing import Any
 
 from ct_spatial_bench.judges.jury import jury_decisions
 from ct_spatial_bench.records import (CORRECT, ERROR, FAILED, ItemKey, Prediction, Verdict,
-                                      qa_item)
+                                      entry_of, qa_item)
 from ct_spatial_bench.spatial.categories import canonical_category
 
 RULE = "upstream_avg3"
@@ -49,7 +49,7 @@ def _errored(predictions: Iterable[Prediction]) -> set[ItemKey]:
 def upstream_decisions(verdicts: Iterable[Mapping[str, Any]],
                        predictions: Iterable[Mapping[str, Any]],
                        judges: Sequence[str] | None = None) -> dict[ItemKey, str]:
-    """avg3 decisions by (model, qa_id), errored predictions left out."""
+    """avg3 decisions by (entry, qa_id), errored predictions left out."""
     errored = _errored(_predictions(predictions))
     return {key: decision for key, decision in jury_decisions(verdicts, judges, RULE).items()
             if key not in errored}
@@ -65,13 +65,13 @@ def upstream_scores(verdicts: Sequence[Mapping[str, Any]],
     decisions = upstream_decisions(verdicts, predictions, judges)
     names = list(judges) if judges is not None else sorted({v.judge for v in verdicts})
     rows = []
-    for model in dict.fromkeys(p.model for p in predictions):
+    for model in dict.fromkeys(map(entry_of, predictions)):
         mine = [d for (m, _), d in decisions.items() if m == model]
         row: dict[str, Any] = {"model": model, "n_items": len(mine),
                                "upstream_avg3": (sum(d == CORRECT for d in mine) / len(mine)
                                                  if mine else float("nan"))}
         for judge in names:
-            votes = [v.verdict for v in verdicts if v.model == model and v.judge == judge
+            votes = [v.verdict for v in verdicts if entry_of(v) == model and v.judge == judge
                      and v.verdict != FAILED and (model, v.qa_id) not in errored]
             row[f"judge_{judge}"] = (sum(v == CORRECT for v in votes) / len(votes)
                                      if votes else float("nan"))
@@ -88,7 +88,7 @@ def upstream_category_table(qa_items: Iterable[Mapping[str, Any]],
     errored prediction is left out of its model's denominator)."""
     predictions = _predictions(predictions)
     errored = _errored(predictions)
-    models = list(dict.fromkeys(p.model for p in predictions))
+    models = list(dict.fromkeys(map(entry_of, predictions)))
     items_in: dict[str, list[str]] = {}
     for qa in map(qa_item, qa_items):  # rows too (a test's, a script's)
         for name in dict.fromkeys(canonical_category(c) for c in qa.categories or []):

@@ -11,7 +11,8 @@ Three ways an item can fall short of a verdict are kept apart, because they mean
   a failure is not an answer (a 401 must not put a model at 0.0 on the leaderboard);
 - failed: the judges could not decide (every verdict failed, or none was given) - outside the
   denominator, reported in its own count, since it says nothing about the model.
-Everything is joined by (model, qa_id), never by position.
+Everything is joined by (entry, qa_id) (``records.entry_of``: a model under its variant, so a
+blind control is a row of its own), never by position.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 
 
 from ct_spatial_bench.statistics import bootstrap_ci, cluster_bootstrap_ci
-from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, ItemKey, RecordError, index_by,
-                                      index_by_item, qa_item)
+from ct_spatial_bench.records import (CORRECT, FAILED, INCORRECT, ItemKey, RecordError, entry_of,
+                                      index_by, index_by_item, qa_item)
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 def volume_of(qa_items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -133,7 +134,7 @@ def accuracy_by_category(
     """
     qa_items = [qa_item(qa) for qa in qa_items]
     predictions = list(predictions or [])
-    errored = {(p["model"], p["qa_id"]) for p in predictions if p.get("status") == "error"}
+    errored = {(entry_of(p), p["qa_id"]) for p in predictions if p.get("status") == "error"}
     models = list(dict.fromkeys([*(model for model, _ in decisions),
                                  *(model for model, _ in errored)]))
     decisions = effective_decisions(decisions, predictions)

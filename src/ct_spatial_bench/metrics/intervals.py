@@ -30,7 +30,7 @@ from ct_spatial_bench.metrics.text import (
     is_empty_prediction,
     scored_metrics,
 )
-from ct_spatial_bench.records import CORRECT, INCORRECT, as_prediction, qa_item
+from ct_spatial_bench.records import CORRECT, INCORRECT, as_prediction, entry_of, qa_item
 from ct_spatial_bench.statistics import cluster_bootstrap_ci, clustered_mcnemar
 
 Key = tuple[str, str]  # (model, qa_id)
@@ -116,7 +116,7 @@ def text_metric_intervals(
     pairs: dict[str, tuple[list[str], list[str], list[str]]] = {}
     for pred in map(as_prediction, predictions):
         if not is_empty_prediction(pred):
-            refs, hyps, volumes = pairs.setdefault(pred.model, ([], [], []))
+            refs, hyps, volumes = pairs.setdefault(entry_of(pred), ([], [], []))
             refs.append(answer_of[pred.qa_id])
             hyps.append(pred.prediction)
             volumes.append(volume[pred.qa_id])

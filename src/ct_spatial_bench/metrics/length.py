@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT, ERROR, as_prediction, qa_item
+from ct_spatial_bench.records import CORRECT, ERROR, as_prediction, entry_of, qa_item
 
 LENGTH_BINS = ((1, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, None))
 ANSWER_TYPES = ("yes/no", "lobe", "side", "vertical", "depth", "centricity", "measurement",
@@ -139,7 +139,7 @@ def _decided_lengths(
         decision = decisions.get(pred.key)
         if pred.status == ERROR or decision not in ("correct", "incorrect"):
             continue
-        out.append((pred.model, pred.qa_id, answer_words(pred.prediction),
+        out.append((entry_of(pred), pred.qa_id, answer_words(pred.prediction),
                     float(decision == CORRECT)))
     return out
 
@@ -184,7 +184,7 @@ def length_standardised_accuracy(
     features = question_type_features(qa_items)
     ref_log = {qa.qa_id: math.log(max(answer_words(qa.answer), 1)) for qa in qa_items}
     reference_words = float(np.median([answer_words(qa.answer) for qa in qa_items]))
-    models = list(dict.fromkeys(p.model for p in predictions))
+    models = list(dict.fromkeys(map(entry_of, predictions)))
     decided = [(models.index(m), q, math.log(max(w, 1)), y)
                for m, q, w, y in _decided_lengths(predictions, decisions) if q in features]
     items = [qa.qa_id for qa in qa_items]
@@ -215,7 +215,7 @@ def length_standardised_accuracy(
     out = []
     for k, model in enumerate(models):
         words = [answer_words(p.prediction) for p in predictions
-                 if p.model == model and p.status != ERROR]
+                 if entry_of(p) == model and p.status != ERROR]
         outcomes = [y for m, _, _, y in decided if m == k]
         near = [reference_words / 2 <= w <= reference_words * 2 for w in words]
         out.append({

@@ -43,7 +43,7 @@ from ct_spatial_bench.metrics.slot_reading import (
     question_reading,
     slot_terms,
 )
-from ct_spatial_bench.records import CORRECT, ERROR, QAItem, as_prediction, qa_item
+from ct_spatial_bench.records import CORRECT, ERROR, QAItem, as_prediction, entry_of, qa_item
 from ct_spatial_bench.spatial.categories import CATEGORIES
 from ct_spatial_bench.spatial.terms import EXCLUSIVE_GROUPS
 from ct_spatial_bench.statistics import cluster_bootstrap_ci, cohen_kappa
@@ -106,7 +106,7 @@ def score_slots(
         terms = slot_terms(question_reading(qa_by_id[pred.qa_id].question,
                                             clean_prediction(text)))
         per_axis = {axis: axis_outcome(axis, values, terms) for axis, values in slots.items()}
-        rows.append({"model": pred.model, "qa_id": pred.qa_id,
+        rows.append({"model": entry_of(pred), "qa_id": pred.qa_id,
                      "axes": "+".join(per_axis), "slot_outcome": item_outcome(per_axis),
                      **{f"slot_{axis}": outcome for axis, outcome in per_axis.items()}})
     return rows

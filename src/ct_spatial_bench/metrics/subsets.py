@@ -3,7 +3,7 @@
 - ``needs_image``: the items the blind prior (question text alone, baselines/blind.py) gets wrong.
   An item the prior answers correctly can be scored without looking at the CT.
 - ``needs_image_twin``: per model, where its blind twin ran (the same model with the image
-  withheld), the items the twin gets wrong.
+  withheld: variant ``blind``, the entry ``<model>_blind``), the items the twin gets wrong.
 - ``human_rejected``: items upstream's human review marked non-spatial that the spatial filter
   (Gemini) kept, from upstream's curation/gemini_human_disagreements.json (``type`` spatial,
   ``human`` false, ``gemini`` true), matched to the QA by (case, question, answer).
@@ -18,19 +18,21 @@ from typing import Any
 
 from ct_spatial_bench.metrics.accuracy import effective_decisions, volume_of
 from ct_spatial_bench.statistics import cluster_bootstrap_ci
-from ct_spatial_bench.records import CORRECT, INCORRECT, as_prediction, qa_item
-from ct_spatial_bench.records import ItemKey as Key  # (model, qa_id)
+from ct_spatial_bench.records import (BLIND_VARIANT, CORRECT, INCORRECT, as_prediction, entry_of,
+                                      qa_item)
+from ct_spatial_bench.records import ItemKey as Key  # (entry, qa_id)
 
 
 def blind_pairs(
     predictions: Iterable[dict[str, Any]], configured: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """``{model: blind twin}``: every blind control found in ``predictions`` and the configured
-    pairs whose two models both have predictions."""
+    """``{model: blind twin}`` (entries, ``records.entry_of``): every blind control found in
+    ``predictions`` (variant ``blind``) whose model answered with the image too, and the
+    configured pairs whose two entries both have predictions."""
     predictions = [as_prediction(p) for p in predictions]
-    models = {p.model for p in predictions}
-    pairs = {p.base_model: p.model for p in predictions
-             if p.blind and p.base_model and p.base_model in models}
+    models = {entry_of(p) for p in predictions}
+    pairs = {p.model: entry_of(p) for p in predictions
+             if p.variant == BLIND_VARIANT and p.model in models}
     for model, twin in (configured or {}).items():
         if model in models and twin in models:
             pairs.setdefault(model, twin)

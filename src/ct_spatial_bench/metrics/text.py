@@ -22,7 +22,7 @@ from typing import Any
 
 from ct_spatial_bench.metrics.normalise import clean_text, normalise_answer
 from ct_spatial_bench.records import (ERROR, Prediction, QAItem, RecordError, as_prediction,
-                                      index_by, index_by_item, qa_item)
+                                      entry_of, index_by, index_by_item, qa_item)
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 PER_ITEM_METRICS = (
@@ -130,7 +130,7 @@ def _joined_pairs(
     for pred in index_by_item(map(as_prediction, predictions), "predictions").values():
         if pred.qa_id not in qa_by_id:
             raise RecordError(
-                f"prediction of model {pred.model!r} names qa_id {pred.qa_id!r}, "
+                f"prediction of model {entry_of(pred)!r} names qa_id {pred.qa_id!r}, "
                 "which is not in the QA items"
             )
         pairs.append((qa_by_id[pred.qa_id], pred))
@@ -172,7 +172,7 @@ def per_item_text_metrics(
     rows = []
     for qa, pred in pairs:
         row: dict[str, Any] = {
-            "model": pred.model, "qa_id": qa.qa_id, "empty": is_empty_prediction(pred),
+            "model": entry_of(pred), "qa_id": qa.qa_id, "empty": is_empty_prediction(pred),
         }
         if row["empty"]:
             row.update(dict.fromkeys(PER_ITEM_METRICS))
@@ -247,19 +247,19 @@ def text_metrics_summary(
     """
     per_item_rows = list(per_item_rows)
     pairs = _joined_pairs(qa_items, predictions)
-    models = list(dict.fromkeys([*(p.model for _, p in pairs),
+    models = list(dict.fromkeys([*(entry_of(p) for _, p in pairs),
                                  *(r["model"] for r in per_item_rows)]))
     summary = []
     for model in models:
         rows = [r for r in per_item_rows if r["model"] == model]
         scored = [r for r in rows if not r["empty"]]
         model_pairs = [(qa, p) for qa, p in pairs
-                       if p.model == model and not is_empty_prediction(p)]
+                       if entry_of(p) == model and not is_empty_prediction(p)]
         out: dict[str, Any] = {
             "model": model,
             "count": len(scored),
             "n_empty": len(rows) - len(scored),
-            "n_errors": sum(1 for _, p in pairs if p.model == model and p.status == ERROR),
+            "n_errors": sum(1 for _, p in pairs if entry_of(p) == model and p.status == ERROR),
             "bleu": corpus_bleu([qa.answer for qa, _ in model_pairs],
                                 [p.prediction for _, p in model_pairs]),
         }

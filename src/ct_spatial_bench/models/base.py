@@ -7,7 +7,7 @@ part of its prompt (encoded features, a key-value cache) does it once per volume
 can only answer one question at a time implements ``answer_one`` and inherits the loop.
 
 Everything the inference engine uses is declared here, with a default: ``efficiency``, ``close``,
-``required_config``, ``config_examples``, ``base_model``, ``blind``, ``prompt_of``,
+``required_config``, ``config_examples``, ``base_model``, ``blind``, ``variant``, ``prompt_of``,
 ``prompt_template``, and the registry facts
 (``name``, ``input_spec``, ``description`` and the capabilities ``answer_prior``,
 ``reads_slices``, ``loads_weights``, ``served``, ``baseline``). Nothing is probed with getattr.
@@ -104,6 +104,7 @@ class ModelAdapter:
     checkpoint_files: ClassVar[dict[str, tuple[tuple[str, ...], bool]]] = {}
     code_folders: ClassVar[tuple[str, ...]] = ()  # settings naming the authors' code checkouts
     blind: bool = False
+    variant: str | None = None  # the variant its predictions carry (a blind control's: blind)
 
     @classmethod
     def image_tokens(cls, spec: Any, checkpoint_config: dict[str, Any]) -> int | None:
@@ -132,7 +133,8 @@ class ModelAdapter:
 
     @property
     def base_model(self) -> str:
-        """The model a blind control is the twin of; the model itself otherwise."""
+        """The model whose name its predictions carry: the one a blind control is the twin
+        of; the model itself otherwise."""
         return self.name
 
     def load(self, config: dict[str, Any]) -> None:

@@ -1,10 +1,11 @@
 """The blind gap: a model's accuracy with the image minus its accuracy without it.
 
-A model is paired with its blind twin: the ``<model>_blind`` control (predictions with
-``blind: true`` and ``base_model``), or a configured twin (the offline baselines: ``blind`` is the
-twin of ``geometry``). The gap is computed overall and per category on the items both were
-decided on, joined by qa_id, with an exact McNemar test; a gap that is not above zero means the
-model does no better with the image than without it, and is flagged.
+A model is paired with its blind twin: its blind control (predictions of the model with variant
+``blind``, the entry ``<model>_blind``), or a configured twin (the offline baselines: ``blind`` is
+the twin of ``geometry``). Models and twins are entries (``records.entry_of``). The gap is
+computed overall and per category on the items both were decided on, joined by qa_id, with an
+exact McNemar test; a gap that is not above zero means the model does no better with the image
+than without it, and is flagged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ct_spatial_bench.metrics.intervals import paired_mcnemar
+from ct_spatial_bench.records import entry_of
 from ct_spatial_bench.spatial.categories import CATEGORIES, canonical_category
 
 ALL = "All"
@@ -40,7 +42,8 @@ def blind_gap(
             qa_ids = items_in.get(category, set())
             subset = {(m, q): d for (m, q), d in decisions.items()
                       if m in (model, twin) and q in qa_ids}
-            preds = [p for p in predictions if p["model"] in (model, twin) and p["qa_id"] in qa_ids]
+            preds = [p for p in predictions
+                     if entry_of(p) in (model, twin) and p["qa_id"] in qa_ids]
             test = next(iter(paired_mcnemar(_rename(subset, model, twin),
                                             _rename_preds(preds, model, twin))), None)
             rows.append(_row(model, twin, category, test))
@@ -57,8 +60,8 @@ def _rename(decisions, model, twin):
 
 
 def _rename_preds(predictions, model, twin):
-    names = {model: _A, twin: _B}
-    return [{**p, "model": names[p["model"]]} for p in predictions]
+    names = {model: _A, twin: _B}  # the fixed names are the whole entry: no variant beside them
+    return [{**p, "model": names[entry_of(p)], "variant": None} for p in predictions]
 
 
 def _row(model: str, twin: str, category: str, test: dict[str, Any] | None) -> dict[str, Any]:

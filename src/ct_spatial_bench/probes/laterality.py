@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ct_spatial_bench.records import OK, Prediction, QAItem, index_by_item, qa_item
+from ct_spatial_bench.records import OK, Prediction, QAItem, entry_label, index_by_item, qa_item
 from ct_spatial_bench.spatial.categories import LATERALITY, canonical_category
 
 RIGHT, LEFT = "right", "left"
@@ -133,7 +133,9 @@ def flip_outcomes(
     original_predictions: Iterable[Prediction | Mapping[str, Any]],
     mirrored_predictions: Iterable[Prediction | Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
-    """One row per (model, probed item) with both predictions ok, joined by (model, qa_id)."""
+    """One row per (model, probed item) with both predictions ok, joined by (model, qa_id): a
+    mirrored answer (variant ``mirror_lr``) to the model's own answer as benchmarked (the entry
+    without a variant; never its blind control's)."""
     items = {item.qa_id: item for item in map(qa_item, flip_items)}
     # Rows become records here (a test's, a script's), as the datasets load them.
     originals = index_by_item([p for p in map(Prediction.from_dict, original_predictions)
@@ -141,9 +143,10 @@ def flip_outcomes(
                               "original predictions")
     rows = []
     for pred in map(Prediction.from_dict, mirrored_predictions):
-        if pred.status != OK or pred.key not in originals or pred.qa_id not in items:
+        original = originals.get((entry_label(pred.model, None), pred.qa_id))
+        if pred.status != OK or original is None or pred.qa_id not in items:
             continue
-        item, before = items[pred.qa_id], originals[pred.key].prediction
+        item, before = items[pred.qa_id], original.prediction
         rows.append({
             "model": pred.model, "qa_id": pred.qa_id, "question": item.question,
             "answer": item.meta["original_answer"], "mirrored_answer": item.answer,

@@ -27,6 +27,8 @@ from ct_spatial_bench.records import (
     OK,
     Prediction,
     QAItem,
+    entry_label,
+    entry_of,
     qa_item,
     with_variant,
 )
@@ -97,7 +99,7 @@ def ablation_table(
     decisions: Mapping[str | None, Mapping[tuple[str, str], str]], n_boot: int = 1000,
 ) -> list[dict[str, Any]]:
     """One row per (model, precision): accuracy and interval, McNemar against full precision,
-    latency per item, memory, backend. ``decisions``: ``{precision: {(model, qa_id): decision}}``
+    latency per item, memory, backend. ``decisions``: ``{precision: {(entry, qa_id): decision}}``
     (``probes.variants.variant_decisions`` of the verdicts). ``qa_items`` and ``predictions``:
     records, or rows (a test's, a script's) that become records here."""
     from ct_spatial_bench.metrics.accuracy import accuracy_by_model
@@ -111,7 +113,7 @@ def ablation_table(
     rows = []
     for (model, precision), mine in runs.items():
         decided = {key: d for key, d in (decisions.get(precision) or {}).items()
-                   if key[0] == model}
+                   if key[0] == entry_label(model, precision)}  # keys are entries
         (accuracy,) = accuracy_by_model(qa_items, mine, decided, n_boot=n_boot)
         figures = _efficiency(mine)
         row = {"model": model, "precision": precision, **figures["precision"],
@@ -135,8 +137,8 @@ def _right(predictions: list[Prediction],
     errors left out as in the accuracy)."""
     from ct_spatial_bench.metrics.accuracy import effective_decisions
 
-    models = {p.model for p in predictions}
-    mine = {key: d for key, d in decisions.items() if key[0] in models}
+    entries = {entry_of(p) for p in predictions}
+    mine = {key: d for key, d in decisions.items() if key[0] in entries}
     return {qa_id: d == CORRECT for (_, qa_id), d in effective_decisions(mine, predictions).items()
             if d in (CORRECT, INCORRECT)}
 

@@ -4,9 +4,10 @@ precisions) against the model as run in the benchmark, per category.
 A variant is a field, never a suffix in the model's name: a variant's predictions carry the real
 ``model`` and a ``variant`` label, and so do their verdicts (``records.Verdict.variant``). Several
 variants of one model share its name, so they are judged together but decided and scored variant
-by variant, each joined by (model, qa_id) within its variant. Files written before the variant
-was a field named a variant ``<model>@<variant>``; the records read from them are split
-(``probe_predictions``, ``variant_decisions``).
+by variant, each joined by (entry, qa_id): the entry (``records.entry_of``) is the model under its
+variant, and the benchmark's entry the model without one (never its blind control). Files
+written before the variant was a field named a variant ``<model>@<variant>``; the records read
+from them are split (``probe_predictions``, ``variant_decisions``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
-from ct_spatial_bench.records import ItemKey, Prediction, Verdict, qa_item
+from ct_spatial_bench.records import ItemKey, Prediction, Verdict, entry_label, entry_of, qa_item
 
 LEGACY_SEPARATOR = "@"  # how files written before the variant was a field named a variant
 VariantRecord = TypeVar("VariantRecord", Prediction, Verdict)
@@ -47,8 +48,7 @@ def probe_predictions(rows: Iterable[Mapping[str, Any]]) -> list[Prediction]:
 
 def variant_decisions(verdicts: Iterable[Mapping[str, Any]], judges: Sequence[str] | None = None,
                       rule: str = "majority") -> dict[str | None, dict[ItemKey, str]]:
-    """``{variant: {(model, qa_id): decision}}``: the jury's decisions, variant by variant (one
-    model's variants share its (model, qa_id) keys, so one jury over all would mix them)."""
+    """``{variant: {(entry, qa_id): decision}}``: the jury's decisions, variant by variant."""
     from ct_spatial_bench.judges.jury import jury_decisions
 
     grouped: dict[str | None, list[Verdict]] = {}
@@ -70,7 +70,7 @@ def variant_accuracy(
     """One row per (model, variant, category incl. ``All``): accuracy of the variant, of the
     model as benchmarked (the same items), and the drop (benchmark minus variant).
 
-    ``variant_decisions``: ``variant_decisions``'s ``{variant: {(model, qa_id): decision}}``.
+    ``variant_decisions``: ``variant_decisions``'s ``{variant: {(entry, qa_id): decision}}``.
     ``describe`` maps a variant label to columns to add (e.g. perturbation kind and strength).
     """
     # Rows become records here (a test's, a script's), as the datasets load them.
@@ -83,8 +83,10 @@ def variant_accuracy(
         mine = [p for p in variant_predictions if (p.model, p.variant) == (model, variant)]
         asked = {p.qa_id for p in mine}
         items = [qa for qa in qa_items if qa.qa_id in asked]
-        base = [p for p in base_predictions if p.model == model and p.qa_id in asked]
-        scored = _scores(items, mine, variant_decisions.get(variant, {}), model)
+        # the model as benchmarked: its entry without a variant (not its blind control)
+        base = [p for p in base_predictions if entry_of(p) == model and p.qa_id in asked]
+        scored = _scores(items, mine, variant_decisions.get(variant, {}),
+                         entry_label(model, variant))
         reference = _scores(items, base, base_decisions, model)
         for category, figures in scored.items():
             base_acc = reference.get(category, {}).get("accuracy", float("nan"))
@@ -95,13 +97,15 @@ def variant_accuracy(
     return rows
 
 
-def _scores(items, predictions: list[Prediction], decisions, model) -> dict[str, dict[str, Any]]:
+def _scores(items, predictions: list[Prediction], decisions, entry) -> dict[str, dict[str, Any]]:
+    """Accuracy of ``entry`` (``records.entry_of``: the rows' ``model`` label), overall and per
+    category, on the items of ``predictions``."""
     asked = {p.qa_id for p in predictions}
-    mine = {key: d for key, d in decisions.items() if key[0] == model and key[1] in asked}
+    mine = {key: d for key, d in decisions.items() if key[0] == entry and key[1] in asked}
     overall = accuracy_by_model(items, predictions, mine, n_boot=1) if predictions else []
     out = {"All": {"n": r["n_judged"], "accuracy": r["accuracy"]}
-           for r in overall if r["model"] == model}
+           for r in overall if r["model"] == entry}
     for row in accuracy_by_category(items, mine, predictions, n_boot=1):
-        if row["model"] == model:
+        if row["model"] == entry:
             out[row["category"]] = {"n": row["n"], "accuracy": row["accuracy"]}
     return out

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import OK, Prediction, as_prediction, qa_item
+from ct_spatial_bench.records import OK, Prediction, as_prediction, entry_of, qa_item
 
 WINDOW_HU = (-1000.0, 400.0)
 MAX_TILES = 16  # slices shown of a slice-reading model's input
@@ -157,17 +157,18 @@ def case_viewer_html(qa_items: Iterable[Mapping[str, Any]],
                      limit: int = 12, size: int = 120,
                      specs: Mapping[str, Any] | None = None) -> str:
     """One card per case: what each model saw, the question, the reference, each model's answer
-    and verdict (joined by (model, qa_id)). ``volumes``: volume key -> loader (a partitioned
-    dataset's load); a case whose volume is not there is shown without an image, saying so.
-    ``specs``: model -> its ``InputSpec`` (None: it reads the question only); one image per
+    and verdict (joined by (entry, qa_id): ``records.entry_of``, a blind control its own).
+    ``volumes``: volume key -> loader (a partitioned dataset's load); a case whose volume is not
+    there is shown without an image, saying so.
+    ``specs``: entry -> its model's ``InputSpec`` (None: it reads the question only); one image per
     spec among the case's models. Without ``specs``, the stored volume's middle slice."""
     esc = html.escape
     decision_rows = list(decision_rows)
     qa_by_id = {q.qa_id: q for q in map(qa_item, qa_items)}
     answers: dict[str, dict[str, Prediction]] = {}
     for p in map(as_prediction, predictions):
-        answers.setdefault(p.qa_id, {})[p.model] = p
-    verdict_of = {(r["model"], r["qa_id"]): r.get("decision", "") for r in decision_rows}
+        answers.setdefault(p.qa_id, {})[entry_of(p)] = p
+    verdict_of = {(entry_of(r), r["qa_id"]): r.get("decision", "") for r in decision_rows}
     find = volume_finder(volumes or {})
     images: dict[tuple[str, str], tuple[str, str]] = {}
 

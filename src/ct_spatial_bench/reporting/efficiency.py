@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from ct_spatial_bench.records import entry_of
+
 ABLATION_HINT = ("<p>Quantization ablation not run: <code>kedro run --pipelines "
                  "probes_quantization_&lt;model&gt;</code> (a model that loads weights).</p>")
 ABLATION_COLUMNS = ("model", "precision", "backend", "compute_dtype", "n_judged", "n_errors",
@@ -18,13 +20,14 @@ ABLATION_COLUMNS = ("model", "precision", "backend", "compute_dtype", "n_judged"
 
 
 def run_costs(predictions: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One row per model: precision, backend, parameters, parameter and peak memory (MiB), and
-    latency per answered item (mean, median) from its predictions' efficiency fields; where any
+    """One row per entry (``records.entry_of``: a blind control apart): precision, backend,
+    parameters, parameter and peak memory (MiB), and latency per answered item (mean, median)
+    from its predictions' efficiency fields; where any
     prediction records ``hit_token_limit``, ``n_hit_token_limit`` (answers that ran out of new
     tokens, blank for a model that cannot tell)."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     for pred in predictions:
-        by_model.setdefault(pred["model"], []).append(pred)
+        by_model.setdefault(entry_of(pred), []).append(pred)
     rows = []
     for model, preds in by_model.items():
         latencies = [float(p["latency_s"]) for p in preds

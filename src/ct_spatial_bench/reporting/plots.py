@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
-from ct_spatial_bench.records import OK, as_prediction, qa_item
+from ct_spatial_bench.records import OK, as_prediction, entry_of, qa_item
 from ct_spatial_bench.spatial.categories import CATEGORIES
 
 
@@ -82,7 +82,7 @@ def plot_answer_lengths(
         "reference": [_word_count(q.answer) for q in map(qa_item, qa_items)]}
     for pred in map(as_prediction, predictions):
         if pred.status == OK:
-            groups.setdefault(pred.model, []).append(_word_count(pred.prediction))
+            groups.setdefault(entry_of(pred), []).append(_word_count(pred.prediction))
     labels = list(groups)
     fig, ax = _new_figure(8.0, max(2.5, 0.45 * len(labels) + 1.2))
     data = [groups[k] or [0] for k in labels]

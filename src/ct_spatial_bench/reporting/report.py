@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ct_spatial_bench.records import as_prediction, entry_of
 from ct_spatial_bench.reporting import plots
 from ct_spatial_bench.reporting.caveats import laterality_caveats
 from ct_spatial_bench.reporting.failures import failures_html, worst_failures
@@ -77,7 +78,10 @@ def results_sections(
 
         plt.close(figures.pop("Judge agreement"))
     paired = pd.DataFrame(paired_rows)
-    caveats = laterality_caveats(row["model"] for row in category_rows)  # beside the categories
+    # beside the categories: each entry they show, with the model whose card speaks for it
+    model_of = {entry_of(p): p.model for p in map(as_prediction, predictions)}
+    caveats = laterality_caveats({label: model_of.get(label, label)
+                                  for label in dict.fromkeys(r["model"] for r in category_rows)})
     return [
         *section_rows("reporting.caveats", caveats, AFTER_LEADERBOARD),
         *section_rows("reporting.figures", {}, figures=figures),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ct_spatial_bench.records import CORRECT, INCORRECT, index_by, qa_item
+from ct_spatial_bench.records import CORRECT, INCORRECT, entry_of, index_by, qa_item
 from ct_spatial_bench.spatial.categories import CATEGORIES
 
 JURY_COLUMN = "jury"
@@ -34,8 +34,9 @@ def correctness_matrix(
 
     Index ``qa_id`` in QA order; a ``categories`` column ("; "-joined); then, per model in sorted
     order, one column ``<model>/<judge>`` per judge and ``<model>/jury`` for the jury's decision.
-    Verdicts and decisions are placed by (model, qa_id) key, so input order does not matter; those
-    for items outside the QA are ignored (the accuracy functions are the ones that check).
+    Verdicts and decisions are placed by (entry, qa_id) key (``records.entry_of``: a blind control
+    is a model of its own here), so input order does not matter; those for items outside the QA
+    are ignored (the accuracy functions are the ones that check).
     To show a model's error predictions as 0 in its jury column, pass
     ``metrics.accuracy.effective_decisions(decisions, predictions)``.
     """
@@ -43,7 +44,7 @@ def correctness_matrix(
     qa_ids = list(qa_by_id)
     columns: dict[str, dict[str, float]] = {}
     for verdict in verdicts:
-        column = f"{verdict['model']}/{verdict['judge']}"
+        column = f"{entry_of(verdict)}/{verdict['judge']}"
         columns.setdefault(column, {})[verdict["qa_id"]] = _score(verdict["verdict"])
     for (model, qa_id), decision in decisions.items():
         columns.setdefault(f"{model}/{JURY_COLUMN}", {})[qa_id] = _score(decision)

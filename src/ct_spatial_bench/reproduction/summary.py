@@ -17,7 +17,7 @@ from typing import Any
 from ct_spatial_bench.judges.jury import jury_decisions
 from ct_spatial_bench.metrics.accuracy import accuracy_by_category, accuracy_by_model
 from ct_spatial_bench.judges.upstream import predictions_from_upstream, verdicts_from_upstream
-from ct_spatial_bench.records import Prediction, Verdict, load_qa_items
+from ct_spatial_bench.records import Prediction, Verdict, entry_of, load_qa_items
 from ct_spatial_bench.reproduction.upstream_files import (
     CATEGORIES_FILE,
     JUDGES,
@@ -129,9 +129,9 @@ def reproduction_summary(
         qa_items, predictions, decisions, n_boot=n_boot)} for rule, decisions in by_rule.items()}
     judges_of: dict[str, set[str]] = {}
     for verdict in map(Verdict.from_dict, verdicts):  # rows too (a test's, a script's)
-        judges_of.setdefault(verdict.model, set()).add(verdict.judge)
+        judges_of.setdefault(entry_of(verdict), set()).add(verdict.judge)
     rows = []
-    for model in dict.fromkeys(Prediction.from_dict(p).model for p in predictions):
+    for model in dict.fromkeys(entry_of(Prediction.from_dict(p)) for p in predictions):
         text = text_by_model.get(model, {})
         row: dict[str, Any] = {"model": model}
         for column in SUMMARY_COLUMNS[1:8]:

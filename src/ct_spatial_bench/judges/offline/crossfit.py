@@ -21,7 +21,7 @@ from ct_spatial_bench.judges.jury import jury_decisions, verdicts_by_item
 from ct_spatial_bench.judges.offline.features import feature_matrix
 from ct_spatial_bench.metrics.normalise import clean_prediction
 from ct_spatial_bench.judges.offline.training import out_of_fold
-from ct_spatial_bench.records import CORRECT, INCORRECT, Prediction, qa_item
+from ct_spatial_bench.records import CORRECT, INCORRECT, Prediction, entry_of, qa_item
 
 _VOTE = {CORRECT: 1.0, INCORRECT: 0.0}
 
@@ -45,7 +45,7 @@ def crossfit_agreement(qa_items: Sequence[Mapping[str, Any]],
     decisions = jury_decisions(verdicts, rule=rule)
     per_judge = verdicts_by_item(verdicts)
     judges = sorted({j for votes in per_judge.values() for j in votes})
-    rows = [p for p in map(Prediction.from_dict, predictions) if p.model in models
+    rows = [p for p in map(Prediction.from_dict, predictions) if entry_of(p) in models
             and decisions.get(p.key) in (CORRECT, INCORRECT)]
     if not rows:
         return {}
@@ -62,8 +62,8 @@ def crossfit_agreement(qa_items: Sequence[Mapping[str, Any]],
     judged = (probabilities >= float(artefact["threshold"])).astype(int)
     judged[[not clean_prediction(p.prediction) for p in rows]] = 0
     out = {}
-    for model in sorted({p.model for p in rows}):
-        mine = np.array([p.model == model for p in rows])
+    for model in sorted({entry_of(p) for p in rows}):
+        mine = np.array([entry_of(p) == model for p in rows])
         out[model] = {"offline_kappa_crossfit": cohen_kappa(y[mine], judged[mine]),
                       "offline_accuracy_crossfit": float((y[mine] == judged[mine]).mean()),
                       "offline_n_crossfit": int(mine.sum()), "folds": folds}

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT, Verdict
+from ct_spatial_bench.records import CORRECT, FAILED, INCORRECT, Verdict, entry_of
 from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.judges.offline.features import FEATURE_NAMES
 from ct_spatial_bench.metrics.normalise import clean_prediction
@@ -260,7 +260,7 @@ def agreement_with_jury(jury_verdicts: Sequence[Mapping[str, Any]],
         jury = decisions.get(verdict.key, FAILED)
         if FAILED in (jury, verdict.verdict):
             continue
-        pairs.setdefault(verdict.model, []).append(
+        pairs.setdefault(entry_of(verdict), []).append(
             (int(jury == CORRECT), int(verdict.verdict == CORRECT)))
     out = {}
     for model, model_pairs in pairs.items():

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ct_spatial_bench.records import CORRECT, INCORRECT, OK, Prediction, qa_item
+from ct_spatial_bench.records import CORRECT, INCORRECT, OK, Prediction, entry_of, qa_item
 from ct_spatial_bench.statistics import cohen_kappa
 from ct_spatial_bench.judges.jury import jury_decisions, verdicts_by_item
 from ct_spatial_bench.judges.offline.judge import ARTEFACT_FORMAT, TreeEnsemble
@@ -79,7 +79,7 @@ def training_table(qa_items: Sequence[Mapping[str, Any]],
             continue
         qa = qa_by_id[pred.qa_id]
         # The table's item rows (not records: a question and its answer joined, with a label).
-        rows.append({"qa_id": pred.qa_id, "model": pred.model,
+        rows.append({"qa_id": pred.qa_id, "model": entry_of(pred),
                      "case_id": qa.case_id, "question": qa.question,
                      "answer": qa.answer, "prediction": pred.prediction or "",
                      "categories": list(qa.categories or []),
@@ -233,7 +233,7 @@ def answer_length_domain(predictions: Sequence[Mapping[str, Any]]) -> dict[str, 
     extrapolation (a judge fitted on 2-15-word answers reading 100-word ones)."""
     words = {}
     for pred in map(Prediction.from_dict, predictions):  # rows too (a test's, a script's)
-        words.setdefault(pred.model, []).append(len((pred.prediction or "").split()))
+        words.setdefault(entry_of(pred), []).append(len((pred.prediction or "").split()))
     every = np.concatenate([np.asarray(w) for w in words.values()])
     low, high = np.percentile(every, [1, 99])
     return {"low": float(low), "high": float(high), "min": int(every.min()),
@@ -255,7 +255,7 @@ def answers_outside_domain(
     words: dict[str, list[int]] = {}
     for pred in map(Prediction.from_dict, predictions):  # rows too (a test's, a script's)
         if pred.status == OK:
-            words.setdefault(pred.model, []).append(len((pred.prediction or "").split()))
+            words.setdefault(entry_of(pred), []).append(len((pred.prediction or "").split()))
     rows = []
     for model, counts in words.items():
         outside = float(np.mean([not domain["low"] <= w <= domain["high"] for w in counts]))

@@ -23,7 +23,8 @@ def answer_questions(
     """Ask the model every question of this run's shard; one ``Prediction`` per QA item.
 
     ``params`` is ``params:<model>.inference`` (``inference.settings.InferenceSettings``). ``blind``:
-    the model's blind control (same prompt, image blanked), named ``<model>_blind``.
+    the model's blind control (same prompt, image blanked): predictions of ``<model>`` under
+    variant ``blind`` (the entry ``<model>_blind``).
     ``answer_prior``: QA items the blind baseline learns its prior from. ``raw_volumes``: the
     source volumes, against which the inputs are checked (a changed volume stops the run with
     one line, rather than be answered from its old input). One shard of several
@@ -32,7 +33,7 @@ def answer_questions(
     """
     from ct_spatial_bench.inference.engine import run_inference
     from ct_spatial_bench.inference.settings import InferenceSettings
-    from ct_spatial_bench.records import ERROR
+    from ct_spatial_bench.records import BLIND_VARIANT, ERROR, entry_label
     from ct_spatial_bench.sharding import PredictionPart
 
     settings = InferenceSettings.from_params(params)
@@ -43,8 +44,9 @@ def answer_questions(
     where = f" (shard {settings.shard_index} of {settings.num_shards})" if sharded else ""
     known = [p["hit_token_limit"] for p in predictions if p.get("hit_token_limit") is not None]
     limit = f", {sum(known)} of {len(known)} stopped at max_new_tokens" if known else ""
-    logger.info("%s%s: %d predictions, %d errors%s", settings.model + ("_blind" if blind else ""),
-                where, len(predictions), errors, limit)
+    logger.info("%s%s: %d predictions, %d errors%s",
+                entry_label(settings.model, BLIND_VARIANT if blind else None), where,
+                len(predictions), errors, limit)
     if sharded:
         return PredictionPart(predictions, settings.shard_index, settings.num_shards)
     return predictions

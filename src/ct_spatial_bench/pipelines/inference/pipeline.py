@@ -12,7 +12,7 @@ def create_pipeline(model: str, input_spec: str | None = None, blind: bool = Fal
 
     ``blind=True`` builds the blind control ``inference_<model>_blind`` in the same namespace and
     with the same parameters: node ``<model>.answer_questions_blind``, output
-    ``<model>.predictions_blind`` (predictions named ``<model>_blind``).
+    ``<model>.predictions_blind`` (predictions of ``<model>`` with ``variant: blind``).
     ``answer_prior``: the dataset of QA items a model that answers from a prior learns from.
     """
     inputs = {"qa_items": "benchmark_qa", "params": "params:inference"}

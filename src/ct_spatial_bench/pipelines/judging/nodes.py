@@ -13,7 +13,8 @@ def pool_predictions(**predictions_by_model: list[Mapping[str, Any]]) -> list[Pr
     """All models' predictions in one list, each checked (a ``Prediction``); model order is by
     name.
 
-    A second prediction for the same (model, qa_id) stops here, naming both lines, before any
+    A second prediction for the same (entry, qa_id) (``records.entry_of``: a model's blind
+    control is an entry of its own) stops here, naming both lines, before any
     judge is asked or any verdict written (which of the two is the answer is not ours to guess).
     A prediction whose value is no answer (null, not text, over-long) becomes a data error
     (``records.checked_prediction``), never a wrong answer.
@@ -92,12 +93,13 @@ def write_report_section(predictions: list[dict[str, Any]], verdicts: list[dict[
     """``report_section_judging``: the offline judge's length domain against each model it
     judged (no section when it judged none)."""
     from ct_spatial_bench.judges.offline.training import answers_outside_domain
+    from ct_spatial_bench.records import entry_of
     from ct_spatial_bench.reporting.sections import section_rows
     from ct_spatial_bench.reporting.validity import offline_domain_html
 
-    judged = {v["model"] for v in verdicts if v["judge"] == "offline"}
+    judged = {entry_of(v) for v in verdicts if v["judge"] == "offline"}
     if not judged:
         return []
-    rows = answers_outside_domain([p for p in predictions if p["model"] in judged])
+    rows = answers_outside_domain([p for p in predictions if entry_of(p) in judged])
     return section_rows("judging.offline_domain",
                         {"The offline judge's domain": offline_domain_html(rows)})

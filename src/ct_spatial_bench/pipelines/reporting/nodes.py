@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ct_spatial_bench.records import entry_of
+
 
 def build_correctness_matrix(
     qa_items: list[dict[str, Any]], predictions: list[dict[str, Any]],
@@ -78,7 +80,7 @@ def describe_run(
         "split": params.get("split_name", ""),
         "n_questions": len(qa_items),
         "n_volumes": len({i["case_id"] for i in qa_items}),
-        "models": sorted({p["model"] for p in predictions}),
+        "models": sorted({entry_of(p) for p in predictions}),  # a blind control apart
         "judges": ", ".join(judges),
         # which prompt judged (structured schema, YES/NO or batch), as the verdicts record it
         "judge_prompts": ", ".join(sorted({f"{v['judge']}: {v.get('prompt_version') or '-'}"
@@ -163,13 +165,15 @@ def write_cases_section(
 
 
 def _input_specs(predictions: list[dict], preprocessing_params: dict[str, Any]) -> dict:
-    """model -> the InputSpec it reads (None: the question text only), from the registry."""
+    """entry -> the InputSpec its model reads (None: the question text only), from the registry
+    (a blind control's is its model's: it gets the same input, blanked)."""
     from ct_spatial_bench.imaging.specs import InputSpec
     from ct_spatial_bench.models.registry import MODEL_REGISTRY
+    from ct_spatial_bench.records import as_prediction
 
     specs = (preprocessing_params or {}).get("specs") or {}
-    base = {p["model"]: p.get("base_model") or p["model"] for p in predictions}
-    names = {m: getattr(MODEL_REGISTRY.get(b), "input_spec", None) for m, b in base.items()}
+    model_of = {entry_of(p): p.model for p in map(as_prediction, predictions)}
+    names = {e: getattr(MODEL_REGISTRY.get(m), "input_spec", None) for e, m in model_of.items()}
     return {m: InputSpec.from_params(n, specs[n]) if n in specs else None
             for m, n in names.items()}
 

@@ -284,10 +284,11 @@ def write_reproduction_report(
     sections: list[Any],
 ) -> str:
     """report.html for the reproduction: upstream's figures recomputed, with what it lacked."""
+    from ct_spatial_bench.records import entry_of
     from ct_spatial_bench.reporting.report import assemble_report
 
     run_info = {"source": params["source_dir"], "n_questions": len(qa_items),
-                "models": sorted({p["model"] for p in predictions}),
+                "models": sorted({entry_of(p) for p in predictions}),
                 "judges": sorted({v["judge"] for v in verdicts}),
                 "jury_rule": "mean066 (upstream's)"}
     return assemble_report(run_info, accuracy_rows, text_summary_rows, category_rows, qa_items,
